@@ -1,1 +1,25 @@
-#![no_std]
+//! The hypervisor's core: boot information, host memory, the backend-neutral
+//! vCPU, exit dispatch and domains. Everything outside `arch` is plain logic
+//! that runs under `cargo test` on the host; `arch` is the bare-metal platform
+//! (entry, descriptor tables, port I/O, logging) and builds only for
+//! `x86_64-unknown-none`.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+pub mod arch;
+pub mod backend;
+pub mod boot_info;
+pub mod cpuid_policy;
+pub mod domain;
+pub mod exit_stats;
+pub mod exits;
+pub mod guest_config;
+pub mod guest_memory;
+pub mod host_env;
+pub mod insn_fetch;
+pub mod memory;
+pub mod msr_policy;
+pub mod run_loop;
+pub mod vcpu;

@@ -271,6 +271,8 @@ pub trait Vcpu {
     fn set_rflags(&mut self, rflags: u64);
     /// CR0, CR2, CR3, CR4 and EFER as the guest sees them.
     fn control_regs(&self) -> ControlRegs;
+    /// Sets EFER as the guest sees it (the backend keeps its own bits).
+    fn set_efer(&mut self, efer: u64);
     fn segment(&self, seg: SegReg) -> Segment;
     fn gdtr(&self) -> DescriptorTable;
     fn idtr(&self) -> DescriptorTable;

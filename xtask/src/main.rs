@@ -1,1 +1,196 @@
-fn main() {}
+//! `cargo xtask`: build, run and test the hypervisor.
+
+use clap::{Parser, Subcommand};
+use regex::Regex;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+use xtask::build::{build_hypervisor, HV_ELF_ENV};
+use xtask::guests;
+use xtask::qemu::Accel;
+use xtask::runner::{run, Outcome, RunOptions};
+use xtask::workspace_root;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, boot and test the hypervisor")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the bare-metal hypervisor image.
+    Build {
+        /// Build with optimizations.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Boot the hypervisor in QEMU with a guest.
+    Run(RunArgs),
+    /// Run every check: formatting, clippy, unit tests and QEMU integration tests.
+    Test {
+        /// Skip formatting and clippy (tests only).
+        #[arg(long)]
+        no_lint: bool,
+    },
+    /// List the built-in guests.
+    Guests,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Built-in test guest to boot (see `cargo xtask guests`).
+    #[arg(long, default_value = "hello")]
+    guest: String,
+    /// Guest RAM in MiB.
+    #[arg(long, default_value_t = 16)]
+    mem: u64,
+    /// QEMU acceleration: auto uses KVM only where it offers nested SVM or VMX.
+    #[arg(long, value_enum, default_value = "auto")]
+    accel: Accel,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Regular expression the guest console must match; repeat for several, matched in order.
+    #[arg(long)]
+    expect: Vec<String>,
+    /// Print exit statistics (count and handling cycles per exit reason) when the guest stops.
+    #[arg(long)]
+    stats: bool,
+    /// Show the hypervisor's log after the run.
+    #[arg(long)]
+    log: bool,
+    /// Hypervisor log level.
+    #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    log_level: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Cmd::Build { release } => match build_hypervisor(release, None) {
+            Ok(p) => {
+                println!("{}", p.display());
+                0
+            }
+            Err(e) => fail(&e),
+        },
+        Cmd::Run(args) => run_command(args),
+        Cmd::Test { no_lint } => test_command(no_lint),
+        Cmd::Guests => {
+            for g in guests::BUILTIN_GUESTS {
+                println!("{:<14} {}", g.name, g.about);
+            }
+            0
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("xtask: {message}");
+    3
+}
+
+fn run_command(args: RunArgs) -> i32 {
+    let mut expect = Vec::new();
+    for e in &args.expect {
+        match Regex::new(e) {
+            Ok(r) => expect.push(r),
+            Err(err) => return fail(&format!("--expect {e:?} is not a valid regular expression: {err}")),
+        }
+    }
+    let opts = RunOptions {
+        guest: args.guest,
+        mem_mib: args.mem,
+        accel: args.accel,
+        timeout: Duration::from_secs(args.timeout),
+        expect,
+        stats: args.stats,
+        log_level: args.log_level,
+        echo: true,
+        target_dir: None,
+    };
+    let report = match run(&opts) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if args.log {
+        eprintln!("--- hypervisor log ({}) ---\n{}", report.hv_log_path.display(), report.hv_log.trim_end());
+    }
+    if args.stats {
+        match report.stats() {
+            Some(s) => eprintln!("{s}"),
+            None => eprintln!("xtask: the hypervisor printed no exit statistics (it did not reach the guest's end)"),
+        }
+    }
+    let tail = || eprintln!("--- last 40 lines of guest output ---\n{}", report.console_tail(40));
+    match &report.outcome {
+        Outcome::ExpectationsMet => eprintln!("xtask: every expectation matched"),
+        Outcome::GuestFinished => eprintln!("xtask: guest finished"),
+        Outcome::ExpectationsUnmet { pending, .. } => {
+            eprintln!("xtask: the machine stopped before the guest printed a match for {pending:?}");
+            tail();
+        }
+        Outcome::GuestFailed => {
+            eprintln!("xtask: the guest failed; the hypervisor's report:");
+            print_errors(&report.hv_log);
+        }
+        Outcome::HypervisorFailed => {
+            eprintln!("xtask: the hypervisor failed:");
+            print_errors(&report.hv_log);
+        }
+        Outcome::EmulatorFailed { status, stderr } => {
+            eprintln!("xtask: QEMU exited with status {status:?}: {}", stderr.trim());
+        }
+        Outcome::Timeout => {
+            eprintln!("xtask: timed out after {} s", args.timeout);
+            tail();
+        }
+    }
+    report.outcome.exit_code()
+}
+
+/// Prints the error part of the hypervisor log: error lines and the register dump after them.
+fn print_errors(log: &str) {
+    let start = log.lines().position(|l| l.starts_with("[ERROR]")).unwrap_or(0);
+    for line in log.lines().skip(start).filter(|l| !l.starts_with("[INFO ]")) {
+        eprintln!("  {line}");
+    }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+fn step(name: &str, cmd: &mut Command) -> bool {
+    eprintln!("xtask: {name}");
+    cmd.status().map(|s| s.success()).unwrap_or(false)
+}
+
+fn test_command(no_lint: bool) -> i32 {
+    if !no_lint {
+        if !step("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"])) {
+            return fail("formatting differs: run `cargo fmt --all`");
+        }
+        if !step("clippy (host)", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])) {
+            return fail("clippy found problems in the host build");
+        }
+        if !step(
+            "clippy (bare metal)",
+            cargo().args(["clippy", "-p", "vmm-core", "--bin", "vmm", "--target", "x86_64-unknown-none", "--", "-D", "warnings"]),
+        ) {
+            return fail("clippy found problems in the bare-metal build");
+        }
+    }
+    let hv = match build_hypervisor(true, None) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if !step("cargo test --workspace", cargo().args(["test", "--workspace"]).env(HV_ELF_ENV, &hv)) {
+        return fail("tests failed");
+    }
+    0
+}

@@ -140,9 +140,13 @@ impl Module {
         self.len() == 0
     }
 
-    /// The first word of the command line: the name the runner gave the module.
+    /// The name the runner gave the module: the `name=` word of its command
+    /// line, else its last word. (QEMU puts the file path first, GRUB passes only
+    /// the words after the path.)
     pub fn name(&self) -> &str {
-        self.cmdline.as_str().split_whitespace().next().unwrap_or("")
+        let mut words = self.cmdline.as_str().split_whitespace();
+        let last = words.clone().last().unwrap_or("");
+        words.find_map(|w| w.strip_prefix("name=")).unwrap_or(last)
     }
 }
 

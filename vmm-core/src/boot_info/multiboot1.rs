@@ -88,8 +88,8 @@ mod tests {
             m.put_u32(ent + 4, e);
             m.put_u32(ent + 8, name);
         }
-        m.put(0x1900, b"config\0");
-        m.put(0x1940, b"disk0 ro\0");
+        m.put(0x1900, b"/tmp/run/guest.cfg name=config\0");
+        m.put(0x1940, b"disk0\0");
         m.put_u32(info + OFF_MMAP_LENGTH, 48);
         m.put_u32(info + OFF_MMAP_ADDR, 0x1400);
         m.put_u32(0x1400, 20);

@@ -1,0 +1,24 @@
+//! The host processor as exit handling sees it: CPUID and the TSC.
+
+use crate::cpuid_policy::CpuidResult;
+use crate::host_env::HostEnv;
+
+/// The real processor.
+pub struct HostCpu;
+
+impl HostEnv for HostCpu {
+    fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
+        let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
+        CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+    }
+
+    fn tsc(&self) -> u64 {
+        rdtsc()
+    }
+}
+
+/// Reads the time stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC only reads a counter; CR4.TSD is clear at CPL 0 anyway.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}

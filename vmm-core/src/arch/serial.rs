@@ -1,0 +1,52 @@
+//! The host's COM1, a 16550A (PC16550D datasheet): the guest's console leaves
+//! through it, so the terminal running QEMU shows what the guest prints.
+
+use super::port::{inb, outb};
+use device_model::ByteSink;
+
+const COM1: u16 = 0x3F8;
+/// LSR bit 5: transmitter holding register empty; bit 6: transmitter empty.
+const LSR_THRE: u8 = 1 << 5;
+const LSR_TEMT: u8 = 1 << 6;
+/// Bounded wait for a transmitter that never drains (no UART at all).
+const SPIN_LIMIT: u32 = 100_000;
+
+/// Programs 115200 baud, 8N1, FIFOs on. Firmware may leave the UART in any
+/// state (Bochs' BIOS leaves 5-bit characters), so every register is set.
+pub fn init() {
+    outb(COM1 + 1, 0x00); // IER: no interrupts
+    outb(COM1 + 3, 0x80); // LCR: DLAB
+    outb(COM1, 0x01); // DLL: divisor 1 = 115200 baud
+    outb(COM1 + 1, 0x00); // DLM
+    outb(COM1 + 3, 0x03); // LCR: 8 data bits, no parity, 1 stop bit
+    outb(COM1 + 2, 0xC7); // FCR: enable and clear FIFOs
+    outb(COM1 + 4, 0x03); // MCR: DTR, RTS
+}
+
+/// Sends one byte.
+pub fn write_byte(b: u8) {
+    let mut spins = 0;
+    while inb(COM1 + 5) & LSR_THRE == 0 && spins < SPIN_LIMIT {
+        spins += 1;
+        core::hint::spin_loop();
+    }
+    outb(COM1, b);
+}
+
+/// Waits until every byte has left the UART (before powering off).
+pub fn drain() {
+    let mut spins = 0;
+    while inb(COM1 + 5) & LSR_TEMT == 0 && spins < SPIN_LIMIT {
+        spins += 1;
+        core::hint::spin_loop();
+    }
+}
+
+/// The guest console's way out: bytes go to the host COM1 unchanged.
+pub struct HostConsole;
+
+impl ByteSink for HostConsole {
+    fn write_byte(&mut self, byte: u8) {
+        write_byte(byte);
+    }
+}

@@ -1,0 +1,4 @@
+//! The hardware backends behind [`crate::vcpu::Vcpu`]: each maps its vendor
+//! crate's typed exits onto [`crate::vcpu::VmExit`].
+
+pub mod svm;

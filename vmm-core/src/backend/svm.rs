@@ -1,0 +1,183 @@
+//! AMD SVM behind the neutral vCPU trait.
+
+use crate::guest_memory::Mapping;
+use crate::vcpu::{
+    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu, VirtInstruction,
+    VmExit,
+};
+use core::fmt;
+use svm::event::Event;
+use svm::exit::{SvmExit, SvmInstruction};
+use svm::host::SvmHost;
+use svm::npt::{Access, NestedPageTable, NptError};
+use svm::vmcb::VmcbSegment;
+use svm::SvmVcpu;
+
+/// An SVM vCPU with the nested page table of its domain.
+pub struct SvmBackend<'h> {
+    host: &'h SvmHost,
+    vcpu: SvmVcpu,
+    _npt: NestedPageTable,
+}
+
+impl<'h> SvmBackend<'h> {
+    /// A vCPU in the reset state over guest memory laid out as `mappings`.
+    pub fn new(host: &'h SvmHost, asid: u32, mappings: &[Mapping]) -> Result<Self, NptError> {
+        let mut npt = NestedPageTable::new();
+        for m in mappings {
+            let access = if m.writable { Access::ReadWrite } else { Access::ReadOnly };
+            npt.map(m.gpa, m.hpa, m.len, access)?;
+        }
+        let vcpu = SvmVcpu::new(asid, npt.root());
+        Ok(Self { host, vcpu, _npt: npt })
+    }
+}
+
+/// Maps a decoded SVM exit to the neutral type.
+pub fn neutral_exit(exit: SvmExit) -> VmExit {
+    match exit {
+        SvmExit::Ioio { info, next_rip } => VmExit::Io(IoAccess {
+            port: info.port,
+            size: info.size,
+            direction: if info.is_in { IoDirection::In } else { IoDirection::Out },
+            string: info.string,
+            rep: info.rep,
+            next_rip: Some(next_rip),
+        }),
+        SvmExit::Cpuid => VmExit::Cpuid,
+        SvmExit::Msr { write: false } => VmExit::MsrRead,
+        SvmExit::Msr { write: true } => VmExit::MsrWrite,
+        SvmExit::Hlt => VmExit::Hlt,
+        SvmExit::Shutdown => VmExit::Shutdown,
+        SvmExit::Intr | SvmExit::Smi | SvmExit::Init => VmExit::ExternalInterrupt,
+        SvmExit::Nmi => VmExit::Nmi,
+        SvmExit::Vmmcall => VmExit::Hypercall,
+        SvmExit::Svm(i) => VmExit::VirtInstruction(match i {
+            SvmInstruction::Vmrun => VirtInstruction::Vmrun,
+            SvmInstruction::Vmload => VirtInstruction::Vmload,
+            SvmInstruction::Vmsave => VirtInstruction::Vmsave,
+            SvmInstruction::Stgi => VirtInstruction::Stgi,
+            SvmInstruction::Clgi => VirtInstruction::Clgi,
+            SvmInstruction::Skinit => VirtInstruction::Skinit,
+            SvmInstruction::Invlpga => VirtInstruction::Invlpga,
+        }),
+        SvmExit::Xsetbv => VmExit::Xsetbv,
+        SvmExit::NestedPageFault(f) => VmExit::NestedPageFault { gpa: f.gpa, write: f.write, fetch: f.fetch },
+        SvmExit::Invalid => VmExit::InvalidState { code: u64::MAX },
+        SvmExit::Exception { vector, .. } => VmExit::Unknown { code: 0x40 + u64::from(vector) },
+        SvmExit::Other { code, .. } => VmExit::Unknown { code },
+    }
+}
+
+fn to_segment(s: &VmcbSegment) -> Segment {
+    Segment { selector: s.selector, attrs: s.attrib, limit: s.limit, base: s.base }
+}
+
+impl Vcpu for SvmBackend<'_> {
+    fn backend_name(&self) -> &'static str {
+        "svm"
+    }
+
+    fn run(&mut self) -> VmExit {
+        neutral_exit(self.vcpu.run(self.host))
+    }
+
+    fn gprs(&self) -> &Gprs {
+        &self.vcpu.gprs
+    }
+
+    fn gprs_mut(&mut self) -> &mut Gprs {
+        &mut self.vcpu.gprs
+    }
+
+    fn rip(&self) -> u64 {
+        self.vcpu.save().rip
+    }
+
+    fn set_rip(&mut self, rip: u64) {
+        self.vcpu.save_mut().rip = rip;
+    }
+
+    fn rflags(&self) -> u64 {
+        self.vcpu.save().rflags
+    }
+
+    fn set_rflags(&mut self, rflags: u64) {
+        self.vcpu.save_mut().rflags = rflags;
+    }
+
+    fn control_regs(&self) -> ControlRegs {
+        let s = self.vcpu.save();
+        ControlRegs { cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4, efer: self.vcpu.guest_efer() }
+    }
+
+    fn set_efer(&mut self, efer: u64) {
+        self.vcpu.set_efer(efer);
+    }
+
+    fn segment(&self, seg: SegReg) -> Segment {
+        let s = self.vcpu.save();
+        to_segment(match seg {
+            SegReg::Es => &s.es,
+            SegReg::Cs => &s.cs,
+            SegReg::Ss => &s.ss,
+            SegReg::Ds => &s.ds,
+            SegReg::Fs => &s.fs,
+            SegReg::Gs => &s.gs,
+        })
+    }
+
+    fn gdtr(&self) -> DescriptorTable {
+        let s = &self.vcpu.save().gdtr;
+        DescriptorTable { base: s.base, limit: s.limit }
+    }
+
+    fn idtr(&self) -> DescriptorTable {
+        let s = &self.vcpu.save().idtr;
+        DescriptorTable { base: s.base, limit: s.limit }
+    }
+
+    fn cpl(&self) -> u8 {
+        self.vcpu.save().cpl
+    }
+
+    fn inject_exception(&mut self, e: Exception) {
+        self.vcpu.inject(Event::exception(e.vector, e.error_code));
+    }
+
+    fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let c = self.vcpu.control();
+        writeln!(
+            out,
+            "vmcb: exitcode={:#x} exitinfo1={:#x} exitinfo2={:#x} exitintinfo={:#x} eventinj={:#x} asid={} ncr3={:#x}",
+            c.exit_code, c.exit_info1, c.exit_info2, c.exit_int_info, c.event_inj, c.guest_asid, c.n_cr3
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioio_exit_maps_to_neutral_io_with_next_rip() {
+        let e = SvmExit::decode(0x7B, (0x3F8 << 16) | (1 << 4) | (1 << 7) | 1, 0x1234);
+        assert_eq!(
+            neutral_exit(e),
+            VmExit::Io(IoAccess {
+                port: 0x3F8,
+                size: 1,
+                direction: IoDirection::In,
+                string: false,
+                rep: false,
+                next_rip: Some(0x1234)
+            })
+        );
+    }
+
+    #[test]
+    fn shutdown_and_invalid_map_to_stops() {
+        assert_eq!(neutral_exit(SvmExit::decode(0x7F, 0, 0)), VmExit::Shutdown);
+        assert!(matches!(neutral_exit(SvmExit::decode(u64::MAX, 0, 0)), VmExit::InvalidState { .. }));
+    }
+}

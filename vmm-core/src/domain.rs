@@ -1,0 +1,70 @@
+//! A domain: one guest machine, its memory, its devices and its statistics.
+
+use crate::exit_stats::ExitStats;
+use crate::guest_config::GuestConfig;
+use crate::guest_memory::GuestMemory;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use core::cell::Cell;
+use device_model::bus::PortIoBus;
+use device_model::debug_exit::{DebugExit, ExitRequest, DEBUG_EXIT_PORT};
+use device_model::rate_limit::RateLimit;
+use device_model::uart16550::{Uart16550, COM_PORTS, UART_PORT_COUNT};
+use device_model::ByteSink;
+
+/// Log lines a guest can cause, each rate-limited on its own.
+pub struct GuestLogLimits {
+    pub injected_exception: RateLimit,
+    pub unhandled_msr: RateLimit,
+}
+
+impl Default for GuestLogLimits {
+    fn default() -> Self {
+        Self { injected_exception: RateLimit::new(20, 10_000), unhandled_msr: RateLimit::new(20, 10_000) }
+    }
+}
+
+/// One guest machine.
+pub struct Domain {
+    pub id: u32,
+    pub config: GuestConfig,
+    pub memory: GuestMemory,
+    pub io: PortIoBus,
+    pub stats: ExitStats,
+    /// Set when the guest writes the test-exit port.
+    pub exit_request: ExitRequest,
+    pub log_limits: GuestLogLimits,
+}
+
+/// Why a domain could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainError {
+    /// Two devices want the same ports (a hypervisor bug).
+    PortConflict(u16),
+}
+
+impl Domain {
+    /// A domain with `memory`, COM1 writing to `console`, and the test-exit port.
+    pub fn new(
+        id: u32,
+        config: GuestConfig,
+        memory: GuestMemory,
+        console: Box<dyn ByteSink>,
+    ) -> Result<Self, DomainError> {
+        let exit_request: ExitRequest = Rc::new(Cell::new(None));
+        let mut io = PortIoBus::default();
+        io.register(COM_PORTS[0], UART_PORT_COUNT, Box::new(Uart16550::new(console)))
+            .map_err(|c| DomainError::PortConflict(c.base))?;
+        io.register(DEBUG_EXIT_PORT, 1, Box::new(DebugExit::new(exit_request.clone())))
+            .map_err(|c| DomainError::PortConflict(c.base))?;
+        Ok(Self {
+            id,
+            config,
+            memory,
+            io,
+            stats: ExitStats::default(),
+            exit_request,
+            log_limits: GuestLogLimits::default(),
+        })
+    }
+}

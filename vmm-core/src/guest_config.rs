@@ -1,0 +1,106 @@
+//! The guest configuration the runner hands us as the boot module named
+//! `config`: `key = value` lines, `#` comments.
+//!
+//! Keys: `mem_mib` (guest RAM in MiB), `rom` (name of the module holding the
+//! ROM image mapped below 1 MiB and at the reset vector), `stats` (print exit
+//! statistics when the guest stops), `log` (error|warn|info|debug|trace).
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// Smallest guest RAM we accept: the ROM lives at 960 KiB.
+pub const MIN_MEM_MIB: u64 = 1;
+/// Largest guest RAM we accept (below the 32-bit PCI hole).
+pub const MAX_MEM_MIB: u64 = 3072;
+
+/// What the configuration says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestConfig {
+    pub mem_mib: u64,
+    pub rom: String,
+    pub stats: bool,
+    pub log: String,
+}
+
+impl Default for GuestConfig {
+    fn default() -> Self {
+        Self { mem_mib: 16, rom: "rom".to_string(), stats: false, log: "info".to_string() }
+    }
+}
+
+/// A line of the configuration that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub line: usize,
+    pub message: String,
+}
+
+impl GuestConfig {
+    /// Parses `text`. Problems are returned beside the configuration (which keeps
+    /// its defaults for the bad lines) so the hypervisor can report them all.
+    pub fn parse(text: &str) -> (Self, Vec<ConfigProblem>) {
+        let mut cfg = Self::default();
+        let mut problems = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut problem = |m: String| problems.push(ConfigProblem { line: i + 1, message: m });
+            let Some((key, value)) = line.split_once('=') else {
+                problem(alloc::format!("expected `key = value`, got `{line}`"));
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            match key {
+                "mem_mib" => match value.parse::<u64>() {
+                    Ok(v) if (MIN_MEM_MIB..=MAX_MEM_MIB).contains(&v) => cfg.mem_mib = v,
+                    _ => problem(alloc::format!("mem_mib must be {MIN_MEM_MIB}..={MAX_MEM_MIB}, got `{value}`")),
+                },
+                "rom" => cfg.rom = value.to_string(),
+                "stats" => match value {
+                    "1" | "true" | "yes" => cfg.stats = true,
+                    "0" | "false" | "no" => cfg.stats = false,
+                    _ => problem(alloc::format!("stats must be true or false, got `{value}`")),
+                },
+                "log" => match value {
+                    "error" | "warn" | "info" | "debug" | "trace" => cfg.log = value.to_string(),
+                    _ => problem(alloc::format!("unknown log level `{value}`")),
+                },
+                _ => problem(alloc::format!("unknown key `{key}`")),
+            }
+        }
+        (cfg, problems)
+    }
+
+    /// The log level filter named by `log`.
+    pub fn log_level(&self) -> log::LevelFilter {
+        match self.log.as_str() {
+            "error" => log::LevelFilter::Error,
+            "warn" => log::LevelFilter::Warn,
+            "debug" => log::LevelFilter::Debug,
+            "trace" => log::LevelFilter::Trace,
+            _ => log::LevelFilter::Info,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_and_ignores_comments() {
+        let (c, p) = GuestConfig::parse("# guest\nmem_mib = 32\nrom=hello # test rom\nstats = true\nlog = debug\n");
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(c, GuestConfig { mem_mib: 32, rom: "hello".into(), stats: true, log: "debug".into() });
+        assert_eq!(c.log_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_their_numbers_and_defaults_kept() {
+        let (c, p) = GuestConfig::parse("mem_mib = 0\nnonsense\ncolour = blue\nmem_mib = 99999\n");
+        assert_eq!(c.mem_mib, GuestConfig::default().mem_mib);
+        assert_eq!(p.iter().map(|x| x.line).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,97 @@
+//! RDMSR/WRMSR of intercepted MSRs. MSRs that VMLOAD/VMSAVE switch are the
+//! guest's own (the backend passes them through); everything else lands here,
+//! and an MSR we do not emulate raises #GP, as on a processor without it
+//! (Intel SDM vol. 4, chapter 2 "Model-Specific Registers"; AMD APM vol. 2,
+//! 3.1.7 "Extended Feature Enable Register").
+
+/// IA32_TIME_STAMP_COUNTER.
+pub const MSR_TSC: u32 = 0x10;
+/// IA32_EFER.
+pub const MSR_EFER: u32 = 0xC000_0080;
+
+/// EFER bits a guest may set: SCE (0), LME (8), NXE (11). LMA (10) is the
+/// processor's to set; SVME (12) belongs to the hypervisor and CPUID does not
+/// offer SVM to the guest.
+const EFER_GUEST_WRITABLE: u64 = (1 << 0) | (1 << 8) | (1 << 11);
+/// EFER.LMA.
+const EFER_LMA: u64 = 1 << 10;
+
+/// The guest-visible machine state an MSR access may read or change.
+pub trait MsrState {
+    /// EFER as the guest sees it.
+    fn efer(&self) -> u64;
+    fn set_efer(&mut self, efer: u64);
+    /// The TSC the guest reads.
+    fn tsc(&self) -> u64;
+}
+
+/// The guest's RDMSR of `msr`: its value, or None for #GP.
+pub fn read(msr: u32, state: &dyn MsrState) -> Option<u64> {
+    match msr {
+        MSR_TSC => Some(state.tsc()),
+        MSR_EFER => Some(state.efer()),
+        _ => None,
+    }
+}
+
+/// The guest's WRMSR of `value` to `msr`: true if done, false for #GP.
+pub fn write(msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
+    match msr {
+        MSR_EFER => {
+            if value & !(EFER_GUEST_WRITABLE | EFER_LMA) != 0 {
+                return false;
+            }
+            // LMA is read-only: keep the processor's value whatever was written.
+            let lma = state.efer() & EFER_LMA;
+            state.set_efer((value & EFER_GUEST_WRITABLE) | lma);
+            true
+        }
+        // Writes to the TSC are accepted and ignored: the guest's TSC runs with the host's.
+        MSR_TSC => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct State {
+        efer: u64,
+    }
+    impl MsrState for State {
+        fn efer(&self) -> u64 {
+            self.efer
+        }
+        fn set_efer(&mut self, efer: u64) {
+            self.efer = efer;
+        }
+        fn tsc(&self) -> u64 {
+            1234
+        }
+    }
+
+    #[test]
+    fn efer_accepts_lme_nxe_sce_and_keeps_lma() {
+        let mut s = State { efer: EFER_LMA | (1 << 8) };
+        assert!(write(MSR_EFER, (1 << 8) | (1 << 11) | 1, &mut s));
+        assert_eq!(s.efer, EFER_LMA | (1 << 8) | (1 << 11) | 1);
+        assert_eq!(read(MSR_EFER, &s), Some(s.efer));
+    }
+
+    #[test]
+    fn efer_reserved_or_svme_bits_fault() {
+        let mut s = State { efer: 0 };
+        assert!(!write(MSR_EFER, 1 << 12, &mut s));
+        assert!(!write(MSR_EFER, 1 << 63, &mut s));
+        assert_eq!(s.efer, 0);
+    }
+
+    #[test]
+    fn unknown_msrs_fault() {
+        let mut s = State { efer: 0 };
+        assert_eq!(read(0x1B, &s), None);
+        assert!(!write(0xC001_0117, 0, &mut s));
+        assert_eq!(read(MSR_TSC, &s), Some(1234));
+    }
+}

@@ -1,0 +1,203 @@
+//! From the boot loader's hand-off to a running guest.
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::panic::PanicInfo;
+use log::LevelFilter;
+use vmm_core::arch::cpu::HostCpu;
+use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
+use vmm_core::arch::platform::{power_off, RunOutcome};
+use vmm_core::arch::serial::HostConsole;
+use vmm_core::arch::{debugcon, exceptions, gdt, heap, serial};
+use vmm_core::backend::svm::SvmBackend;
+use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
+use vmm_core::domain::Domain;
+use vmm_core::exits::StopReason;
+use vmm_core::guest_config::GuestConfig;
+use vmm_core::guest_memory::{Alias, GuestMemory};
+use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
+use vmm_core::run_loop::run_vcpu;
+use vmm_core::vcpu::{dump_state, Vcpu};
+
+/// Size of the hypervisor heap.
+const HEAP_SIZE: u64 = 32 * 1024 * 1024;
+/// Largest ROM image: 128 KiB below 1 MiB (E0000-FFFFF).
+const MAX_ROM_SIZE: u64 = 128 * 1024;
+/// End of the real-mode ROM area.
+const ROM_AREA_END: u64 = 0x10_0000;
+/// End of the 32-bit physical space, where the reset vector's ROM alias ends.
+const FOUR_GIB: u64 = 1 << 32;
+/// Markers around the statistics block, which the runner extracts from the log.
+const STATS_BEGIN: &str = "--- exit statistics ---";
+const STATS_END: &str = "--- end of exit statistics ---";
+
+#[no_mangle]
+extern "C" fn vmm_entry(magic: u32, info_addr: u64) -> ! {
+    serial::init();
+    debugcon::init(LevelFilter::Info);
+    gdt::init();
+    exceptions::init();
+    log::info!("vmm {}: started", env!("CARGO_PKG_VERSION"));
+
+    let boot = match boot_info::parse(magic, info_addr, &BootMemory) {
+        Ok(b) => b,
+        Err(e) => {
+            log::error!("vmm: cannot read the boot information: {e:?}");
+            power_off(RunOutcome::HypervisorFailed)
+        }
+    };
+    let mut phys = physical_allocator(&boot);
+    let Some(heap_start) = phys.alloc(HEAP_SIZE, PAGE_SIZE) else {
+        log::error!("vmm: not enough memory for a {} MiB heap", HEAP_SIZE >> 20);
+        power_off(RunOutcome::HypervisorFailed)
+    };
+    // SAFETY: the allocator handed out this range once; it is identity-mapped RAM.
+    unsafe { heap::init(heap_start, HEAP_SIZE) };
+
+    match run_guest(&boot, &mut phys) {
+        Ok(reason) if reason.is_clean() => power_off(RunOutcome::GuestFinished),
+        Ok(_) => power_off(RunOutcome::GuestFailed),
+        Err(message) => {
+            log::error!("vmm: {message}");
+            power_off(RunOutcome::HypervisorFailed)
+        }
+    }
+}
+
+/// Free memory: the loader's usable RAM minus our image, the modules and the
+/// boot information, and minus what the boot page tables do not map.
+fn physical_allocator(boot: &BootInfo) -> PhysAllocator {
+    let mut reserved: FixedList<(u64, u64), 24> = FixedList::default();
+    reserved.push(image_range());
+    reserved.push(boot.info_range);
+    reserved.push((IDENTITY_MAPPED_END, u64::MAX));
+    for m in boot.modules.iter() {
+        reserved.push((m.start, m.end));
+    }
+    let mut list = [(0u64, 0u64); 24];
+    let mut n = 0;
+    for r in reserved.iter() {
+        list[n] = *r;
+        n += 1;
+    }
+    let phys = PhysAllocator::new(boot.memory.iter(), &list[..n]);
+    log::info!("vmm: {} MiB of host memory free, {} boot modules", phys.free_bytes() >> 20, boot.modules.len());
+    phys
+}
+
+fn module<'a>(boot: &'a BootInfo, name: &str) -> Option<&'a Module> {
+    boot.modules.iter().find(|m| m.name() == name)
+}
+
+/// The bytes of a boot module.
+fn module_bytes(m: &Module) -> &'static [u8] {
+    // SAFETY: the loader placed the module in RAM below 4 GiB and the physical
+    // allocator never hands its range out; nothing writes to it.
+    unsafe { claim(m.start, m.len()) }
+}
+
+fn read_config(boot: &BootInfo) -> GuestConfig {
+    let Some(m) = module(boot, "config") else {
+        log::warn!("vmm: no `config` module, using defaults");
+        return GuestConfig::default();
+    };
+    let text = core::str::from_utf8(module_bytes(m)).unwrap_or("");
+    let (config, problems) = GuestConfig::parse(text);
+    for p in problems {
+        log::warn!("vmm: config line {}: {}", p.line, p.message);
+    }
+    config
+}
+
+fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, String> {
+    let config = read_config(boot);
+    log::set_max_level(config.log_level());
+
+    let host = match svm::host::enable() {
+        Ok(h) => h,
+        Err(svm::host::EnableError::NotSupported) if vmx_present() => {
+            return Err("this CPU has Intel VT-x, whose backend is not built yet (see the VT-x issue)".into());
+        }
+        Err(e) => {
+            return Err(alloc::format!(
+                "no usable hardware virtualization ({e:?}): this hypervisor needs AMD SVM with nested paging \
+                 or Intel VT-x with EPT; under QEMU use `-accel tcg -cpu qemu64,+svm,+npt,+vgif`, or \
+                 `-accel kvm -cpu host` on a host with nested virtualization"
+            ))
+        }
+    };
+    log::info!("vmm: backend svm, features {:?}", host.capabilities.features);
+
+    let mem_size = config.mem_mib << 20;
+    let ram_start = phys
+        .alloc(mem_size, LARGE_PAGE_SIZE)
+        .ok_or_else(|| alloc::format!("not enough host memory for {} MiB of guest RAM", config.mem_mib))?;
+    // SAFETY: a fresh range from the allocator, identity-mapped RAM used by nothing else.
+    let ram = unsafe { claim(ram_start, mem_size) };
+    ram.fill(0);
+    let mut memory = GuestMemory::new(ram);
+    load_rom(boot, &config, &mut memory)?;
+
+    let stats = config.stats;
+    let mut dom = Domain::new(1, config, memory, Box::new(HostConsole))
+        .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
+    let mut vcpu = SvmBackend::new(&host, 1, &dom.memory.mappings())
+        .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
+    log::info!("dom{}: starting at the reset vector, {} MiB RAM", dom.id, dom.memory.ram_size() >> 20);
+
+    let reason = run_vcpu(&mut vcpu, &mut dom, &HostCpu);
+    report(&vcpu, &dom, reason, stats);
+    Ok(reason)
+}
+
+fn vmx_present() -> bool {
+    core::arch::x86_64::__cpuid(1).ecx & (1 << 5) != 0
+}
+
+/// Copies the ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
+/// reset vector (FFFF_FFF0h) lands in it, as the PC chipset does.
+fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> Result<(), String> {
+    let m = module(boot, &config.rom).ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
+    let len = m.len();
+    if len == 0 || len > MAX_ROM_SIZE || len % PAGE_SIZE != 0 {
+        return Err(alloc::format!("ROM `{}` is {len} bytes: it must be whole pages, at most 128 KiB", config.rom));
+    }
+    if memory.ram_size() < ROM_AREA_END {
+        return Err("guest RAM must be at least 1 MiB".into());
+    }
+    memory
+        .write(ROM_AREA_END - len, module_bytes(m))
+        .map_err(|e| alloc::format!("cannot load the ROM: {e:?}"))?;
+    memory.add_alias(Alias { gpa: FOUR_GIB - len, len, target: ROM_AREA_END - len });
+    Ok(())
+}
+
+/// Logs why the guest stopped, its registers when it did not end cleanly, and
+/// the exit statistics when asked for.
+fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
+    if reason.is_clean() {
+        log::info!("dom{}: guest stopped: {reason}", dom.id);
+    } else {
+        log::error!("dom{}: guest stopped: {reason}", dom.id);
+        let mut text = String::new();
+        let _ = dump_state(vcpu, &mut text);
+        debugcon::write_raw(format_args!("{text}"));
+    }
+    if stats {
+        let mut text = String::new();
+        let _ = dom.stats.write_report(&mut text);
+        debugcon::write_raw(format_args!(
+            "{STATS_BEGIN}\ndomain {} backend {}\n{text}{STATS_END}\n",
+            dom.id,
+            vcpu.backend_name()
+        ));
+    }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    log::error!("vmm: hypervisor panic: {info}");
+    power_off(RunOutcome::HypervisorFailed)
+}

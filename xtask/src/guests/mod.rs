@@ -1,0 +1,40 @@
+//! Built-in test guests: tiny real-mode programs assembled here with iced-x86
+//! into 64 KiB ROM images that the hypervisor maps at F0000h and at the reset
+//! vector.
+
+pub mod hello;
+mod rom;
+pub mod triple_fault;
+
+pub use rom::{RomBuilder, ROM_SIZE};
+
+/// A built-in guest.
+pub struct BuiltinGuest {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub build: fn() -> Vec<u8>,
+}
+
+/// Every built-in guest.
+pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
+    BuiltinGuest {
+        name: "hello",
+        about: "prints a line and the CPU vendor through COM1 from real mode, then halts",
+        build: hello::build,
+    },
+    BuiltinGuest {
+        name: "triple-fault",
+        about: "prints a line, then triple-faults (an empty IDT and INT3)",
+        build: triple_fault::build,
+    },
+];
+
+/// The guest named `name`.
+pub fn find(name: &str) -> Option<&'static BuiltinGuest> {
+    BUILTIN_GUESTS.iter().find(|g| g.name == name)
+}
+
+/// The names, for error messages.
+pub fn names() -> String {
+    BUILTIN_GUESTS.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")
+}

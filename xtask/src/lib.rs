@@ -1,0 +1,17 @@
+//! The host side of the project: building the hypervisor, making test guests,
+//! and booting them under QEMU with the consoles captured and matched. The
+//! `cargo xtask` CLI and the integration tests both drive this library.
+
+pub mod build;
+pub mod expect;
+pub mod guests;
+pub mod qemu;
+pub mod runner;
+pub mod tools;
+
+use std::path::PathBuf;
+
+/// The workspace root (parent of this crate's folder).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
+}

@@ -1,0 +1,258 @@
+//! One run: build what is needed, boot it under QEMU, follow the guest console
+//! until the expectations match, the machine stops or time runs out.
+
+use crate::build::hypervisor_elf;
+use crate::expect::Expectations;
+use crate::guests;
+use crate::qemu::{Accel, BootModule, QemuMachine};
+use crate::tools;
+use crate::workspace_root;
+use regex::Regex;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Markers around the statistics block in the hypervisor log.
+pub const STATS_BEGIN: &str = "--- exit statistics ---";
+pub const STATS_END: &str = "--- end of exit statistics ---";
+
+/// Memory the hypervisor needs beyond the guest's RAM and the modules: its
+/// image, heap and page tables, with room to spare.
+const HYPERVISOR_OVERHEAD_MIB: u64 = 96;
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Name of a built-in guest.
+    pub guest: String,
+    /// Guest RAM in MiB.
+    pub mem_mib: u64,
+    pub accel: Accel,
+    pub timeout: Duration,
+    /// Regular expressions the guest console must match, in order.
+    pub expect: Vec<Regex>,
+    /// Ask the hypervisor for exit statistics.
+    pub stats: bool,
+    /// Hypervisor log level (error|warn|info|debug|trace).
+    pub log_level: String,
+    /// Copy the guest console to our stdout as it arrives.
+    pub echo: bool,
+    /// Cargo target dir for building the hypervisor (None: the workspace's).
+    pub target_dir: Option<PathBuf>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            guest: "hello".into(),
+            mem_mib: 16,
+            accel: Accel::Auto,
+            timeout: Duration::from_secs(60),
+            expect: Vec::new(),
+            stats: false,
+            log_level: "info".into(),
+            echo: false,
+            target_dir: None,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every expectation matched.
+    ExpectationsMet,
+    /// No expectations were given and the guest ended cleanly.
+    GuestFinished,
+    /// The machine stopped before the expectation `pending` matched.
+    ExpectationsUnmet { pending: String, guest_finished: bool },
+    /// The guest broke down (triple fault, invalid state, unhandled exit).
+    GuestFailed,
+    /// The hypervisor failed (panic, exception, missing hardware support).
+    HypervisorFailed,
+    /// QEMU itself failed or exited unexpectedly.
+    EmulatorFailed { status: Option<i32>, stderr: String },
+    /// Time ran out.
+    Timeout,
+}
+
+impl Outcome {
+    /// The runner's exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::ExpectationsMet | Outcome::GuestFinished => 0,
+            Outcome::ExpectationsUnmet { .. } | Outcome::GuestFailed => 1,
+            Outcome::HypervisorFailed => 2,
+            Outcome::EmulatorFailed { .. } => 3,
+            Outcome::Timeout => 124,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub outcome: Outcome,
+    /// Everything the guest wrote to its console.
+    pub console: String,
+    /// The hypervisor's log.
+    pub hv_log: String,
+    /// Where the log file is.
+    pub hv_log_path: PathBuf,
+}
+
+impl RunReport {
+    /// The exit statistics block of the log, if the hypervisor printed one.
+    pub fn stats(&self) -> Option<String> {
+        let start = self.hv_log.find(STATS_BEGIN)? + STATS_BEGIN.len();
+        let end = start + self.hv_log[start..].find(STATS_END)?;
+        Some(self.hv_log[start..end].trim_matches('\n').to_string())
+    }
+
+    /// The last `n` lines of the guest console.
+    pub fn console_tail(&self, n: usize) -> String {
+        let lines: Vec<&str> = self.console.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+/// QEMU exit status for each hypervisor outcome: `isa-debug-exit` exits with
+/// (value << 1) | 1, and the hypervisor writes 0, 1 or 2.
+const QEMU_GUEST_FINISHED: i32 = 1;
+const QEMU_GUEST_FAILED: i32 = 3;
+const QEMU_HYPERVISOR_FAILED: i32 = 5;
+
+fn fresh_run_dir(guest: &str) -> Result<PathBuf, String> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = workspace_root().join("target").join("runs").join(format!("{guest}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Runs a guest.
+pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
+    let guest = guests::find(&opts.guest)
+        .ok_or_else(|| format!("no built-in guest `{}` (there are: {})", opts.guest, guests::names()))?;
+    tools::ensure("qemu-system-x86_64", "qemu-system-x86")?;
+    let hv = hypervisor_elf(opts.target_dir.as_ref())?;
+
+    let dir = fresh_run_dir(guest.name)?;
+    let rom = dir.join("rom.bin");
+    let config = dir.join("guest.cfg");
+    let hv_log_path = dir.join("hv.log");
+    std::fs::write(&rom, (guest.build)()).map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
+    let config_text = format!(
+        "# written by cargo xtask run\nmem_mib = {}\nrom = rom\nstats = {}\nlog = {}\n",
+        opts.mem_mib, opts.stats, opts.log_level
+    );
+    std::fs::write(&config, config_text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let _ = std::fs::remove_file(&hv_log_path);
+
+    let modules = [BootModule { path: rom, name: "rom".into() }, BootModule { path: config, name: "config".into() }];
+    let module_mib: u64 = modules.iter().map(|m| std::fs::metadata(&m.path).map(|x| x.len()).unwrap_or(0)).sum::<u64>() >> 20;
+    let machine = QemuMachine {
+        hypervisor: &hv,
+        modules: &modules,
+        host_mem_mib: opts.mem_mib + module_mib + HYPERVISOR_OVERHEAD_MIB,
+        accel: opts.accel,
+        debugcon_log: &hv_log_path,
+    };
+    let mut child = machine
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+    let outcome = follow(&mut child, opts)?;
+    let (outcome, console) = outcome;
+    let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
+    Ok(RunReport { outcome, console, hv_log, hv_log_path })
+}
+
+/// Reads the console until an end; returns the outcome and the console text.
+fn follow(child: &mut Child, opts: &RunOptions) -> Result<(Outcome, String), String> {
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+
+    let mut expectations = Expectations::new(opts.expect.clone());
+    let mut bytes = Vec::new();
+    let deadline = Instant::now() + opts.timeout;
+    let mut met_at: Option<Instant> = None;
+    let ended = loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break None;
+        }
+        // Once every expectation matched, give a run asked for statistics a
+        // moment to stop on its own and print them.
+        if let Some(t) = met_at {
+            if !opts.stats || now.duration_since(t) > Duration::from_secs(5) {
+                break None;
+            }
+        }
+        match rx.recv_timeout(Duration::from_millis(100).min(deadline - now)) {
+            Ok(chunk) => {
+                if opts.echo {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&chunk);
+                    let _ = out.flush();
+                }
+                bytes.extend_from_slice(&chunk);
+                expectations.advance(&String::from_utf8_lossy(&bytes));
+                if expectations.all_met() && met_at.is_none() {
+                    met_at = Some(Instant::now());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Some(child.wait().map_err(|e| format!("waiting for QEMU: {e}"))?);
+            }
+        }
+    };
+    let status = match ended {
+        Some(s) => s.code(),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    };
+    let stderr_text = stderr_thread.join().unwrap_or_default();
+    let console = String::from_utf8_lossy(&bytes).into_owned();
+    let outcome = if expectations.all_met() {
+        Outcome::ExpectationsMet
+    } else if ended.is_none() {
+        Outcome::Timeout
+    } else {
+        match status {
+            Some(QEMU_GUEST_FINISHED) if !expectations.any() => Outcome::GuestFinished,
+            Some(QEMU_GUEST_FINISHED) => Outcome::ExpectationsUnmet {
+                pending: expectations.pending().unwrap_or_default().to_string(),
+                guest_finished: true,
+            },
+            Some(QEMU_GUEST_FAILED) => Outcome::GuestFailed,
+            Some(QEMU_HYPERVISOR_FAILED) => Outcome::HypervisorFailed,
+            other => Outcome::EmulatorFailed { status: other, stderr: stderr_text },
+        }
+    };
+    Ok((outcome, console))
+}
