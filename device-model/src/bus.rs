@@ -51,13 +51,21 @@ pub struct PortIoBus {
 
 impl Default for PortIoBus {
     fn default() -> Self {
-        Self { ranges: Vec::new(), unclaimed: RateLimit::new(16, 1000) }
+        Self {
+            ranges: Vec::new(),
+            unclaimed: RateLimit::new(16, 1000),
+        }
     }
 }
 
 impl PortIoBus {
     /// Places `device` at ports `base..base+len`.
-    pub fn register(&mut self, base: u16, len: u16, device: Box<dyn PortIoDevice>) -> Result<(), PortConflict> {
+    pub fn register(
+        &mut self,
+        base: u16,
+        len: u16,
+        device: Box<dyn PortIoDevice>,
+    ) -> Result<(), PortConflict> {
         let end = u32::from(base) + u32::from(len);
         let overlaps = self.ranges.iter().any(|r| {
             let r_end = u32::from(r.base) + u32::from(r.len);
@@ -71,7 +79,9 @@ impl PortIoBus {
     }
 
     fn find(&mut self, port: u16) -> Option<(&mut PortRange, u16)> {
-        self.ranges.iter_mut().find_map(|r| r.offset_of(port).map(|off| (r, off)))
+        self.ranges
+            .iter_mut()
+            .find_map(|r| r.offset_of(port).map(|off| (r, off)))
     }
 
     /// A guest read of `size` bytes from `port`.
@@ -80,7 +90,10 @@ impl PortIoBus {
             Some((r, off)) => r.device.read(off, size) & all_ones(size),
             None => {
                 if self.unclaimed.allow() {
-                    log::debug!("unclaimed port read {port:#06x}/{size} ({} so far)", self.unclaimed.seen());
+                    log::debug!(
+                        "unclaimed port read {port:#06x}/{size} ({} so far)",
+                        self.unclaimed.seen()
+                    );
                 }
                 all_ones(size)
             }
@@ -126,7 +139,8 @@ mod tests {
     fn devices_see_offsets_and_sized_values() {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut bus = PortIoBus::default();
-        bus.register(0x3F8, 8, Box::new(Probe(log.clone()))).unwrap();
+        bus.register(0x3F8, 8, Box::new(Probe(log.clone())))
+            .unwrap();
         assert_eq!(bus.read(0x3FD, 1), 0x05);
         assert_eq!(bus.read(0x3FD, 2), 0x0005);
         assert_eq!(bus.read(0x3FD, 4), 0xABCD_0005);
@@ -150,7 +164,9 @@ mod tests {
         bus.register(0x60, 1, Box::new(Probe(log.clone()))).unwrap();
         assert!(bus.register(0x5F, 2, Box::new(Probe(log.clone()))).is_err());
         assert!(bus.register(0x70, 0, Box::new(Probe(log.clone()))).is_err());
-        assert!(bus.register(0xFFFF, 2, Box::new(Probe(log.clone()))).is_err());
+        assert!(bus
+            .register(0xFFFF, 2, Box::new(Probe(log.clone())))
+            .is_err());
         bus.register(0x61, 1, Box::new(Probe(log))).unwrap();
     }
 }

@@ -11,13 +11,17 @@ pub struct RateLimit {
 impl RateLimit {
     /// A limiter that passes `burst` events, then one in `every`.
     pub const fn new(burst: u64, every: u64) -> Self {
-        Self { seen: 0, burst, every }
+        Self {
+            seen: 0,
+            burst,
+            every,
+        }
     }
 
     /// Counts an event; true when it should be logged.
     pub fn allow(&mut self) -> bool {
         self.seen = self.seen.saturating_add(1);
-        self.seen <= self.burst || (self.every > 0 && self.seen % self.every == 0)
+        self.seen <= self.burst || (self.every > 0 && self.seen.is_multiple_of(self.every))
     }
 
     /// Events counted so far.

@@ -138,7 +138,11 @@ impl Uart16550 {
     }
 
     fn iir(&self) -> u8 {
-        let fifo = if self.fcr & FCR_ENABLE != 0 { IIR_FIFO_ENABLED } else { 0 };
+        let fifo = if self.fcr & FCR_ENABLE != 0 {
+            IIR_FIFO_ENABLED
+        } else {
+            0
+        };
         let id = if self.ier & IER_ERBFI != 0 && !self.rx.is_empty() {
             IIR_RDA
         } else if self.ier & IER_ETBEI != 0 && self.thre_pending {
@@ -217,7 +221,9 @@ impl Uart16550 {
         match offset {
             RBR_THR_DLL if self.dlab() => self.divisor = (self.divisor & 0xFF00) | u16::from(value),
             RBR_THR_DLL => self.transmit(value),
-            IER_DLM if self.dlab() => self.divisor = (self.divisor & 0x00FF) | (u16::from(value) << 8),
+            IER_DLM if self.dlab() => {
+                self.divisor = (self.divisor & 0x00FF) | (u16::from(value) << 8)
+            }
             IER_DLM => {
                 let enabling_thre = value & IER_ETBEI != 0 && self.ier & IER_ETBEI == 0;
                 self.ier = value & IER_MASK;
@@ -243,7 +249,9 @@ impl Uart16550 {
 impl PortIoDevice for Uart16550 {
     fn read(&mut self, offset: u16, size: u8) -> u32 {
         // Wider accesses read consecutive registers, as the ISA bus splits them.
-        (0..u16::from(size)).fold(0, |acc, i| acc | (u32::from(self.read_register(offset + i)) << (8 * i)))
+        (0..u16::from(size)).fold(0, |acc, i| {
+            acc | (u32::from(self.read_register(offset + i)) << (8 * i))
+        })
     }
 
     fn write(&mut self, offset: u16, size: u8, value: u32) {
@@ -275,7 +283,10 @@ mod tests {
     #[test]
     fn transmitted_bytes_reach_the_sink_and_lsr_says_empty() {
         let (mut u, out) = uart();
-        assert_eq!(u.read_register(LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
+        assert_eq!(
+            u.read_register(LSR) & (LSR_THRE | LSR_TEMT),
+            LSR_THRE | LSR_TEMT
+        );
         for b in b"hi\n" {
             u.write_register(RBR_THR_DLL, *b);
         }
@@ -316,7 +327,11 @@ mod tests {
         assert!(u.receive(1));
         assert!(!u.receive(2));
         assert_eq!(u.read_register(LSR) & LSR_OE, LSR_OE);
-        assert_eq!(u.read_register(LSR) & LSR_OE, 0, "reading LSR clears errors");
+        assert_eq!(
+            u.read_register(LSR) & LSR_OE,
+            0,
+            "reading LSR clears errors"
+        );
     }
 
     #[test]

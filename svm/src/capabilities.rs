@@ -38,7 +38,11 @@ pub struct SvmCapabilities {
 impl SvmCapabilities {
     /// Decodes CPUID 8000_000Ah EAX, EBX and EDX.
     pub fn from_cpuid(eax: u32, ebx: u32, edx: u32) -> Self {
-        Self { revision: eax as u8, asid_count: ebx, features: SvmFeatures::from_bits_retain(edx) }
+        Self {
+            revision: eax as u8,
+            asid_count: ebx,
+            features: SvmFeatures::from_bits_retain(edx),
+        }
     }
 
     /// True when the processor has what this backend requires: nested paging and ASIDs.
@@ -55,7 +59,9 @@ mod tests {
     fn bochs_ryzen_edx_has_nrip_save_and_np() {
         // shared/notes/bochs-vmx.md: Bochs' "ryzen" reports EDX = 0x44F.
         let c = SvmCapabilities::from_cpuid(1, 0x8000, 0x44F);
-        assert!(c.features.contains(SvmFeatures::NP | SvmFeatures::NRIP_SAVE | SvmFeatures::PAUSE_FILTER));
+        assert!(c
+            .features
+            .contains(SvmFeatures::NP | SvmFeatures::NRIP_SAVE | SvmFeatures::PAUSE_FILTER));
         assert!(c.usable());
     }
 

@@ -32,7 +32,11 @@ pub struct Event {
 impl Event {
     /// An exception with an optional error code.
     pub fn exception(vector: u8, error_code: Option<u32>) -> Self {
-        Self { vector, kind: EventType::Exception, error_code }
+        Self {
+            vector,
+            kind: EventType::Exception,
+            error_code,
+        }
     }
 
     /// Encodes for EVENTINJ.
@@ -62,7 +66,11 @@ impl Event {
             _ => EventType::Interrupt,
         };
         let error_code = (raw & EV != 0).then_some((raw >> 32) as u32);
-        Some(Self { vector, kind, error_code })
+        Some(Self {
+            vector,
+            kind,
+            error_code,
+        })
     }
 }
 
@@ -85,8 +93,16 @@ mod tests {
     fn round_trips() {
         for e in [
             Event::exception(14, Some(2)),
-            Event { vector: 0x30, kind: EventType::Interrupt, error_code: None },
-            Event { vector: 2, kind: EventType::Nmi, error_code: None },
+            Event {
+                vector: 0x30,
+                kind: EventType::Interrupt,
+                error_code: None,
+            },
+            Event {
+                vector: 2,
+                kind: EventType::Nmi,
+                error_code: None,
+            },
         ] {
             assert_eq!(Event::decode(e.encode()), Some(e));
         }

@@ -60,9 +60,14 @@ pub struct NestedPageFault {
 /// A #VMEXIT, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SvmExit {
-    Ioio { info: IoioInfo, next_rip: u64 },
+    Ioio {
+        info: IoioInfo,
+        next_rip: u64,
+    },
     Cpuid,
-    Msr { write: bool },
+    Msr {
+        write: bool,
+    },
     Hlt,
     Shutdown,
     Intr,
@@ -73,12 +78,19 @@ pub enum SvmExit {
     Svm(SvmInstruction),
     Xsetbv,
     /// An intercepted exception (vector, EXITINFO1 error code).
-    Exception { vector: u8, error_code: u32 },
+    Exception {
+        vector: u8,
+        error_code: u32,
+    },
     NestedPageFault(NestedPageFault),
     /// VMRUN found the guest state invalid (APM vol. 2, 15.5.1 "Basic Operation").
     Invalid,
     /// Any other exit code.
-    Other { code: u64, info1: u64, info2: u64 },
+    Other {
+        code: u64,
+        info1: u64,
+        info2: u64,
+    },
 }
 
 impl SvmExit {
@@ -89,11 +101,20 @@ impl SvmExit {
         }
         match exit_code {
             code::IOIO => match IoioInfo::decode(info1) {
-                Some(info) => SvmExit::Ioio { info, next_rip: info2 },
-                None => SvmExit::Other { code: exit_code, info1, info2 },
+                Some(info) => SvmExit::Ioio {
+                    info,
+                    next_rip: info2,
+                },
+                None => SvmExit::Other {
+                    code: exit_code,
+                    info1,
+                    info2,
+                },
             },
             code::CPUID => SvmExit::Cpuid,
-            code::MSR => SvmExit::Msr { write: info1 & 1 != 0 },
+            code::MSR => SvmExit::Msr {
+                write: info1 & 1 != 0,
+            },
             code::HLT => SvmExit::Hlt,
             code::SHUTDOWN => SvmExit::Shutdown,
             code::INTR => SvmExit::Intr,
@@ -110,7 +131,10 @@ impl SvmExit {
             code::INVLPGA => SvmExit::Svm(SvmInstruction::Invlpga),
             code::XSETBV => SvmExit::Xsetbv,
             c if (code::EXCEPTION_BASE..code::EXCEPTION_BASE + 32).contains(&c) => {
-                SvmExit::Exception { vector: (c - code::EXCEPTION_BASE) as u8, error_code: info1 as u32 }
+                SvmExit::Exception {
+                    vector: (c - code::EXCEPTION_BASE) as u8,
+                    error_code: info1 as u32,
+                }
             }
             code::NPF => SvmExit::NestedPageFault(NestedPageFault {
                 gpa: info2,
@@ -118,7 +142,11 @@ impl SvmExit {
                 write: info1 & 2 != 0,
                 fetch: info1 & 0x10 != 0,
             }),
-            _ => SvmExit::Other { code: exit_code, info1, info2 },
+            _ => SvmExit::Other {
+                code: exit_code,
+                info1,
+                info2,
+            },
         }
     }
 }
@@ -147,26 +175,46 @@ mod tests {
 
     #[test]
     fn msr_direction_comes_from_exitinfo1() {
-        assert_eq!(SvmExit::decode(code::MSR, 0, 0), SvmExit::Msr { write: false });
-        assert_eq!(SvmExit::decode(code::MSR, 1, 0), SvmExit::Msr { write: true });
+        assert_eq!(
+            SvmExit::decode(code::MSR, 0, 0),
+            SvmExit::Msr { write: false }
+        );
+        assert_eq!(
+            SvmExit::decode(code::MSR, 1, 0),
+            SvmExit::Msr { write: true }
+        );
     }
 
     #[test]
     fn exceptions_and_npf_decode() {
         assert_eq!(
             SvmExit::decode(0x4E, 0x6, 0),
-            SvmExit::Exception { vector: 14, error_code: 6 }
+            SvmExit::Exception {
+                vector: 14,
+                error_code: 6
+            }
         );
         assert_eq!(
             SvmExit::decode(code::NPF, 0x12, 0xFEE0_0000),
-            SvmExit::NestedPageFault(NestedPageFault { gpa: 0xFEE0_0000, present: false, write: true, fetch: true })
+            SvmExit::NestedPageFault(NestedPageFault {
+                gpa: 0xFEE0_0000,
+                present: false,
+                write: true,
+                fetch: true
+            })
         );
     }
 
     #[test]
     fn svm_instructions_decode() {
-        assert_eq!(SvmExit::decode(0x80, 0, 0), SvmExit::Svm(SvmInstruction::Vmrun));
-        assert_eq!(SvmExit::decode(0x85, 0, 0), SvmExit::Svm(SvmInstruction::Clgi));
+        assert_eq!(
+            SvmExit::decode(0x80, 0, 0),
+            SvmExit::Svm(SvmInstruction::Vmrun)
+        );
+        assert_eq!(
+            SvmExit::decode(0x85, 0, 0),
+            SvmExit::Svm(SvmInstruction::Clgi)
+        );
         assert_eq!(SvmExit::decode(0x81, 0, 0), SvmExit::Vmmcall);
     }
 }

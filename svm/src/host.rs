@@ -62,7 +62,9 @@ pub fn capabilities() -> Option<SvmCapabilities> {
 unsafe fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: the caller guarantees the MSR exists; RDMSR has no other effect.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
     (u64::from(hi) << 32) | u64::from(lo)
 }
 
@@ -98,5 +100,8 @@ pub fn enable() -> Result<SvmHost, EnableError> {
         wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
         wrmsr(MSR_VM_HSAVE_PA, phys_addr(&*hsave));
     }
-    Ok(SvmHost { _hsave: hsave, capabilities })
+    Ok(SvmHost {
+        _hsave: hsave,
+        capabilities,
+    })
 }

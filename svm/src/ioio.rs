@@ -72,14 +72,24 @@ mod tests {
         let i = IoioInfo::decode((0x3F8 << 16) | SZ8 | A16).unwrap();
         assert_eq!(
             i,
-            IoioInfo { port: 0x3F8, size: 1, is_in: false, string: false, rep: false, address_size: 16 }
+            IoioInfo {
+                port: 0x3F8,
+                size: 1,
+                is_in: false,
+                string: false,
+                rep: false,
+                address_size: 16
+            }
         );
     }
 
     #[test]
     fn decodes_rep_insw() {
         let i = IoioInfo::decode((0x1F0 << 16) | TYPE_IN | STR | REP | SZ16 | A32).unwrap();
-        assert_eq!((i.port, i.size, i.is_in, i.string, i.rep, i.address_size), (0x1F0, 2, true, true, true, 32));
+        assert_eq!(
+            (i.port, i.size, i.is_in, i.string, i.rep, i.address_size),
+            (0x1F0, 2, true, true, true, 32)
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ impl Default for NestedPageTable {
 impl NestedPageTable {
     /// An empty hierarchy (everything faults).
     pub fn new() -> Self {
-        let mut t = Self { tables: Vec::new(), by_addr: BTreeMap::new() };
+        let mut t = Self {
+            tables: Vec::new(),
+            by_addr: BTreeMap::new(),
+        };
         t.new_table();
         t
     }
@@ -107,7 +110,7 @@ impl NestedPageTable {
     /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
     /// addresses allow it and 4 KiB pages elsewhere.
     pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), NptError> {
-        if gpa % SMALL != 0 || hpa % SMALL != 0 || len % SMALL != 0 {
+        if !gpa.is_multiple_of(SMALL) || !hpa.is_multiple_of(SMALL) || !len.is_multiple_of(SMALL) {
             return Err(NptError::Misaligned);
         }
         let end = gpa.checked_add(len).ok_or(NptError::OutOfRange)?;
@@ -117,7 +120,7 @@ impl NestedPageTable {
         let mut off = 0;
         while off < len {
             let (g, h) = (gpa + off, hpa + off);
-            if g % LARGE == 0 && h % LARGE == 0 && len - off >= LARGE {
+            if g.is_multiple_of(LARGE) && h.is_multiple_of(LARGE) && len - off >= LARGE {
                 self.map_one(g, h, true, access)?;
                 off += LARGE;
             } else {
@@ -161,7 +164,10 @@ impl NestedPageTable {
             }
             if level == 0 || (level == 1 && e & PAGE_SIZE_BIT != 0) {
                 let page = if level == 0 { SMALL } else { LARGE };
-                return Some(((e & ADDRESS_MASK & !(page - 1)) | (gpa & (page - 1)), e & WRITABLE != 0));
+                return Some((
+                    (e & ADDRESS_MASK & !(page - 1)) | (gpa & (page - 1)),
+                    e & WRITABLE != 0,
+                ));
             }
             table = *self.by_addr.get(&(e & ADDRESS_MASK))?;
         }
@@ -201,7 +207,8 @@ mod tests {
     fn reset_vector_alias_maps_top_of_4g_read_only() {
         let mut n = NestedPageTable::new();
         n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
-        n.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly).unwrap();
+        n.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
+            .unwrap();
         assert_eq!(n.translate(0xFFFF_FFF0), Some((0x400F_FFF0, false)));
         assert_eq!(n.translate(0xFFFE_FFFF), None);
     }
@@ -210,23 +217,40 @@ mod tests {
     fn overlapping_maps_are_refused() {
         let mut n = NestedPageTable::new();
         n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
-        assert_eq!(n.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite), Err(NptError::AlreadyMapped { gpa: 0x1000 }));
-        n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite).unwrap();
-        assert!(matches!(n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite), Err(NptError::AlreadyMapped { .. })));
+        assert_eq!(
+            n.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite),
+            Err(NptError::AlreadyMapped { gpa: 0x1000 })
+        );
+        n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite)
+            .unwrap();
+        assert!(matches!(
+            n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite),
+            Err(NptError::AlreadyMapped { .. })
+        ));
     }
 
     #[test]
     fn bad_arguments_are_refused() {
         let mut n = NestedPageTable::new();
-        assert_eq!(n.map(0x10, 0, 0x1000, Access::ReadWrite), Err(NptError::Misaligned));
-        assert_eq!(n.map(1 << 48, 0, 0x1000, Access::ReadWrite), Err(NptError::OutOfRange));
-        assert_eq!(n.map(u64::MAX & !0xFFF, 0, 0x2000, Access::ReadWrite), Err(NptError::OutOfRange));
+        assert_eq!(
+            n.map(0x10, 0, 0x1000, Access::ReadWrite),
+            Err(NptError::Misaligned)
+        );
+        assert_eq!(
+            n.map(1 << 48, 0, 0x1000, Access::ReadWrite),
+            Err(NptError::OutOfRange)
+        );
+        assert_eq!(
+            n.map(!0xFFF, 0, 0x2000, Access::ReadWrite),
+            Err(NptError::OutOfRange)
+        );
     }
 
     #[test]
     fn every_entry_is_user_accessible() {
         let mut n = NestedPageTable::new();
-        n.map(0x20_0000, 0x4000_0000, 0x1000, Access::ReadWrite).unwrap();
+        n.map(0x20_0000, 0x4000_0000, 0x1000, Access::ReadWrite)
+            .unwrap();
         for t in &n.tables {
             for e in t.0.iter().filter(|e| **e & PRESENT != 0) {
                 assert_ne!(e & USER, 0);

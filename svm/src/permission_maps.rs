@@ -36,7 +36,11 @@ pub struct MsrPermissionMap(pub [u8; MSRPM_SIZE]);
 
 /// First MSR of each range the map covers and the byte offset of its bits
 /// (APM vol. 2, table 15-10 "MSR Ranges of the MSR Permissions Map").
-const MSR_RANGES: [(u32, usize); 3] = [(0x0000_0000, 0x000), (0xC000_0000, 0x800), (0xC001_0000, 0x1000)];
+const MSR_RANGES: [(u32, usize); 3] = [
+    (0x0000_0000, 0x000),
+    (0xC000_0000, 0x800),
+    (0xC001_0000, 0x1000),
+];
 /// MSRs per range.
 const MSRS_PER_RANGE: u32 = 0x2000;
 
@@ -57,7 +61,9 @@ impl MsrPermissionMap {
     /// Lets the guest read and write `msr` directly. MSRs outside the three
     /// ranges are always intercepted; returns false for those.
     pub fn pass_through(&mut self, msr: u32) -> bool {
-        let Some(bit) = Self::bit(msr) else { return false };
+        let Some(bit) = Self::bit(msr) else {
+            return false;
+        };
         self.0[bit / 8] &= !(0b11 << (bit % 8));
         true
     }

@@ -62,8 +62,13 @@ impl SvmVcpu {
         c.v_intr = V_INTR_MASKING;
         c.np_control = NP_ENABLE;
         c.n_cr3 = n_cr3;
-        let mut vcpu =
-            Self { vmcb, host_save: OpaquePage::new_boxed(), _iopm: iopm, _msrpm: msrpm, gprs: [0; 16] };
+        let mut vcpu = Self {
+            vmcb,
+            host_save: OpaquePage::new_boxed(),
+            _iopm: iopm,
+            _msrpm: msrpm,
+            gprs: [0; 16],
+        };
         vcpu.reset();
         vcpu
     }
@@ -71,17 +76,42 @@ impl SvmVcpu {
     /// Puts the vCPU in the x86 power-on state (AMD APM vol. 2, 14.1.3, table 14-1).
     pub fn reset(&mut self) {
         let s = &mut self.vmcb.save;
-        let data = VmcbSegment { selector: 0, attrib: RESET_DATA_ATTRIB, limit: 0xFFFF, base: 0 };
+        let data = VmcbSegment {
+            selector: 0,
+            attrib: RESET_DATA_ATTRIB,
+            limit: 0xFFFF,
+            base: 0,
+        };
         s.es = data;
         s.ss = data;
         s.ds = data;
         s.fs = data;
         s.gs = data;
-        s.cs = VmcbSegment { selector: 0xF000, attrib: RESET_CODE_ATTRIB, limit: 0xFFFF, base: 0xFFFF_0000 };
-        s.gdtr = VmcbSegment { selector: 0, attrib: 0, limit: 0xFFFF, base: 0 };
+        s.cs = VmcbSegment {
+            selector: 0xF000,
+            attrib: RESET_CODE_ATTRIB,
+            limit: 0xFFFF,
+            base: 0xFFFF_0000,
+        };
+        s.gdtr = VmcbSegment {
+            selector: 0,
+            attrib: 0,
+            limit: 0xFFFF,
+            base: 0,
+        };
         s.idtr = s.gdtr;
-        s.ldtr = VmcbSegment { selector: 0, attrib: RESET_LDTR_ATTRIB, limit: 0xFFFF, base: 0 };
-        s.tr = VmcbSegment { selector: 0, attrib: RESET_TR_ATTRIB, limit: 0xFFFF, base: 0 };
+        s.ldtr = VmcbSegment {
+            selector: 0,
+            attrib: RESET_LDTR_ATTRIB,
+            limit: 0xFFFF,
+            base: 0,
+        };
+        s.tr = VmcbSegment {
+            selector: 0,
+            attrib: RESET_TR_ATTRIB,
+            limit: 0xFFFF,
+            base: 0,
+        };
         s.cpl = 0;
         // VMRUN requires EFER.SVME in the guest state; the guest never sees it.
         s.efer = EFER_SVME;

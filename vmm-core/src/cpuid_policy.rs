@@ -41,7 +41,10 @@ pub struct CpuidResult {
 pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResult) -> CpuidResult {
     let max_ext = host(0x8000_0000, 0).eax;
     match leaf {
-        0 => CpuidResult { eax: host(0, 0).eax.min(MAX_BASIC_LEAF), ..host(0, 0) },
+        0 => CpuidResult {
+            eax: host(0, 0).eax.min(MAX_BASIC_LEAF),
+            ..host(0, 0)
+        },
         1 => {
             let mut r = host(1, 0);
             r.ecx &= !(LEAF1_ECX_VMX
@@ -61,14 +64,21 @@ pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResu
         // instructions need (no AVX2/AVX-512 state: XSAVE is hidden).
         7 => CpuidResult::default(),
         l if l <= MAX_BASIC_LEAF && l != 4 => host(l, subleaf),
-        0x8000_0000 => CpuidResult { eax: max_ext.min(0x8000_0008), ..host(leaf, 0) },
+        0x8000_0000 => CpuidResult {
+            eax: max_ext.min(0x8000_0008),
+            ..host(leaf, 0)
+        },
         0x8000_0001 => {
             let mut r = host(leaf, 0);
             r.ecx &= !EXT1_ECX_SVM;
             r.edx &= !EXT1_EDX_RDTSCP;
             r
         }
-        l if (0x8000_0002..=0x8000_0008).contains(&l) && l <= max_ext && l != 0x8000_0005 && l != 0x8000_0006 => {
+        l if (0x8000_0002..=0x8000_0008).contains(&l)
+            && l <= max_ext
+            && l != 0x8000_0005
+            && l != 0x8000_0006 =>
+        {
             host(l, subleaf)
         }
         _ => CpuidResult::default(),
@@ -81,22 +91,51 @@ mod tests {
 
     fn fake_host(leaf: u32, _sub: u32) -> CpuidResult {
         match leaf {
-            0 => CpuidResult { eax: 0x16, ebx: 0x756E_6547, ecx: 0x6C65_746E, edx: 0x4965_6E69 },
-            1 => CpuidResult { eax: 0x906EA, ebx: 0x0410_0800, ecx: 0xFFFF_FFFF, edx: 0xFFFF_FFFF },
-            0x8000_0000 => CpuidResult { eax: 0x8000_0008, ..Default::default() },
-            0x8000_0001 => CpuidResult { ecx: 0xFFFF_FFFF, edx: 0xFFFF_FFFF, ..Default::default() },
-            0x8000_0008 => CpuidResult { eax: 0x3027, ..Default::default() },
-            _ => CpuidResult { eax: 0xDEAD, ..Default::default() },
+            0 => CpuidResult {
+                eax: 0x16,
+                ebx: 0x756E_6547,
+                ecx: 0x6C65_746E,
+                edx: 0x4965_6E69,
+            },
+            1 => CpuidResult {
+                eax: 0x906EA,
+                ebx: 0x0410_0800,
+                ecx: 0xFFFF_FFFF,
+                edx: 0xFFFF_FFFF,
+            },
+            0x8000_0000 => CpuidResult {
+                eax: 0x8000_0008,
+                ..Default::default()
+            },
+            0x8000_0001 => CpuidResult {
+                ecx: 0xFFFF_FFFF,
+                edx: 0xFFFF_FFFF,
+                ..Default::default()
+            },
+            0x8000_0008 => CpuidResult {
+                eax: 0x3027,
+                ..Default::default()
+            },
+            _ => CpuidResult {
+                eax: 0xDEAD,
+                ..Default::default()
+            },
         }
     }
 
     #[test]
     fn virtualization_and_unsupported_features_are_hidden() {
         let r = guest_cpuid(1, 0, &fake_host);
-        assert_eq!(r.ecx & (LEAF1_ECX_VMX | LEAF1_ECX_XSAVE | LEAF1_ECX_X2APIC), 0);
+        assert_eq!(
+            r.ecx & (LEAF1_ECX_VMX | LEAF1_ECX_XSAVE | LEAF1_ECX_X2APIC),
+            0
+        );
         assert_ne!(r.ecx & LEAF1_ECX_HYPERVISOR, 0);
         assert_eq!(r.ebx >> 16, 0, "one logical CPU, APIC ID 0");
-        assert_eq!(guest_cpuid(0x8000_0001, 0, &fake_host).ecx & EXT1_ECX_SVM, 0);
+        assert_eq!(
+            guest_cpuid(0x8000_0001, 0, &fake_host).ecx & EXT1_ECX_SVM,
+            0
+        );
     }
 
     #[test]
@@ -108,7 +147,10 @@ mod tests {
 
     #[test]
     fn leaves_out_of_range_read_as_zero() {
-        assert_eq!(guest_cpuid(0x4000_0000, 0, &fake_host), CpuidResult::default());
+        assert_eq!(
+            guest_cpuid(0x4000_0000, 0, &fake_host),
+            CpuidResult::default()
+        );
         assert_eq!(guest_cpuid(0xD, 0, &fake_host), CpuidResult::default());
         assert_eq!(guest_cpuid(0x8000_0008, 0, &fake_host).eax, 0x3027);
     }

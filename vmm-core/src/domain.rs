@@ -20,7 +20,10 @@ pub struct GuestLogLimits {
 
 impl Default for GuestLogLimits {
     fn default() -> Self {
-        Self { injected_exception: RateLimit::new(20, 10_000), unhandled_msr: RateLimit::new(20, 10_000) }
+        Self {
+            injected_exception: RateLimit::new(20, 10_000),
+            unhandled_msr: RateLimit::new(20, 10_000),
+        }
     }
 }
 
@@ -53,10 +56,18 @@ impl Domain {
     ) -> Result<Self, DomainError> {
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
-        io.register(COM_PORTS[0], UART_PORT_COUNT, Box::new(Uart16550::new(console)))
-            .map_err(|c| DomainError::PortConflict(c.base))?;
-        io.register(DEBUG_EXIT_PORT, 1, Box::new(DebugExit::new(exit_request.clone())))
-            .map_err(|c| DomainError::PortConflict(c.base))?;
+        io.register(
+            COM_PORTS[0],
+            UART_PORT_COUNT,
+            Box::new(Uart16550::new(console)),
+        )
+        .map_err(|c| DomainError::PortConflict(c.base))?;
+        io.register(
+            DEBUG_EXIT_PORT,
+            1,
+            Box::new(DebugExit::new(exit_request.clone())),
+        )
+        .map_err(|c| DomainError::PortConflict(c.base))?;
         Ok(Self {
             id,
             config,

@@ -39,15 +39,36 @@ impl ExitStats {
 
     /// Writes the table the runner shows for `--stats`: one line per reason that happened.
     pub fn write_report(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        writeln!(out, "{:<10} {:>12} {:>16} {:>12}", "exit", "count", "cycles", "cycles/exit")?;
+        writeln!(
+            out,
+            "{:<10} {:>12} {:>16} {:>12}",
+            "exit", "count", "cycles", "cycles/exit"
+        )?;
         for reason in ExitReason::ALL {
             let c = self.get(reason);
             if c.count > 0 {
-                writeln!(out, "{:<10} {:>12} {:>16} {:>12}", reason.name(), c.count, c.cycles, c.cycles / c.count)?;
+                writeln!(
+                    out,
+                    "{:<10} {:>12} {:>16} {:>12}",
+                    reason.name(),
+                    c.count,
+                    c.cycles,
+                    c.cycles / c.count
+                )?;
             }
         }
-        writeln!(out, "{:<10} {:>12} {:>16}", "total", self.total_exits(), self.counters.iter().map(|c| c.cycles).sum::<u64>())?;
-        writeln!(out, "{:<10} {:>12} {:>16}", "in-guest", "", self.guest_cycles)
+        writeln!(
+            out,
+            "{:<10} {:>12} {:>16}",
+            "total",
+            self.total_exits(),
+            self.counters.iter().map(|c| c.cycles).sum::<u64>()
+        )?;
+        writeln!(
+            out,
+            "{:<10} {:>12} {:>16}",
+            "in-guest", "", self.guest_cycles
+        )
     }
 }
 
@@ -61,7 +82,13 @@ mod tests {
         s.record(ExitReason::Io, 100);
         s.record(ExitReason::Io, 50);
         s.record(ExitReason::Hlt, 7);
-        assert_eq!(s.get(ExitReason::Io), ExitCounter { count: 2, cycles: 150 });
+        assert_eq!(
+            s.get(ExitReason::Io),
+            ExitCounter {
+                count: 2,
+                cycles: 150
+            }
+        );
         assert_eq!(s.get(ExitReason::Cpuid), ExitCounter::default());
         assert_eq!(s.total_exits(), 3);
     }
@@ -74,6 +101,8 @@ mod tests {
         s.write_report(&mut out).unwrap();
         assert!(out.contains("cpuid"));
         assert!(!out.contains("rdmsr"));
-        assert!(out.lines().any(|l| l.starts_with("total") && l.contains(" 1 ")));
+        assert!(out
+            .lines()
+            .any(|l| l.starts_with("total") && l.contains(" 1 ")));
     }
 }

@@ -34,7 +34,10 @@ pub enum StopReason {
 impl StopReason {
     /// True when the guest ended the way a test guest means to end.
     pub fn is_clean(&self) -> bool {
-        matches!(self, StopReason::HaltedForever | StopReason::ExitRequested(0))
+        matches!(
+            self,
+            StopReason::HaltedForever | StopReason::ExitRequested(0)
+        )
     }
 }
 
@@ -46,7 +49,12 @@ pub enum Flow {
 }
 
 /// Handles one exit.
-pub fn handle_exit(vcpu: &mut dyn Vcpu, dom: &mut Domain, exit: VmExit, host: &dyn HostEnv) -> Flow {
+pub fn handle_exit(
+    vcpu: &mut dyn Vcpu,
+    dom: &mut Domain,
+    exit: VmExit,
+    host: &dyn HostEnv,
+) -> Flow {
     let flow = match exit {
         VmExit::Io(io) if io.string => Flow::Stop(StopReason::StringIo { port: io.port }),
         VmExit::Io(io) => handle_port_io(vcpu, dom, io),
@@ -66,10 +74,20 @@ pub fn handle_exit(vcpu: &mut dyn Vcpu, dom: &mut Domain, exit: VmExit, host: &d
         // No hypercall interface yet; SVM/VMX instructions and XSETBV are not
         // offered by the CPUID we report: all raise #UD, as on such a processor.
         VmExit::Hypercall | VmExit::VirtInstruction(_) | VmExit::Xsetbv => {
-            inject(vcpu, dom, Exception { vector: vector::UD, error_code: None }, "unsupported instruction");
+            inject(
+                vcpu,
+                dom,
+                Exception {
+                    vector: vector::UD,
+                    error_code: None,
+                },
+                "unsupported instruction",
+            );
             Flow::Continue
         }
-        VmExit::NestedPageFault { gpa, write, .. } => Flow::Stop(StopReason::UnbackedAccess { gpa, write }),
+        VmExit::NestedPageFault { gpa, write, .. } => {
+            Flow::Stop(StopReason::UnbackedAccess { gpa, write })
+        }
         VmExit::InvalidState { code } => Flow::Stop(StopReason::InvalidState { code }),
         VmExit::Unknown { code } => Flow::Stop(StopReason::UnhandledExit { code }),
     };
@@ -95,7 +113,11 @@ fn inject(vcpu: &mut dyn Vcpu, dom: &mut Domain, exception: Exception, why: &str
 
 /// Moves RIP past the current instruction: to `next_rip` where the hardware
 /// reported it, else past the decoded instruction.
-fn skip_instruction(vcpu: &mut dyn Vcpu, dom: &Domain, next_rip: Option<u64>) -> Result<(), FetchError> {
+fn skip_instruction(
+    vcpu: &mut dyn Vcpu,
+    dom: &Domain,
+    next_rip: Option<u64>,
+) -> Result<(), FetchError> {
     let next = match next_rip {
         Some(rip) => rip,
         None => decode_at_rip(vcpu, &dom.memory)?.next_ip(),
@@ -116,12 +138,18 @@ fn size_mask(size: u8) -> u64 {
 fn handle_port_io(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
     let rax = vcpu.gprs()[Gpr::Rax as usize];
     match io.direction {
-        IoDirection::Out => dom.io.write(io.port, io.size, (rax & size_mask(io.size)) as u32),
+        IoDirection::Out => dom
+            .io
+            .write(io.port, io.size, (rax & size_mask(io.size)) as u32),
         IoDirection::In => {
             let v = u64::from(dom.io.read(io.port, io.size));
             // IN AL/AX keeps the rest of RAX; IN EAX zero-extends into RAX like
             // every 32-bit register write (Intel SDM vol. 1, 3.4.1.1).
-            let new = if io.size == 4 { v } else { (rax & !size_mask(io.size)) | v };
+            let new = if io.size == 4 {
+                v
+            } else {
+                (rax & !size_mask(io.size)) | v
+            };
             vcpu.gprs_mut()[Gpr::Rax as usize] = new;
         }
     }
@@ -168,7 +196,10 @@ fn handle_msr(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv, write: 
     let g = vcpu.gprs();
     let msr = g[Gpr::Rcx as usize] as u32;
     let value = (g[Gpr::Rdx as usize] << 32) | (g[Gpr::Rax as usize] & 0xFFFF_FFFF);
-    let mut state = VcpuMsrs { vcpu, tsc: host.tsc() };
+    let mut state = VcpuMsrs {
+        vcpu,
+        tsc: host.tsc(),
+    };
     let ok = if write {
         msr_policy::write(msr, value, &mut state)
     } else {
@@ -184,9 +215,16 @@ fn handle_msr(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv, write: 
     };
     if !ok {
         if dom.log_limits.unhandled_msr.allow() {
-            log::info!("dom{}: {} of MSR {msr:#x} -> #GP", dom.id, if write { "wrmsr" } else { "rdmsr" });
+            log::info!(
+                "dom{}: {} of MSR {msr:#x} -> #GP",
+                dom.id,
+                if write { "wrmsr" } else { "rdmsr" }
+            );
         }
-        vcpu.inject_exception(Exception { vector: vector::GP, error_code: Some(0) });
+        vcpu.inject_exception(Exception {
+            vector: vector::GP,
+            error_code: Some(0),
+        });
         return Flow::Continue;
     }
     match skip_instruction(vcpu, dom, None) {
@@ -200,16 +238,29 @@ impl core::fmt::Display for StopReason {
         match self {
             StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
             StopReason::IdleWithoutInterruptSources => {
-                write!(f, "halted with interrupts enabled, but no device can raise one")
+                write!(
+                    f,
+                    "halted with interrupts enabled, but no device can raise one"
+                )
             }
             StopReason::ExitRequested(s) => write!(f, "requested exit with status {s}"),
             StopReason::TripleFault => write!(f, "triple fault (shutdown)"),
-            StopReason::InvalidState { code } => write!(f, "invalid guest state (exit code {code:#x})"),
-            StopReason::UnbackedAccess { gpa, write } => {
-                write!(f, "{} of unbacked guest-physical address {gpa:#x}", if *write { "write" } else { "read" })
+            StopReason::InvalidState { code } => {
+                write!(f, "invalid guest state (exit code {code:#x})")
             }
-            StopReason::Undecodable(e) => write!(f, "could not decode the instruction at rip: {e:?}"),
-            StopReason::StringIo { port } => write!(f, "string I/O on port {port:#x} (not emulated yet)"),
+            StopReason::UnbackedAccess { gpa, write } => {
+                write!(
+                    f,
+                    "{} of unbacked guest-physical address {gpa:#x}",
+                    if *write { "write" } else { "read" }
+                )
+            }
+            StopReason::Undecodable(e) => {
+                write!(f, "could not decode the instruction at rip: {e:?}")
+            }
+            StopReason::StringIo { port } => {
+                write!(f, "string I/O on port {port:#x} (not emulated yet)")
+            }
             StopReason::UnhandledExit { code } => write!(f, "unhandled exit code {code:#x}"),
         }
     }

@@ -24,7 +24,12 @@ pub struct GuestConfig {
 
 impl Default for GuestConfig {
     fn default() -> Self {
-        Self { mem_mib: 16, rom: "rom".to_string(), stats: false, log: "info".to_string() }
+        Self {
+            mem_mib: 16,
+            rom: "rom".to_string(),
+            stats: false,
+            log: "info".to_string(),
+        }
     }
 }
 
@@ -46,7 +51,12 @@ impl GuestConfig {
             if line.is_empty() {
                 continue;
             }
-            let mut problem = |m: String| problems.push(ConfigProblem { line: i + 1, message: m });
+            let mut problem = |m: String| {
+                problems.push(ConfigProblem {
+                    line: i + 1,
+                    message: m,
+                })
+            };
             let Some((key, value)) = line.split_once('=') else {
                 problem(alloc::format!("expected `key = value`, got `{line}`"));
                 continue;
@@ -55,7 +65,9 @@ impl GuestConfig {
             match key {
                 "mem_mib" => match value.parse::<u64>() {
                     Ok(v) if (MIN_MEM_MIB..=MAX_MEM_MIB).contains(&v) => cfg.mem_mib = v,
-                    _ => problem(alloc::format!("mem_mib must be {MIN_MEM_MIB}..={MAX_MEM_MIB}, got `{value}`")),
+                    _ => problem(alloc::format!(
+                        "mem_mib must be {MIN_MEM_MIB}..={MAX_MEM_MIB}, got `{value}`"
+                    )),
                 },
                 "rom" => cfg.rom = value.to_string(),
                 "stats" => match value {
@@ -91,9 +103,19 @@ mod tests {
 
     #[test]
     fn parses_keys_and_ignores_comments() {
-        let (c, p) = GuestConfig::parse("# guest\nmem_mib = 32\nrom=hello # test rom\nstats = true\nlog = debug\n");
+        let (c, p) = GuestConfig::parse(
+            "# guest\nmem_mib = 32\nrom=hello # test rom\nstats = true\nlog = debug\n",
+        );
         assert!(p.is_empty(), "{p:?}");
-        assert_eq!(c, GuestConfig { mem_mib: 32, rom: "hello".into(), stats: true, log: "debug".into() });
+        assert_eq!(
+            c,
+            GuestConfig {
+                mem_mib: 32,
+                rom: "hello".into(),
+                stats: true,
+                log: "debug".into()
+            }
+        );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
     }
 

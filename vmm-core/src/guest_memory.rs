@@ -42,7 +42,10 @@ pub struct GuestMemory {
 impl GuestMemory {
     /// Memory whose RAM (guest-physical 0 up) is `ram`.
     pub fn new(ram: &'static mut [u8]) -> Self {
-        Self { ram, aliases: Vec::new() }
+        Self {
+            ram,
+            aliases: Vec::new(),
+        }
     }
 
     /// Size of RAM in bytes.
@@ -52,7 +55,10 @@ impl GuestMemory {
 
     /// Adds a read-only window; refused (false) if its target is not inside RAM.
     pub fn add_alias(&mut self, alias: Alias) -> bool {
-        let fits = alias.target.checked_add(alias.len).is_some_and(|end| end <= self.ram_size());
+        let fits = alias
+            .target
+            .checked_add(alias.len)
+            .is_some_and(|end| end <= self.ram_size());
         if fits {
             self.aliases.push(alias);
         }
@@ -62,15 +68,27 @@ impl GuestMemory {
     /// The host-side layout, for nested paging.
     pub fn mappings(&self) -> Vec<Mapping> {
         let base = self.ram.as_ptr() as u64;
-        let mut v = alloc::vec![Mapping { gpa: 0, hpa: base, len: self.ram_size(), writable: true }];
-        v.extend(self.aliases.iter().map(|a| Mapping { gpa: a.gpa, hpa: base + a.target, len: a.len, writable: false }));
+        let mut v = alloc::vec![Mapping {
+            gpa: 0,
+            hpa: base,
+            len: self.ram_size(),
+            writable: true
+        }];
+        v.extend(self.aliases.iter().map(|a| Mapping {
+            gpa: a.gpa,
+            hpa: base + a.target,
+            len: a.len,
+            writable: false,
+        }));
         v
     }
 
     /// The RAM offset of `[gpa, gpa+len)` and whether it is writable.
     fn locate(&self, gpa: u64, len: usize) -> Result<(usize, bool), GuestMemoryError> {
         let len = len as u64;
-        let end = gpa.checked_add(len).ok_or(GuestMemoryError::Unbacked { gpa })?;
+        let end = gpa
+            .checked_add(len)
+            .ok_or(GuestMemoryError::Unbacked { gpa })?;
         if end <= self.ram_size() {
             return Ok((gpa as usize, true));
         }
@@ -113,7 +131,9 @@ impl GuestMemory {
 
 #[cfg(test)]
 pub(crate) fn test_memory(size: usize) -> GuestMemory {
-    GuestMemory::new(alloc::boxed::Box::leak(alloc::vec![0u8; size].into_boxed_slice()))
+    GuestMemory::new(alloc::boxed::Box::leak(
+        alloc::vec![0u8; size].into_boxed_slice(),
+    ))
 }
 
 #[cfg(test)]
@@ -130,8 +150,14 @@ mod tests {
     #[test]
     fn accesses_past_ram_fail_without_touching_anything() {
         let mut m = test_memory(0x2000);
-        assert_eq!(m.write(0x1FFE, &[0; 4]), Err(GuestMemoryError::Unbacked { gpa: 0x1FFE }));
-        assert_eq!(m.read_bytes::<1>(u64::MAX), Err(GuestMemoryError::Unbacked { gpa: u64::MAX }));
+        assert_eq!(
+            m.write(0x1FFE, &[0; 4]),
+            Err(GuestMemoryError::Unbacked { gpa: 0x1FFE })
+        );
+        assert_eq!(
+            m.read_bytes::<1>(u64::MAX),
+            Err(GuestMemoryError::Unbacked { gpa: u64::MAX })
+        );
         assert!(m.read_bytes::<8>(u64::MAX - 3).is_err());
     }
 
@@ -139,9 +165,16 @@ mod tests {
     fn alias_reads_ram_and_refuses_writes() {
         let mut m = test_memory(0x10_0000);
         m.write(0xFFFF0, &[0xEA]).unwrap();
-        assert!(m.add_alias(Alias { gpa: 0xFFFF_0000, len: 0x1_0000, target: 0xF_0000 }));
+        assert!(m.add_alias(Alias {
+            gpa: 0xFFFF_0000,
+            len: 0x1_0000,
+            target: 0xF_0000
+        }));
         assert_eq!(m.read_bytes::<1>(0xFFFF_FFF0).unwrap(), [0xEA]);
-        assert_eq!(m.write(0xFFFF_FFF0, &[0]), Err(GuestMemoryError::ReadOnly { gpa: 0xFFFF_FFF0 }));
+        assert_eq!(
+            m.write(0xFFFF_FFF0, &[0]),
+            Err(GuestMemoryError::ReadOnly { gpa: 0xFFFF_FFF0 })
+        );
         // reads straddling the end of the alias fail
         assert!(m.read_bytes::<2>(0xFFFF_FFFF).is_err());
     }
@@ -149,13 +182,21 @@ mod tests {
     #[test]
     fn alias_outside_ram_is_refused() {
         let mut m = test_memory(0x1000);
-        assert!(!m.add_alias(Alias { gpa: 0xFFFF_0000, len: 0x1_0000, target: 0 }));
+        assert!(!m.add_alias(Alias {
+            gpa: 0xFFFF_0000,
+            len: 0x1_0000,
+            target: 0
+        }));
     }
 
     #[test]
     fn mappings_describe_ram_then_aliases() {
         let mut m = test_memory(0x10_0000);
-        m.add_alias(Alias { gpa: 0xFFFF_0000, len: 0x1_0000, target: 0xF_0000 });
+        m.add_alias(Alias {
+            gpa: 0xFFFF_0000,
+            len: 0x1_0000,
+            target: 0xF_0000,
+        });
         let maps = m.mappings();
         assert_eq!(maps.len(), 2);
         assert_eq!(maps[1].hpa - maps[0].hpa, 0xF_0000);

@@ -78,7 +78,12 @@ mod tests {
 
     #[test]
     fn reset_state_is_16_bit_at_top_of_4g() {
-        let cs = Segment { selector: 0xF000, attrs: 0x9B, limit: 0xFFFF, base: 0xFFFF_0000 };
+        let cs = Segment {
+            selector: 0xF000,
+            attrs: 0x9B,
+            limit: 0xFFFF,
+            base: 0xFFFF_0000,
+        };
         let b = code_bitness(0x6000_0010, 0, &cs);
         assert_eq!(b, 16);
         assert_eq!(code_linear_address(b, &cs, 0xFFF0), 0xFFFF_FFF0);
@@ -88,8 +93,14 @@ mod tests {
 
     #[test]
     fn protected_and_long_mode_bitness() {
-        let cs32 = Segment { attrs: 0x9B | Segment::ATTR_DB, ..Default::default() };
-        let cs64 = Segment { attrs: 0x9B | Segment::ATTR_L, ..Default::default() };
+        let cs32 = Segment {
+            attrs: 0x9B | Segment::ATTR_DB,
+            ..Default::default()
+        };
+        let cs64 = Segment {
+            attrs: 0x9B | Segment::ATTR_L,
+            ..Default::default()
+        };
         assert_eq!(code_bitness(1, 0, &cs32), 32);
         assert_eq!(code_bitness(0x8000_0001, EFER_LMA, &cs64), 64);
         // compatibility mode: LMA but CS.L clear

@@ -6,7 +6,9 @@
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("vmm is a bare-metal image: build it with `cargo xtask build` (target x86_64-unknown-none)");
+    eprintln!(
+        "vmm is a bare-metal image: build it with `cargo xtask build` (target x86_64-unknown-none)"
+    );
     std::process::exit(2);
 }
 

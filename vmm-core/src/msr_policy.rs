@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn efer_accepts_lme_nxe_sce_and_keeps_lma() {
-        let mut s = State { efer: EFER_LMA | (1 << 8) };
+        let mut s = State {
+            efer: EFER_LMA | (1 << 8),
+        };
         assert!(write(MSR_EFER, (1 << 8) | (1 << 11) | 1, &mut s));
         assert_eq!(s.efer, EFER_LMA | (1 << 8) | (1 << 11) | 1);
         assert_eq!(read(MSR_EFER, &s), Some(s.efer));

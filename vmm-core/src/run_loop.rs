@@ -13,9 +13,13 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         let entered = host.tsc();
         let exit = vcpu.run();
         let exited = host.tsc();
-        dom.stats.guest_cycles = dom.stats.guest_cycles.saturating_add(exited.saturating_sub(entered));
+        dom.stats.guest_cycles = dom
+            .stats
+            .guest_cycles
+            .saturating_add(exited.saturating_sub(entered));
         let flow = handle_exit(vcpu, dom, exit, host);
-        dom.stats.record(exit.reason(), host.tsc().saturating_sub(exited));
+        dom.stats
+            .record(exit.reason(), host.tsc().saturating_sub(exited));
         if let Flow::Stop(reason) = flow {
             return reason;
         }

@@ -83,7 +83,11 @@ fn physical_allocator(boot: &BootInfo) -> PhysAllocator {
         n += 1;
     }
     let phys = PhysAllocator::new(boot.memory.iter(), &list[..n]);
-    log::info!("vmm: {} MiB of host memory free, {} boot modules", phys.free_bytes() >> 20, boot.modules.len());
+    log::info!(
+        "vmm: {} MiB of host memory free, {} boot modules",
+        phys.free_bytes() >> 20,
+        boot.modules.len()
+    );
     phys
 }
 
@@ -128,12 +132,18 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
             ))
         }
     };
-    log::info!("vmm: backend svm, features {:?}", host.capabilities.features);
+    log::info!(
+        "vmm: backend svm, features {:?}",
+        host.capabilities.features
+    );
 
     let mem_size = config.mem_mib << 20;
-    let ram_start = phys
-        .alloc(mem_size, LARGE_PAGE_SIZE)
-        .ok_or_else(|| alloc::format!("not enough host memory for {} MiB of guest RAM", config.mem_mib))?;
+    let ram_start = phys.alloc(mem_size, LARGE_PAGE_SIZE).ok_or_else(|| {
+        alloc::format!(
+            "not enough host memory for {} MiB of guest RAM",
+            config.mem_mib
+        )
+    })?;
     // SAFETY: a fresh range from the allocator, identity-mapped RAM used by nothing else.
     let ram = unsafe { claim(ram_start, mem_size) };
     ram.fill(0);
@@ -145,7 +155,11 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
     let mut vcpu = SvmBackend::new(&host, 1, &dom.memory.mappings())
         .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
-    log::info!("dom{}: starting at the reset vector, {} MiB RAM", dom.id, dom.memory.ram_size() >> 20);
+    log::info!(
+        "dom{}: starting at the reset vector, {} MiB RAM",
+        dom.id,
+        dom.memory.ram_size() >> 20
+    );
 
     let reason = run_vcpu(&mut vcpu, &mut dom, &HostCpu);
     report(&vcpu, &dom, reason, stats);
@@ -153,16 +167,22 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
 }
 
 fn vmx_present() -> bool {
-    core::arch::x86_64::__cpuid(1).ecx & (1 << 5) != 0
+    raw_cpuid::CpuId::new()
+        .get_feature_info()
+        .is_some_and(|f| f.has_vmx())
 }
 
 /// Copies the ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
 /// reset vector (FFFF_FFF0h) lands in it, as the PC chipset does.
 fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> Result<(), String> {
-    let m = module(boot, &config.rom).ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
+    let m = module(boot, &config.rom)
+        .ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
     let len = m.len();
-    if len == 0 || len > MAX_ROM_SIZE || len % PAGE_SIZE != 0 {
-        return Err(alloc::format!("ROM `{}` is {len} bytes: it must be whole pages, at most 128 KiB", config.rom));
+    if len == 0 || len > MAX_ROM_SIZE || !len.is_multiple_of(PAGE_SIZE) {
+        return Err(alloc::format!(
+            "ROM `{}` is {len} bytes: it must be whole pages, at most 128 KiB",
+            config.rom
+        ));
     }
     if memory.ram_size() < ROM_AREA_END {
         return Err("guest RAM must be at least 1 MiB".into());
@@ -170,7 +190,11 @@ fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> 
     memory
         .write(ROM_AREA_END - len, module_bytes(m))
         .map_err(|e| alloc::format!("cannot load the ROM: {e:?}"))?;
-    memory.add_alias(Alias { gpa: FOUR_GIB - len, len, target: ROM_AREA_END - len });
+    memory.add_alias(Alias {
+        gpa: FOUR_GIB - len,
+        len,
+        target: ROM_AREA_END - len,
+    });
     Ok(())
 }
 

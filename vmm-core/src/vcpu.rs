@@ -25,8 +25,10 @@ pub enum Gpr {
 }
 
 /// Names of the registers in [`Gprs`] order, for dumps.
-pub const GPR_NAMES: [&str; 16] =
-    ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+pub const GPR_NAMES: [&str; 16] = [
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15",
+];
 
 /// A segment register as the processor holds it, hidden part included.
 ///
@@ -292,7 +294,13 @@ pub fn dump_state(vcpu: &dyn Vcpu, out: &mut dyn fmt::Write) -> fmt::Result {
         out.write_str(if i % 4 == 3 { "\n" } else { " " })?;
     }
     let cr = vcpu.control_regs();
-    writeln!(out, "rip={:016x} rflags={:016x} cpl={}", vcpu.rip(), vcpu.rflags(), vcpu.cpl())?;
+    writeln!(
+        out,
+        "rip={:016x} rflags={:016x} cpl={}",
+        vcpu.rip(),
+        vcpu.rflags(),
+        vcpu.cpl()
+    )?;
     writeln!(
         out,
         "cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x} efer={:016x}",
@@ -307,9 +315,17 @@ pub fn dump_state(vcpu: &dyn Vcpu, out: &mut dyn fmt::Write) -> fmt::Result {
         ("gs", SegReg::Gs),
     ] {
         let s = vcpu.segment(seg);
-        writeln!(out, "{name}={:04x} base={:016x} limit={:08x} attrs={:03x}", s.selector, s.base, s.limit, s.attrs)?;
+        writeln!(
+            out,
+            "{name}={:04x} base={:016x} limit={:08x} attrs={:03x}",
+            s.selector, s.base, s.limit, s.attrs
+        )?;
     }
     let (gdt, idt) = (vcpu.gdtr(), vcpu.idtr());
-    writeln!(out, "gdtr={:016x}/{:x} idtr={:016x}/{:x}", gdt.base, gdt.limit, idt.base, idt.limit)?;
+    writeln!(
+        out,
+        "gdtr={:016x}/{:x} idtr={:016x}/{:x}",
+        gdt.base, gdt.limit, idt.base, idt.limit
+    )?;
     vcpu.dump_backend_state(out)
 }

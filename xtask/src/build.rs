@@ -11,14 +11,45 @@ pub const HV_TARGET: &str = "x86_64-unknown-none";
 /// test` so the integration tests do not run cargo inside cargo).
 pub const HV_ELF_ENV: &str = "VMM_ELF";
 
+/// Installs the bare-metal target with rustup if the toolchain lacks it.
+pub fn ensure_target() -> Result<(), String> {
+    let root = workspace_root();
+    let sysroot = Command::new("rustc")
+        .current_dir(&root)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib").join(HV_TARGET).is_dir() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {HV_TARGET} target with rustup ...");
+    let ok = Command::new("rustup")
+        .current_dir(&root)
+        .args(["target", "add", HV_TARGET])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {HV_TARGET} target is missing; install it with: rustup target add {HV_TARGET}"
+        ))
+    }
+}
+
 /// Builds `vmm` for bare metal and returns the ELF's path. `target_dir`
 /// overrides cargo's (the tests use a separate one to stay clear of the
 /// outer cargo's lock).
 pub fn build_hypervisor(release: bool, target_dir: Option<&PathBuf>) -> Result<PathBuf, String> {
+    ensure_target()?;
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root).args(["build", "--quiet", "-p", "vmm-core", "--bin", "vmm", "--target", HV_TARGET]);
+    cmd.current_dir(&root).args([
+        "build", "--quiet", "-p", "vmm-core", "--bin", "vmm", "--target", HV_TARGET,
+    ]);
     if release {
         cmd.arg("--release");
     }
@@ -28,7 +59,10 @@ pub fn build_hypervisor(release: bool, target_dir: Option<&PathBuf>) -> Result<P
     if !status.success() {
         return Err("building the hypervisor failed (is the target installed? `rustup target add x86_64-unknown-none`)".into());
     }
-    Ok(target.join(HV_TARGET).join(if release { "release" } else { "debug" }).join("vmm"))
+    Ok(target
+        .join(HV_TARGET)
+        .join(if release { "release" } else { "debug" })
+        .join("vmm"))
 }
 
 /// The hypervisor to boot: `VMM_ELF` if set, else a fresh release build.

@@ -15,7 +15,11 @@ pub struct Expectations {
 impl Expectations {
     /// Expectations that must match in this order.
     pub fn new(patterns: Vec<Regex>) -> Self {
-        Self { patterns, matched: 0, position: 0 }
+        Self {
+            patterns,
+            matched: 0,
+            position: 0,
+        }
     }
 
     /// Matches as many further patterns as `text` (all output so far) allows.

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod expect;
+pub mod grub;
 pub mod guests;
 pub mod qemu;
 pub mod runner;
@@ -13,5 +14,8 @@ use std::path::PathBuf;
 
 /// The workspace root (parent of this crate's folder).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use xtask::build::{build_hypervisor, HV_ELF_ENV};
 use xtask::guests;
 use xtask::qemu::Accel;
-use xtask::runner::{run, Outcome, RunOptions};
+use xtask::runner::{run, Loader, Outcome, RunOptions};
 use xtask::workspace_root;
 
 #[derive(Parser)]
@@ -48,6 +48,9 @@ struct RunArgs {
     /// QEMU acceleration: auto uses KVM only where it offers nested SVM or VMX.
     #[arg(long, value_enum, default_value = "auto")]
     accel: Accel,
+    /// How QEMU loads the hypervisor: `kernel` (-kernel, Multiboot) or `grub` (a GRUB ISO, Multiboot2).
+    #[arg(long, value_enum, default_value = "kernel")]
+    loader: Loader,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -97,13 +100,18 @@ fn run_command(args: RunArgs) -> i32 {
     for e in &args.expect {
         match Regex::new(e) {
             Ok(r) => expect.push(r),
-            Err(err) => return fail(&format!("--expect {e:?} is not a valid regular expression: {err}")),
+            Err(err) => {
+                return fail(&format!(
+                    "--expect {e:?} is not a valid regular expression: {err}"
+                ))
+            }
         }
     }
     let opts = RunOptions {
         guest: args.guest,
         mem_mib: args.mem,
         accel: args.accel,
+        loader: args.loader,
         timeout: Duration::from_secs(args.timeout),
         expect,
         stats: args.stats,
@@ -116,7 +124,11 @@ fn run_command(args: RunArgs) -> i32 {
         Err(e) => return fail(&e),
     };
     if args.log {
-        eprintln!("--- hypervisor log ({}) ---\n{}", report.hv_log_path.display(), report.hv_log.trim_end());
+        eprintln!(
+            "--- hypervisor log ({}) ---\n{}",
+            report.hv_log_path.display(),
+            report.hv_log.trim_end()
+        );
     }
     if args.stats {
         match report.stats() {
@@ -124,12 +136,19 @@ fn run_command(args: RunArgs) -> i32 {
             None => eprintln!("xtask: the hypervisor printed no exit statistics (it did not reach the guest's end)"),
         }
     }
-    let tail = || eprintln!("--- last 40 lines of guest output ---\n{}", report.console_tail(40));
+    let tail = || {
+        eprintln!(
+            "--- last 40 lines of guest output ---\n{}",
+            report.console_tail(40)
+        )
+    };
     match &report.outcome {
         Outcome::ExpectationsMet => eprintln!("xtask: every expectation matched"),
         Outcome::GuestFinished => eprintln!("xtask: guest finished"),
         Outcome::ExpectationsUnmet { pending, .. } => {
-            eprintln!("xtask: the machine stopped before the guest printed a match for {pending:?}");
+            eprintln!(
+                "xtask: the machine stopped before the guest printed a match for {pending:?}"
+            );
             tail();
         }
         Outcome::GuestFailed => {
@@ -141,7 +160,10 @@ fn run_command(args: RunArgs) -> i32 {
             print_errors(&report.hv_log);
         }
         Outcome::EmulatorFailed { status, stderr } => {
-            eprintln!("xtask: QEMU exited with status {status:?}: {}", stderr.trim());
+            eprintln!(
+                "xtask: QEMU exited with status {status:?}: {}",
+                stderr.trim()
+            );
         }
         Outcome::Timeout => {
             eprintln!("xtask: timed out after {} s", args.timeout);
@@ -153,8 +175,15 @@ fn run_command(args: RunArgs) -> i32 {
 
 /// Prints the error part of the hypervisor log: error lines and the register dump after them.
 fn print_errors(log: &str) {
-    let start = log.lines().position(|l| l.starts_with("[ERROR]")).unwrap_or(0);
-    for line in log.lines().skip(start).filter(|l| !l.starts_with("[INFO ]")) {
+    let start = log
+        .lines()
+        .position(|l| l.starts_with("[ERROR]"))
+        .unwrap_or(0);
+    for line in log
+        .lines()
+        .skip(start)
+        .filter(|l| !l.starts_with("[INFO ]"))
+    {
         eprintln!("  {line}");
     }
 }
@@ -172,15 +201,39 @@ fn step(name: &str, cmd: &mut Command) -> bool {
 
 fn test_command(no_lint: bool) -> i32 {
     if !no_lint {
-        if !step("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"])) {
+        if !step(
+            "cargo fmt --check",
+            cargo().args(["fmt", "--all", "--", "--check"]),
+        ) {
             return fail("formatting differs: run `cargo fmt --all`");
         }
-        if !step("clippy (host)", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])) {
+        if !step(
+            "clippy (host)",
+            cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ) {
             return fail("clippy found problems in the host build");
         }
         if !step(
             "clippy (bare metal)",
-            cargo().args(["clippy", "-p", "vmm-core", "--bin", "vmm", "--target", "x86_64-unknown-none", "--", "-D", "warnings"]),
+            cargo().args([
+                "clippy",
+                "-p",
+                "vmm-core",
+                "--bin",
+                "vmm",
+                "--target",
+                "x86_64-unknown-none",
+                "--",
+                "-D",
+                "warnings",
+            ]),
         ) {
             return fail("clippy found problems in the bare-metal build");
         }
@@ -189,7 +242,10 @@ fn test_command(no_lint: bool) -> i32 {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if !step("cargo test --workspace", cargo().args(["test", "--workspace"]).env(HV_ELF_ENV, &hv)) {
+    if !step(
+        "cargo test --workspace",
+        cargo().args(["test", "--workspace"]).env(HV_ELF_ENV, &hv),
+    ) {
         return fail("tests failed");
     }
     0

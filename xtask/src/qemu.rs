@@ -22,9 +22,16 @@ pub const DEBUG_EXIT_IOBASE: u16 = 0xF4;
 
 /// True when /dev/kvm is usable and the host CPU can offer nested SVM or VMX.
 pub fn kvm_can_nest() -> bool {
-    let kvm_ok = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+    let kvm_ok = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let flags = cpuinfo.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or("");
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
     let nested = |module: &str| {
         std::fs::read_to_string(format!("/sys/module/{module}/parameters/nested"))
@@ -49,10 +56,20 @@ pub struct BootModule {
     pub name: String,
 }
 
+/// How QEMU loads the hypervisor.
+pub enum QemuBoot<'a> {
+    /// `-kernel` (Multiboot 1) with the modules as `-initrd`.
+    Multiboot {
+        hypervisor: &'a Path,
+        modules: &'a [BootModule],
+    },
+    /// A GRUB ISO on the CD-ROM (Multiboot2).
+    Cdrom(&'a Path),
+}
+
 /// Everything that makes the QEMU command.
 pub struct QemuMachine<'a> {
-    pub hypervisor: &'a Path,
-    pub modules: &'a [BootModule],
+    pub boot: QemuBoot<'a>,
     pub host_mem_mib: u64,
     pub accel: Accel,
     pub debugcon_log: &'a Path,
@@ -71,20 +88,45 @@ impl QemuMachine<'_> {
             Accel::Kvm => c.args(["-accel", "kvm", "-cpu", "host"]),
             _ => c.args(["-accel", "tcg", "-cpu", TCG_CPU]),
         };
-        let initrd: Vec<String> =
-            self.modules.iter().map(|m| format!("{} name={}", escape_commas(&m.path), m.name)).collect();
         c.args(["-machine", "pc", "-m"])
-            .arg(self.host_mem_mib.to_string())
-            .arg("-kernel")
-            .arg(self.hypervisor)
-            .arg("-initrd")
-            .arg(initrd.join(","))
-            .args(["-display", "none", "-vga", "none", "-monitor", "none", "-parallel", "none", "-net", "none"])
-            .args(["-serial", "stdio", "-no-reboot"])
-            .arg("-debugcon")
-            .arg(format!("file:{}", self.debugcon_log.display()))
-            .arg("-device")
-            .arg(format!("isa-debug-exit,iobase={DEBUG_EXIT_IOBASE:#x},iosize=0x04"));
+            .arg(self.host_mem_mib.to_string());
+        match &self.boot {
+            QemuBoot::Multiboot {
+                hypervisor,
+                modules,
+            } => {
+                let initrd: Vec<String> = modules
+                    .iter()
+                    .map(|m| format!("{} name={}", escape_commas(&m.path), m.name))
+                    .collect();
+                c.arg("-kernel")
+                    .arg(hypervisor)
+                    .arg("-initrd")
+                    .arg(initrd.join(","));
+            }
+            QemuBoot::Cdrom(iso) => {
+                c.arg("-cdrom").arg(iso).args(["-boot", "d"]);
+            }
+        }
+        c.args([
+            "-display",
+            "none",
+            "-vga",
+            "none",
+            "-monitor",
+            "none",
+            "-parallel",
+            "none",
+            "-net",
+            "none",
+        ])
+        .args(["-serial", "stdio", "-no-reboot"])
+        .arg("-debugcon")
+        .arg(format!("file:{}", self.debugcon_log.display()))
+        .arg("-device")
+        .arg(format!(
+            "isa-debug-exit,iobase={DEBUG_EXIT_IOBASE:#x},iosize=0x04"
+        ));
         c
     }
 }
@@ -96,20 +138,37 @@ mod tests {
     #[test]
     fn command_passes_modules_with_names_and_escaped_commas() {
         let modules = [
-            BootModule { path: "/tmp/a,b/rom.bin".into(), name: "rom".into() },
-            BootModule { path: "/tmp/config".into(), name: "config".into() },
+            BootModule {
+                path: "/tmp/a,b/rom.bin".into(),
+                name: "rom".into(),
+            },
+            BootModule {
+                path: "/tmp/config".into(),
+                name: "config".into(),
+            },
         ];
         let m = QemuMachine {
-            hypervisor: Path::new("/x/vmm"),
-            modules: &modules,
+            boot: QemuBoot::Multiboot {
+                hypervisor: Path::new("/x/vmm"),
+                modules: &modules,
+            },
             host_mem_mib: 128,
             accel: Accel::Tcg,
             debugcon_log: Path::new("/tmp/hv.log"),
         };
-        let args: Vec<String> = m.command().get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<String> = m
+            .command()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let i = args.iter().position(|a| a == "-initrd").unwrap();
-        assert_eq!(args[i + 1], "/tmp/a,,b/rom.bin name=rom,/tmp/config name=config");
+        assert_eq!(
+            args[i + 1],
+            "/tmp/a,,b/rom.bin name=rom,/tmp/config name=config"
+        );
         assert!(args.windows(2).any(|w| w[0] == "-cpu" && w[1] == TCG_CPU));
-        assert!(args.iter().any(|a| a == "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+        assert!(args
+            .iter()
+            .any(|a| a == "isa-debug-exit,iobase=0xf4,iosize=0x04"));
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::build::hypervisor_elf;
 use crate::expect::Expectations;
+use crate::grub;
 use crate::guests;
-use crate::qemu::{Accel, BootModule, QemuMachine};
+use crate::qemu::{Accel, BootModule, QemuBoot, QemuMachine};
 use crate::tools;
 use crate::workspace_root;
 use regex::Regex;
@@ -23,6 +24,15 @@ pub const STATS_END: &str = "--- end of exit statistics ---";
 /// image, heap and page tables, with room to spare.
 const HYPERVISOR_OVERHEAD_MIB: u64 = 96;
 
+/// How the hypervisor is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Loader {
+    /// QEMU's `-kernel` (Multiboot 1).
+    Kernel,
+    /// A GRUB ISO (Multiboot2), as on Bochs and real hardware.
+    Grub,
+}
+
 /// What to run and how.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -31,6 +41,7 @@ pub struct RunOptions {
     /// Guest RAM in MiB.
     pub mem_mib: u64,
     pub accel: Accel,
+    pub loader: Loader,
     pub timeout: Duration,
     /// Regular expressions the guest console must match, in order.
     pub expect: Vec<Regex>,
@@ -50,6 +61,7 @@ impl Default for RunOptions {
             guest: "hello".into(),
             mem_mib: 16,
             accel: Accel::Auto,
+            loader: Loader::Kernel,
             timeout: Duration::from_secs(60),
             expect: Vec::new(),
             stats: false,
@@ -68,7 +80,10 @@ pub enum Outcome {
     /// No expectations were given and the guest ended cleanly.
     GuestFinished,
     /// The machine stopped before the expectation `pending` matched.
-    ExpectationsUnmet { pending: String, guest_finished: bool },
+    ExpectationsUnmet {
+        pending: String,
+        guest_finished: bool,
+    },
     /// The guest broke down (triple fault, invalid state, unhandled exit).
     GuestFailed,
     /// The hypervisor failed (panic, exception, missing hardware support).
@@ -128,15 +143,23 @@ const QEMU_HYPERVISOR_FAILED: i32 = 5;
 fn fresh_run_dir(guest: &str) -> Result<PathBuf, String> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = workspace_root().join("target").join("runs").join(format!("{guest}-{}-{n}", std::process::id()));
+    let dir = workspace_root()
+        .join("target")
+        .join("runs")
+        .join(format!("{guest}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
 }
 
 /// Runs a guest.
 pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
-    let guest = guests::find(&opts.guest)
-        .ok_or_else(|| format!("no built-in guest `{}` (there are: {})", opts.guest, guests::names()))?;
+    let guest = guests::find(&opts.guest).ok_or_else(|| {
+        format!(
+            "no built-in guest `{}` (there are: {})",
+            opts.guest,
+            guests::names()
+        )
+    })?;
     tools::ensure("qemu-system-x86_64", "qemu-system-x86")?;
     let hv = hypervisor_elf(opts.target_dir.as_ref())?;
 
@@ -144,19 +167,41 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     let rom = dir.join("rom.bin");
     let config = dir.join("guest.cfg");
     let hv_log_path = dir.join("hv.log");
-    std::fs::write(&rom, (guest.build)()).map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
+    std::fs::write(&rom, (guest.build)())
+        .map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
     let config_text = format!(
         "# written by cargo xtask run\nmem_mib = {}\nrom = rom\nstats = {}\nlog = {}\n",
         opts.mem_mib, opts.stats, opts.log_level
     );
-    std::fs::write(&config, config_text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    std::fs::write(&config, config_text)
+        .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let _ = std::fs::remove_file(&hv_log_path);
 
-    let modules = [BootModule { path: rom, name: "rom".into() }, BootModule { path: config, name: "config".into() }];
-    let module_mib: u64 = modules.iter().map(|m| std::fs::metadata(&m.path).map(|x| x.len()).unwrap_or(0)).sum::<u64>() >> 20;
+    let modules = [
+        BootModule {
+            path: rom,
+            name: "rom".into(),
+        },
+        BootModule {
+            path: config,
+            name: "config".into(),
+        },
+    ];
+    let module_mib: u64 = modules
+        .iter()
+        .map(|m| std::fs::metadata(&m.path).map(|x| x.len()).unwrap_or(0))
+        .sum::<u64>()
+        >> 20;
+    let iso = dir.join("vmm-grub.iso");
+    let boot = match opts.loader {
+        Loader::Kernel => QemuBoot::Multiboot {
+            hypervisor: &hv,
+            modules: &modules,
+        },
+        Loader::Grub => QemuBoot::Cdrom(&grub::make_iso(&hv, &modules, &dir, &iso)?),
+    };
     let machine = QemuMachine {
-        hypervisor: &hv,
-        modules: &modules,
+        boot,
         host_mem_mib: opts.mem_mib + module_mib + HYPERVISOR_OVERHEAD_MIB,
         accel: opts.accel,
         debugcon_log: &hv_log_path,
@@ -171,7 +216,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     let outcome = follow(&mut child, opts)?;
     let (outcome, console) = outcome;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
-    Ok(RunReport { outcome, console, hv_log, hv_log_path })
+    Ok(RunReport {
+        outcome,
+        console,
+        hv_log,
+        hv_log_path,
+    })
 }
 
 /// Reads the console until an end; returns the outcome and the console text.
@@ -251,7 +301,10 @@ fn follow(child: &mut Child, opts: &RunOptions) -> Result<(Outcome, String), Str
             },
             Some(QEMU_GUEST_FAILED) => Outcome::GuestFailed,
             Some(QEMU_HYPERVISOR_FAILED) => Outcome::HypervisorFailed,
-            other => Outcome::EmulatorFailed { status: other, stderr: stderr_text },
+            other => Outcome::EmulatorFailed {
+                status: other,
+                stderr: stderr_text,
+            },
         }
     };
     Ok((outcome, console))

@@ -9,7 +9,12 @@ pub struct HostCpu;
 impl HostEnv for HostCpu {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult {
         let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
-        CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+        CpuidResult {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        }
     }
 
     fn tsc(&self) -> u64 {

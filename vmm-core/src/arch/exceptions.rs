@@ -11,12 +11,24 @@ use spin::Once;
 /// Vectors whose exception pushes an error code (SDM vol. 3A, table 7-1).
 macro_rules! with_error_code {
     ($n:literal) => {
-        concat!(".balign 16\nexc_stub_", $n, ":\n push ", $n, "\n jmp exc_common\n")
+        concat!(
+            ".balign 16\nexc_stub_",
+            $n,
+            ":\n push ",
+            $n,
+            "\n jmp exc_common\n"
+        )
     };
 }
 macro_rules! without_error_code {
     ($n:literal) => {
-        concat!(".balign 16\nexc_stub_", $n, ":\n push 0\n push ", $n, "\n jmp exc_common\n")
+        concat!(
+            ".balign 16\nexc_stub_",
+            $n,
+            ":\n push 0\n push ",
+            $n,
+            "\n jmp exc_common\n"
+        )
     };
 }
 
@@ -165,7 +177,10 @@ pub fn init() {
         limit: u16,
         base: u64,
     }
-    let ptr = Pointer { limit: (core::mem::size_of::<Idt>() - 1) as u16, base: idt as *const Idt as u64 };
+    let ptr = Pointer {
+        limit: (core::mem::size_of::<Idt>() - 1) as u16,
+        base: idt as *const Idt as u64,
+    };
     // SAFETY: the IDT is static and its gates point at the stubs above, which
     // never return into interrupted code.
     unsafe { asm!("lidt [{}]", in(reg) &ptr, options(readonly, nostack, preserves_flags)) };
@@ -220,9 +235,27 @@ extern "C" fn vmm_exception(f: &ExceptionFrame) -> ! {
         f.rsp,
         cr2
     );
-    log::error!("rax={:016x} rbx={:016x} rcx={:016x} rdx={:016x}", f.rax, f.rbx, f.rcx, f.rdx);
-    log::error!("rsi={:016x} rdi={:016x} rbp={:016x} r8 ={:016x}", f.rsi, f.rdi, f.rbp, f.r8);
-    log::error!("r9 ={:016x} r10={:016x} r11={:016x} r12={:016x}", f.r9, f.r10, f.r11, f.r12);
+    log::error!(
+        "rax={:016x} rbx={:016x} rcx={:016x} rdx={:016x}",
+        f.rax,
+        f.rbx,
+        f.rcx,
+        f.rdx
+    );
+    log::error!(
+        "rsi={:016x} rdi={:016x} rbp={:016x} r8 ={:016x}",
+        f.rsi,
+        f.rdi,
+        f.rbp,
+        f.r8
+    );
+    log::error!(
+        "r9 ={:016x} r10={:016x} r11={:016x} r12={:016x}",
+        f.r9,
+        f.r10,
+        f.r11,
+        f.r12
+    );
     log::error!("r13={:016x} r14={:016x} r15={:016x}", f.r13, f.r14, f.r15);
     power_off(RunOutcome::HypervisorFailed)
 }

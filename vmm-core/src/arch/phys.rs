@@ -11,7 +11,9 @@ pub struct BootMemory;
 
 impl PhysRead for BootMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
-        let Some(end) = addr.checked_add(buf.len() as u64) else { return false };
+        let Some(end) = addr.checked_add(buf.len() as u64) else {
+            return false;
+        };
         if addr == 0 || end > IDENTITY_MAPPED_END {
             return false;
         }

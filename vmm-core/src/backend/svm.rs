@@ -2,8 +2,8 @@
 
 use crate::guest_memory::Mapping;
 use crate::vcpu::{
-    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu, VirtInstruction,
-    VmExit,
+    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
+    VirtInstruction, VmExit,
 };
 use core::fmt;
 use svm::event::Event;
@@ -25,11 +25,19 @@ impl<'h> SvmBackend<'h> {
     pub fn new(host: &'h SvmHost, asid: u32, mappings: &[Mapping]) -> Result<Self, NptError> {
         let mut npt = NestedPageTable::new();
         for m in mappings {
-            let access = if m.writable { Access::ReadWrite } else { Access::ReadOnly };
+            let access = if m.writable {
+                Access::ReadWrite
+            } else {
+                Access::ReadOnly
+            };
             npt.map(m.gpa, m.hpa, m.len, access)?;
         }
         let vcpu = SvmVcpu::new(asid, npt.root());
-        Ok(Self { host, vcpu, _npt: npt })
+        Ok(Self {
+            host,
+            vcpu,
+            _npt: npt,
+        })
     }
 }
 
@@ -39,7 +47,11 @@ pub fn neutral_exit(exit: SvmExit) -> VmExit {
         SvmExit::Ioio { info, next_rip } => VmExit::Io(IoAccess {
             port: info.port,
             size: info.size,
-            direction: if info.is_in { IoDirection::In } else { IoDirection::Out },
+            direction: if info.is_in {
+                IoDirection::In
+            } else {
+                IoDirection::Out
+            },
             string: info.string,
             rep: info.rep,
             next_rip: Some(next_rip),
@@ -62,15 +74,26 @@ pub fn neutral_exit(exit: SvmExit) -> VmExit {
             SvmInstruction::Invlpga => VirtInstruction::Invlpga,
         }),
         SvmExit::Xsetbv => VmExit::Xsetbv,
-        SvmExit::NestedPageFault(f) => VmExit::NestedPageFault { gpa: f.gpa, write: f.write, fetch: f.fetch },
+        SvmExit::NestedPageFault(f) => VmExit::NestedPageFault {
+            gpa: f.gpa,
+            write: f.write,
+            fetch: f.fetch,
+        },
         SvmExit::Invalid => VmExit::InvalidState { code: u64::MAX },
-        SvmExit::Exception { vector, .. } => VmExit::Unknown { code: 0x40 + u64::from(vector) },
+        SvmExit::Exception { vector, .. } => VmExit::Unknown {
+            code: 0x40 + u64::from(vector),
+        },
         SvmExit::Other { code, .. } => VmExit::Unknown { code },
     }
 }
 
 fn to_segment(s: &VmcbSegment) -> Segment {
-    Segment { selector: s.selector, attrs: s.attrib, limit: s.limit, base: s.base }
+    Segment {
+        selector: s.selector,
+        attrs: s.attrib,
+        limit: s.limit,
+        base: s.base,
+    }
 }
 
 impl Vcpu for SvmBackend<'_> {
@@ -108,7 +131,13 @@ impl Vcpu for SvmBackend<'_> {
 
     fn control_regs(&self) -> ControlRegs {
         let s = self.vcpu.save();
-        ControlRegs { cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4, efer: self.vcpu.guest_efer() }
+        ControlRegs {
+            cr0: s.cr0,
+            cr2: s.cr2,
+            cr3: s.cr3,
+            cr4: s.cr4,
+            efer: self.vcpu.guest_efer(),
+        }
     }
 
     fn set_efer(&mut self, efer: u64) {
@@ -129,12 +158,18 @@ impl Vcpu for SvmBackend<'_> {
 
     fn gdtr(&self) -> DescriptorTable {
         let s = &self.vcpu.save().gdtr;
-        DescriptorTable { base: s.base, limit: s.limit }
+        DescriptorTable {
+            base: s.base,
+            limit: s.limit,
+        }
     }
 
     fn idtr(&self) -> DescriptorTable {
         let s = &self.vcpu.save().idtr;
-        DescriptorTable { base: s.base, limit: s.limit }
+        DescriptorTable {
+            base: s.base,
+            limit: s.limit,
+        }
     }
 
     fn cpl(&self) -> u8 {
@@ -178,6 +213,9 @@ mod tests {
     #[test]
     fn shutdown_and_invalid_map_to_stops() {
         assert_eq!(neutral_exit(SvmExit::decode(0x7F, 0, 0)), VmExit::Shutdown);
-        assert!(matches!(neutral_exit(SvmExit::decode(u64::MAX, 0, 0)), VmExit::InvalidState { .. }));
+        assert!(matches!(
+            neutral_exit(SvmExit::decode(u64::MAX, 0, 0)),
+            VmExit::InvalidState { .. }
+        ));
     }
 }

@@ -9,7 +9,10 @@ pub struct FixedList<T: Copy, const N: usize> {
 
 impl<T: Copy, const N: usize> Default for FixedList<T, N> {
     fn default() -> Self {
-        Self { items: [None; N], len: 0 }
+        Self {
+            items: [None; N],
+            len: 0,
+        }
     }
 }
 

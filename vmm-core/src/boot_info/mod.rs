@@ -67,7 +67,10 @@ pub struct ShortString {
 
 impl Default for ShortString {
     fn default() -> Self {
-        Self { bytes: [0; MAX_STRING], len: 0 }
+        Self {
+            bytes: [0; MAX_STRING],
+            len: 0,
+        }
     }
 }
 
@@ -192,7 +195,10 @@ pub(crate) mod test_memory {
 
     impl VecMemory {
         pub fn new(base: u64, size: usize) -> Self {
-            Self { base, bytes: vec![0; size] }
+            Self {
+                base,
+                bytes: vec![0; size],
+            }
         }
 
         pub fn put(&mut self, addr: u64, data: &[u8]) {
@@ -211,7 +217,9 @@ pub(crate) mod test_memory {
 
     impl PhysRead for VecMemory {
         fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
-            let Some(off) = addr.checked_sub(self.base) else { return false };
+            let Some(off) = addr.checked_sub(self.base) else {
+                return false;
+            };
             let off = off as usize;
             match self.bytes.get(off..off + buf.len()) {
                 Some(src) => {

@@ -24,7 +24,10 @@ const MODULE_ENTRY_SIZE: u64 = 16;
 /// Parses the structure at `addr`.
 pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
     let rd = |a: u64| mem.read_u32(a).ok_or(BootInfoError::Unreadable(a));
-    let mut info = BootInfo { info_range: (addr, addr + INFO_SIZE), ..Default::default() };
+    let mut info = BootInfo {
+        info_range: (addr, addr + INFO_SIZE),
+        ..Default::default()
+    };
     let flags = rd(addr + OFF_FLAGS)?;
 
     if flags & FLAG_CMDLINE != 0 {
@@ -40,8 +43,14 @@ pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
             let start = u64::from(rd(e)?);
             let end = u64::from(rd(e + 4)?);
             let string = u64::from(rd(e + 8)?);
-            let cmdline = mem.read_cstr(string).ok_or(BootInfoError::Unreadable(string))?;
-            info.modules.push(Module { start, end, cmdline });
+            let cmdline = mem
+                .read_cstr(string)
+                .ok_or(BootInfoError::Unreadable(string))?;
+            info.modules.push(Module {
+                start,
+                end,
+                cmdline,
+            });
         }
     }
 
@@ -54,10 +63,18 @@ pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
     let mut p = base;
     while p < base + len {
         let size = u64::from(rd(p)?);
-        let start = mem.read_u64(p + 4).ok_or(BootInfoError::Unreadable(p + 4))?;
-        let length = mem.read_u64(p + 12).ok_or(BootInfoError::Unreadable(p + 12))?;
+        let start = mem
+            .read_u64(p + 4)
+            .ok_or(BootInfoError::Unreadable(p + 4))?;
+        let length = mem
+            .read_u64(p + 12)
+            .ok_or(BootInfoError::Unreadable(p + 12))?;
         let kind = RegionKind::from_type(rd(p + 20)?);
-        info.memory.push(MemoryRegion { start, len: length, kind });
+        info.memory.push(MemoryRegion {
+            start,
+            len: length,
+            kind,
+        });
         if size < 20 {
             break; // malformed entry: stop rather than loop forever
         }
@@ -79,9 +96,12 @@ mod tests {
         m.put(0x1800, b"vmm log=debug\0");
         m.put_u32(info + OFF_MODS_COUNT, 2);
         m.put_u32(info + OFF_MODS_ADDR, 0x1200);
-        for (i, (s, e, name)) in [(0x20_0000u32, 0x20_1000u32, 0x1900u32), (0x30_0000, 0x30_0200, 0x1940)]
-            .into_iter()
-            .enumerate()
+        for (i, (s, e, name)) in [
+            (0x20_0000u32, 0x20_1000u32, 0x1900u32),
+            (0x30_0000, 0x30_0200, 0x1940),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let ent = 0x1200 + 16 * i as u64;
             m.put_u32(ent, s);
@@ -110,15 +130,26 @@ mod tests {
         assert_eq!(info.cmdline.as_str(), "vmm log=debug");
         let mods: Vec<_> = info.modules.iter().collect();
         assert_eq!(mods.len(), 2);
-        assert_eq!((mods[0].start, mods[0].end, mods[0].name()), (0x20_0000, 0x20_1000, "config"));
+        assert_eq!(
+            (mods[0].start, mods[0].end, mods[0].name()),
+            (0x20_0000, 0x20_1000, "config")
+        );
         assert_eq!(mods[1].name(), "disk0");
         assert_eq!(mods[1].len(), 0x200);
         let mem: Vec<_> = info.memory.iter().copied().collect();
         assert_eq!(
             mem,
             vec![
-                MemoryRegion { start: 0, len: 0x9F000, kind: RegionKind::Usable },
-                MemoryRegion { start: 0x10_0000, len: 0x7F0_0000, kind: RegionKind::Reserved },
+                MemoryRegion {
+                    start: 0,
+                    len: 0x9F000,
+                    kind: RegionKind::Usable
+                },
+                MemoryRegion {
+                    start: 0x10_0000,
+                    len: 0x7F0_0000,
+                    kind: RegionKind::Reserved
+                },
             ]
         );
     }
@@ -134,7 +165,10 @@ mod tests {
     fn pointer_outside_memory_is_an_error_not_a_panic() {
         let mut m = sample();
         m.put_u32(0x1000 + OFF_MODS_ADDR, 0xFFFF_FF00);
-        assert!(matches!(parse(0x1000, &m), Err(BootInfoError::Unreadable(_))));
+        assert!(matches!(
+            parse(0x1000, &m),
+            Err(BootInfoError::Unreadable(_))
+        ));
     }
 
     #[test]

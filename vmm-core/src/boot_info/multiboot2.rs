@@ -14,7 +14,10 @@ const TAG_HEADER: u64 = 8;
 pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
     let rd = |a: u64| mem.read_u32(a).ok_or(BootInfoError::Unreadable(a));
     let total = u64::from(rd(addr)?);
-    let mut info = BootInfo { info_range: (addr, addr + total), ..Default::default() };
+    let mut info = BootInfo {
+        info_range: (addr, addr + total),
+        ..Default::default()
+    };
     let mut saw_mmap = false;
     let mut p = addr + 8;
     while p + TAG_HEADER <= addr + total {
@@ -25,13 +28,21 @@ pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
         }
         match ty {
             TAG_CMDLINE => {
-                info.cmdline = mem.read_cstr(p + 8).ok_or(BootInfoError::Unreadable(p + 8))?;
+                info.cmdline = mem
+                    .read_cstr(p + 8)
+                    .ok_or(BootInfoError::Unreadable(p + 8))?;
             }
             TAG_MODULE => {
                 let start = u64::from(rd(p + 8)?);
                 let end = u64::from(rd(p + 12)?);
-                let cmdline = mem.read_cstr(p + 16).ok_or(BootInfoError::Unreadable(p + 16))?;
-                info.modules.push(Module { start, end, cmdline });
+                let cmdline = mem
+                    .read_cstr(p + 16)
+                    .ok_or(BootInfoError::Unreadable(p + 16))?;
+                info.modules.push(Module {
+                    start,
+                    end,
+                    cmdline,
+                });
             }
             TAG_MMAP => {
                 saw_mmap = true;
@@ -42,7 +53,9 @@ pub fn parse(addr: u64, mem: &dyn PhysRead) -> Result<BootInfo, BootInfoError> {
                 let mut e = p + 16;
                 while e + entry_size <= p + size {
                     let start = mem.read_u64(e).ok_or(BootInfoError::Unreadable(e))?;
-                    let len = mem.read_u64(e + 8).ok_or(BootInfoError::Unreadable(e + 8))?;
+                    let len = mem
+                        .read_u64(e + 8)
+                        .ok_or(BootInfoError::Unreadable(e + 8))?;
                     let kind = RegionKind::from_type(rd(e + 16)?);
                     info.memory.push(MemoryRegion { start, len, kind });
                     e += entry_size;
@@ -108,7 +121,14 @@ mod tests {
         let m = build(&[
             (TAG_MODULE, module_payload(0x40_0000, 0x40_0800, "config")),
             (TAG_CMDLINE, b"log=trace\0".to_vec()),
-            (TAG_MMAP, mmap_payload(&[(0, 0x9FC00, 1), (0xF0000, 0x10000, 2), (0x10_0000, 0x1000_0000, 1)])),
+            (
+                TAG_MMAP,
+                mmap_payload(&[
+                    (0, 0x9FC00, 1),
+                    (0xF0000, 0x10000, 2),
+                    (0x10_0000, 0x1000_0000, 1),
+                ]),
+            ),
             (TAG_MODULE, module_payload(0x50_0000, 0x60_0000, "iso0")),
             (42, vec![1, 2, 3]),
         ]);

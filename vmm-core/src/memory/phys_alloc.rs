@@ -44,7 +44,9 @@ impl PhysAllocator {
         }
         let mut found = None;
         for (i, &(start, end)) in self.free.iter().enumerate() {
-            let Some(a) = align_up(start, align) else { continue };
+            let Some(a) = align_up(start, align) else {
+                continue;
+            };
             if a.checked_add(size).is_some_and(|e| e <= end) {
                 found = Some((i, a));
                 break;
@@ -75,7 +77,11 @@ impl PhysAllocator {
 }
 
 /// Pushes the parts of `range` that no `reserved` range covers.
-fn subtract_into(out: &mut FixedList<(u64, u64), MAX_RANGES>, range: (u64, u64), reserved: &[(u64, u64)]) {
+fn subtract_into(
+    out: &mut FixedList<(u64, u64), MAX_RANGES>,
+    range: (u64, u64),
+    reserved: &[(u64, u64)],
+) {
     let (start, end) = range;
     if start >= end {
         return;
@@ -93,23 +99,36 @@ mod tests {
     use super::*;
 
     fn usable(start: u64, len: u64) -> MemoryRegion {
-        MemoryRegion { start, len, kind: RegionKind::Usable }
+        MemoryRegion {
+            start,
+            len,
+            kind: RegionKind::Usable,
+        }
     }
 
     #[test]
     fn low_memory_and_reserved_regions_are_never_handed_out() {
         let map = [
             usable(0, 0x9F000),
-            MemoryRegion { start: 0xF0000, len: 0x10000, kind: RegionKind::Reserved },
+            MemoryRegion {
+                start: 0xF0000,
+                len: 0x10000,
+                kind: RegionKind::Reserved,
+            },
             usable(0x10_0000, 0x100_0000),
         ];
-        let mut a = PhysAllocator::new(map.iter(), &[(0x10_0000, 0x20_0000), (0x40_0000, 0x40_1000)]);
+        let mut a = PhysAllocator::new(
+            map.iter(),
+            &[(0x10_0000, 0x20_0000), (0x40_0000, 0x40_1000)],
+        );
         assert_eq!(a.free_bytes(), 0x100_0000 - 0x10_0000 - 0x1000);
         let mut got = Vec::new();
         while let Some(p) = a.alloc(0x1000, 0x1000) {
             got.push(p);
         }
-        assert!(got.iter().all(|&p| p >= 0x20_0000 && p + 0x1000 <= 0x110_0000));
+        assert!(got
+            .iter()
+            .all(|&p| p >= 0x20_0000 && p + 0x1000 <= 0x110_0000));
         assert!(!got.contains(&0x40_0000));
         assert_eq!(a.free_bytes(), 0);
     }
@@ -139,7 +158,10 @@ mod tests {
     #[test]
     fn overlapping_reserved_ranges_are_subtracted_once() {
         let map = [usable(0x10_0000, 0x10_0000)];
-        let a = PhysAllocator::new(map.iter(), &[(0x11_0000, 0x13_0000), (0x12_0000, 0x14_0000)]);
+        let a = PhysAllocator::new(
+            map.iter(),
+            &[(0x11_0000, 0x13_0000), (0x12_0000, 0x14_0000)],
+        );
         assert_eq!(a.free_bytes(), 0x10_0000 - 0x3_0000);
     }
 }

@@ -22,7 +22,12 @@ pub fn build() -> Vec<u8> {
 fn assemble(a: &mut CodeAssembler, greeting: u32, vendor_prefix: u32) -> Result<(), IcedError> {
     emit_prologue(a)?;
     // Program the emulated UART as a BIOS would: 115200 baud, 8N1.
-    for (port, value) in [(0x3FBu32, 0x80u32), (0x3F8, 0x01), (0x3F9, 0x00), (0x3FB, 0x03)] {
+    for (port, value) in [
+        (0x3FBu32, 0x80u32),
+        (0x3F8, 0x01),
+        (0x3F9, 0x00),
+        (0x3FB, 0x03),
+    ] {
         a.mov(dx, port)?;
         a.mov(al, value)?;
         a.out(dx, al)?;
@@ -41,7 +46,7 @@ fn assemble(a: &mut CodeAssembler, greeting: u32, vendor_prefix: u32) -> Result<
         a.mov(eax, reg)?;
         a.stosd()?;
     }
-    a.mov(eax, 0x000A_0Du32)?;
+    a.mov(eax, 0x0000_0A0D_u32)?;
     a.stosd()?;
 
     a.mov(si, vendor_prefix)?;

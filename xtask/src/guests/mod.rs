@@ -36,5 +36,9 @@ pub fn find(name: &str) -> Option<&'static BuiltinGuest> {
 
 /// The names, for error messages.
 pub fn names() -> String {
-    BUILTIN_GUESTS.iter().map(|g| g.name).collect::<Vec<_>>().join(", ")
+    BUILTIN_GUESTS
+        .iter()
+        .map(|g| g.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -29,14 +29,20 @@ impl Default for RomBuilder {
 impl RomBuilder {
     /// A 16-bit assembler.
     pub fn new() -> Self {
-        Self { asm: CodeAssembler::new(16).expect("16 is a valid bitness"), data: Vec::new() }
+        Self {
+            asm: CodeAssembler::new(16).expect("16 is a valid bitness"),
+            data: Vec::new(),
+        }
     }
 
     /// Places `bytes` in the data area; returns their offset in the ROM segment.
     pub fn data(&mut self, bytes: &[u8]) -> u32 {
         let offset = DATA_BASE + self.data.len();
         self.data.extend_from_slice(bytes);
-        assert!(offset + bytes.len() < RESET_VECTOR_OFFSET, "test guest data too large");
+        assert!(
+            offset + bytes.len() < RESET_VECTOR_OFFSET,
+            "test guest data too large"
+        );
         offset as u32
     }
 
