@@ -146,3 +146,54 @@ fn boots_from_a_grub_iso_through_multiboot2() {
         report.hv_log
     );
 }
+
+#[test]
+fn an_exception_inside_the_hypervisor_is_reported_with_registers() {
+    let report = run_ok(&RunOptions {
+        selftest: Some("exception".into()),
+        ..options("hello")
+    });
+    assert_eq!(
+        report.outcome,
+        Outcome::HypervisorFailed,
+        "log:\n{}",
+        report.hv_log
+    );
+    let log = &report.hv_log;
+    assert!(
+        log.contains("hypervisor exception: vector 6 (#UD invalid opcode) error code 0x0 rip 0x"),
+        "log:\n{log}"
+    );
+    assert!(log.contains("cr2 0x"), "log:\n{log}");
+    assert!(log.contains("rax="), "log:\n{log}");
+    assert!(
+        report.console.is_empty(),
+        "the guest must not have run: {}",
+        report.console
+    );
+}
+
+#[test]
+fn without_svm_the_hypervisor_names_the_qemu_flags_that_provide_it() {
+    let report = run_ok(&RunOptions {
+        qemu_cpu: Some("qemu64".into()),
+        ..options("hello")
+    });
+    assert_eq!(
+        report.outcome,
+        Outcome::HypervisorFailed,
+        "log:\n{}",
+        report.hv_log
+    );
+    let error_lines: Vec<&str> = report
+        .hv_log
+        .lines()
+        .filter(|l| l.starts_with("[ERROR]"))
+        .collect();
+    assert_eq!(error_lines.len(), 1, "one clear line, got: {error_lines:?}");
+    assert!(
+        error_lines[0].contains("-cpu qemu64,+svm,+npt,+vgif"),
+        "{}",
+        error_lines[0]
+    );
+}

@@ -3,7 +3,9 @@
 //!
 //! Keys: `mem_mib` (guest RAM in MiB), `rom` (name of the module holding the
 //! ROM image mapped below 1 MiB and at the reset vector), `stats` (print exit
-//! statistics when the guest stops), `log` (error|warn|info|debug|trace).
+//! statistics when the guest stops), `log` (error|warn|info|debug|trace),
+//! `selftest` (`exception`: raise an exception inside the hypervisor before the
+//! guest starts, to prove the fault report works).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -20,6 +22,15 @@ pub struct GuestConfig {
     pub rom: String,
     pub stats: bool,
     pub log: String,
+    /// A hypervisor self-test to run instead of the guest.
+    pub selftest: Option<SelfTest>,
+}
+
+/// Self-tests of the hypervisor's own failure paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Execute an invalid opcode inside the hypervisor.
+    Exception,
 }
 
 impl Default for GuestConfig {
@@ -29,6 +40,7 @@ impl Default for GuestConfig {
             rom: "rom".to_string(),
             stats: false,
             log: "info".to_string(),
+            selftest: None,
         }
     }
 }
@@ -79,6 +91,11 @@ impl GuestConfig {
                     "error" | "warn" | "info" | "debug" | "trace" => cfg.log = value.to_string(),
                     _ => problem(alloc::format!("unknown log level `{value}`")),
                 },
+                "selftest" => match value {
+                    "exception" => cfg.selftest = Some(SelfTest::Exception),
+                    "none" => cfg.selftest = None,
+                    _ => problem(alloc::format!("unknown selftest `{value}`")),
+                },
                 _ => problem(alloc::format!("unknown key `{key}`")),
             }
         }
@@ -113,10 +130,21 @@ mod tests {
                 mem_mib: 32,
                 rom: "hello".into(),
                 stats: true,
-                log: "debug".into()
+                log: "debug".into(),
+                selftest: None,
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn selftest_is_off_unless_asked_for() {
+        assert_eq!(GuestConfig::parse("").0.selftest, None);
+        assert_eq!(
+            GuestConfig::parse("selftest = exception").0.selftest,
+            Some(SelfTest::Exception)
+        );
+        assert_eq!(GuestConfig::parse("selftest = melt").1.len(), 1);
     }
 
     #[test]

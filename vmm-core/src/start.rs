@@ -15,7 +15,7 @@ use vmm_core::backend::svm::SvmBackend;
 use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
 use vmm_core::exits::StopReason;
-use vmm_core::guest_config::GuestConfig;
+use vmm_core::guest_config::{GuestConfig, SelfTest};
 use vmm_core::guest_memory::{Alias, GuestMemory};
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
 use vmm_core::run_loop::run_vcpu;
@@ -118,6 +118,9 @@ fn read_config(boot: &BootInfo) -> GuestConfig {
 fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, String> {
     let config = read_config(boot);
     log::set_max_level(config.log_level());
+    if config.selftest == Some(SelfTest::Exception) {
+        exceptions::self_test_invalid_opcode();
+    }
 
     let host = match svm::host::enable() {
         Ok(h) => h,

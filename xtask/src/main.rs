@@ -242,11 +242,51 @@ fn test_command(no_lint: bool) -> i32 {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if !step(
-        "cargo test --workspace",
-        cargo().args(["test", "--workspace"]).env(HV_ELF_ENV, &hv),
-    ) {
+    eprintln!("xtask: cargo test --workspace");
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace"]).env(HV_ELF_ENV, &hv);
+    let (ok, passed, failed) = match run_counting_tests(&mut cmd) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    // One closing line over every test binary, so the total is not lost among
+    // the per-binary summaries (the last of which is often an empty doc-test run).
+    println!("tests: {passed} passed, {failed} failed");
+    if !ok || failed > 0 {
         return fail("tests failed");
     }
     0
+}
+
+/// Runs a `cargo test` command, passing its output through, and adds up the
+/// "test result" lines: (success, passed, failed).
+fn run_counting_tests(cmd: &mut Command) -> Result<(bool, u64, u64), String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count_before(rest, "passed");
+            failed += count_before(rest, "failed");
+        }
+    }
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    Ok((ok, passed, failed))
+}
+
+/// In "ok. 5 passed; 0 failed; ...", the number before `word`.
+fn count_before(summary: &str, word: &str) -> u64 {
+    summary
+        .split(';')
+        .find_map(|part| {
+            let mut words = part.split_whitespace().rev();
+            (words.next() == Some(word)).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or(0)
 }

@@ -72,6 +72,8 @@ pub struct QemuMachine<'a> {
     pub boot: QemuBoot<'a>,
     pub host_mem_mib: u64,
     pub accel: Accel,
+    /// CPU model overriding the accelerator's default.
+    pub cpu: Option<&'a str>,
     pub debugcon_log: &'a Path,
 }
 
@@ -84,10 +86,11 @@ impl QemuMachine<'_> {
     /// The command, with the guest console on QEMU's stdout.
     pub fn command(&self) -> Command {
         let mut c = Command::new("qemu-system-x86_64");
-        match resolve(self.accel) {
-            Accel::Kvm => c.args(["-accel", "kvm", "-cpu", "host"]),
-            _ => c.args(["-accel", "tcg", "-cpu", TCG_CPU]),
+        let (accel, default_cpu) = match resolve(self.accel) {
+            Accel::Kvm => ("kvm", "host"),
+            _ => ("tcg", TCG_CPU),
         };
+        c.args(["-accel", accel, "-cpu", self.cpu.unwrap_or(default_cpu)]);
         c.args(["-machine", "pc", "-m"])
             .arg(self.host_mem_mib.to_string());
         match &self.boot {
@@ -154,6 +157,7 @@ mod tests {
             },
             host_mem_mib: 128,
             accel: Accel::Tcg,
+            cpu: None,
             debugcon_log: Path::new("/tmp/hv.log"),
         };
         let args: Vec<String> = m

@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub echo: bool,
     /// Cargo target dir for building the hypervisor (None: the workspace's).
     pub target_dir: Option<PathBuf>,
+    /// QEMU CPU model instead of the one `accel` implies (tests of CPU detection).
+    pub qemu_cpu: Option<String>,
+    /// A hypervisor self-test to run instead of the guest (`exception`).
+    pub selftest: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -68,6 +72,8 @@ impl Default for RunOptions {
             log_level: "info".into(),
             echo: false,
             target_dir: None,
+            qemu_cpu: None,
+            selftest: None,
         }
     }
 }
@@ -169,10 +175,13 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     let hv_log_path = dir.join("hv.log");
     std::fs::write(&rom, (guest.build)())
         .map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
-    let config_text = format!(
+    let mut config_text = format!(
         "# written by cargo xtask run\nmem_mib = {}\nrom = rom\nstats = {}\nlog = {}\n",
         opts.mem_mib, opts.stats, opts.log_level
     );
+    if let Some(t) = &opts.selftest {
+        config_text.push_str(&format!("selftest = {t}\n"));
+    }
     std::fs::write(&config, config_text)
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let _ = std::fs::remove_file(&hv_log_path);
@@ -204,6 +213,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         boot,
         host_mem_mib: opts.mem_mib + module_mib + HYPERVISOR_OVERHEAD_MIB,
         accel: opts.accel,
+        cpu: opts.qemu_cpu.as_deref(),
         debugcon_log: &hv_log_path,
     };
     let mut child = machine

@@ -259,3 +259,10 @@ extern "C" fn vmm_exception(f: &ExceptionFrame) -> ! {
     log::error!("r13={:016x} r14={:016x} r15={:016x}", f.r13, f.r14, f.r15);
     power_off(RunOutcome::HypervisorFailed)
 }
+
+/// Executes UD2 inside the hypervisor, so tests can see the exception report.
+pub fn self_test_invalid_opcode() -> ! {
+    log::warn!("vmm: self-test: executing an invalid opcode in the hypervisor");
+    // SAFETY: UD2 raises #UD, whose handler reports and powers off; it never returns.
+    unsafe { asm!("ud2", options(noreturn)) }
+}
