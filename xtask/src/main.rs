@@ -118,6 +118,8 @@ fn run_command(args: RunArgs) -> i32 {
         log_level: args.log_level,
         echo: true,
         target_dir: None,
+        qemu_cpu: None,
+        selftest: None,
     };
     let report = match run(&opts) {
         Ok(r) => r,
