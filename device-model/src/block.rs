@@ -1,0 +1,128 @@
+//! Storage behind the emulated disks and CD-ROMs.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// Why a block access failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// Past the end of the medium.
+    OutOfRange,
+    /// A write to read-only media.
+    ReadOnly,
+}
+
+/// A byte-addressed medium: an ISO, a disk image, a floppy image.
+pub trait BlockBackend {
+    /// Size in bytes.
+    fn len(&self) -> u64;
+    /// True if the medium is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// True for media that refuse writes (ISO images).
+    fn read_only(&self) -> bool;
+    /// Reads `buf.len()` bytes at `offset`.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError>;
+    /// Writes `data` at `offset`.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError>;
+}
+
+/// A medium held in memory: a boot module on the hypervisor, a vector in tests.
+pub struct MemoryBlock {
+    data: Box<dyn AsMutBytes>,
+    read_only: bool,
+}
+
+/// Byte storage a [`MemoryBlock`] can own.
+pub trait AsMutBytes {
+    fn bytes(&self) -> &[u8];
+    fn bytes_mut(&mut self) -> &mut [u8];
+}
+
+impl AsMutBytes for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
+impl AsMutBytes for &'static mut [u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
+impl MemoryBlock {
+    /// A medium over `data`.
+    pub fn new(data: impl AsMutBytes + 'static, read_only: bool) -> Self {
+        Self {
+            data: Box::new(data),
+            read_only,
+        }
+    }
+
+    fn range(&self, offset: u64, len: usize) -> Result<core::ops::Range<usize>, BlockError> {
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or(BlockError::OutOfRange)?;
+        if end > self.len() {
+            return Err(BlockError::OutOfRange);
+        }
+        Ok(offset as usize..end as usize)
+    }
+}
+
+impl BlockBackend for MemoryBlock {
+    fn len(&self) -> u64 {
+        self.data.bytes().len() as u64
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        let r = self.range(offset, buf.len())?;
+        buf.copy_from_slice(&self.data.bytes()[r]);
+        Ok(())
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        if self.read_only {
+            return Err(BlockError::ReadOnly);
+        }
+        let r = self.range(offset, data.len())?;
+        self.data.bytes_mut()[r].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn reads_and_writes_within_the_medium() {
+        let mut b = MemoryBlock::new(vec![0u8; 1024], false);
+        b.write_at(512, &[1, 2, 3]).unwrap();
+        let mut buf = [0u8; 3];
+        b.read_at(512, &mut buf).unwrap();
+        assert_eq!(buf, [1, 2, 3]);
+    }
+
+    #[test]
+    fn refuses_out_of_range_and_read_only_access() {
+        let mut b = MemoryBlock::new(vec![0u8; 1024], true);
+        let mut buf = [0u8; 4];
+        assert_eq!(b.read_at(1022, &mut buf), Err(BlockError::OutOfRange));
+        assert_eq!(b.read_at(u64::MAX, &mut buf), Err(BlockError::OutOfRange));
+        assert_eq!(b.write_at(0, &[1]), Err(BlockError::ReadOnly));
+    }
+}
