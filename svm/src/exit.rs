@@ -71,6 +71,8 @@ pub enum SvmExit {
     Hlt,
     Shutdown,
     Intr,
+    /// The guest can take a virtual interrupt (the interrupt window opened).
+    Vintr,
     Nmi,
     Smi,
     Init,
@@ -118,6 +120,7 @@ impl SvmExit {
             code::HLT => SvmExit::Hlt,
             code::SHUTDOWN => SvmExit::Shutdown,
             code::INTR => SvmExit::Intr,
+            code::VINTR => SvmExit::Vintr,
             code::NMI => SvmExit::Nmi,
             code::SMI => SvmExit::Smi,
             code::INIT => SvmExit::Init,

@@ -1,12 +1,15 @@
 //! One SVM virtual CPU: its VMCB, host VMSAVE page, permission maps and GPRs.
 
 use crate::event::Event;
+use crate::event::EventType;
 use crate::exit::SvmExit;
 use crate::host::{SvmHost, EFER_SVME};
-use crate::intercepts::{default_misc1, default_misc2};
+use crate::intercepts::{default_misc1, default_misc2, Misc1};
 use crate::permission_maps::{IoPermissionMap, MsrPermissionMap, VMLOAD_SWITCHED_MSRS};
 use crate::phys_addr;
-use crate::vmcb::control::{NP_ENABLE, TLB_FLUSH_ALL, V_INTR_MASKING};
+use crate::vmcb::control::{
+    INTERRUPT_SHADOW, NP_ENABLE, TLB_FLUSH_ALL, V_IGN_TPR, V_INTR_MASKING, V_INTR_PRIO_SHIFT, V_IRQ,
+};
 use crate::vmcb::{ControlArea, OpaquePage, SaveArea, Vmcb, VmcbSegment};
 use crate::world_switch::svm_world_switch;
 use alloc::boxed::Box;
@@ -176,6 +179,41 @@ impl SvmVcpu {
     /// Queues `event` for delivery at the next VMRUN (APM vol. 2, 15.20).
     pub fn inject(&mut self, event: Event) {
         self.vmcb.control.event_inj = event.encode();
+    }
+
+    /// True when an external interrupt injected now would be taken at once: the
+    /// guest has RFLAGS.IF set, is not in an interrupt shadow, and no other event
+    /// is queued (AMD APM vol. 2, 15.20 "Event Injection").
+    pub fn interrupt_window_open(&self) -> bool {
+        const RFLAGS_IF: u64 = 1 << 9;
+        self.vmcb.save.rflags & RFLAGS_IF != 0
+            && self.vmcb.control.interrupt_shadow & INTERRUPT_SHADOW == 0
+            && self.vmcb.control.event_inj & (1 << 31) == 0
+    }
+
+    /// Injects external interrupt `vector` at the next VMRUN.
+    pub fn inject_interrupt(&mut self, vector: u8) {
+        self.inject(Event {
+            vector,
+            kind: EventType::Interrupt,
+            error_code: None,
+        });
+    }
+
+    /// Asks for a #VMEXIT(VINTR) as soon as the guest can take an interrupt: a
+    /// virtual interrupt is made pending and its delivery intercepted (APM vol. 2,
+    /// 15.21.4 "Interrupt Masking in EFLAGS" and 15.21.1 "Virtual Interrupt
+    /// Intercept"), so the hypervisor then injects the real vector.
+    pub fn set_interrupt_window_exiting(&mut self, on: bool) {
+        let c = &mut self.vmcb.control;
+        let window = V_IRQ | V_IGN_TPR | (0xF << V_INTR_PRIO_SHIFT);
+        if on {
+            c.v_intr |= window;
+            c.intercept_misc1 |= Misc1::VINTR.bits();
+        } else {
+            c.v_intr &= !window;
+            c.intercept_misc1 &= !Misc1::VINTR.bits();
+        }
     }
 
     /// Sets the guest's EFER, keeping SVME set as VMRUN requires.

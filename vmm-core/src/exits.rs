@@ -6,6 +6,7 @@ use crate::domain::Domain;
 use crate::host_env::HostEnv;
 use crate::insn_fetch::{decode_at_rip, FetchError};
 use crate::msr_policy::{self, MsrState};
+use crate::string_io::{run_string_io, StringIoError};
 use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, Vcpu, VmExit, RFLAGS_IF};
 
 /// Why a guest stopped for good.
@@ -25,8 +26,8 @@ pub enum StopReason {
     UnbackedAccess { gpa: u64, write: bool },
     /// An instruction we had to decode could not be fetched or decoded.
     Undecodable(FetchError),
-    /// A string I/O instruction (not emulated yet).
-    StringIo { port: u16 },
+    /// A string I/O instruction that could not be completed.
+    StringIo { port: u16, error: StringIoError },
     /// An exit this hypervisor does not handle.
     UnhandledExit { code: u64 },
 }
@@ -56,7 +57,15 @@ pub fn handle_exit(
     host: &dyn HostEnv,
 ) -> Flow {
     let flow = match exit {
-        VmExit::Io(io) if io.string => Flow::Stop(StopReason::StringIo { port: io.port }),
+        VmExit::Io(io) if io.string => {
+            match run_string_io(vcpu, &mut dom.memory, &mut dom.io, io) {
+                Ok(_) => Flow::Continue,
+                Err(error) => Flow::Stop(StopReason::StringIo {
+                    port: io.port,
+                    error,
+                }),
+            }
+        }
         VmExit::Io(io) => handle_port_io(vcpu, dom, io),
         VmExit::Cpuid => handle_cpuid(vcpu, dom, host),
         VmExit::MsrRead => handle_msr(vcpu, dom, host, false),
@@ -69,8 +78,9 @@ pub fn handle_exit(
             }
         }
         VmExit::Shutdown => Flow::Stop(StopReason::TripleFault),
-        // Host interrupts and NMIs only needed the guest to stop running.
-        VmExit::ExternalInterrupt | VmExit::Nmi => Flow::Continue,
+        // Host interrupts and NMIs only needed the guest to stop running; an
+        // open interrupt window is acted on by the run loop before re-entry.
+        VmExit::ExternalInterrupt | VmExit::Nmi | VmExit::InterruptWindow => Flow::Continue,
         // No hypercall interface yet; SVM/VMX instructions and XSETBV are not
         // offered by the CPUID we report: all raise #UD, as on such a processor.
         VmExit::Hypercall | VmExit::VirtInstruction(_) | VmExit::Xsetbv => {
@@ -258,8 +268,8 @@ impl core::fmt::Display for StopReason {
             StopReason::Undecodable(e) => {
                 write!(f, "could not decode the instruction at rip: {e:?}")
             }
-            StopReason::StringIo { port } => {
-                write!(f, "string I/O on port {port:#x} (not emulated yet)")
+            StopReason::StringIo { port, error } => {
+                write!(f, "string I/O on port {port:#x} failed: {error:?}")
             }
             StopReason::UnhandledExit { code } => write!(f, "unhandled exit code {code:#x}"),
         }

@@ -17,9 +17,16 @@ pub mod exit_stats;
 pub mod exits;
 pub mod guest_config;
 pub mod guest_memory;
+pub mod guest_paging;
 pub mod host_env;
 pub mod insn_fetch;
 pub mod memory;
 pub mod msr_policy;
 pub mod run_loop;
+pub mod string_io;
 pub mod vcpu;
+
+#[cfg(test)]
+mod exits_tests;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -109,6 +109,9 @@ pub struct IoAccess {
     pub next_rip: Option<u64>,
 }
 
+/// RFLAGS.DF: string instructions decrement their pointers.
+pub const RFLAGS_DF: u64 = 1 << 10;
+
 /// Which virtualization instruction the guest tried to execute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VirtInstruction {
@@ -139,6 +142,8 @@ pub enum VmExit {
     Shutdown,
     /// A host interrupt arrived while the guest ran.
     ExternalInterrupt,
+    /// The guest can now take the interrupt we are holding for it.
+    InterruptWindow,
     /// A host NMI arrived while the guest ran.
     Nmi,
     /// VMMCALL/VMCALL: a hypercall.
@@ -166,6 +171,7 @@ impl VmExit {
             VmExit::Hlt => ExitReason::Hlt,
             VmExit::Shutdown => ExitReason::Shutdown,
             VmExit::ExternalInterrupt => ExitReason::ExternalInterrupt,
+            VmExit::InterruptWindow => ExitReason::InterruptWindow,
             VmExit::Nmi => ExitReason::Nmi,
             VmExit::Hypercall => ExitReason::Hypercall,
             VmExit::VirtInstruction(_) => ExitReason::VirtInstruction,
@@ -187,6 +193,7 @@ pub enum ExitReason {
     Hlt,
     Shutdown,
     ExternalInterrupt,
+    InterruptWindow,
     Nmi,
     Hypercall,
     VirtInstruction,
@@ -198,7 +205,7 @@ pub enum ExitReason {
 
 impl ExitReason {
     /// Every reason, in report order.
-    pub const ALL: [ExitReason; 14] = [
+    pub const ALL: [ExitReason; 15] = [
         ExitReason::Io,
         ExitReason::Cpuid,
         ExitReason::MsrRead,
@@ -206,6 +213,7 @@ impl ExitReason {
         ExitReason::Hlt,
         ExitReason::Shutdown,
         ExitReason::ExternalInterrupt,
+        ExitReason::InterruptWindow,
         ExitReason::Nmi,
         ExitReason::Hypercall,
         ExitReason::VirtInstruction,
@@ -225,6 +233,7 @@ impl ExitReason {
             ExitReason::Hlt => "hlt",
             ExitReason::Shutdown => "shutdown",
             ExitReason::ExternalInterrupt => "intr",
+            ExitReason::InterruptWindow => "irq-window",
             ExitReason::Nmi => "nmi",
             ExitReason::Hypercall => "hypercall",
             ExitReason::VirtInstruction => "virt-insn",
@@ -282,6 +291,14 @@ pub trait Vcpu {
     fn cpl(&self) -> u8;
     /// Queues an exception for delivery at the next entry.
     fn inject_exception(&mut self, exception: Exception);
+    /// True when an external interrupt injected now would be delivered at once
+    /// (RFLAGS.IF set, no interrupt shadow, no event already queued).
+    fn interrupt_window_open(&self) -> bool;
+    /// Queues external interrupt `vector` for delivery at the next entry.
+    fn inject_interrupt(&mut self, vector: u8);
+    /// Asks for a [`VmExit::InterruptWindow`] as soon as the guest can take an
+    /// interrupt (on) or stops asking (off).
+    fn set_interrupt_window_exiting(&mut self, on: bool);
     /// Writes the backend's own view of the guest (VMCB/VMCS fields) for a report.
     fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 }

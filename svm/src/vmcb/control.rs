@@ -119,6 +119,12 @@ pub const NP_ENABLE: u64 = 1 << 0;
 pub const TLB_FLUSH_ALL: u8 = 1;
 /// v_intr bit 24: V_INTR_MASKING (guest RFLAGS.IF masks only virtual interrupts).
 pub const V_INTR_MASKING: u64 = 1 << 24;
+/// v_intr bit 8: V_IRQ, a virtual interrupt is pending.
+pub const V_IRQ: u64 = 1 << 8;
+/// v_intr bits 16-19: V_INTR_PRIO.
+pub const V_INTR_PRIO_SHIFT: u32 = 16;
+/// v_intr bit 20: V_IGN_TPR, the virtual interrupt ignores the virtual TPR.
+pub const V_IGN_TPR: u64 = 1 << 20;
 /// interrupt_shadow bit 0: the guest is in an interrupt shadow (after STI/MOV SS).
 pub const INTERRUPT_SHADOW: u64 = 1 << 0;
 

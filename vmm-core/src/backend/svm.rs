@@ -62,6 +62,7 @@ pub fn neutral_exit(exit: SvmExit) -> VmExit {
         SvmExit::Hlt => VmExit::Hlt,
         SvmExit::Shutdown => VmExit::Shutdown,
         SvmExit::Intr | SvmExit::Smi | SvmExit::Init => VmExit::ExternalInterrupt,
+        SvmExit::Vintr => VmExit::InterruptWindow,
         SvmExit::Nmi => VmExit::Nmi,
         SvmExit::Vmmcall => VmExit::Hypercall,
         SvmExit::Svm(i) => VmExit::VirtInstruction(match i {
@@ -178,6 +179,18 @@ impl Vcpu for SvmBackend<'_> {
 
     fn inject_exception(&mut self, e: Exception) {
         self.vcpu.inject(Event::exception(e.vector, e.error_code));
+    }
+
+    fn interrupt_window_open(&self) -> bool {
+        self.vcpu.interrupt_window_open()
+    }
+
+    fn inject_interrupt(&mut self, vector: u8) {
+        self.vcpu.inject_interrupt(vector);
+    }
+
+    fn set_interrupt_window_exiting(&mut self, on: bool) {
+        self.vcpu.set_interrupt_window_exiting(on);
     }
 
     fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {

@@ -1,0 +1,265 @@
+//! Exit dispatch on the host, through a fake vCPU and real devices.
+
+use crate::domain::Domain;
+use crate::exits::{handle_exit, Flow, StopReason};
+use crate::guest_config::GuestConfig;
+use crate::guest_memory::test_memory;
+use crate::test_support::{FakeHost, FakeVcpu};
+use crate::vcpu::{vector, Gpr, IoAccess, IoDirection, SegReg, Vcpu, VmExit, RFLAGS_DF};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use device_model::ByteSink;
+
+struct Capture(Rc<RefCell<Vec<u8>>>);
+impl ByteSink for Capture {
+    fn write_byte(&mut self, b: u8) {
+        self.0.borrow_mut().push(b);
+    }
+}
+
+/// A domain with 1 MiB of RAM whose COM1 output is captured.
+fn domain() -> (Domain, Rc<RefCell<Vec<u8>>>) {
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let dom = Domain::new(
+        1,
+        GuestConfig::default(),
+        test_memory(0x10_0000),
+        Box::new(Capture(out.clone())),
+    )
+    .unwrap();
+    (dom, out)
+}
+
+fn io(
+    port: u16,
+    size: u8,
+    direction: IoDirection,
+    string: bool,
+    rep: bool,
+    next_rip: u64,
+) -> VmExit {
+    VmExit::Io(IoAccess {
+        port,
+        size,
+        direction,
+        string,
+        rep,
+        next_rip: Some(next_rip),
+    })
+}
+
+#[test]
+fn out_dx_al_writes_only_the_low_byte_to_com1() {
+    let (mut dom, out) = domain();
+    let mut v = FakeVcpu::default();
+    v.gprs[Gpr::Rax as usize] = 0x1234_5641;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3F8, 1, IoDirection::Out, false, false, 0x77),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(&*out.borrow(), b"A");
+    assert_eq!(v.rip, 0x77);
+}
+
+#[test]
+fn in_al_keeps_the_rest_of_rax_and_in_eax_zero_extends() {
+    let (mut dom, _) = domain();
+    let mut v = FakeVcpu::default();
+    v.gprs[Gpr::Rax as usize] = 0xFFFF_FFFF_FFFF_FFFF;
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3FD, 1, IoDirection::In, false, false, 1),
+        &FakeHost::default(),
+    );
+    assert_eq!(
+        v.gprs[Gpr::Rax as usize],
+        0xFFFF_FFFF_FFFF_FF60,
+        "LSR = THRE|TEMT"
+    );
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x1234, 4, IoDirection::In, false, false, 2),
+        &FakeHost::default(),
+    );
+    assert_eq!(
+        v.gprs[Gpr::Rax as usize],
+        0xFFFF_FFFF,
+        "unclaimed dword read, zero-extended"
+    );
+}
+
+#[test]
+fn cpuid_fills_four_registers_and_skips_the_decoded_instruction() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x7C00, &[0x0F, 0xA2]).unwrap(); // cpuid
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    let flow = handle_exit(&mut v, &mut dom, VmExit::Cpuid, &FakeHost::default());
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.rip, 0x7C02);
+    assert_eq!(v.gprs[Gpr::Rbx as usize], 0x6874_7541);
+}
+
+#[test]
+fn unknown_msr_read_raises_gp_without_moving_rip() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x100, &[0x0F, 0x32]).unwrap(); // rdmsr
+    let mut v = FakeVcpu::at(0, 0x100);
+    v.gprs[Gpr::Rcx as usize] = 0x1B;
+    handle_exit(&mut v, &mut dom, VmExit::MsrRead, &FakeHost::default());
+    assert_eq!(v.rip, 0x100);
+    assert_eq!(v.injected[0].vector, vector::GP);
+}
+
+#[test]
+fn rep_outsb_sends_the_whole_string_in_one_exit() {
+    let (mut dom, out) = domain();
+    dom.memory.write(0x500, b"hello").unwrap();
+    dom.memory.write(0x7C00, &[0xF3, 0x6E]).unwrap(); // rep outsb
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.gprs[Gpr::Rsi as usize] = 0x500;
+    v.gprs[Gpr::Rcx as usize] = 5;
+    v.gprs[Gpr::Rdx as usize] = 0x3F8;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3F8, 1, IoDirection::Out, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(&*out.borrow(), b"hello");
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0);
+    assert_eq!(v.gprs[Gpr::Rsi as usize], 0x505);
+    assert_eq!(v.rip, 0x7C02);
+}
+
+#[test]
+fn rep_insw_fills_memory_at_es_di_and_respects_the_direction_flag() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x7C00, &[0xF3, 0x6D]).unwrap(); // rep insw
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.set_segment(SegReg::Es, 0x2000);
+    v.gprs[Gpr::Rdi as usize] = 0x10;
+    v.gprs[Gpr::Rcx as usize] = 3;
+    v.rflags |= RFLAGS_DF;
+    // nothing claims port 0x1234: every word reads as FFFFh
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x1234, 2, IoDirection::In, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x10 - 6);
+    assert_eq!(
+        dom.memory.read_bytes::<8>(0x200A).unwrap(),
+        [0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
+    assert_eq!(dom.memory.read_bytes::<2>(0x2010).unwrap(), [0xFF, 0xFF]);
+}
+
+#[test]
+fn sixteen_bit_pointers_wrap_within_the_segment() {
+    let (mut dom, out) = domain();
+    dom.memory.write(0xFFFF, b"a").unwrap();
+    dom.memory.write(0x0000, b"b").unwrap();
+    dom.memory.write(0x7C00, &[0xF3, 0x6E]).unwrap();
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.gprs[Gpr::Rsi as usize] = 0xABCD_FFFF;
+    v.gprs[Gpr::Rcx as usize] = 2;
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3F8, 1, IoDirection::Out, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert_eq!(&*out.borrow(), b"ab");
+    assert_eq!(
+        v.gprs[Gpr::Rsi as usize],
+        0xABCD_0001,
+        "upper bits kept, SI wrapped"
+    );
+}
+
+#[test]
+fn a_huge_rep_count_is_split_across_exits_without_moving_rip() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x7C00, &[0x66, 0xF3, 0x6D]).unwrap(); // rep insd (16-bit code)
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.gprs[Gpr::Rcx as usize] = 0xFFFF;
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x1234, 4, IoDirection::In, true, true, 0x7C03),
+        &FakeHost::default(),
+    );
+    // 65535 dwords fit under the per-exit bound: finished in one go
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0);
+    assert_eq!(v.rip, 0x7C03);
+}
+
+#[test]
+fn string_io_into_unbacked_memory_stops_the_guest_instead_of_writing_elsewhere() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x7C00, &[0xF3, 0x6C]).unwrap(); // rep insb
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.set_segment(SegReg::Es, 0xF_FFF0);
+    v.gprs[Gpr::Rdi as usize] = 0xFFFF;
+    v.gprs[Gpr::Rcx as usize] = 4;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x1234, 1, IoDirection::In, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert!(
+        matches!(flow, Flow::Stop(StopReason::StringIo { .. })),
+        "{flow:?}"
+    );
+}
+
+#[test]
+fn hlt_with_interrupts_off_stops_cleanly_and_a_triple_fault_does_not() {
+    let (mut dom, _) = domain();
+    let mut v = FakeVcpu::default();
+    assert_eq!(
+        handle_exit(&mut v, &mut dom, VmExit::Hlt, &FakeHost::default()),
+        Flow::Stop(StopReason::HaltedForever)
+    );
+    assert!(StopReason::HaltedForever.is_clean());
+    assert!(!StopReason::TripleFault.is_clean());
+}
+
+#[test]
+fn virtualization_instructions_raise_ud() {
+    let (mut dom, _) = domain();
+    let mut v = FakeVcpu::default();
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        VmExit::VirtInstruction(crate::vcpu::VirtInstruction::Vmrun),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.injected[0].vector, vector::UD);
+}
+
+#[test]
+fn the_test_exit_port_ends_the_run_with_the_written_status() {
+    let (mut dom, _) = domain();
+    let mut v = FakeVcpu::default();
+    v.gprs[Gpr::Rax as usize] = 3;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x501, 1, IoDirection::Out, false, false, 1),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Stop(StopReason::ExitRequested(3)));
+    let _ = v.rip();
+}

@@ -1,0 +1,142 @@
+//! INS/OUTS, with or without REP, completed by the hypervisor: many elements per
+//! exit instead of one (Intel SDM vol. 2B, "INS/INSB/INSW/INSD" and
+//! "OUTS/OUTSB/OUTSW/OUTSD"; vol. 2B "REP/REPE/REPZ/REPNE/REPNZ").
+//!
+//! The instruction is decoded (QEMU's SVM gives no decode assists) for its
+//! segment and address size. A REP instruction whose count exceeds
+//! [`MAX_ELEMENTS_PER_EXIT`] is left with RIP unchanged and its registers
+//! advanced, so the guest re-executes it: REP string instructions are
+//! restartable exactly so, and the hypervisor never spends unbounded time on
+//! one exit.
+
+use crate::guest_memory::GuestMemoryError;
+use crate::guest_paging::{translate, TranslateError};
+use crate::insn_fetch::{decode_at_rip, FetchError};
+use crate::vcpu::{Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
+use device_model::bus::PortIoBus;
+use iced_x86::{Mnemonic, OpKind, Register};
+
+/// Most elements moved in one exit.
+pub const MAX_ELEMENTS_PER_EXIT: u64 = 64 * 1024;
+
+/// Why a string I/O instruction could not be completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringIoError {
+    Fetch(FetchError),
+    /// The decoded instruction is not INS/OUTS (the exit and the bytes disagree).
+    NotStringIo,
+    /// The guest's linear address could not be translated.
+    Translate(TranslateError),
+    /// The guest-physical address is not RAM.
+    Memory(GuestMemoryError),
+}
+
+fn segment_of(register: Register) -> SegReg {
+    match register {
+        Register::ES => SegReg::Es,
+        Register::CS => SegReg::Cs,
+        Register::SS => SegReg::Ss,
+        Register::FS => SegReg::Fs,
+        Register::GS => SegReg::Gs,
+        _ => SegReg::Ds,
+    }
+}
+
+/// Completes (part of) a string I/O instruction; returns true when it is done
+/// and RIP has moved past it.
+pub fn run_string_io(
+    vcpu: &mut dyn Vcpu,
+    memory: &mut crate::guest_memory::GuestMemory,
+    bus: &mut PortIoBus,
+    io: IoAccess,
+) -> Result<bool, StringIoError> {
+    let insn = decode_at_rip(vcpu, memory).map_err(StringIoError::Fetch)?;
+    let is_in = matches!(
+        insn.mnemonic(),
+        Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd
+    );
+    let is_out = matches!(
+        insn.mnemonic(),
+        Mnemonic::Outsb | Mnemonic::Outsw | Mnemonic::Outsd
+    );
+    if !(is_in && io.direction == IoDirection::In || is_out && io.direction == IoDirection::Out) {
+        return Err(StringIoError::NotStringIo);
+    }
+    // INS writes ES:[rDI]; OUTS reads seg:[rSI] with a possible segment override.
+    let mem_op = if is_in { 0 } else { 1 };
+    let (index, segment) = match insn.op_kind(mem_op) {
+        OpKind::MemoryESDI | OpKind::MemoryESEDI | OpKind::MemoryESRDI => (Gpr::Rdi, SegReg::Es),
+        OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemorySegRSI => {
+            (Gpr::Rsi, segment_of(insn.memory_segment()))
+        }
+        _ => return Err(StringIoError::NotStringIo),
+    };
+    let address_mask: u64 = match insn.op_kind(mem_op) {
+        OpKind::MemoryESDI | OpKind::MemorySegSI => 0xFFFF,
+        OpKind::MemoryESEDI | OpKind::MemorySegESI => 0xFFFF_FFFF,
+        _ => u64::MAX,
+    };
+    let rep = insn.has_rep_prefix() || insn.has_repne_prefix();
+    let size = u64::from(io.size);
+    let step = if vcpu.rflags() & RFLAGS_DF != 0 {
+        size.wrapping_neg()
+    } else {
+        size
+    };
+    let base = vcpu.segment(segment).base;
+
+    let count = if rep {
+        vcpu.gprs()[Gpr::Rcx as usize] & address_mask
+    } else {
+        1
+    };
+    let todo = count.min(MAX_ELEMENTS_PER_EXIT);
+    let mut pointer = vcpu.gprs()[index as usize] & address_mask;
+    let mut done = 0;
+    let mut result = Ok(());
+    while done < todo {
+        let linear = base.wrapping_add(pointer);
+        let element = translate(vcpu, linear, is_in)
+            .map_err(StringIoError::Translate)
+            .and_then(|gpa| transfer(memory, bus, io, gpa, is_in).map_err(StringIoError::Memory));
+        if let Err(e) = element {
+            result = Err(e);
+            break;
+        }
+        pointer = pointer.wrapping_add(step) & address_mask;
+        done += 1;
+    }
+
+    // Write back the pointer and count, keeping the bits above the address size.
+    let g = vcpu.gprs_mut();
+    g[index as usize] = (g[index as usize] & !address_mask) | pointer;
+    if rep {
+        let rcx = g[Gpr::Rcx as usize];
+        g[Gpr::Rcx as usize] = (rcx & !address_mask) | ((count - done) & address_mask);
+    }
+    result?;
+    let finished = done == count;
+    if finished {
+        vcpu.set_rip(io.next_rip.unwrap_or(insn.next_ip()));
+    }
+    Ok(finished)
+}
+
+fn transfer(
+    memory: &mut crate::guest_memory::GuestMemory,
+    bus: &mut PortIoBus,
+    io: IoAccess,
+    gpa: u64,
+    is_in: bool,
+) -> Result<(), GuestMemoryError> {
+    let n = usize::from(io.size);
+    if is_in {
+        let value = bus.read(io.port, io.size).to_le_bytes();
+        memory.write(gpa, &value[..n])
+    } else {
+        let mut bytes = [0u8; 4];
+        memory.read(gpa, &mut bytes[..n])?;
+        bus.write(io.port, io.size, u32::from_le_bytes(bytes));
+        Ok(())
+    }
+}

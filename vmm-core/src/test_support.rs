@@ -1,0 +1,160 @@
+//! A scriptable vCPU and host for exit-handling tests.
+
+use crate::cpuid_policy::CpuidResult;
+use crate::host_env::HostEnv;
+use crate::vcpu::{ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, Vcpu, VmExit};
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::fmt;
+
+/// A vCPU in real mode whose exits come from a script.
+pub struct FakeVcpu {
+    pub exits: Vec<VmExit>,
+    pub gprs: Gprs,
+    pub rip: u64,
+    pub rflags: u64,
+    pub cr: ControlRegs,
+    pub segments: [Segment; 6],
+    pub injected: Vec<Exception>,
+    pub interrupts: Vec<u8>,
+    pub window_exiting: bool,
+    pub interruptible: bool,
+}
+
+impl Default for FakeVcpu {
+    fn default() -> Self {
+        let data = Segment {
+            selector: 0,
+            attrs: 0x93,
+            limit: 0xFFFF,
+            base: 0,
+        };
+        Self {
+            exits: Vec::new(),
+            gprs: [0; 16],
+            rip: 0,
+            rflags: 2,
+            cr: ControlRegs {
+                cr0: 0x10,
+                ..Default::default()
+            },
+            segments: [data; 6],
+            injected: Vec::new(),
+            interrupts: Vec::new(),
+            window_exiting: false,
+            interruptible: true,
+        }
+    }
+}
+
+fn index(seg: SegReg) -> usize {
+    seg as usize
+}
+
+impl FakeVcpu {
+    /// Real-mode CS:IP at `cs_base + ip`.
+    pub fn at(cs_base: u64, ip: u64) -> Self {
+        let mut v = Self::default();
+        v.segments[index(SegReg::Cs)] = Segment {
+            selector: (cs_base >> 4) as u16,
+            attrs: 0x9B,
+            limit: 0xFFFF,
+            base: cs_base,
+        };
+        v.rip = ip;
+        v
+    }
+
+    pub fn set_segment(&mut self, seg: SegReg, base: u64) {
+        self.segments[index(seg)].base = base;
+        self.segments[index(seg)].selector = (base >> 4) as u16;
+    }
+}
+
+impl Vcpu for FakeVcpu {
+    fn backend_name(&self) -> &'static str {
+        "fake"
+    }
+    fn run(&mut self) -> VmExit {
+        if self.exits.is_empty() {
+            VmExit::Shutdown
+        } else {
+            self.exits.remove(0)
+        }
+    }
+    fn gprs(&self) -> &Gprs {
+        &self.gprs
+    }
+    fn gprs_mut(&mut self) -> &mut Gprs {
+        &mut self.gprs
+    }
+    fn rip(&self) -> u64 {
+        self.rip
+    }
+    fn set_rip(&mut self, rip: u64) {
+        self.rip = rip;
+    }
+    fn rflags(&self) -> u64 {
+        self.rflags
+    }
+    fn set_rflags(&mut self, rflags: u64) {
+        self.rflags = rflags;
+    }
+    fn control_regs(&self) -> ControlRegs {
+        self.cr
+    }
+    fn set_efer(&mut self, efer: u64) {
+        self.cr.efer = efer;
+    }
+    fn segment(&self, seg: SegReg) -> Segment {
+        self.segments[index(seg)]
+    }
+    fn gdtr(&self) -> DescriptorTable {
+        DescriptorTable::default()
+    }
+    fn idtr(&self) -> DescriptorTable {
+        DescriptorTable::default()
+    }
+    fn cpl(&self) -> u8 {
+        0
+    }
+    fn inject_exception(&mut self, exception: Exception) {
+        self.injected.push(exception);
+    }
+    fn interrupt_window_open(&self) -> bool {
+        self.interruptible && self.rflags & crate::vcpu::RFLAGS_IF != 0
+    }
+    fn inject_interrupt(&mut self, vector: u8) {
+        self.interrupts.push(vector);
+    }
+    fn set_interrupt_window_exiting(&mut self, on: bool) {
+        self.window_exiting = on;
+    }
+    fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(out, "fake")
+    }
+}
+
+/// A host with a fixed CPUID and a TSC that advances 100 cycles per read.
+#[derive(Default)]
+pub struct FakeHost {
+    pub tsc: Cell<u64>,
+}
+
+impl HostEnv for FakeHost {
+    fn cpuid(&self, leaf: u32, _subleaf: u32) -> CpuidResult {
+        match leaf {
+            0 => CpuidResult {
+                eax: 0xD,
+                ebx: 0x6874_7541,
+                ecx: 0x444D_4163,
+                edx: 0x6974_6E65,
+            },
+            _ => CpuidResult::default(),
+        }
+    }
+    fn tsc(&self) -> u64 {
+        self.tsc.set(self.tsc.get() + 100);
+        self.tsc.get()
+    }
+}
