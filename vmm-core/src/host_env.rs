@@ -8,4 +8,6 @@ pub trait HostEnv {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidResult;
     /// The host TSC (cycles).
     fn tsc(&self) -> u64;
+    /// Host time in nanoseconds since an arbitrary start (monotonic).
+    fn now_ns(&self) -> u64;
 }

@@ -10,7 +10,7 @@ use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
 use vmm_core::arch::platform::{power_off, RunOutcome};
 use vmm_core::arch::serial::HostConsole;
-use vmm_core::arch::{debugcon, exceptions, gdt, heap, serial};
+use vmm_core::arch::{debugcon, exceptions, gdt, heap, serial, tsc};
 use vmm_core::backend::svm::SvmBackend;
 use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
@@ -48,6 +48,8 @@ extern "C" fn vmm_entry(magic: u32, info_addr: u64) -> ! {
             power_off(RunOutcome::HypervisorFailed)
         }
     };
+    let tsc_hz = tsc::init();
+    log::info!("vmm: TSC runs at {} MHz", tsc_hz / 1_000_000);
     let mut phys = physical_allocator(&boot);
     let Some(heap_start) = phys.alloc(HEAP_SIZE, PAGE_SIZE) else {
         log::error!("vmm: not enough memory for a {} MiB heap", HEAP_SIZE >> 20);

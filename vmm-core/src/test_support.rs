@@ -157,4 +157,7 @@ impl HostEnv for FakeHost {
         self.tsc.set(self.tsc.get() + 100);
         self.tsc.get()
     }
+    fn now_ns(&self) -> u64 {
+        self.tsc.get()
+    }
 }

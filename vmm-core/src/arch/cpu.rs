@@ -20,6 +20,10 @@ impl HostEnv for HostCpu {
     fn tsc(&self) -> u64 {
         rdtsc()
     }
+
+    fn now_ns(&self) -> u64 {
+        super::tsc::now_ns()
+    }
 }
 
 /// Reads the time stamp counter.

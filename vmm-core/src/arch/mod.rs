@@ -13,3 +13,4 @@ pub mod phys;
 pub mod platform;
 pub mod port;
 pub mod serial;
+pub mod tsc;
