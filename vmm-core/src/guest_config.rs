@@ -4,7 +4,8 @@
 //! Keys: `mem_mib` (guest RAM in MiB), `rom` (name of the module holding the
 //! ROM image mapped below 1 MiB and at the reset vector), `stats` (print exit
 //! statistics when the guest stops), `log` (error|warn|info|debug|trace),
-//! `selftest` (`exception`: raise an exception inside the hypervisor before the
+//! `disk` (module name of the IDE primary master's image), `cdrom` (module name
+//! of the ISO in the ATAPI drive on the secondary master), `selftest` (`exception`: raise an exception inside the hypervisor before the
 //! guest starts, to prove the fault report works).
 
 use alloc::string::{String, ToString};
@@ -24,6 +25,10 @@ pub struct GuestConfig {
     pub log: String,
     /// A hypervisor self-test to run instead of the guest.
     pub selftest: Option<SelfTest>,
+    /// Boot module holding the IDE primary master's disk image.
+    pub disk: Option<String>,
+    /// Boot module holding the ISO in the CD-ROM on the secondary master.
+    pub cdrom: Option<String>,
 }
 
 /// Self-tests of the hypervisor's own failure paths.
@@ -41,6 +46,8 @@ impl Default for GuestConfig {
             stats: false,
             log: "info".to_string(),
             selftest: None,
+            disk: None,
+            cdrom: None,
         }
     }
 }
@@ -82,6 +89,8 @@ impl GuestConfig {
                     )),
                 },
                 "rom" => cfg.rom = value.to_string(),
+                "disk" => cfg.disk = Some(value.to_string()),
+                "cdrom" => cfg.cdrom = Some(value.to_string()),
                 "stats" => match value {
                     "1" | "true" | "yes" => cfg.stats = true,
                     "0" | "false" | "no" => cfg.stats = false,
@@ -132,6 +141,8 @@ mod tests {
                 stats: true,
                 log: "debug".into(),
                 selftest: None,
+                disk: None,
+                cdrom: None,
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);

@@ -57,6 +57,12 @@ struct RunArgs {
     /// Regular expression the guest console must match; repeat for several, matched in order.
     #[arg(long)]
     expect: Vec<String>,
+    /// Disk image for the IDE primary master.
+    #[arg(long, value_name = "FILE")]
+    disk: Option<std::path::PathBuf>,
+    /// ISO image for the ATAPI CD-ROM (IDE secondary master).
+    #[arg(long, value_name = "FILE")]
+    iso: Option<std::path::PathBuf>,
     /// Print exit statistics (count and handling cycles per exit reason) when the guest stops.
     #[arg(long)]
     stats: bool,
@@ -120,6 +126,8 @@ fn run_command(args: RunArgs) -> i32 {
         target_dir: None,
         qemu_cpu: None,
         selftest: None,
+        disk: args.disk,
+        iso: args.iso,
     };
     let report = match run(&opts) {
         Ok(r) => r,

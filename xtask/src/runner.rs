@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub echo: bool,
     /// Cargo target dir for building the hypervisor (None: the workspace's).
     pub target_dir: Option<PathBuf>,
+    /// A disk image for the IDE primary master.
+    pub disk: Option<PathBuf>,
+    /// An ISO image for the ATAPI CD-ROM on the IDE secondary master.
+    pub iso: Option<PathBuf>,
     /// QEMU CPU model instead of the one `accel` implies (tests of CPU detection).
     pub qemu_cpu: Option<String>,
     /// A hypervisor self-test to run instead of the guest (`exception`).
@@ -74,6 +78,8 @@ impl Default for RunOptions {
             target_dir: None,
             qemu_cpu: None,
             selftest: None,
+            disk: None,
+            iso: None,
         }
     }
 }
@@ -157,6 +163,42 @@ fn fresh_run_dir(guest: &str) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// A readable, non-empty image file, or the one line saying what is wrong.
+fn check_image(path: &std::path::Path, what: &str) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 => Ok(()),
+        Ok(_) => Err(format!(
+            "{what} image {} is empty or not a file",
+            path.display()
+        )),
+        Err(e) => Err(format!("cannot read {what} image {}: {e}", path.display())),
+    }
+}
+
+/// Byte offset of the ISO 9660 standard identifier "CD001" in the first
+/// volume descriptor (ECMA-119, 8.1: descriptors start at sector 16).
+const ISO9660_ID_OFFSET: u64 = 16 * 2048 + 1;
+
+/// Checks for the ISO 9660 volume descriptor signature.
+fn check_iso9660(path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom};
+    let mut id = [0u8; 5];
+    let ok = std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(ISO9660_ID_OFFSET))?;
+            f.read_exact(&mut id)
+        })
+        .is_ok();
+    if ok && &id == b"CD001" {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not an ISO 9660 image (no CD001 volume descriptor at sector 16)",
+            path.display()
+        ))
+    }
+}
+
 /// Runs a guest.
 pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     let guest = guests::find(&opts.guest).ok_or_else(|| {
@@ -181,6 +223,15 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     );
     if let Some(t) = &opts.selftest {
         config_text.push_str(&format!("selftest = {t}\n"));
+    }
+    if let Some(disk) = &opts.disk {
+        check_image(disk, "disk")?;
+        config_text.push_str("disk = disk0\n");
+    }
+    if let Some(iso) = &opts.iso {
+        check_image(iso, "ISO")?;
+        check_iso9660(iso)?;
+        config_text.push_str("cdrom = cdrom0\n");
     }
     std::fs::write(&config, config_text)
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;

@@ -2,6 +2,7 @@
 //! into 64 KiB ROM images that the hypervisor maps at F0000h and at the reset
 //! vector.
 
+pub mod devtest;
 pub mod hello;
 mod rom;
 pub mod triple_fault;
@@ -21,6 +22,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "hello",
         about: "prints a line and the CPU vendor through COM1 from real mode, then halts",
         build: hello::build,
+    },
+    BuiltinGuest {
+        name: "devtest",
+        about: "reads LBA 1 of the IDE disk and block 16 of the ATAPI CD by port I/O, prints their sums",
+        build: devtest::build,
     },
     BuiltinGuest {
         name: "triple-fault",

@@ -80,6 +80,9 @@ pub fn emit_print_ds_si(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError
     a.out(dx, al)?;
     a.jmp(next)?;
     a.set_label(&mut done)?;
+    // iced allows one label per instruction: give `done` its own, so a caller's
+    // label can follow this code directly.
+    a.nop()?;
     Ok(())
 }
 
