@@ -14,6 +14,18 @@ pub trait PortIoDevice {
     fn write(&mut self, offset: u16, size: u8, value: u32);
 }
 
+/// A device shared with the rest of the platform (which polls its interrupt
+/// output or feeds it input) sits on the bus through its `Rc<RefCell<_>>`.
+impl<T: PortIoDevice> PortIoDevice for alloc::rc::Rc<core::cell::RefCell<T>> {
+    fn read(&mut self, offset: u16, size: u8) -> u32 {
+        self.borrow_mut().read(offset, size)
+    }
+
+    fn write(&mut self, offset: u16, size: u8, value: u32) {
+        self.borrow_mut().write(offset, size, value)
+    }
+}
+
 /// Two devices asked for overlapping ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PortConflict {

@@ -33,6 +33,14 @@ pub fn write_byte(b: u8) {
     outb(COM1, b);
 }
 
+/// LSR bit 0: data ready.
+const LSR_DR: u8 = 1 << 0;
+
+/// A byte typed on the host terminal, if one is waiting.
+pub fn try_read_byte() -> Option<u8> {
+    (inb(COM1 + 5) & LSR_DR != 0).then(|| inb(COM1))
+}
+
 /// Waits until every byte has left the UART (before powering off).
 pub fn drain() {
     let mut spins = 0;

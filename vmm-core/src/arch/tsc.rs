@@ -63,3 +63,12 @@ pub fn now_ns() -> u64 {
 pub fn hz() -> u64 {
     *TSC_HZ.get().unwrap_or(&FALLBACK_HZ)
 }
+
+/// The TSC nanosecond clock, for devices.
+pub struct TscClock;
+
+impl device_model::Clock for TscClock {
+    fn now_ns(&self) -> u64 {
+        now_ns()
+    }
+}
