@@ -20,6 +20,7 @@ pub mod guest_memory;
 pub mod guest_paging;
 pub mod host_env;
 pub mod insn_fetch;
+pub mod interrupts;
 pub mod memory;
 pub mod msr_policy;
 pub mod run_loop;
