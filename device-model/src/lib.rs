@@ -14,6 +14,7 @@ pub mod debug_exit;
 pub mod pic8259;
 pub mod rate_limit;
 pub mod uart16550;
+pub mod vga_text;
 
 /// Where a device sends bytes it outputs (a console, a log).
 pub trait ByteSink {
