@@ -11,6 +11,7 @@ extern crate std;
 pub mod block;
 pub mod bus;
 pub mod debug_exit;
+pub mod pci;
 pub mod pic8259;
 pub mod rate_limit;
 pub mod uart16550;

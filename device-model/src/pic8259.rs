@@ -1018,6 +1018,18 @@ mod tests {
     }
 
     #[test]
+    fn switching_to_level_requests_for_a_line_already_high() {
+        let mut pic = linux();
+        pic.set_irq(6, true);
+        assert_eq!(pic.acknowledge(), 0x26);
+        pic.write_port(MASTER_COMMAND, EOI);
+        assert!(!pic.has_interrupt(), "edge: served, no new edge");
+        pic.write_port(ELCR1, 1 << 6);
+        assert_eq!(irr(&mut pic, MASTER_COMMAND), 1 << 6);
+        assert_eq!(pic.acknowledge(), 0x26);
+    }
+
+    #[test]
     fn icw1_ltim_makes_every_line_level_triggered() {
         let mut pic = PicPair::new();
         pic.write_port(MASTER_COMMAND, 0x19);
