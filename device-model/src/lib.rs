@@ -10,6 +10,7 @@ extern crate std;
 
 pub mod block;
 pub mod bus;
+pub mod cmos_rtc;
 pub mod debug_exit;
 pub mod pci;
 pub mod pic8259;

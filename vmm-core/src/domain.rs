@@ -37,6 +37,8 @@ pub struct Domain {
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
     pub log_limits: GuestLogLimits,
+    /// Physical-address width the guest sees (CPUID 8000_0008h), for page walks.
+    pub max_phys_bits: u8,
 }
 
 /// Why a domain could not be built.
@@ -76,6 +78,7 @@ impl Domain {
             stats: ExitStats::default(),
             exit_request,
             log_limits: GuestLogLimits::default(),
+            max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,
         })
     }
 }

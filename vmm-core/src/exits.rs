@@ -3,6 +3,7 @@
 
 use crate::cpuid_policy::guest_cpuid;
 use crate::domain::Domain;
+use crate::guest_paging::raise_page_fault;
 use crate::host_env::HostEnv;
 use crate::insn_fetch::{decode_at_rip, FetchError};
 use crate::msr_policy::{self, MsrState};
@@ -58,7 +59,7 @@ pub fn handle_exit(
 ) -> Flow {
     let flow = match exit {
         VmExit::Io(io) if io.string => {
-            match run_string_io(vcpu, &mut dom.memory, &mut dom.io, io) {
+            match run_string_io(vcpu, &mut dom.memory, &mut dom.io, dom.max_phys_bits, io) {
                 Ok(_) => Flow::Continue,
                 Err(error) => Flow::Stop(StopReason::StringIo {
                     port: io.port,
@@ -125,15 +126,26 @@ fn inject(vcpu: &mut dyn Vcpu, dom: &mut Domain, exception: Exception, why: &str
 /// reported it, else past the decoded instruction.
 fn skip_instruction(
     vcpu: &mut dyn Vcpu,
-    dom: &Domain,
+    dom: &mut Domain,
     next_rip: Option<u64>,
 ) -> Result<(), FetchError> {
     let next = match next_rip {
         Some(rip) => rip,
-        None => decode_at_rip(vcpu, &dom.memory)?.next_ip(),
+        None => decode_at_rip(vcpu, &mut dom.memory, dom.max_phys_bits)?.next_ip(),
     };
     vcpu.set_rip(next);
     Ok(())
+}
+
+/// The flow after a failed fetch: a #PF goes to the guest, anything else stops it.
+fn fetch_failed(vcpu: &mut dyn Vcpu, error: FetchError) -> Flow {
+    match error {
+        FetchError::PageFault { error_code, linear } => {
+            raise_page_fault(vcpu, error_code, linear);
+            Flow::Continue
+        }
+        other => Flow::Stop(StopReason::Undecodable(other)),
+    }
 }
 
 /// Mask of an access of `size` bytes.
@@ -165,7 +177,7 @@ fn handle_port_io(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
     }
     match skip_instruction(vcpu, dom, io.next_rip) {
         Ok(()) => Flow::Continue,
-        Err(e) => Flow::Stop(StopReason::Undecodable(e)),
+        Err(e) => fetch_failed(vcpu, e),
     }
 }
 
@@ -180,7 +192,7 @@ fn handle_cpuid(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) -> Fl
     g[Gpr::Rdx as usize] = u64::from(r.edx);
     match skip_instruction(vcpu, dom, None) {
         Ok(()) => Flow::Continue,
-        Err(e) => Flow::Stop(StopReason::Undecodable(e)),
+        Err(e) => fetch_failed(vcpu, e),
     }
 }
 
@@ -239,7 +251,7 @@ fn handle_msr(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv, write: 
     }
     match skip_instruction(vcpu, dom, None) {
         Ok(()) => Flow::Continue,
-        Err(e) => Flow::Stop(StopReason::Undecodable(e)),
+        Err(e) => fetch_failed(vcpu, e),
     }
 }
 

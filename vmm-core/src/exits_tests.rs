@@ -263,3 +263,73 @@ fn the_test_exit_port_ends_the_run_with_the_written_status() {
     assert_eq!(flow, Flow::Stop(StopReason::ExitRequested(3)));
     let _ = v.rip();
 }
+
+/// A long-mode vCPU whose 4-level tables map linear 40_0000h.. (4 KiB pages)
+/// to physical 8_0000h.., with code at linear 40_0000h.
+fn paged_vcpu(dom: &mut Domain) -> FakeVcpu {
+    let put = |dom: &mut Domain, gpa: u64, v: u64| dom.memory.write(gpa, &v.to_le_bytes()).unwrap();
+    put(dom, 0x1000, 0x2000 | 7);
+    put(dom, 0x2000, 0x3000 | 7);
+    put(dom, 0x3010, 0x4000 | 7);
+    put(dom, 0x4000, 0x8_0000 | 7);
+    put(dom, 0x4008, 0x8_1000 | 7);
+    let mut v = FakeVcpu::default();
+    v.cr.cr0 = 0x8000_0011;
+    v.cr.cr3 = 0x1000;
+    v.cr.cr4 = 1 << 5;
+    v.cr.efer = (1 << 8) | (1 << 10);
+    v.segments[1] = crate::vcpu::Segment {
+        selector: 8,
+        attrs: 0x29B,
+        limit: 0xFFFF_FFFF,
+        base: 0,
+    };
+    v.rip = 0x40_0000;
+    v
+}
+
+#[test]
+fn string_io_walks_the_guest_page_tables() {
+    let (mut dom, out) = domain();
+    let mut v = paged_vcpu(&mut dom);
+    dom.memory.write(0x8_0000, &[0xF3, 0x6E]).unwrap(); // rep outsb, at linear 40_0000h
+    dom.memory.write(0x8_1FFE, b"pg").unwrap(); // linear 40_1FFEh
+    v.gprs[Gpr::Rsi as usize] = 0x40_1FFE;
+    v.gprs[Gpr::Rcx as usize] = 2;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3F8, 1, IoDirection::Out, true, true, 0x40_0002),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(&*out.borrow(), b"pg");
+    assert_eq!(v.rip, 0x40_0002);
+}
+
+#[test]
+fn string_io_into_an_unmapped_page_raises_pf_with_cr2_after_the_elements_done() {
+    let (mut dom, out) = domain();
+    let mut v = paged_vcpu(&mut dom);
+    dom.memory.write(0x8_0000, &[0xF3, 0x6E]).unwrap();
+    dom.memory.write(0x8_1FFF, b"x").unwrap();
+    v.gprs[Gpr::Rsi as usize] = 0x40_1FFF; // the second byte is on the unmapped page 40_2000h
+    v.gprs[Gpr::Rcx as usize] = 2;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(0x3F8, 1, IoDirection::Out, true, true, 0x40_0002),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(&*out.borrow(), b"x");
+    assert_eq!(v.injected[0].vector, vector::PF);
+    assert_eq!(
+        v.injected[0].error_code,
+        Some(0),
+        "read of a not-present page at CPL 0"
+    );
+    assert_eq!(v.cr.cr2, 0x40_2000);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 1);
+    assert_eq!(v.rip, 0x40_0000, "the instruction restarts after the fault");
+}

@@ -4,11 +4,13 @@
 //!
 //! The processor mode comes from CR0.PE, EFER.LMA, CS.L and CS.D (Intel SDM
 //! vol. 3A, 2.2 "Modes of Operation"; AMD APM vol. 2, 1.2 "Modes of
-//! Operation"). Guest paging is not walked yet: with CR0.PG set the fetch is
-//! refused (the instruction emulator issue brings the page walker).
+//! Operation"). Instruction bytes are fetched through the guest's paging
+//! ([`crate::page_walk`]), page by page, so an instruction may straddle pages.
 
 use crate::guest_memory::GuestMemory;
-use crate::vcpu::{SegReg, Segment, Vcpu, CR0_PE, CR0_PG, EFER_LMA};
+use crate::guest_paging::{translate, TranslateError};
+use crate::page_walk::Access;
+use crate::vcpu::{SegReg, Segment, Vcpu, CR0_PE, EFER_LMA};
 use iced_x86::{Decoder, DecoderOptions, Instruction};
 
 /// Longest x86 instruction (Intel SDM vol. 2A, 2.3.11).
@@ -17,12 +19,14 @@ pub const MAX_INSTRUCTION_LEN: usize = 15;
 /// Why no instruction could be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FetchError {
-    /// The guest has paging on, which this fetch does not walk yet.
-    PagingNotSupported,
+    /// Fetching the first byte faults: the guest must take this #PF.
+    PageFault { error_code: u32, linear: u64 },
+    /// The guest's page tables are outside its RAM.
+    TableOutsideRam { gpa: u64 },
     /// No guest memory at the instruction's address.
     Unbacked { gpa: u64 },
-    /// The bytes are not a valid instruction.
-    Invalid { gpa: u64 },
+    /// The bytes at this linear address are not a valid instruction.
+    Invalid { linear: u64 },
 }
 
 /// The code size the guest executes in: 16, 32 or 64.
@@ -46,28 +50,53 @@ pub fn code_linear_address(bitness: u32, cs: &Segment, rip: u64) -> u64 {
 }
 
 /// Decodes the instruction at the guest's CS:RIP.
-pub fn decode_at_rip(vcpu: &dyn Vcpu, mem: &GuestMemory) -> Result<Instruction, FetchError> {
+pub fn decode_at_rip(
+    vcpu: &dyn Vcpu,
+    mem: &mut GuestMemory,
+    max_phys_bits: u8,
+) -> Result<Instruction, FetchError> {
     let cr = vcpu.control_regs();
-    if cr.cr0 & CR0_PG != 0 {
-        return Err(FetchError::PagingNotSupported);
-    }
     let cs = vcpu.segment(SegReg::Cs);
     let bitness = code_bitness(cr.cr0, cr.efer, &cs);
-    let gpa = code_linear_address(bitness, &cs, vcpu.rip());
-    // Fetch as many bytes as exist, up to 15: an instruction at the very end of
-    // memory is still decodable if it is short enough.
+    let linear = code_linear_address(bitness, &cs, vcpu.rip());
+    let access = Access {
+        write: false,
+        user: vcpu.cpl() == 3,
+        fetch: true,
+    };
+    // Fetch as many bytes as are reachable, up to 15: an instruction that ends
+    // just before an unmapped page is still decodable.
     let mut bytes = [0u8; MAX_INSTRUCTION_LEN];
     let mut n = 0;
-    while n < MAX_INSTRUCTION_LEN && mem.read(gpa + n as u64, &mut bytes[n..=n]).is_ok() {
+    while n < MAX_INSTRUCTION_LEN {
+        let gpa = match translate(
+            vcpu,
+            mem,
+            max_phys_bits,
+            linear.wrapping_add(n as u64),
+            access,
+        ) {
+            Ok(gpa) => gpa,
+            Err(TranslateError::PageFault { error_code, linear }) if n == 0 => {
+                return Err(FetchError::PageFault { error_code, linear })
+            }
+            Err(TranslateError::TableOutsideRam { gpa }) if n == 0 => {
+                return Err(FetchError::TableOutsideRam { gpa })
+            }
+            Err(_) => break,
+        };
+        if mem.read(gpa, &mut bytes[n..=n]).is_err() {
+            if n == 0 {
+                return Err(FetchError::Unbacked { gpa });
+            }
+            break;
+        }
         n += 1;
-    }
-    if n == 0 {
-        return Err(FetchError::Unbacked { gpa });
     }
     let mut decoder = Decoder::with_ip(bitness, &bytes[..n], vcpu.rip(), DecoderOptions::NONE);
     let insn = decoder.decode();
     if insn.is_invalid() {
-        return Err(FetchError::Invalid { gpa });
+        return Err(FetchError::Invalid { linear });
     }
     Ok(insn)
 }

@@ -23,6 +23,7 @@ pub mod insn_fetch;
 pub mod interrupts;
 pub mod memory;
 pub mod msr_policy;
+pub mod page_walk;
 pub mod run_loop;
 pub mod string_io;
 pub mod vcpu;

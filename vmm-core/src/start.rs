@@ -158,6 +158,10 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     let stats = config.stats;
     let mut dom = Domain::new(1, config, memory, Box::new(HostConsole))
         .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
+    let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
+    if ext >= 0x8000_0008 {
+        dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
+    }
     let mut vcpu = SvmBackend::new(&host, 1, &dom.memory.mappings())
         .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
     log::info!(

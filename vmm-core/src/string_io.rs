@@ -10,7 +10,7 @@
 //! one exit.
 
 use crate::guest_memory::GuestMemoryError;
-use crate::guest_paging::{translate, TranslateError};
+use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
 use crate::insn_fetch::{decode_at_rip, FetchError};
 use crate::vcpu::{Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
@@ -48,9 +48,17 @@ pub fn run_string_io(
     vcpu: &mut dyn Vcpu,
     memory: &mut crate::guest_memory::GuestMemory,
     bus: &mut PortIoBus,
+    max_phys_bits: u8,
     io: IoAccess,
 ) -> Result<bool, StringIoError> {
-    let insn = decode_at_rip(vcpu, memory).map_err(StringIoError::Fetch)?;
+    let insn = match decode_at_rip(vcpu, memory, max_phys_bits) {
+        Ok(insn) => insn,
+        Err(FetchError::PageFault { error_code, linear }) => {
+            raise_page_fault(vcpu, error_code, linear);
+            return Ok(false);
+        }
+        Err(e) => return Err(StringIoError::Fetch(e)),
+    };
     let is_in = matches!(
         insn.mnemonic(),
         Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd
@@ -96,9 +104,15 @@ pub fn run_string_io(
     let mut result = Ok(());
     while done < todo {
         let linear = base.wrapping_add(pointer);
-        let element = translate(vcpu, linear, is_in)
-            .map_err(StringIoError::Translate)
-            .and_then(|gpa| transfer(memory, bus, io, gpa, is_in).map_err(StringIoError::Memory));
+        let element = translate(
+            vcpu,
+            memory,
+            max_phys_bits,
+            linear,
+            data_access(vcpu, is_in),
+        )
+        .map_err(StringIoError::Translate)
+        .and_then(|gpa| transfer(memory, bus, io, gpa, is_in).map_err(StringIoError::Memory));
         if let Err(e) = element {
             result = Err(e);
             break;
@@ -114,7 +128,17 @@ pub fn run_string_io(
         let rcx = g[Gpr::Rcx as usize];
         g[Gpr::Rcx as usize] = (rcx & !address_mask) | ((count - done) & address_mask);
     }
-    result?;
+    match result {
+        // A fault ends the instruction with the registers of the elements done,
+        // as the processor leaves them (SDM vol. 2B, REP: "interrupted"
+        // string instructions resume with the updated registers).
+        Err(StringIoError::Translate(TranslateError::PageFault { error_code, linear })) => {
+            raise_page_fault(vcpu, error_code, linear);
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
     let finished = done == count;
     if finished {
         vcpu.set_rip(io.next_rip.unwrap_or(insn.next_ip()));

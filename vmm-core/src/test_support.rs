@@ -106,6 +106,9 @@ impl Vcpu for FakeVcpu {
     fn set_efer(&mut self, efer: u64) {
         self.cr.efer = efer;
     }
+    fn set_cr2(&mut self, cr2: u64) {
+        self.cr.cr2 = cr2;
+    }
     fn segment(&self, seg: SegReg) -> Segment {
         self.segments[index(seg)]
     }

@@ -284,6 +284,8 @@ pub trait Vcpu {
     fn control_regs(&self) -> ControlRegs;
     /// Sets EFER as the guest sees it (the backend keeps its own bits).
     fn set_efer(&mut self, efer: u64);
+    /// Sets CR2 (the faulting address of a #PF being injected).
+    fn set_cr2(&mut self, cr2: u64);
     fn segment(&self, seg: SegReg) -> Segment;
     fn gdtr(&self) -> DescriptorTable;
     fn idtr(&self) -> DescriptorTable;

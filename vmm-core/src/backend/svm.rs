@@ -145,6 +145,10 @@ impl Vcpu for SvmBackend<'_> {
         self.vcpu.set_efer(efer);
     }
 
+    fn set_cr2(&mut self, cr2: u64) {
+        self.vcpu.save_mut().cr2 = cr2;
+    }
+
     fn segment(&self, seg: SegReg) -> Segment {
         let s = self.vcpu.save();
         to_segment(match seg {
