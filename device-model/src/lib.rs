@@ -8,12 +8,14 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod atapi;
 pub mod block;
 pub mod bus;
 pub mod cmos_rtc;
 pub mod debug_exit;
 pub mod pci;
 pub mod pic8259;
+pub mod pit8254;
 pub mod rate_limit;
 pub mod uart16550;
 pub mod vga_text;

@@ -1,3 +1,6 @@
+//! The hypervisor's IDT. Host PIC interrupts (vectors 20h-2Fh) are only
+//! acknowledged: they exist to end guest execution (see `host_timer`).
+//!
 //! Exceptions inside the hypervisor: each is a bug, so the handler prints the
 //! vector, error code, RIP, CR2 and registers to the log and powers off with
 //! a hypervisor failure (Intel SDM vol. 3A, 7.12 "Exception and Interrupt
@@ -67,6 +70,22 @@ global_asm!(
     with_error_code!(30),
     without_error_code!(31),
     r#"
+    .balign 16
+host_irq_master:
+    push rax
+    mov al, 0x20
+    out 0x20, al
+    pop rax
+    iretq
+    .balign 16
+host_irq_slave:
+    push rax
+    mov al, 0x20
+    out 0xA0, al
+    out 0x20, al
+    pop rax
+    iretq
+
 exc_common:
     push rax
     push rcx
@@ -96,12 +115,16 @@ exception_stub_table:
     .quad exc_stub_8, exc_stub_9, exc_stub_10, exc_stub_11, exc_stub_12, exc_stub_13, exc_stub_14, exc_stub_15
     .quad exc_stub_16, exc_stub_17, exc_stub_18, exc_stub_19, exc_stub_20, exc_stub_21, exc_stub_22, exc_stub_23
     .quad exc_stub_24, exc_stub_25, exc_stub_26, exc_stub_27, exc_stub_28, exc_stub_29, exc_stub_30, exc_stub_31
+    .quad host_irq_master, host_irq_master, host_irq_master, host_irq_master
+    .quad host_irq_master, host_irq_master, host_irq_master, host_irq_master
+    .quad host_irq_slave, host_irq_slave, host_irq_slave, host_irq_slave
+    .quad host_irq_slave, host_irq_slave, host_irq_slave, host_irq_slave
     .text
     "#
 );
 
 extern "C" {
-    static exception_stub_table: [u64; 32];
+    static exception_stub_table: [u64; IDT_ENTRIES];
 }
 
 /// What the stubs leave on the stack, lowest address first.
@@ -147,17 +170,20 @@ struct Gate {
 /// Present, DPL 0, type 0Eh (64-bit interrupt gate).
 const INTERRUPT_GATE: u8 = 0x8E;
 
+/// Exceptions 0-31, then the host PIC's 16 interrupt vectors (see `host_timer`).
+const IDT_ENTRIES: usize = 48;
+
 #[repr(C, align(16))]
-struct Idt([Gate; 32]);
+struct Idt([Gate; IDT_ENTRIES]);
 
 static IDT: Once<Idt> = Once::new();
 
-/// Builds and loads the IDT for the 32 exception vectors.
+/// Builds and loads the IDT: the 32 exception vectors and the host PIC's 16.
 pub fn init() {
-    // SAFETY: the table is defined in the global_asm above: 32 addresses, read-only.
+    // SAFETY: the table is defined in the global_asm above: IDT_ENTRIES addresses, read-only.
     let stubs = unsafe { exception_stub_table };
     let idt = IDT.call_once(|| {
-        let mut gates = [Gate::default(); 32];
+        let mut gates = [Gate::default(); IDT_ENTRIES];
         for (v, gate) in gates.iter_mut().enumerate() {
             let addr = stubs[v];
             *gate = Gate {
