@@ -3,14 +3,14 @@
 use crate::exit_stats::ExitStats;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
+use crate::platform::Platform;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::Cell;
 use device_model::bus::PortIoBus;
 use device_model::debug_exit::{DebugExit, ExitRequest, DEBUG_EXIT_PORT};
 use device_model::rate_limit::RateLimit;
-use device_model::uart16550::{Uart16550, COM_PORTS, UART_PORT_COUNT};
-use device_model::ByteSink;
+use device_model::{ByteSink, Clock};
 
 /// Log lines a guest can cause, each rate-limited on its own.
 pub struct GuestLogLimits {
@@ -33,6 +33,8 @@ pub struct Domain {
     pub config: GuestConfig,
     pub memory: GuestMemory,
     pub io: PortIoBus,
+    /// The emulated PC's devices.
+    pub platform: Platform,
     pub stats: ExitStats,
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
@@ -49,21 +51,20 @@ pub enum DomainError {
 }
 
 impl Domain {
-    /// A domain with `memory`, COM1 writing to `console`, and the test-exit port.
+    /// A domain with `memory`, the PC platform (COM1 writing to `console`, the
+    /// RTC starting at `unix_seconds`) and the test-exit port.
     pub fn new(
         id: u32,
         config: GuestConfig,
         memory: GuestMemory,
         console: Box<dyn ByteSink>,
+        clock: Rc<dyn Clock>,
+        unix_seconds: u64,
     ) -> Result<Self, DomainError> {
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
-        io.register(
-            COM_PORTS[0],
-            UART_PORT_COUNT,
-            Box::new(Uart16550::new(console)),
-        )
-        .map_err(|c| DomainError::PortConflict(c.base))?;
+        let platform = Platform::new(&mut io, clock, console, unix_seconds, memory.ram_size())
+            .map_err(|c| DomainError::PortConflict(c.base))?;
         io.register(
             DEBUG_EXIT_PORT,
             1,
@@ -75,6 +76,7 @@ impl Domain {
             config,
             memory,
             io,
+            platform,
             stats: ExitStats::default(),
             exit_request,
             log_limits: GuestLogLimits::default(),

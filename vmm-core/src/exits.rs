@@ -15,8 +15,6 @@ use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, Vcpu, VmExit, R
 pub enum StopReason {
     /// HLT with interrupts disabled: nothing can ever wake it.
     HaltedForever,
-    /// HLT with interrupts enabled, but no device can interrupt it.
-    IdleWithoutInterruptSources,
     /// The guest wrote this status to the test-exit port.
     ExitRequested(u8),
     /// Triple fault (shutdown).
@@ -47,6 +45,8 @@ impl StopReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
+    /// The guest executed HLT with interrupts enabled: sleep until one is pending.
+    Halt,
     Stop(StopReason),
 }
 
@@ -75,7 +75,10 @@ pub fn handle_exit(
             if vcpu.rflags() & RFLAGS_IF == 0 {
                 Flow::Stop(StopReason::HaltedForever)
             } else {
-                Flow::Stop(StopReason::IdleWithoutInterruptSources)
+                match skip_instruction(vcpu, dom, None) {
+                    Ok(()) => Flow::Halt,
+                    Err(e) => fetch_failed(vcpu, e),
+                }
             }
         }
         VmExit::Shutdown => Flow::Stop(StopReason::TripleFault),
@@ -259,12 +262,6 @@ impl core::fmt::Display for StopReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
-            StopReason::IdleWithoutInterruptSources => {
-                write!(
-                    f,
-                    "halted with interrupts enabled, but no device can raise one"
-                )
-            }
             StopReason::ExitRequested(s) => write!(f, "requested exit with status {s}"),
             StopReason::TripleFault => write!(f, "triple fault (shutdown)"),
             StopReason::InvalidState { code } => {

@@ -4,7 +4,7 @@ use crate::domain::Domain;
 use crate::exits::{handle_exit, Flow, StopReason};
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::test_memory;
-use crate::test_support::{FakeHost, FakeVcpu};
+use crate::test_support::{FakeClock, FakeHost, FakeVcpu};
 use crate::vcpu::{vector, Gpr, IoAccess, IoDirection, SegReg, Vcpu, VmExit, RFLAGS_DF};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -22,11 +22,14 @@ impl ByteSink for Capture {
 /// A domain with 1 MiB of RAM whose COM1 output is captured.
 fn domain() -> (Domain, Rc<RefCell<Vec<u8>>>) {
     let out = Rc::new(RefCell::new(Vec::new()));
+    let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
     let dom = Domain::new(
         1,
         GuestConfig::default(),
         test_memory(0x10_0000),
         Box::new(Capture(out.clone())),
+        clock,
+        0,
     )
     .unwrap();
     (dom, out)
@@ -332,4 +335,60 @@ fn string_io_into_an_unmapped_page_raises_pf_with_cr2_after_the_elements_done() 
     assert_eq!(v.cr.cr2, 0x40_2000);
     assert_eq!(v.gprs[Gpr::Rcx as usize], 1);
     assert_eq!(v.rip, 0x40_0000, "the instruction restarts after the fault");
+}
+
+#[test]
+fn a_halted_guest_is_woken_by_the_pit_through_the_pic() {
+    use crate::interrupts::InterruptController;
+    use crate::run_loop::run_vcpu;
+    use crate::vcpu::RFLAGS_IF;
+    let host = FakeHost::default();
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let clock = Rc::new(FakeClock(host.tsc.clone()));
+    let mut dom = Domain::new(
+        1,
+        GuestConfig::default(),
+        test_memory(0x10_0000),
+        Box::new(Capture(out)),
+        clock,
+        0,
+    )
+    .unwrap();
+    // The BIOS's PIC set-up: master at vector 08h, only IRQ0 unmasked.
+    for (port, value) in [
+        (0x20, 0x11),
+        (0x21, 0x08),
+        (0x21, 0x04),
+        (0x21, 0x01),
+        (0x21, 0xFE),
+    ] {
+        dom.io.write(port, 1, value);
+    }
+    // PIT channel 0, mode 2, 1 ms period.
+    for (port, value) in [(0x43, 0x34), (0x40, 1193 & 0xFF), (0x40, 1193 >> 8)] {
+        dom.io.write(port, 1, value);
+    }
+    // Programming the PIT raises its output once: take that interrupt and EOI it.
+    dom.platform.poll(0);
+    assert!(dom.platform.has_interrupt());
+    assert_eq!(dom.platform.acknowledge(), 0x08);
+    dom.io.write(0x20, 1, 0x20);
+
+    dom.memory.write(0x7C00, &[0xF4]).unwrap(); // hlt
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.rflags |= RFLAGS_IF;
+    v.exits = alloc::vec![VmExit::Hlt, VmExit::Shutdown];
+    let reason = run_vcpu(&mut v, &mut dom, &host);
+    assert_eq!(reason, StopReason::TripleFault);
+    assert_eq!(v.rip, 0x7C01, "HLT was skipped");
+    assert_eq!(
+        v.interrupts,
+        [0x08],
+        "IRQ0 delivered as vector 08h after the halt"
+    );
+    assert!(
+        host.tsc.get() >= 1_000_000,
+        "the vCPU slept until the PIT fired: {} ns",
+        host.tsc.get()
+    );
 }

@@ -10,4 +10,9 @@ pub trait HostEnv {
     fn tsc(&self) -> u64;
     /// Host time in nanoseconds since an arbitrary start (monotonic).
     fn now_ns(&self) -> u64;
+    /// A byte typed on the host console, if one is waiting.
+    fn console_input(&self) -> Option<u8>;
+    /// Waits for the next host event (the periodic tick at the latest): how a
+    /// halted guest's vCPU sleeps instead of spinning.
+    fn wait_for_event(&self);
 }

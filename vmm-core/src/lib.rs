@@ -24,6 +24,7 @@ pub mod interrupts;
 pub mod memory;
 pub mod msr_policy;
 pub mod page_walk;
+pub mod platform;
 pub mod run_loop;
 pub mod string_io;
 pub mod vcpu;

@@ -1,15 +1,18 @@
-//! The vCPU run loop: enter the guest, handle the exit, count it, repeat until
-//! the guest stops. Generic over the backend, so the hot path has no dynamic
-//! dispatch into the hardware layer.
+//! The vCPU run loop: sample the devices, deliver a pending interrupt, enter
+//! the guest, handle the exit, count it, repeat until the guest stops. Generic
+//! over the backend, so the hot path has no dynamic dispatch into the hardware
+//! layer.
 
 use crate::domain::Domain;
 use crate::exits::{handle_exit, Flow, StopReason};
 use crate::host_env::HostEnv;
+use crate::interrupts::{deliver, InterruptController};
 use crate::vcpu::Vcpu;
 
 /// Runs `vcpu` in `dom` until the guest stops; returns why.
 pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> StopReason {
     loop {
+        prepare_entry(vcpu, dom, host);
         let entered = host.tsc();
         let exit = vcpu.run();
         let exited = host.tsc();
@@ -20,8 +23,35 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         let flow = handle_exit(vcpu, dom, exit, host);
         dom.stats
             .record(exit.reason(), host.tsc().saturating_sub(exited));
-        if let Flow::Stop(reason) = flow {
-            return reason;
+        match flow {
+            Flow::Continue => {}
+            Flow::Halt => sleep_until_interrupt(dom, host),
+            Flow::Stop(reason) => return reason,
         }
+    }
+}
+
+/// Brings the devices up to date and injects what the guest can take.
+fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
+    while let Some(byte) = host.console_input() {
+        dom.platform.console_byte(byte);
+    }
+    dom.platform.poll(host.now_ns());
+    deliver(vcpu, &mut dom.platform);
+}
+
+/// A guest halted with interrupts enabled: wait, a host tick at a time, until
+/// a device interrupts it (or the user types). Real hardware waits forever
+/// when nothing can interrupt, and so does this.
+fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv) {
+    loop {
+        while let Some(byte) = host.console_input() {
+            dom.platform.console_byte(byte);
+        }
+        dom.platform.poll(host.now_ns());
+        if dom.platform.has_interrupt() {
+            return;
+        }
+        host.wait_for_event();
     }
 }

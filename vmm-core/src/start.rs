@@ -3,6 +3,7 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 use core::panic::PanicInfo;
 use log::LevelFilter;
@@ -10,7 +11,8 @@ use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
 use vmm_core::arch::platform::{power_off, RunOutcome};
 use vmm_core::arch::serial::HostConsole;
-use vmm_core::arch::{debugcon, exceptions, gdt, heap, serial, tsc};
+use vmm_core::arch::tsc::TscClock;
+use vmm_core::arch::{debugcon, exceptions, gdt, heap, host_rtc, host_timer, serial, tsc};
 use vmm_core::backend::svm::SvmBackend;
 use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
@@ -156,8 +158,15 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     load_rom(boot, &config, &mut memory)?;
 
     let stats = config.stats;
-    let mut dom = Domain::new(1, config, memory, Box::new(HostConsole))
-        .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
+    let mut dom = Domain::new(
+        1,
+        config,
+        memory,
+        Box::new(HostConsole),
+        Rc::new(TscClock),
+        host_rtc::unix_time(),
+    )
+    .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
@@ -170,7 +179,10 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         dom.memory.ram_size() >> 20
     );
 
+    host_timer::init();
+    host_timer::enable_interrupts();
     let reason = run_vcpu(&mut vcpu, &mut dom, &HostCpu);
+    x86_64::instructions::interrupts::disable();
     report(&vcpu, &dom, reason, stats);
     Ok(reason)
 }

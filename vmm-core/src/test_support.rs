@@ -138,10 +138,20 @@ impl Vcpu for FakeVcpu {
     }
 }
 
-/// A host with a fixed CPUID and a TSC that advances 100 cycles per read.
+/// A host with a fixed CPUID and a clock (in ns, also its TSC) that advances
+/// 100 per TSC read and 100 us per wait.
 #[derive(Default)]
 pub struct FakeHost {
-    pub tsc: Cell<u64>,
+    pub tsc: alloc::rc::Rc<Cell<u64>>,
+}
+
+/// A device clock reading a [`FakeHost`]'s time.
+pub struct FakeClock(pub alloc::rc::Rc<Cell<u64>>);
+
+impl device_model::Clock for FakeClock {
+    fn now_ns(&self) -> u64 {
+        self.0.get()
+    }
 }
 
 impl HostEnv for FakeHost {
@@ -162,5 +172,11 @@ impl HostEnv for FakeHost {
     }
     fn now_ns(&self) -> u64 {
         self.tsc.get()
+    }
+    fn console_input(&self) -> Option<u8> {
+        None
+    }
+    fn wait_for_event(&self) {
+        self.tsc.set(self.tsc.get() + 100_000);
     }
 }

@@ -24,6 +24,15 @@ impl HostEnv for HostCpu {
     fn now_ns(&self) -> u64 {
         super::tsc::now_ns()
     }
+
+    fn console_input(&self) -> Option<u8> {
+        super::serial::try_read_byte()
+    }
+
+    fn wait_for_event(&self) {
+        // STI; HLT back to back: the tick cannot slip in between and be missed.
+        x86_64::instructions::interrupts::enable_and_hlt();
+    }
 }
 
 /// Reads the time stamp counter.

@@ -1,0 +1,171 @@
+//! The emulated PC of a domain: which device sits at which ports and which
+//! IRQ line, and the glue the devices leave to the hypervisor: sampling their
+//! interrupt outputs into the 8259 pair, timed events, console input.
+//!
+//! Port and IRQ assignments are the PC/AT's (IBM PC/AT Technical Reference,
+//! "System I/O Address Map" and "Hardware Interrupt Listing").
+
+use crate::interrupts::InterruptController;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use device_model::bus::{PortConflict, PortIoBus};
+use device_model::cmos_rtc::{CmosPorts, CmosRtc};
+use device_model::i8042::{
+    I8042Ports, AUX_IRQ, COMMAND_PORT, DATA_PORT, I8042, KEYBOARD_IRQ, SYSTEM_CONTROL_PORT_A,
+};
+use device_model::pci::{PciBus, PciPorts};
+use device_model::pic8259::{PicPair, PicPorts, PIC_PORT_RANGES};
+use device_model::pit8254::{
+    Pit, PitPorts, PIT_BASE, PIT_IRQ, PIT_PORT_COUNT, PORT_B, PORT_B_PORT_COUNT,
+};
+use device_model::uart16550::{Uart16550, COM_PORTS, UART_PORT_COUNT};
+use device_model::vga_text::{VgaPorts, VgaText, VGA_PORT_BASE, VGA_PORT_COUNT};
+use device_model::{ByteSink, Clock};
+
+/// COM1's IRQ.
+pub const COM1_IRQ: u8 = 4;
+/// The RTC's IRQ.
+pub const RTC_IRQ: u8 = 8;
+/// CMOS index/data ports.
+const CMOS_PORT: u16 = 0x70;
+/// PCI configuration ports.
+const PCI_CONFIG_PORT: u16 = 0xCF8;
+/// Where the BIOS places the IDE bus-master registers (PIIX3 BAR4).
+pub const BMIDE_BASE: u16 = 0xC000;
+
+/// Where console input goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleInput {
+    /// COM1's receiver (serial-console guests).
+    Serial,
+    /// The PS/2 keyboard (guests on the VGA text screen).
+    Keyboard,
+}
+
+/// The devices of one PC.
+pub struct Platform {
+    pub pic: Rc<RefCell<PicPair>>,
+    pub pit: Rc<RefCell<Pit>>,
+    pub rtc: Rc<RefCell<CmosRtc>>,
+    pub kbc: Rc<RefCell<I8042>>,
+    pub com1: Rc<RefCell<Uart16550>>,
+    pub pci: Rc<RefCell<PciBus>>,
+    pub vga: Rc<RefCell<VgaText>>,
+    clock: Rc<dyn Clock>,
+    pub console_input: ConsoleInput,
+}
+
+impl Platform {
+    /// Builds the PC and places its devices on `bus`. COM1 transmits to
+    /// `console`; the RTC starts at `unix_seconds` (UTC).
+    pub fn new(
+        bus: &mut PortIoBus,
+        clock: Rc<dyn Clock>,
+        console: Box<dyn ByteSink>,
+        unix_seconds: u64,
+        ram_bytes: u64,
+    ) -> Result<Self, PortConflict> {
+        let now = clock.now_ns();
+        let pic = Rc::new(RefCell::new(PicPair::new()));
+        let pit = Rc::new(RefCell::new(Pit::new(now)));
+        let rtc = Rc::new(RefCell::new(CmosRtc::new(unix_seconds, now)));
+        rtc.borrow_mut().set_memory_size(ram_bytes);
+        let kbc = Rc::new(RefCell::new(I8042::new()));
+        let com1 = Rc::new(RefCell::new(Uart16550::new(console)));
+        let pci = Rc::new(RefCell::new(PciBus::new_pc()));
+        pci.borrow_mut().set_ide_bmide_base(BMIDE_BASE);
+        let vga = Rc::new(RefCell::new(VgaText::new()));
+
+        for (base, len) in PIC_PORT_RANGES {
+            bus.register(base, len, Box::new(PicPorts::new(base, pic.clone())))?;
+        }
+        bus.register(
+            PIT_BASE,
+            PIT_PORT_COUNT,
+            Box::new(PitPorts::new(PIT_BASE, pit.clone(), clock.clone())),
+        )?;
+        bus.register(
+            PORT_B,
+            PORT_B_PORT_COUNT,
+            Box::new(PitPorts::new(PORT_B, pit.clone(), clock.clone())),
+        )?;
+        bus.register(
+            CMOS_PORT,
+            2,
+            Box::new(CmosPorts::new(rtc.clone(), clock.clone())),
+        )?;
+        for port in [DATA_PORT, COMMAND_PORT, SYSTEM_CONTROL_PORT_A] {
+            bus.register(port, 1, Box::new(I8042Ports::new(port, kbc.clone())))?;
+        }
+        bus.register(COM_PORTS[0], UART_PORT_COUNT, Box::new(com1.clone()))?;
+        bus.register(PCI_CONFIG_PORT, 8, Box::new(PciPorts::new(pci.clone())))?;
+        bus.register(
+            VGA_PORT_BASE,
+            VGA_PORT_COUNT,
+            Box::new(VgaPorts::new(VGA_PORT_BASE, vga.clone())),
+        )?;
+        Ok(Self {
+            pic,
+            pit,
+            rtc,
+            kbc,
+            com1,
+            pci,
+            vga,
+            clock,
+            console_input: ConsoleInput::Serial,
+        })
+    }
+
+    /// Samples every device's interrupt output into the PIC at `now_ns`.
+    /// Called before each guest entry and while the guest is halted.
+    pub fn poll(&mut self, now_ns: u64) {
+        let mut pic = self.pic.borrow_mut();
+        if self.pit.borrow_mut().irq0_pending(now_ns) {
+            // An edge: raise and drop the line.
+            pic.set_irq(PIT_IRQ, true);
+            pic.set_irq(PIT_IRQ, false);
+        }
+        let mut kbc = self.kbc.borrow_mut();
+        kbc.service(now_ns);
+        pic.set_irq(KEYBOARD_IRQ, kbc.irq1_level());
+        pic.set_irq(AUX_IRQ, kbc.irq12_level());
+        pic.set_irq(COM1_IRQ, self.com1.borrow().interrupt_pending());
+        pic.set_irq(RTC_IRQ, self.rtc.borrow_mut().irq_level(now_ns));
+    }
+
+    /// The earliest time a device will want to interrupt, for a halted guest.
+    pub fn next_deadline(&self, now_ns: u64) -> Option<u64> {
+        let pit = self.pit.borrow().next_irq0_ns(now_ns);
+        let rtc = self.rtc.borrow().next_event_ns(now_ns);
+        // The keyboard paces typed bytes one per millisecond.
+        let kbc = Some(now_ns + 1_000_000);
+        [pit, rtc, kbc].into_iter().flatten().min()
+    }
+
+    /// A byte typed on the host console.
+    pub fn console_byte(&mut self, byte: u8) {
+        match self.console_input {
+            ConsoleInput::Serial => {
+                self.com1.borrow_mut().receive(byte);
+            }
+            ConsoleInput::Keyboard => self.kbc.borrow_mut().type_bytes(&[byte]),
+        }
+    }
+
+    /// Current time of the platform clock.
+    pub fn now_ns(&self) -> u64 {
+        self.clock.now_ns()
+    }
+}
+
+impl InterruptController for Platform {
+    fn has_interrupt(&self) -> bool {
+        self.pic.borrow().has_interrupt()
+    }
+
+    fn acknowledge(&mut self) -> u8 {
+        self.pic.borrow_mut().acknowledge()
+    }
+}
