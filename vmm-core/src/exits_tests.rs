@@ -392,3 +392,50 @@ fn a_halted_guest_is_woken_by_the_pit_through_the_pic() {
         host.tsc.get()
     );
 }
+
+/// Drives the whole emulated PC with pseudo-random port accesses (weighted to
+/// the ports devices claim), advancing time, sampling interrupts and
+/// acknowledging them: nothing may panic, whatever a guest writes.
+#[test]
+fn random_port_traffic_over_the_whole_platform_never_panics() {
+    use crate::interrupts::InterruptController;
+    let (mut dom, _) = domain();
+    let claimed: [u16; 16] = [
+        0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x40, 0x43, 0x61, 0x70, 0x71, 0x60, 0x64, 0x92, 0x3F8,
+        0xCF8, 0x3D4,
+    ];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut now = 0;
+    for i in 0..200_000u64 {
+        let r = next();
+        let port = if r & 1 == 0 {
+            claimed[(r >> 8) as usize % claimed.len()].wrapping_add((r >> 16) as u16 % 8)
+        } else {
+            (r >> 16) as u16
+        };
+        let size = [1u8, 2, 4][(r >> 40) as usize % 3];
+        if r & 2 == 0 {
+            dom.io.write(port, size, (r >> 32) as u32);
+        } else {
+            let v = dom.io.read(port, size);
+            assert!(
+                size == 4 || v >> (8 * u32::from(size)) == 0,
+                "a {size}-byte read returned {v:#x}"
+            );
+        }
+        if i % 64 == 0 {
+            now += next() % 5_000_000;
+            dom.platform.poll(now);
+            if dom.platform.has_interrupt() {
+                let _ = dom.platform.acknowledge();
+            }
+            let _ = dom.platform.next_deadline(now);
+        }
+    }
+}
