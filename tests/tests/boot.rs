@@ -197,3 +197,19 @@ fn without_svm_the_hypervisor_names_the_qemu_flags_that_provide_it() {
         error_lines[0]
     );
 }
+
+#[test]
+fn pit_interrupts_reach_a_real_mode_handler_through_the_pic() {
+    let report = run_ok(&RunOptions {
+        stats: true,
+        expect: vec![literal(xtask::guests::timer::DONE)],
+        ..options("timer")
+    });
+    assert_eq!(
+        report.outcome,
+        Outcome::ExpectationsMet,
+        "console:\n{}\nlog:\n{}",
+        report.console,
+        report.hv_log
+    );
+}

@@ -5,6 +5,7 @@
 pub mod devtest;
 pub mod hello;
 mod rom;
+pub mod timer;
 pub mod triple_fault;
 
 pub use rom::{RomBuilder, ROM_SIZE};
@@ -27,6 +28,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "devtest",
         about: "reads LBA 1 of the IDE disk and block 16 of the ATAPI CD by port I/O, prints their sums",
         build: devtest::build,
+    },
+    BuiltinGuest {
+        name: "timer",
+        about: "programs the PIC and PIT like a BIOS, counts 10 IRQ0s in a real-mode handler",
+        build: timer::build,
     },
     BuiltinGuest {
         name: "triple-fault",
