@@ -90,6 +90,13 @@ impl PortIoBus {
         Ok(())
     }
 
+    /// Removes the device registered at exactly `base` (to move it elsewhere,
+    /// as when a guest reprograms a PCI I/O BAR).
+    pub fn unregister(&mut self, base: u16) -> Option<Box<dyn PortIoDevice>> {
+        let i = self.ranges.iter().position(|r| r.base == base)?;
+        Some(self.ranges.remove(i).device)
+    }
+
     fn find(&mut self, port: u16) -> Option<(&mut PortRange, u16)> {
         self.ranges
             .iter_mut()
@@ -167,6 +174,19 @@ mod tests {
         assert_eq!(bus.read(0x1234, 2), 0xFFFF);
         assert_eq!(bus.read(0x1234, 4), 0xFFFF_FFFF);
         bus.write(0x1234, 4, 0xDEAD_BEEF);
+    }
+
+    #[test]
+    fn a_device_can_be_moved() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut bus = PortIoBus::default();
+        bus.register(0xC000, 16, Box::new(Probe(log.clone())))
+            .unwrap();
+        let dev = bus.unregister(0xC000).unwrap();
+        assert!(bus.unregister(0xC000).is_none());
+        assert_eq!(bus.read(0xC000, 1), 0xFF);
+        bus.register(0xD000, 16, dev).unwrap();
+        assert_eq!(bus.read(0xD002, 1), 0x02);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod bus;
 pub mod cmos_rtc;
 pub mod debug_exit;
 pub mod i8042;
+pub mod ide;
 pub mod pci;
 pub mod pic8259;
 pub mod pit8254;

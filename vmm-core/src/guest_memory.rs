@@ -129,6 +129,17 @@ impl GuestMemory {
     }
 }
 
+/// Bus-master DMA reaches guest RAM only through the same checked accesses.
+impl device_model::DmaMemory for GuestMemory {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), device_model::DmaError> {
+        GuestMemory::read(self, gpa, buf).map_err(|_| device_model::DmaError { gpa })
+    }
+
+    fn write(&mut self, gpa: u64, data: &[u8]) -> Result<(), device_model::DmaError> {
+        GuestMemory::write(self, gpa, data).map_err(|_| device_model::DmaError { gpa })
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn test_memory(size: usize) -> GuestMemory {
     GuestMemory::new(alloc::boxed::Box::leak(

@@ -5,14 +5,22 @@
 //! Port and IRQ assignments are the PC/AT's (IBM PC/AT Technical Reference,
 //! "System I/O Address Map" and "Hardware Interrupt Listing").
 
+use crate::guest_memory::GuestMemory;
 use crate::interrupts::InterruptController;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::RefCell;
+use device_model::atapi::AtapiDrive;
+use device_model::block::BlockBackend;
 use device_model::bus::{PortConflict, PortIoBus};
 use device_model::cmos_rtc::{CmosPorts, CmosRtc};
 use device_model::i8042::{
     I8042Ports, AUX_IRQ, COMMAND_PORT, DATA_PORT, I8042, KEYBOARD_IRQ, SYSTEM_CONTROL_PORT_A,
+};
+use device_model::ide::{
+    BusMasterPorts, IdeController, IdePorts, BUS_MASTER_LEN, COMMAND_BLOCK_LEN, CONTROL_BLOCK_LEN,
+    PRIMARY_COMMAND_BASE, PRIMARY_CONTROL_PORT, PRIMARY_IRQ, SECONDARY_COMMAND_BASE,
+    SECONDARY_CONTROL_PORT, SECONDARY_IRQ,
 };
 use device_model::pci::{PciBus, PciPorts};
 use device_model::pic8259::{PicPair, PicPorts, PIC_PORT_RANGES};
@@ -52,6 +60,11 @@ pub struct Platform {
     pub com1: Rc<RefCell<Uart16550>>,
     pub pci: Rc<RefCell<PciBus>>,
     pub vga: Rc<RefCell<VgaText>>,
+    pub ide: Rc<RefCell<IdeController>>,
+    /// Where the IDE bus-master registers are on the bus now.
+    bmide_at: Option<u16>,
+    /// The BAR4 base last acted on (a refused move is not retried every exit).
+    bmide_seen: Option<u16>,
     clock: Rc<dyn Clock>,
     pub console_input: ConsoleInput,
 }
@@ -76,6 +89,7 @@ impl Platform {
         let pci = Rc::new(RefCell::new(PciBus::new_pc()));
         pci.borrow_mut().set_ide_bmide_base(BMIDE_BASE);
         let vga = Rc::new(RefCell::new(VgaText::new()));
+        let ide = Rc::new(RefCell::new(IdeController::new()));
 
         for (base, len) in PIC_PORT_RANGES {
             bus.register(base, len, Box::new(PicPorts::new(base, pic.clone())))?;
@@ -105,6 +119,22 @@ impl Platform {
             VGA_PORT_COUNT,
             Box::new(VgaPorts::new(VGA_PORT_BASE, vga.clone())),
         )?;
+        for (base, len) in [
+            (PRIMARY_COMMAND_BASE, COMMAND_BLOCK_LEN),
+            (PRIMARY_CONTROL_PORT, CONTROL_BLOCK_LEN),
+            (SECONDARY_COMMAND_BASE, COMMAND_BLOCK_LEN),
+            (SECONDARY_CONTROL_PORT, CONTROL_BLOCK_LEN),
+        ] {
+            bus.register(base, len, Box::new(IdePorts::new(base, ide.clone())))?;
+        }
+        let bmide_at = pci.borrow().ide_bmide_base();
+        if let Some(base) = bmide_at {
+            bus.register(
+                base,
+                BUS_MASTER_LEN,
+                Box::new(BusMasterPorts::new(ide.clone())),
+            )?;
+        }
         Ok(Self {
             pic,
             pit,
@@ -113,9 +143,48 @@ impl Platform {
             com1,
             pci,
             vga,
+            ide,
+            bmide_at,
+            bmide_seen: bmide_at,
             clock,
             console_input: ConsoleInput::Serial,
         })
+    }
+
+    /// Puts a hard disk on the IDE primary master.
+    pub fn attach_disk(&mut self, media: Box<dyn BlockBackend>) {
+        self.ide.borrow_mut().attach_disk(0, false, media);
+    }
+
+    /// Puts a CD-ROM drive holding `media` on the IDE secondary master.
+    pub fn attach_cdrom(&mut self, media: Box<dyn BlockBackend>) {
+        self.ide
+            .borrow_mut()
+            .attach_cdrom(1, false, AtapiDrive::new(Some(media)));
+    }
+
+    /// Work the devices leave to the platform after guest I/O: bus-master DMA
+    /// into guest memory, and moving the bus-master registers when the guest
+    /// reprograms the IDE function's BAR4.
+    pub fn service(&mut self, bus: &mut PortIoBus, memory: &mut GuestMemory) {
+        self.ide.borrow_mut().run_dma(memory);
+        let wanted = self.pci.borrow().ide_bmide_base();
+        if wanted == self.bmide_seen {
+            return;
+        }
+        self.bmide_seen = wanted;
+        if let Some(old) = self.bmide_at.take() {
+            bus.unregister(old);
+        }
+        if let Some(base) = wanted {
+            let ports = Box::new(BusMasterPorts::new(self.ide.clone()));
+            match bus.register(base, BUS_MASTER_LEN, ports) {
+                Ok(()) => self.bmide_at = Some(base),
+                Err(_) => {
+                    log::warn!("IDE bus-master registers cannot move to {base:#x}: ports taken")
+                }
+            }
+        }
     }
 
     /// Samples every device's interrupt output into the PIC at `now_ns`.
@@ -133,6 +202,9 @@ impl Platform {
         pic.set_irq(AUX_IRQ, kbc.irq12_level());
         pic.set_irq(COM1_IRQ, self.com1.borrow().interrupt_pending());
         pic.set_irq(RTC_IRQ, self.rtc.borrow_mut().irq_level(now_ns));
+        let ide = self.ide.borrow();
+        pic.set_irq(PRIMARY_IRQ, ide.irq_level(0));
+        pic.set_irq(SECONDARY_IRQ, ide.irq_level(1));
     }
 
     /// The earliest time a device will want to interrupt, for a halted guest.

@@ -36,6 +36,7 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
     while let Some(byte) = host.console_input() {
         dom.platform.console_byte(byte);
     }
+    dom.platform.service(&mut dom.io, &mut dom.memory);
     dom.platform.poll(host.now_ns());
     deliver(vcpu, &mut dom.platform);
 }

@@ -6,6 +6,7 @@ use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use core::panic::PanicInfo;
+use device_model::block::MemoryBlock;
 use log::LevelFilter;
 use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
@@ -167,6 +168,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         host_rtc::unix_time(),
     )
     .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
+    attach_media(boot, &mut dom)?;
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
@@ -185,6 +187,39 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     x86_64::instructions::interrupts::disable();
     report(&vcpu, &dom, reason, stats);
     Ok(reason)
+}
+
+/// Puts the configured disk and ISO modules on the IDE channels. The modules'
+/// memory becomes the media: writes to the disk stay for the run.
+fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
+    if let Some(name) = dom.config.disk.clone() {
+        let m =
+            module(boot, &name).ok_or_else(|| alloc::format!("no disk module named `{name}`"))?;
+        // SAFETY: the module's range is RAM the allocator never hands out, and
+        // only this disk uses it from here on.
+        let bytes = unsafe { claim(m.start, m.len()) };
+        log::info!(
+            "dom{}: IDE primary master: disk `{name}`, {} MiB",
+            dom.id,
+            m.len() >> 20
+        );
+        dom.platform
+            .attach_disk(Box::new(MemoryBlock::new(bytes, false)));
+    }
+    if let Some(name) = dom.config.cdrom.clone() {
+        let m =
+            module(boot, &name).ok_or_else(|| alloc::format!("no ISO module named `{name}`"))?;
+        // SAFETY: as for the disk; the CD is read-only.
+        let bytes = unsafe { claim(m.start, m.len()) };
+        log::info!(
+            "dom{}: IDE secondary master: CD-ROM `{name}`, {} MiB",
+            dom.id,
+            m.len() >> 20
+        );
+        dom.platform
+            .attach_cdrom(Box::new(MemoryBlock::new(bytes, true)));
+    }
+    Ok(())
 }
 
 fn vmx_present() -> bool {

@@ -237,7 +237,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let _ = std::fs::remove_file(&hv_log_path);
 
-    let modules = [
+    let mut modules = vec![
         BootModule {
             path: rom,
             name: "rom".into(),
@@ -247,6 +247,18 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             name: "config".into(),
         },
     ];
+    if let Some(disk) = &opts.disk {
+        modules.push(BootModule {
+            path: disk.clone(),
+            name: "disk0".into(),
+        });
+    }
+    if let Some(iso) = &opts.iso {
+        modules.push(BootModule {
+            path: iso.clone(),
+            name: "cdrom0".into(),
+        });
+    }
     let module_mib: u64 = modules
         .iter()
         .map(|m| std::fs::metadata(&m.path).map(|x| x.len()).unwrap_or(0))
