@@ -400,9 +400,9 @@ fn a_halted_guest_is_woken_by_the_pit_through_the_pic() {
 fn random_port_traffic_over_the_whole_platform_never_panics() {
     use crate::interrupts::InterruptController;
     let (mut dom, _) = domain();
-    let claimed: [u16; 16] = [
+    let claimed: [u16; 24] = [
         0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x40, 0x43, 0x61, 0x70, 0x71, 0x60, 0x64, 0x92, 0x3F8,
-        0xCF8, 0x3D4,
+        0x2F8, 0xCF8, 0xCFC, 0x3D4, 0x3C0, 0x80, 0x1F0, 0x170, 0x3F6, 0xC000,
     ];
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
@@ -430,6 +430,7 @@ fn random_port_traffic_over_the_whole_platform_never_panics() {
             );
         }
         if i % 64 == 0 {
+            dom.platform.service(&mut dom.io, &mut dom.memory);
             now += next() % 5_000_000;
             dom.platform.poll(now);
             if dom.platform.has_interrupt() {

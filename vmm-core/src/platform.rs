@@ -27,12 +27,22 @@ use device_model::pic8259::{PicPair, PicPorts, PIC_PORT_RANGES};
 use device_model::pit8254::{
     Pit, PitPorts, PIT_BASE, PIT_IRQ, PIT_PORT_COUNT, PORT_B, PORT_B_PORT_COUNT,
 };
+use device_model::post_code::{PostCode, POST_PORT};
 use device_model::uart16550::{Uart16550, COM_PORTS, UART_PORT_COUNT};
 use device_model::vga_text::{VgaPorts, VgaText, VGA_PORT_BASE, VGA_PORT_COUNT};
 use device_model::{ByteSink, Clock};
 
+/// The far end of a serial port with nothing plugged in.
+struct Unconnected;
+
+impl ByteSink for Unconnected {
+    fn write_byte(&mut self, _byte: u8) {}
+}
+
 /// COM1's IRQ.
 pub const COM1_IRQ: u8 = 4;
+/// IRQs of COM2, COM3, COM4 (COM1/COM3 share IRQ 4, COM2/COM4 IRQ 3).
+pub const COM2_4_IRQS: [u8; 3] = [3, 4, 3];
 /// The RTC's IRQ.
 pub const RTC_IRQ: u8 = 8;
 /// CMOS index/data ports.
@@ -58,6 +68,8 @@ pub struct Platform {
     pub rtc: Rc<RefCell<CmosRtc>>,
     pub kbc: Rc<RefCell<I8042>>,
     pub com1: Rc<RefCell<Uart16550>>,
+    /// COM2-COM4: present, with nothing attached (output is dropped).
+    pub com2_4: [Rc<RefCell<Uart16550>>; 3],
     pub pci: Rc<RefCell<PciBus>>,
     pub vga: Rc<RefCell<VgaText>>,
     pub ide: Rc<RefCell<IdeController>>,
@@ -86,6 +98,8 @@ impl Platform {
         rtc.borrow_mut().set_memory_size(ram_bytes);
         let kbc = Rc::new(RefCell::new(I8042::new()));
         let com1 = Rc::new(RefCell::new(Uart16550::new(console)));
+        let com2_4 =
+            core::array::from_fn(|_| Rc::new(RefCell::new(Uart16550::new(Box::new(Unconnected)))));
         let pci = Rc::new(RefCell::new(PciBus::new_pc()));
         pci.borrow_mut().set_ide_bmide_base(BMIDE_BASE);
         let vga = Rc::new(RefCell::new(VgaText::new()));
@@ -113,6 +127,10 @@ impl Platform {
             bus.register(port, 1, Box::new(I8042Ports::new(port, kbc.clone())))?;
         }
         bus.register(COM_PORTS[0], UART_PORT_COUNT, Box::new(com1.clone()))?;
+        for (port, uart) in COM_PORTS[1..].iter().zip(&com2_4) {
+            bus.register(*port, UART_PORT_COUNT, Box::new(uart.clone()))?;
+        }
+        bus.register(POST_PORT, 1, Box::new(PostCode::default()))?;
         bus.register(PCI_CONFIG_PORT, 8, Box::new(PciPorts::new(pci.clone())))?;
         bus.register(
             VGA_PORT_BASE,
@@ -141,6 +159,7 @@ impl Platform {
             rtc,
             kbc,
             com1,
+            com2_4,
             pci,
             vga,
             ide,
@@ -200,7 +219,15 @@ impl Platform {
         kbc.service(now_ns);
         pic.set_irq(KEYBOARD_IRQ, kbc.irq1_level());
         pic.set_irq(AUX_IRQ, kbc.irq12_level());
-        pic.set_irq(COM1_IRQ, self.com1.borrow().interrupt_pending());
+        // Shared ISA lines: a line is up while any UART on it asserts it.
+        let mut com_lines = [false; 16];
+        com_lines[usize::from(COM1_IRQ)] = self.com1.borrow().interrupt_pending();
+        for (irq, uart) in COM2_4_IRQS.iter().zip(&self.com2_4) {
+            com_lines[usize::from(*irq)] |= uart.borrow().interrupt_pending();
+        }
+        for irq in [3u8, 4] {
+            pic.set_irq(irq, com_lines[usize::from(irq)]);
+        }
         pic.set_irq(RTC_IRQ, self.rtc.borrow_mut().irq_level(now_ns));
         let ide = self.ide.borrow();
         pic.set_irq(PRIMARY_IRQ, ide.irq_level(0));
