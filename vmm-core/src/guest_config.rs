@@ -5,7 +5,9 @@
 //! ROM image mapped below 1 MiB and at the reset vector), `stats` (print exit
 //! statistics when the guest stops), `log` (error|warn|info|debug|trace),
 //! `disk` (module name of the IDE primary master's image), `cdrom` (module name
-//! of the ISO in the ATAPI drive on the secondary master), `selftest` (`exception`: raise an exception inside the hypervisor before the
+//! of the ISO in the ATAPI drive on the secondary master), `console_input`
+//! (`serial`: host terminal input goes to COM1; `keyboard`: to the PS/2
+//! keyboard as scan codes), `selftest` (`exception`: raise an exception inside the hypervisor before the
 //! guest starts, to prove the fault report works).
 
 use alloc::string::{String, ToString};
@@ -29,6 +31,8 @@ pub struct GuestConfig {
     pub disk: Option<String>,
     /// Boot module holding the ISO in the CD-ROM on the secondary master.
     pub cdrom: Option<String>,
+    /// Host terminal input goes to the PS/2 keyboard instead of COM1.
+    pub keyboard_input: bool,
 }
 
 /// Self-tests of the hypervisor's own failure paths.
@@ -48,6 +52,7 @@ impl Default for GuestConfig {
             selftest: None,
             disk: None,
             cdrom: None,
+            keyboard_input: false,
         }
     }
 }
@@ -91,6 +96,13 @@ impl GuestConfig {
                 "rom" => cfg.rom = value.to_string(),
                 "disk" => cfg.disk = Some(value.to_string()),
                 "cdrom" => cfg.cdrom = Some(value.to_string()),
+                "console_input" => match value {
+                    "serial" => cfg.keyboard_input = false,
+                    "keyboard" => cfg.keyboard_input = true,
+                    _ => problem(alloc::format!(
+                        "console_input must be serial or keyboard, got `{value}`"
+                    )),
+                },
                 "stats" => match value {
                     "1" | "true" | "yes" => cfg.stats = true,
                     "0" | "false" | "no" => cfg.stats = false,
@@ -143,6 +155,7 @@ mod tests {
                 selftest: None,
                 disk: None,
                 cdrom: None,
+                keyboard_input: false,
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
@@ -156,6 +169,12 @@ mod tests {
             Some(SelfTest::Exception)
         );
         assert_eq!(GuestConfig::parse("selftest = melt").1.len(), 1);
+        assert!(
+            GuestConfig::parse("console_input = keyboard")
+                .0
+                .keyboard_input
+        );
+        assert_eq!(GuestConfig::parse("console_input = mouse").1.len(), 1);
     }
 
     #[test]

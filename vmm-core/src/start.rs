@@ -169,6 +169,9 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     )
     .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
     attach_media(boot, &mut dom)?;
+    if dom.config.keyboard_input {
+        dom.platform.console_input = vmm_core::platform::ConsoleInput::Keyboard;
+    }
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;

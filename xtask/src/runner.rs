@@ -281,7 +281,13 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     };
     let mut child = machine
         .command()
-        .stdin(Stdio::null())
+        // An interactive run hands the terminal to QEMU, whose `-serial stdio`
+        // passes typed bytes to the host COM1, where the hypervisor reads them.
+        .stdin(if opts.echo {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
