@@ -13,6 +13,7 @@ pub mod backend;
 pub mod boot_info;
 pub mod cpuid_policy;
 pub mod domain;
+pub mod emulator;
 pub mod exit_stats;
 pub mod exits;
 pub mod guest_config;

@@ -65,6 +65,7 @@ impl FakeVcpu {
         v
     }
 
+    /// Sets a segment's base (and a matching real-mode selector).
     pub fn set_segment(&mut self, seg: SegReg, base: u64) {
         self.segments[index(seg)].base = base;
         self.segments[index(seg)].selector = (base >> 4) as u16;

@@ -1,0 +1,139 @@
+//! Emulator tests: instructions written as raw bytes with their disassembly.
+
+use super::test_memory::FlatMemory;
+use super::{emulate, EmuError};
+use crate::test_support::FakeVcpu;
+use crate::vcpu::{Gpr, SegReg};
+use iced_x86::{Decoder, DecoderOptions, Mnemonic};
+
+fn run(
+    bitness: u32,
+    bytes: &[u8],
+    vcpu: &mut FakeVcpu,
+    mem: &mut FlatMemory,
+) -> Result<(), EmuError> {
+    let insn = Decoder::with_ip(bitness, bytes, vcpu.rip, DecoderOptions::NONE).decode();
+    assert!(!insn.is_invalid(), "test bytes decode");
+    emulate(vcpu, mem, &insn)
+}
+
+fn r(v: &FakeVcpu, g: Gpr) -> u64 {
+    v.gprs[g as usize]
+}
+
+#[test]
+fn mov_store_32_bit_register_to_memory_in_64_bit_mode() {
+    // mov [rbx+8], eax
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rax as usize] = 0xDEAD_BEEF_1234_5678;
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    run(64, &[0x89, 0x43, 0x08], &mut v, &mut m).unwrap();
+    assert_eq!(&m.bytes[0x108..0x10C], &[0x78, 0x56, 0x34, 0x12]);
+    assert_eq!(m.accesses, [(true, 0x108, 4)]);
+    assert_eq!(v.rip, 3);
+}
+
+#[test]
+fn mov_load_32_bit_zero_extends_and_8_bit_merges() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x200..0x204].copy_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+    v.gprs[Gpr::Rcx as usize] = u64::MAX;
+    v.gprs[Gpr::Rsi as usize] = 0x200;
+    // mov ecx, [rsi]
+    run(64, &[0x8B, 0x0E], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rcx), 0x4433_2211);
+    v.gprs[Gpr::Rdx as usize] = u64::MAX;
+    v.rip = 0;
+    // mov dh, [rsi+1]
+    run(64, &[0x8A, 0x76, 0x01], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rdx), 0xFFFF_FFFF_FFFF_22FF);
+}
+
+#[test]
+fn mov_moffs_and_immediate_forms() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rax as usize] = 0xAB;
+    // mov [0x300], al (moffs8, 64-bit address)
+    run(64, &[0xA2, 0x00, 0x03, 0, 0, 0, 0, 0, 0], &mut v, &mut m).unwrap();
+    assert_eq!(m.bytes[0x300], 0xAB);
+    v.rip = 0;
+    // mov qword [0x310], -2 (imm32 sign-extended to 64)
+    run(
+        64,
+        &[
+            0x48, 0xC7, 0x04, 0x25, 0x10, 0x03, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF,
+        ],
+        &mut v,
+        &mut m,
+    )
+    .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(m.bytes[0x310..0x318].try_into().unwrap()),
+        (-2i64) as u64
+    );
+}
+
+#[test]
+fn real_mode_addressing_uses_segment_base_and_wraps_the_offset() {
+    let mut v = FakeVcpu::at(0, 0);
+    v.set_segment(SegReg::Ds, 0x500);
+    let mut m = FlatMemory::new(0x2_0000);
+    v.gprs[Gpr::Rbx as usize] = 0xFFFF;
+    v.gprs[Gpr::Rax as usize] = 0x1234;
+    // mov [bx+2], ax  -> offset wraps to 1, linear 0x501
+    run(16, &[0x89, 0x47, 0x02], &mut v, &mut m).unwrap();
+    assert_eq!(&m.bytes[0x501..0x503], &[0x34, 0x12]);
+}
+
+#[test]
+fn movzx_and_movsx_extend_from_memory() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x40] = 0x80;
+    v.gprs[Gpr::Rdi as usize] = 0x40;
+    // movzx eax, byte [rdi]
+    run(64, &[0x0F, 0xB6, 0x07], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rax), 0x80);
+    v.rip = 0;
+    // movsx rax, byte [rdi]
+    run(64, &[0x48, 0x0F, 0xBE, 0x07], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rax), 0xFFFF_FFFF_FFFF_FF80);
+    m.bytes[0x40..0x44].copy_from_slice(&[0, 0, 0, 0x80]);
+    v.rip = 0;
+    // movsxd rax, dword [rdi]
+    run(64, &[0x48, 0x63, 0x07], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rax), 0xFFFF_FFFF_8000_0000);
+}
+
+#[test]
+fn unsupported_instructions_are_reported_not_executed() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    // fld dword [rax]
+    assert_eq!(
+        run(64, &[0xD9, 0x00], &mut v, &mut m),
+        Err(EmuError::Unsupported(Mnemonic::Fld))
+    );
+    assert_eq!(v.rip, 0);
+    // mov ds, [rax]: a segment load is not an MMIO move
+    assert!(matches!(
+        run(64, &[0x8E, 0x18], &mut v, &mut m),
+        Err(EmuError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn a_faulting_access_leaves_rip_alone() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x10);
+    v.gprs[Gpr::Rbx as usize] = 0x1000;
+    // mov eax, [rbx]
+    assert!(matches!(
+        run(64, &[0x8B, 0x03], &mut v, &mut m),
+        Err(EmuError::Fault(_))
+    ));
+    assert_eq!(v.rip, 0);
+}
