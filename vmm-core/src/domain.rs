@@ -9,6 +9,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 use device_model::bus::PortIoBus;
 use device_model::debug_exit::{DebugExit, ExitRequest, DEBUG_EXIT_PORT};
+use device_model::mmio_bus::MmioBus;
 use device_model::rate_limit::RateLimit;
 use device_model::{ByteSink, Clock};
 
@@ -16,6 +17,7 @@ use device_model::{ByteSink, Clock};
 pub struct GuestLogLimits {
     pub injected_exception: RateLimit,
     pub unhandled_msr: RateLimit,
+    pub unsupported_mmio_instruction: RateLimit,
 }
 
 impl Default for GuestLogLimits {
@@ -23,6 +25,7 @@ impl Default for GuestLogLimits {
         Self {
             injected_exception: RateLimit::new(20, 10_000),
             unhandled_msr: RateLimit::new(20, 10_000),
+            unsupported_mmio_instruction: RateLimit::new(20, 10_000),
         }
     }
 }
@@ -35,6 +38,8 @@ pub struct Domain {
     pub io: PortIoBus,
     /// The emulated PC's devices.
     pub platform: Platform,
+    /// Memory-mapped devices: guest-physical addresses no RAM backs.
+    pub mmio: MmioBus,
     pub stats: ExitStats,
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
@@ -77,6 +82,7 @@ impl Domain {
             memory,
             io,
             platform,
+            mmio: MmioBus::default(),
             stats: ExitStats::default(),
             exit_request,
             log_limits: GuestLogLimits::default(),

@@ -3,6 +3,8 @@
 
 use crate::cpuid_policy::guest_cpuid;
 use crate::domain::Domain;
+use crate::emulator::guest_access::GuestAccess;
+use crate::emulator::{emulate, EmuError};
 use crate::guest_paging::raise_page_fault;
 use crate::host_env::HostEnv;
 use crate::insn_fetch::{decode_at_rip, FetchError};
@@ -99,9 +101,13 @@ pub fn handle_exit(
             );
             Flow::Continue
         }
-        VmExit::NestedPageFault { gpa, write, .. } => {
-            Flow::Stop(StopReason::UnbackedAccess { gpa, write })
-        }
+        // Executing from memory no RAM backs: the guest has lost its way.
+        VmExit::NestedPageFault {
+            gpa,
+            write,
+            fetch: true,
+        } => Flow::Stop(StopReason::UnbackedAccess { gpa, write }),
+        VmExit::NestedPageFault { .. } => handle_mmio(vcpu, dom),
         VmExit::InvalidState { code } => Flow::Stop(StopReason::InvalidState { code }),
         VmExit::Unknown { code } => Flow::Stop(StopReason::UnhandledExit { code }),
     };
@@ -148,6 +154,48 @@ fn fetch_failed(vcpu: &mut dyn Vcpu, error: FetchError) -> Flow {
             Flow::Continue
         }
         other => Flow::Stop(StopReason::Undecodable(other)),
+    }
+}
+
+/// A data access to guest-physical memory no RAM backs: decode the
+/// instruction and emulate it against the MMIO bus.
+fn handle_mmio(vcpu: &mut dyn Vcpu, dom: &mut Domain) -> Flow {
+    let insn = match decode_at_rip(vcpu, &mut dom.memory, dom.max_phys_bits) {
+        Ok(insn) => insn,
+        Err(e) => return fetch_failed(vcpu, e),
+    };
+    let mut access = GuestAccess {
+        memory: &mut dom.memory,
+        mmio: &mut dom.mmio,
+        max_phys_bits: dom.max_phys_bits,
+    };
+    match emulate(vcpu, &mut access, &insn) {
+        Ok(()) => Flow::Continue,
+        Err(EmuError::Fault(f)) => {
+            if let Some(cr2) = f.cr2 {
+                vcpu.set_cr2(cr2);
+            }
+            vcpu.inject_exception(f.exception);
+            Flow::Continue
+        }
+        Err(EmuError::Unsupported(m)) => {
+            if dom.log_limits.unsupported_mmio_instruction.allow() {
+                log::warn!(
+                    "dom{}: MMIO access by unsupported instruction {m:?} at rip {:#x}: #UD",
+                    dom.id,
+                    vcpu.rip()
+                );
+            }
+            vcpu.inject_exception(Exception {
+                vector: vector::UD,
+                error_code: None,
+            });
+            Flow::Continue
+        }
+        Err(EmuError::Fatal) => Flow::Stop(StopReason::UnbackedAccess {
+            gpa: 0,
+            write: false,
+        }),
     }
 }
 

@@ -440,3 +440,48 @@ fn random_port_traffic_over_the_whole_platform_never_panics() {
         }
     }
 }
+
+#[test]
+fn an_mmio_load_reads_all_ones_from_unclaimed_space_and_moves_on() {
+    let (mut dom, _) = domain();
+    // mov eax, [dword 0x200000] (16-bit code with operand- and address-size
+    // prefixes); the domain has 1 MiB of RAM, so no RAM backs the address
+    dom.memory
+        .write(0x7C00, &[0x66, 0x67, 0xA1, 0x00, 0x00, 0x20, 0x00])
+        .unwrap();
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        VmExit::NestedPageFault {
+            gpa: 0x20_0000,
+            write: false,
+            fetch: false,
+        },
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.gprs[Gpr::Rax as usize], 0xFFFF_FFFF);
+    assert_eq!(v.rip, 0x7C07);
+}
+
+#[test]
+fn an_mmio_access_by_an_unsupported_instruction_raises_ud() {
+    let (mut dom, _) = domain();
+    // fild word [0x8000]: x87 loads are not emulated
+    dom.memory.write(0x7C00, &[0xDF, 0x06, 0x00, 0x80]).unwrap();
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        VmExit::NestedPageFault {
+            gpa: 0x20_0000,
+            write: false,
+            fetch: false,
+        },
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.injected[0].vector, vector::UD);
+    assert_eq!(v.rip, 0x7C00);
+}

@@ -8,6 +8,7 @@
 //! instruction pages it implements (Intel 64 and IA-32 Architectures Software
 //! Developer's Manual, order no. 325462, rev. 084).
 
+pub mod guest_access;
 mod mov;
 pub mod operands;
 
