@@ -103,3 +103,22 @@ fn a_missing_disk_image_is_refused_with_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn terminal_input_reaches_a_real_mode_irq1_handler_as_set1_scan_codes() {
+    use xtask::guests::keyboard::PREFIX;
+    let report = run_ok(&RunOptions {
+        keyboard: true,
+        input: b"Hi\r".to_vec(),
+        // LShift make, H make, LShift break, H break, i make/break, Enter make/break
+        expect: vec![literal(&format!("{PREFIX}2a 23 aa a3 17 97 1c 9c"))],
+        ..options("keyboard")
+    });
+    assert_eq!(
+        report.outcome,
+        Outcome::ExpectationsMet,
+        "console:\n{}\nlog:\n{}",
+        report.console,
+        report.hv_log
+    );
+}

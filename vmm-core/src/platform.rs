@@ -245,6 +245,7 @@ impl Platform {
 
     /// A byte typed on the host console.
     pub fn console_byte(&mut self, byte: u8) {
+        log::trace!("console input {byte:#04x} -> {:?}", self.console_input);
         match self.console_input {
             ConsoleInput::Serial => {
                 self.com1.borrow_mut().receive(byte);

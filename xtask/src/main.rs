@@ -63,6 +63,9 @@ struct RunArgs {
     /// ISO image for the ATAPI CD-ROM (IDE secondary master).
     #[arg(long, value_name = "FILE")]
     iso: Option<std::path::PathBuf>,
+    /// Terminal input goes to the guest's PS/2 keyboard instead of its COM1.
+    #[arg(long)]
+    keyboard: bool,
     /// Print exit statistics (count and handling cycles per exit reason) when the guest stops.
     #[arg(long)]
     stats: bool,
@@ -128,6 +131,8 @@ fn run_command(args: RunArgs) -> i32 {
         selftest: None,
         disk: args.disk,
         iso: args.iso,
+        input: Vec::new(),
+        keyboard: args.keyboard,
     };
     let report = match run(&opts) {
         Ok(r) => r,

@@ -57,6 +57,10 @@ pub struct RunOptions {
     pub disk: Option<PathBuf>,
     /// An ISO image for the ATAPI CD-ROM on the IDE secondary master.
     pub iso: Option<PathBuf>,
+    /// Bytes typed on the guest console at start-up.
+    pub input: Vec<u8>,
+    /// Terminal input goes to the PS/2 keyboard instead of COM1.
+    pub keyboard: bool,
     /// QEMU CPU model instead of the one `accel` implies (tests of CPU detection).
     pub qemu_cpu: Option<String>,
     /// A hypervisor self-test to run instead of the guest (`exception`).
@@ -80,6 +84,8 @@ impl Default for RunOptions {
             selftest: None,
             disk: None,
             iso: None,
+            input: Vec::new(),
+            keyboard: false,
         }
     }
 }
@@ -224,6 +230,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if let Some(t) = &opts.selftest {
         config_text.push_str(&format!("selftest = {t}\n"));
     }
+    if opts.keyboard {
+        config_text.push_str("console_input = keyboard\n");
+    }
     if let Some(disk) = &opts.disk {
         check_image(disk, "disk")?;
         config_text.push_str("disk = disk0\n");
@@ -281,9 +290,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     };
     let mut child = machine
         .command()
-        // An interactive run hands the terminal to QEMU, whose `-serial stdio`
-        // passes typed bytes to the host COM1, where the hypervisor reads them.
-        .stdin(if opts.echo {
+        // Scripted input is piped in; an interactive run hands the terminal to
+        // QEMU, whose `-serial stdio` passes typed bytes to the host COM1,
+        // where the hypervisor reads them.
+        .stdin(if !opts.input.is_empty() {
+            Stdio::piped()
+        } else if opts.echo {
             Stdio::inherit()
         } else {
             Stdio::null()
@@ -292,7 +304,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
-    let outcome = follow(&mut child, opts)?;
+    let outcome = follow(&mut child, opts, &hv_log_path)?;
     let (outcome, console) = outcome;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
     Ok(RunReport {
@@ -304,7 +316,25 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
 }
 
 /// Reads the console until an end; returns the outcome and the console text.
-fn follow(child: &mut Child, opts: &RunOptions) -> Result<(Outcome, String), String> {
+/// The hypervisor's log line that says the guest is about to run.
+const GUEST_STARTED: &str = "starting at the reset vector";
+
+fn guest_started(hv_log: &std::path::Path) -> bool {
+    std::fs::read_to_string(hv_log)
+        .map(|s| s.contains(GUEST_STARTED))
+        .unwrap_or(false)
+}
+
+fn follow(
+    child: &mut Child,
+    opts: &RunOptions,
+    hv_log: &std::path::Path,
+) -> Result<(Outcome, String), String> {
+    // Typed input waits until the hypervisor has started the guest (before
+    // that, the host UART is not yet programmed and would drop it); the pipe
+    // stays open for the whole run, since EOF would close QEMU's serial backend.
+    let mut stdin = child.stdin.take();
+    let mut input_sent = opts.input.is_empty();
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
@@ -337,6 +367,13 @@ fn follow(child: &mut Child, opts: &RunOptions) -> Result<(Outcome, String), Str
             if !opts.stats || now.duration_since(t) > Duration::from_secs(5) {
                 break None;
             }
+        }
+        if !input_sent && guest_started(hv_log) {
+            if let Some(pipe) = stdin.as_mut() {
+                let _ = pipe.write_all(&opts.input);
+                let _ = pipe.flush();
+            }
+            input_sent = true;
         }
         match rx.recv_timeout(Duration::from_millis(100).min(deadline - now)) {
             Ok(chunk) => {

@@ -4,6 +4,7 @@
 
 pub mod devtest;
 pub mod hello;
+pub mod keyboard;
 mod rom;
 pub mod timer;
 pub mod triple_fault;
@@ -28,6 +29,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "devtest",
         about: "reads LBA 1 of the IDE disk and block 16 of the ATAPI CD by port I/O, prints their sums",
         build: devtest::build,
+    },
+    BuiltinGuest {
+        name: "keyboard",
+        about: "prints the first 8 PS/2 scan codes it gets on IRQ1 (run with terminal input as keyboard)",
+        build: keyboard::build,
     },
     BuiltinGuest {
         name: "timer",
