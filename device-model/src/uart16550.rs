@@ -3,7 +3,10 @@
 //!
 //! The transmitter is infinitely fast: a byte written to THR leaves at once
 //! through the [`ByteSink`], so THRE and TEMT always read set. Received bytes
-//! queue in a FIFO that the host side fills with [`Uart16550::receive`].
+//! queue in a FIFO that the host side fills with [`Uart16550::receive`]. The
+//! character timer is infinitely fast too: data below the FIFO trigger level
+//! shows as the character-timeout indication at once, instead of four
+//! character times later.
 
 use crate::bus::PortIoDevice;
 use crate::ByteSink;
@@ -29,6 +32,8 @@ const SCR: u16 = 7;
 const IER_ERBFI: u8 = 1 << 0;
 /// IER bit 1: transmitter holding register empty interrupt.
 const IER_ETBEI: u8 = 1 << 1;
+/// IER bit 2: receiver line status interrupt.
+const IER_ELSI: u8 = 1 << 2;
 /// The IER bits a 16550A implements.
 const IER_MASK: u8 = 0x0F;
 
@@ -38,6 +43,10 @@ const IIR_NONE: u8 = 0x01;
 const IIR_THRE: u8 = 0x02;
 /// IIR: received data available (priority 2).
 const IIR_RDA: u8 = 0x04;
+/// IIR: receiver line status (priority 1, highest).
+const IIR_RLS: u8 = 0x06;
+/// IIR: character timeout (priority 2): data below the trigger level.
+const IIR_CTI: u8 = 0x0C;
 /// IIR bits 6-7: FIFOs enabled.
 const IIR_FIFO_ENABLED: u8 = 0xC0;
 
@@ -45,6 +54,8 @@ const IIR_FIFO_ENABLED: u8 = 0xC0;
 const FCR_ENABLE: u8 = 1 << 0;
 /// FCR bit 1: clear the receive FIFO.
 const FCR_CLEAR_RX: u8 = 1 << 1;
+/// FCR bits 6-7: receiver trigger level (1, 4, 8 or 14 bytes).
+const FCR_TRIGGER_SHIFT: u8 = 6;
 
 /// LCR bit 7: divisor latch access.
 const LCR_DLAB: u8 = 1 << 7;
@@ -123,6 +134,14 @@ impl Uart16550 {
         }
     }
 
+    /// Bytes in the receive FIFO that raise the data-available interrupt.
+    fn trigger_level(&self) -> usize {
+        if self.fcr & FCR_ENABLE == 0 {
+            return 1;
+        }
+        [1, 4, 8, 14][usize::from(self.fcr >> FCR_TRIGGER_SHIFT) & 3]
+    }
+
     /// The divisor latch value (baud = 115200 / divisor).
     pub fn divisor(&self) -> u16 {
         self.divisor
@@ -143,8 +162,14 @@ impl Uart16550 {
         } else {
             0
         };
-        let id = if self.ier & IER_ERBFI != 0 && !self.rx.is_empty() {
-            IIR_RDA
+        let id = if self.ier & IER_ELSI != 0 && self.lsr_errors != 0 {
+            IIR_RLS
+        } else if self.ier & IER_ERBFI != 0 && !self.rx.is_empty() {
+            if self.rx.len() >= self.trigger_level() {
+                IIR_RDA
+            } else {
+                IIR_CTI
+            }
         } else if self.ier & IER_ETBEI != 0 && self.thre_pending {
             IIR_THRE
         } else {
@@ -319,6 +344,30 @@ mod tests {
         assert_eq!(u.read_register(RBR_THR_DLL), b'b');
         assert_eq!(u.read_register(LSR) & LSR_DR, 0);
         assert_eq!(u.read_register(IIR_FCR), IIR_FIFO_ENABLED | IIR_NONE);
+    }
+
+    #[test]
+    fn below_the_trigger_level_data_shows_as_character_timeout() {
+        let (mut u, _) = uart();
+        u.write_register(IIR_FCR, FCR_ENABLE | (2 << FCR_TRIGGER_SHIFT)); // trigger at 8
+        u.write_register(IER_DLM, IER_ERBFI);
+        for b in 0..7 {
+            u.receive(b);
+        }
+        assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_CTI);
+        u.receive(7);
+        assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_RDA);
+    }
+
+    #[test]
+    fn line_status_interrupt_has_the_highest_priority_and_clears_on_lsr_read() {
+        let (mut u, _) = uart();
+        u.write_register(IER_DLM, IER_ERBFI | IER_ETBEI | IER_ELSI);
+        u.receive(1);
+        u.receive(2); // overrun: no FIFO
+        assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_RLS);
+        assert_ne!(u.read_register(LSR) & LSR_OE, 0);
+        assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_RDA);
     }
 
     #[test]
