@@ -8,6 +8,8 @@
 //! instruction pages it implements (Intel 64 and IA-32 Architectures Software
 //! Developer's Manual, order no. 325462, rev. 084).
 
+mod arith;
+pub mod flags;
 pub mod guest_access;
 mod mov;
 pub mod operands;
@@ -67,12 +69,17 @@ pub fn emulate(
         Mnemonic::Mov | Mnemonic::Movzx | Mnemonic::Movsx | Mnemonic::Movsxd | Mnemonic::Movnti => {
             mov::execute(vcpu, mem, insn)?
         }
+        m if arith::handles(m) => arith::execute(vcpu, mem, insn)?,
         other => return Err(EmuError::Unsupported(other)),
     }
     vcpu.set_rip(insn.next_ip());
     Ok(())
 }
 
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod native;
 #[cfg(test)]
 pub(crate) mod test_memory;
 #[cfg(test)]

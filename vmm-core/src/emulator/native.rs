@@ -1,0 +1,104 @@
+//! The host processor as the oracle of the differential tests: executes one
+//! ALU instruction natively on chosen operands and status flags and returns
+//! the result and RFLAGS. Test-only; every block runs a single instruction
+//! between a POPFQ and a PUSHFQ.
+
+use super::flags::{AluOp, STATUS};
+use core::arch::asm;
+
+fn host_flags() -> u64 {
+    let f: u64;
+    // SAFETY: PUSHFQ/POP only read RFLAGS onto the stack and back.
+    unsafe { asm!("pushfq", "pop {}", out(reg) f) };
+    f
+}
+
+macro_rules! binary {
+    ($insn:literal, $size:expr, $a:expr, $b:expr, $f:expr) => {{
+        let mut fl = $f;
+        match $size {
+            1 => {
+                let mut x = $a as u8;
+                let y = $b as u8;
+                // SAFETY: loads status flags, runs one ALU instruction on
+                // registers, reads RFLAGS back; no memory is touched.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}, {y}"), "pushfq", "pop {fl}", x = inout(reg_byte) x, y = in(reg_byte) y, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            2 => {
+                let mut x = $a as u16;
+                let y = $b as u16;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:x}, {y:x}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            4 => {
+                let mut x = $a as u32;
+                let y = $b as u32;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:e}, {y:e}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            _ => {
+                let mut x: u64 = $a;
+                let y: u64 = $b;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}, {y}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (x, fl)
+            }
+        }
+    }};
+}
+
+macro_rules! unary {
+    ($insn:literal, $size:expr, $a:expr, $f:expr) => {{
+        let mut fl = $f;
+        match $size {
+            1 => {
+                let mut x = $a as u8;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}"), "pushfq", "pop {fl}", x = inout(reg_byte) x, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            2 => {
+                let mut x = $a as u16;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:x}"), "pushfq", "pop {fl}", x = inout(reg) x, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            4 => {
+                let mut x = $a as u32;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:e}"), "pushfq", "pop {fl}", x = inout(reg) x, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            _ => {
+                let mut x: u64 = $a;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}"), "pushfq", "pop {fl}", x = inout(reg) x, fl = inout(reg) fl) };
+                (x, fl)
+            }
+        }
+    }};
+}
+
+/// Runs `op` natively: (result, RFLAGS). For CMP and TEST the "result" is the
+/// unchanged destination.
+pub fn native_alu(op: AluOp, size: u8, a: u64, b: u64, flags: u64) -> (u64, u64) {
+    let f = (host_flags() & !STATUS) | (flags & STATUS);
+    match op {
+        AluOp::Add => binary!("add", size, a, b, f),
+        AluOp::Adc => binary!("adc", size, a, b, f),
+        AluOp::Sub => binary!("sub", size, a, b, f),
+        AluOp::Sbb => binary!("sbb", size, a, b, f),
+        AluOp::Cmp => binary!("cmp", size, a, b, f),
+        AluOp::And => binary!("and", size, a, b, f),
+        AluOp::Or => binary!("or", size, a, b, f),
+        AluOp::Xor => binary!("xor", size, a, b, f),
+        AluOp::Test => binary!("test", size, a, b, f),
+        AluOp::Inc => unary!("inc", size, a, f),
+        AluOp::Dec => unary!("dec", size, a, f),
+        AluOp::Neg => unary!("neg", size, a, f),
+        AluOp::Not => unary!("not", size, a, f),
+    }
+}
