@@ -13,6 +13,7 @@ pub mod flags;
 pub mod guest_access;
 mod mov;
 pub mod operands;
+pub mod shift;
 
 use crate::vcpu::{vector, Exception, Vcpu};
 use iced_x86::{Instruction, Mnemonic};
@@ -70,6 +71,7 @@ pub fn emulate(
             mov::execute(vcpu, mem, insn)?
         }
         m if arith::handles(m) => arith::execute(vcpu, mem, insn)?,
+        m if shift::handles(m) => shift::execute(vcpu, mem, insn)?,
         other => return Err(EmuError::Unsupported(other)),
     }
     vcpu.set_rip(insn.next_ip());

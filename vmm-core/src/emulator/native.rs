@@ -102,3 +102,57 @@ pub fn native_alu(op: AluOp, size: u8, a: u64, b: u64, flags: u64) -> (u64, u64)
         AluOp::Not => unary!("not", size, a, f),
     }
 }
+
+macro_rules! by_cl {
+    ($insn:literal, $size:expr, $a:expr, $count:expr, $f:expr) => {{
+        let mut fl = $f;
+        let c = $count as u8;
+        match $size {
+            1 => {
+                let mut x = $a as u8;
+                // SAFETY: as in `binary!`; the count is in CL.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}, cl"), "pushfq", "pop {fl}", x = inout(reg_byte) x, in("cl") c, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            2 => {
+                let mut x = $a as u16;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:x}, cl"), "pushfq", "pop {fl}", x = inout(reg) x, in("cl") c, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            4 => {
+                let mut x = $a as u32;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:e}, cl"), "pushfq", "pop {fl}", x = inout(reg) x, in("cl") c, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            _ => {
+                let mut x: u64 = $a;
+                // SAFETY: as above.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}, cl"), "pushfq", "pop {fl}", x = inout(reg) x, in("cl") c, fl = inout(reg) fl) };
+                (x, fl)
+            }
+        }
+    }};
+}
+
+/// Runs a shift or rotate by CL natively: (result, RFLAGS).
+pub fn native_shift(
+    op: super::shift::ShiftOp,
+    size: u8,
+    a: u64,
+    count: u8,
+    flags: u64,
+) -> (u64, u64) {
+    use super::shift::ShiftOp;
+    let f = (host_flags() & !STATUS) | (flags & STATUS);
+    match op {
+        ShiftOp::Shl => by_cl!("shl", size, a, count, f),
+        ShiftOp::Shr => by_cl!("shr", size, a, count, f),
+        ShiftOp::Sar => by_cl!("sar", size, a, count, f),
+        ShiftOp::Rol => by_cl!("rol", size, a, count, f),
+        ShiftOp::Ror => by_cl!("ror", size, a, count, f),
+        ShiftOp::Rcl => by_cl!("rcl", size, a, count, f),
+        ShiftOp::Rcr => by_cl!("rcr", size, a, count, f),
+    }
+}
