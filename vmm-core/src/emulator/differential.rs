@@ -247,3 +247,32 @@ fn shift_by_one_and_by_imm8_forms_decode_and_run() {
         assert_eq!(v.rip, bytes.len() as u64);
     }
 }
+
+#[test]
+fn bit_tests_match_the_cpu() {
+    use super::bits::bit_op;
+    use super::flags::CF;
+    use super::native::native_bt;
+    use iced_x86::Mnemonic;
+    let mut rng = XorShift(0xB17_B17_B17);
+    for m in [Mnemonic::Bt, Mnemonic::Bts, Mnemonic::Btr, Mnemonic::Btc] {
+        for size in [2u8, 4, 8] {
+            for _ in 0..2000 {
+                let (a, offset, f) = (rng.next(), rng.next() % 256, rng.next() & STATUS);
+                let (nr, nf) = native_bt(m, size, a, offset, f);
+                let bit = (offset % (u64::from(size) * 8)) as u32;
+                let (er, was) = bit_op(m, a & mask(size), bit);
+                assert_eq!(
+                    er & mask(size),
+                    nr & mask(size),
+                    "{m:?}/{size} a={a:#x} offset={offset}"
+                );
+                assert_eq!(
+                    was,
+                    nf & CF != 0,
+                    "{m:?}/{size} CF a={a:#x} offset={offset}"
+                );
+            }
+        }
+    }
+}

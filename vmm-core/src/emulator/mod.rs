@@ -9,11 +9,13 @@
 //! Developer's Manual, order no. 325462, rev. 084).
 
 mod arith;
+mod bits;
 pub mod flags;
 pub mod guest_access;
 mod mov;
 pub mod operands;
 pub mod shift;
+mod xchg;
 
 use crate::vcpu::{vector, Exception, Vcpu};
 use iced_x86::{Instruction, Mnemonic};
@@ -72,6 +74,8 @@ pub fn emulate(
         }
         m if arith::handles(m) => arith::execute(vcpu, mem, insn)?,
         m if shift::handles(m) => shift::execute(vcpu, mem, insn)?,
+        m if bits::handles(m) => bits::execute(vcpu, mem, insn)?,
+        m if xchg::handles(m) => xchg::execute(vcpu, mem, insn)?,
         other => return Err(EmuError::Unsupported(other)),
     }
     vcpu.set_rip(insn.next_ip());

@@ -156,3 +156,16 @@ pub fn native_shift(
         ShiftOp::Rcr => by_cl!("rcr", size, a, count, f),
     }
 }
+
+/// Runs BT/BTS/BTR/BTC with a register offset natively: (operand after, RFLAGS).
+/// There is no 8-bit form.
+pub fn native_bt(m: iced_x86::Mnemonic, size: u8, a: u64, offset: u64, flags: u64) -> (u64, u64) {
+    use iced_x86::Mnemonic;
+    let f = (host_flags() & !STATUS) | (flags & STATUS);
+    match m {
+        Mnemonic::Bt => binary!("bt", size, a, offset, f),
+        Mnemonic::Bts => binary!("bts", size, a, offset, f),
+        Mnemonic::Btr => binary!("btr", size, a, offset, f),
+        _ => binary!("btc", size, a, offset, f),
+    }
+}

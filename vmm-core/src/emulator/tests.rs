@@ -137,3 +137,71 @@ fn a_faulting_access_leaves_rip_alone() {
     ));
     assert_eq!(v.rip, 0);
 }
+
+#[test]
+fn bt_with_a_register_offset_addresses_a_bit_string_beyond_the_operand() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    // bts dword [rbx], ecx with ecx = 35 -> bit 3 of the dword at 0x104
+    v.gprs[Gpr::Rcx as usize] = 35;
+    run(64, &[0x0F, 0xAB, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(m.bytes[0x104], 0x08);
+    assert_eq!(v.rflags & 1, 0, "CF = old bit");
+    // btr dword [rbx], ecx with ecx = -29 -> bit 3 of the dword at 0xFC
+    m.bytes[0xFC] = 0xFF;
+    v.gprs[Gpr::Rcx as usize] = (-29i64) as u64;
+    v.rip = 0;
+    run(64, &[0x0F, 0xB3, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(m.bytes[0xFC], 0xF7);
+    assert_eq!(v.rflags & 1, 1);
+}
+
+#[test]
+fn bt_with_an_immediate_masks_the_offset_to_the_operand() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    m.bytes[0x100] = 0x02;
+    // bt word [rbx], 17 -> bit 1
+    run(64, &[0x66, 0x0F, 0xBA, 0x23, 0x11], &mut v, &mut m).unwrap();
+    assert_eq!(v.rflags & 1, 1);
+    assert_eq!(m.accesses.len(), 1, "BT only reads");
+}
+
+#[test]
+fn xchg_swaps_memory_and_register() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    v.gprs[Gpr::Rax as usize] = 0x1111_2222;
+    m.bytes[0x100..0x104].copy_from_slice(&0x3333_4444u32.to_le_bytes());
+    // xchg [rbx], eax
+    run(64, &[0x87, 0x03], &mut v, &mut m).unwrap();
+    assert_eq!(v.gprs[Gpr::Rax as usize], 0x3333_4444);
+    assert_eq!(&m.bytes[0x100..0x104], &0x1111_2222u32.to_le_bytes());
+}
+
+#[test]
+fn cmpxchg_stores_on_match_and_loads_the_accumulator_otherwise() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    v.gprs[Gpr::Rcx as usize] = 0x77;
+    v.gprs[Gpr::Rax as usize] = 0x55;
+    m.bytes[0x100..0x104].copy_from_slice(&0x55u32.to_le_bytes());
+    // lock cmpxchg [rbx], ecx
+    run(64, &[0xF0, 0x0F, 0xB1, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(m.bytes[0x100], 0x77);
+    assert_ne!(v.rflags & 0x40, 0, "ZF on match");
+    v.rip = 0;
+    v.gprs[Gpr::Rax as usize] = 0xFFFF_FFFF_0000_0001;
+    run(64, &[0xF0, 0x0F, 0xB1, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(
+        v.gprs[Gpr::Rax as usize],
+        0x77,
+        "EAX loaded, RAX zero-extended"
+    );
+    assert_eq!(v.rflags & 0x40, 0, "ZF clear on mismatch");
+    assert_eq!(m.bytes[0x100], 0x77);
+}
