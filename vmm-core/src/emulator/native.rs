@@ -157,15 +157,44 @@ pub fn native_shift(
     }
 }
 
-/// Runs BT/BTS/BTR/BTC with a register offset natively: (operand after, RFLAGS).
-/// There is no 8-bit form.
+macro_rules! bit_test {
+    ($insn:literal, $size:expr, $a:expr, $b:expr, $f:expr) => {{
+        let mut fl = $f;
+        match $size {
+            2 => {
+                let mut x = $a as u16;
+                let y = $b as u16;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:x}, {y:x}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            4 => {
+                let mut x = $a as u32;
+                let y = $b as u32;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x:e}, {y:e}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (u64::from(x), fl)
+            }
+            _ => {
+                let mut x: u64 = $a;
+                let y: u64 = $b;
+                // SAFETY: as in `binary!`.
+                unsafe { asm!("push {fl}", "popfq", concat!($insn, " {x}, {y}"), "pushfq", "pop {fl}", x = inout(reg) x, y = in(reg) y, fl = inout(reg) fl) };
+                (x, fl)
+            }
+        }
+    }};
+}
+
+/// Runs BT/BTS/BTR/BTC with a register offset natively: (operand after,
+/// RFLAGS). There is no 8-bit form; size 1 runs as 2.
 pub fn native_bt(m: iced_x86::Mnemonic, size: u8, a: u64, offset: u64, flags: u64) -> (u64, u64) {
     use iced_x86::Mnemonic;
     let f = (host_flags() & !STATUS) | (flags & STATUS);
     match m {
-        Mnemonic::Bt => binary!("bt", size, a, offset, f),
-        Mnemonic::Bts => binary!("bts", size, a, offset, f),
-        Mnemonic::Btr => binary!("btr", size, a, offset, f),
-        _ => binary!("btc", size, a, offset, f),
+        Mnemonic::Bt => bit_test!("bt", size, a, offset, f),
+        Mnemonic::Bts => bit_test!("bts", size, a, offset, f),
+        Mnemonic::Btr => bit_test!("btr", size, a, offset, f),
+        _ => bit_test!("btc", size, a, offset, f),
     }
 }
