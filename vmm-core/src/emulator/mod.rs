@@ -15,6 +15,7 @@ pub mod guest_access;
 mod mov;
 pub mod operands;
 pub mod shift;
+pub mod strings;
 mod xchg;
 
 use crate::vcpu::{vector, Exception, Vcpu};
@@ -76,6 +77,12 @@ pub fn emulate(
         m if shift::handles(m) => shift::execute(vcpu, mem, insn)?,
         m if bits::handles(m) => bits::execute(vcpu, mem, insn)?,
         m if xchg::handles(m) => xchg::execute(vcpu, mem, insn)?,
+        m if strings::handles(m) => {
+            if strings::execute(vcpu, mem, insn)? == strings::Progress::Again {
+                // An unfinished REP string instruction runs again from the same RIP.
+                return Ok(());
+            }
+        }
         other => return Err(EmuError::Unsupported(other)),
     }
     vcpu.set_rip(insn.next_ip());

@@ -205,3 +205,93 @@ fn cmpxchg_stores_on_match_and_loads_the_accumulator_otherwise() {
     assert_eq!(v.rflags & 0x40, 0, "ZF clear on mismatch");
     assert_eq!(m.bytes[0x100], 0x77);
 }
+
+#[test]
+fn rep_movsd_copies_with_rsi_rdi_rcx_updated() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    for i in 0..16u8 {
+        m.bytes[0x100 + usize::from(i)] = i;
+    }
+    v.gprs[Gpr::Rsi as usize] = 0x100;
+    v.gprs[Gpr::Rdi as usize] = 0x800;
+    v.gprs[Gpr::Rcx as usize] = 4;
+    // rep movsd
+    run(64, &[0xF3, 0xA5], &mut v, &mut m).unwrap();
+    assert_eq!(&m.bytes[0x800..0x810], &m.bytes[0x100..0x110].to_vec()[..]);
+    assert_eq!(
+        (r(&v, Gpr::Rsi), r(&v, Gpr::Rdi), r(&v, Gpr::Rcx)),
+        (0x110, 0x810, 0)
+    );
+    assert_eq!(v.rip, 2);
+}
+
+#[test]
+fn rep_stosb_backwards_with_df_and_a_16_bit_address_size() {
+    let mut v = FakeVcpu::at(0, 0);
+    v.set_segment(SegReg::Es, 0x1000);
+    v.rflags |= 1 << 10;
+    let mut m = FlatMemory::new(0x2_0000);
+    v.gprs[Gpr::Rax as usize] = 0xAA;
+    v.gprs[Gpr::Rdi as usize] = 0x0001;
+    v.gprs[Gpr::Rcx as usize] = 3;
+    // rep stosb (16-bit code): writes ES:1, ES:0, ES:FFFF
+    run(16, &[0xF3, 0xAA], &mut v, &mut m).unwrap();
+    assert_eq!(
+        (m.bytes[0x1001], m.bytes[0x1000], m.bytes[0x1_0FFF]),
+        (0xAA, 0xAA, 0xAA)
+    );
+    assert_eq!(r(&v, Gpr::Rdi), 0xFFFE);
+}
+
+#[test]
+fn repe_cmpsb_stops_at_the_first_difference() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x100..0x105].copy_from_slice(b"abcXe");
+    m.bytes[0x200..0x205].copy_from_slice(b"abcde");
+    v.gprs[Gpr::Rsi as usize] = 0x100;
+    v.gprs[Gpr::Rdi as usize] = 0x200;
+    v.gprs[Gpr::Rcx as usize] = 5;
+    // repe cmpsb
+    run(64, &[0xF3, 0xA6], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rcx), 1, "stopped after the 4th byte");
+    assert_eq!(v.rflags & 0x40, 0, "ZF clear: the strings differ");
+    assert_eq!(v.rip, 2);
+}
+
+#[test]
+fn a_huge_rep_count_runs_in_bounded_slices_from_the_same_rip() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x10_0000);
+    v.gprs[Gpr::Rdi as usize] = 0;
+    v.gprs[Gpr::Rcx as usize] = 10_000;
+    // rep stosb
+    run(64, &[0xF3, 0xAA], &mut v, &mut m).unwrap();
+    assert_eq!(v.rip, 0, "not finished: RIP stays");
+    assert_eq!(
+        r(&v, Gpr::Rcx),
+        10_000 - super::strings::MAX_ITERATIONS_PER_EXIT
+    );
+    while v.rip == 0 {
+        run(64, &[0xF3, 0xAA], &mut v, &mut m).unwrap();
+    }
+    assert_eq!(r(&v, Gpr::Rcx), 0);
+    assert_eq!(r(&v, Gpr::Rdi), 10_000);
+}
+
+#[test]
+fn lods_and_scas_use_the_accumulator() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x100..0x102].copy_from_slice(&0xBEEFu16.to_le_bytes());
+    v.gprs[Gpr::Rsi as usize] = 0x100;
+    // lodsw
+    run(64, &[0x66, 0xAD], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rax) & 0xFFFF, 0xBEEF);
+    v.rip = 0;
+    v.gprs[Gpr::Rdi as usize] = 0x100;
+    // scasw: AX == [rdi] -> ZF
+    run(64, &[0x66, 0xAF], &mut v, &mut m).unwrap();
+    assert_ne!(v.rflags & 0x40, 0);
+}
