@@ -295,3 +295,58 @@ fn lods_and_scas_use_the_accumulator() {
     run(64, &[0x66, 0xAF], &mut v, &mut m).unwrap();
     assert_ne!(v.rflags & 0x40, 0);
 }
+
+#[test]
+fn push_and_pop_memory_operands_move_through_the_stack() {
+    let mut v = FakeVcpu::default();
+    v.segments[1].attrs |= crate::vcpu::Segment::ATTR_L;
+    v.cr.efer = 1 << 10;
+    v.cr.cr0 = 0x8000_0011;
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x100..0x108].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    v.gprs[Gpr::Rsp as usize] = 0x800;
+    // push qword [rbx]
+    run(64, &[0xFF, 0x33], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rsp), 0x7F8);
+    assert_eq!(
+        &m.bytes[0x7F8..0x800],
+        &0x1122_3344_5566_7788u64.to_le_bytes()
+    );
+    v.rip = 0;
+    // pop qword [rbx+8]
+    run(64, &[0x8F, 0x43, 0x08], &mut v, &mut m).unwrap();
+    assert_eq!(r(&v, Gpr::Rsp), 0x800);
+    assert_eq!(
+        &m.bytes[0x108..0x110],
+        &0x1122_3344_5566_7788u64.to_le_bytes()
+    );
+}
+
+#[test]
+fn pop_into_an_rsp_relative_operand_uses_the_incremented_rsp() {
+    let mut v = FakeVcpu::default();
+    v.segments[1].attrs |= crate::vcpu::Segment::ATTR_L;
+    v.cr.efer = 1 << 10;
+    v.cr.cr0 = 0x8000_0011;
+    let mut m = FlatMemory::new(0x1000);
+    m.bytes[0x400..0x408].copy_from_slice(&7u64.to_le_bytes());
+    v.gprs[Gpr::Rsp as usize] = 0x400;
+    // pop qword [rsp]
+    run(64, &[0x8F, 0x04, 0x24], &mut v, &mut m).unwrap();
+    assert_eq!(&m.bytes[0x408..0x410], &7u64.to_le_bytes());
+}
+
+#[test]
+fn a_faulting_pop_leaves_rsp_unchanged() {
+    let mut v = FakeVcpu::default();
+    v.segments[1].attrs |= crate::vcpu::Segment::ATTR_L;
+    v.cr.efer = 1 << 10;
+    v.cr.cr0 = 0x8000_0011;
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rsp as usize] = 0x400;
+    v.gprs[Gpr::Rbx as usize] = 0x10_0000;
+    // pop qword [rbx]
+    assert!(run(64, &[0x8F, 0x03], &mut v, &mut m).is_err());
+    assert_eq!(r(&v, Gpr::Rsp), 0x400);
+}
