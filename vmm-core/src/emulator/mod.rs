@@ -94,6 +94,8 @@ pub fn emulate(
 #[cfg(test)]
 mod differential;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod native;
 #[cfg(test)]
 pub(crate) mod test_memory;
