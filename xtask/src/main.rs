@@ -35,6 +35,18 @@ enum Cmd {
     },
     /// List the built-in guests.
     Guests,
+    /// Run a benchmark and print its ratios.
+    Bench {
+        #[arg(value_enum)]
+        what: BenchKind,
+    },
+}
+
+/// The benchmarks.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BenchKind {
+    /// Instruction emulator: decode+execute cost beside the decode alone.
+    Emulate,
 }
 
 #[derive(clap::Args)]
@@ -89,6 +101,18 @@ fn main() -> ExitCode {
         },
         Cmd::Run(args) => run_command(args),
         Cmd::Test { no_lint } => test_command(no_lint),
+        Cmd::Bench {
+            what: BenchKind::Emulate,
+        } => {
+            if step(
+                "cargo bench -p vmm-core --bench emulate",
+                cargo().args(["bench", "-q", "-p", "vmm-core", "--bench", "emulate"]),
+            ) {
+                0
+            } else {
+                fail("the emulator benchmark failed")
+            }
+        }
         Cmd::Guests => {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);
