@@ -450,6 +450,7 @@ fn an_mmio_load_reads_all_ones_from_unclaimed_space_and_moves_on() {
         .write(0x7C00, &[0x66, 0x67, 0xA1, 0x00, 0x00, 0x20, 0x00])
         .unwrap();
     let mut v = FakeVcpu::at(0, 0x7C00);
+    v.segments[3].limit = 0xFFFF_FFFF; // "unreal mode": DS reaches past 64 KiB
     let flow = handle_exit(
         &mut v,
         &mut dom,

@@ -262,6 +262,7 @@ pub mod vector {
     pub const DE: u8 = 0;
     pub const UD: u8 = 6;
     pub const DF: u8 = 8;
+    pub const SS: u8 = 12;
     pub const GP: u8 = 13;
     pub const PF: u8 = 14;
 }

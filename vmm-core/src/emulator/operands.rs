@@ -4,8 +4,9 @@
 //! through [`EmuMemory`] at the effective address iced-x86 computes from the
 //! guest's registers and segment bases, and immediates.
 
-use super::{EmuError, EmuMemory};
-use crate::vcpu::{SegReg, Vcpu};
+use super::{EmuError, EmuMemory, GuestFault};
+use crate::insn_fetch::code_bitness;
+use crate::vcpu::{vector, Exception, SegReg, Segment, Vcpu};
 use iced_x86::{Instruction, OpKind, Register};
 
 /// A general-purpose register: its index in `Gprs`, width in bytes, and
@@ -72,29 +73,99 @@ pub fn write_reg(vcpu: &mut dyn Vcpu, reg: Register, value: u64) -> Option<()> {
     Some(())
 }
 
-/// Base of a segment register, for effective addresses.
-fn segment_base(vcpu: &dyn Vcpu, reg: Register) -> Option<u64> {
-    let seg = match reg {
+/// The segment an iced segment register names.
+pub fn seg_reg(reg: Register) -> SegReg {
+    match reg {
         Register::ES => SegReg::Es,
         Register::CS => SegReg::Cs,
         Register::SS => SegReg::Ss,
-        Register::DS => SegReg::Ds,
         Register::FS => SegReg::Fs,
         Register::GS => SegReg::Gs,
-        _ => return None,
-    };
-    Some(vcpu.segment(seg).base)
+        _ => SegReg::Ds,
+    }
 }
 
-/// The linear address of memory operand `op`.
-pub fn linear_address(vcpu: &dyn Vcpu, insn: &Instruction, op: u32) -> Result<u64, EmuError> {
-    insn.try_virtual_address(op, 0, |reg, _, _| {
-        if let Some(v) = segment_base(vcpu, reg) {
-            return Some(v);
-        }
-        read_reg(vcpu, reg)
+/// #GP(0), or #SS(0) for a stack-segment access (Intel SDM vol. 3A, 7.15:
+/// "Interrupt 12—Stack Fault Exception" and "Interrupt 13—General Protection").
+fn segment_fault(seg: SegReg) -> EmuError {
+    let vector = if seg == SegReg::Ss {
+        vector::SS
+    } else {
+        vector::GP
+    };
+    EmuError::Fault(GuestFault {
+        exception: Exception {
+            vector,
+            error_code: Some(0),
+        },
+        cr2: None,
     })
-    .ok_or(EmuError::Unsupported(insn.mnemonic()))
+}
+
+/// The linear address of `size` bytes at `offset` in segment `seg`, after the
+/// checks the processor makes (Intel SDM vol. 3A, 3.4.5.1 "Code- and
+/// Data-Segment Descriptor Types" for expand-down limits; 3.3.7.1 "Canonical
+/// Addressing" in 64-bit mode, where only FS and GS have a base). Real mode
+/// also checks the 64 KiB (or unreal) limit.
+pub fn checked_linear(
+    vcpu: &dyn Vcpu,
+    seg: SegReg,
+    offset: u64,
+    size: u8,
+) -> Result<u64, EmuError> {
+    let cr = vcpu.control_regs();
+    let segment = vcpu.segment(seg);
+    let last = offset.wrapping_add(u64::from(size.max(1)) - 1);
+    if code_bitness(cr.cr0, cr.efer, &vcpu.segment(SegReg::Cs)) == 64 {
+        let base = if matches!(seg, SegReg::Fs | SegReg::Gs) {
+            segment.base
+        } else {
+            0
+        };
+        let linear = base.wrapping_add(offset);
+        let canonical = |a: u64| ((a as i64) << 16 >> 16) as u64 == a;
+        if !canonical(linear) || !canonical(linear.wrapping_add(u64::from(size.max(1)) - 1)) {
+            return Err(segment_fault(seg));
+        }
+        return Ok(linear);
+    }
+    let limit = u64::from(segment.limit);
+    // Data segment type bit 2 (with bit 3 clear): expand-down.
+    let expand_down = segment.attrs & 0x1C == 0x14;
+    let within = if expand_down {
+        let top = if segment.attrs & Segment::ATTR_DB != 0 {
+            0xFFFF_FFFF
+        } else {
+            0xFFFF
+        };
+        offset > limit && last <= top && last >= offset
+    } else {
+        last <= limit && last >= offset
+    };
+    if !within {
+        return Err(segment_fault(seg));
+    }
+    Ok(segment.base.wrapping_add(offset) & 0xFFFF_FFFF)
+}
+
+/// The linear address of memory operand `op`, checked for `size` bytes.
+pub fn linear_address(vcpu: &dyn Vcpu, insn: &Instruction, op: u32) -> Result<u64, EmuError> {
+    // The effective address alone (segment bases as 0), masked to the address size by iced.
+    let offset = insn
+        .try_virtual_address(op, 0, |reg, _, _| {
+            if reg.is_segment_register() {
+                Some(0)
+            } else {
+                read_reg(vcpu, reg)
+            }
+        })
+        .ok_or(EmuError::Unsupported(insn.mnemonic()))?;
+    checked_linear(
+        vcpu,
+        seg_reg(insn.memory_segment()),
+        offset,
+        memory_size(insn),
+    )
 }
 
 /// Size in bytes of the memory operand.

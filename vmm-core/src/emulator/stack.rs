@@ -4,7 +4,7 @@
 //! size: 64 bits in 64-bit mode, else SS.B selects 32 or 16 bits. POP into a
 //! memory operand that uses rSP computes the address after the increment.
 
-use super::operands::{linear_address, memory_size, read_mem, write_mem};
+use super::operands::{checked_linear, linear_address, memory_size, read_mem, write_mem};
 use super::{EmuError, EmuMemory};
 use crate::insn_fetch::code_bitness;
 use crate::vcpu::{Gpr, SegReg, Segment, Vcpu};
@@ -37,16 +37,21 @@ pub(super) fn execute(
     }
     let size = memory_size(insn);
     let mask = stack_mask(vcpu);
-    let ss = vcpu.segment(SegReg::Ss).base;
     let rsp = vcpu.gprs()[Gpr::Rsp as usize];
     let sp = rsp & mask;
     if insn.mnemonic() == Mnemonic::Push {
         let value = read_mem(vcpu, mem, linear_address(vcpu, insn, 0)?, size)?;
         let new_sp = sp.wrapping_sub(u64::from(size)) & mask;
-        write_mem(vcpu, mem, ss.wrapping_add(new_sp), size, value)?;
+        write_mem(
+            vcpu,
+            mem,
+            checked_linear(vcpu, SegReg::Ss, new_sp, size)?,
+            size,
+            value,
+        )?;
         vcpu.gprs_mut()[Gpr::Rsp as usize] = (rsp & !mask) | new_sp;
     } else {
-        let value = read_mem(vcpu, mem, ss.wrapping_add(sp), size)?;
+        let value = read_mem(vcpu, mem, checked_linear(vcpu, SegReg::Ss, sp, size)?, size)?;
         let new_sp = sp.wrapping_add(u64::from(size)) & mask;
         // The destination address is computed with the incremented rSP; put it
         // back if the store faults, so the instruction has no effect.

@@ -8,7 +8,7 @@
 //! instruction resumes on hardware.
 
 use super::flags::{alu, AluOp, ZF};
-use super::operands::{read_mem, read_reg, write_mem, write_reg};
+use super::operands::{checked_linear, read_mem, read_reg, seg_reg, write_mem, write_reg};
 use super::{EmuError, EmuMemory};
 use crate::vcpu::{Gpr, SegReg, Vcpu, RFLAGS_DF};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
@@ -44,17 +44,6 @@ pub(super) fn handles(m: Mnemonic) -> bool {
         m,
         Cmpsb | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq
     )
-}
-
-fn segment_of(reg: Register) -> SegReg {
-    match reg {
-        Register::ES => SegReg::Es,
-        Register::CS => SegReg::Cs,
-        Register::SS => SegReg::Ss,
-        Register::FS => SegReg::Fs,
-        Register::GS => SegReg::Gs,
-        _ => SegReg::Ds,
-    }
 }
 
 fn accumulator(size: u8) -> Register {
@@ -95,7 +84,7 @@ pub(super) fn execute(
     } else {
         size as u64
     };
-    let src_seg = segment_of(insn.memory_segment());
+    let src_seg = seg_reg(insn.memory_segment());
     let (uses_si, uses_di) = match m {
         Movsb | Movsw | Movsd | Movsq | Cmpsb | Cmpsw | Cmpsd | Cmpsq => (true, true),
         Lodsb | Lodsw | Lodsd | Lodsq => (true, false),
@@ -112,8 +101,6 @@ pub(super) fn execute(
         1
     };
     let todo = count.min(MAX_ITERATIONS_PER_EXIT);
-    let si_base = vcpu.segment(src_seg).base;
-    let di_base = vcpu.segment(SegReg::Es).base;
     let acc = accumulator(size);
 
     let mut si = vcpu.gprs()[Gpr::Rsi as usize] & amask;
@@ -124,24 +111,30 @@ pub(super) fn execute(
     while done < todo {
         let element = (|| -> Result<bool, EmuError> {
             let src = if uses_si {
-                Some(read_mem(vcpu, mem, si_base.wrapping_add(si), size)?)
+                Some(read_mem(
+                    vcpu,
+                    mem,
+                    checked_linear(vcpu, src_seg, si, size)?,
+                    size,
+                )?)
             } else {
                 None
             };
+            let di_linear = |vcpu: &dyn Vcpu| checked_linear(vcpu, SegReg::Es, di, size);
             match m {
                 Movsb | Movsw | Movsd | Movsq => {
-                    write_mem(vcpu, mem, di_base.wrapping_add(di), size, src.unwrap_or(0))?
+                    write_mem(vcpu, mem, di_linear(vcpu)?, size, src.unwrap_or(0))?
                 }
                 Stosb | Stosw | Stosd | Stosq => {
                     let v = read_reg(vcpu, acc).ok_or(unsupported)?;
-                    write_mem(vcpu, mem, di_base.wrapping_add(di), size, v)?
+                    write_mem(vcpu, mem, di_linear(vcpu)?, size, v)?
                 }
                 Lodsb | Lodsw | Lodsd | Lodsq => {
                     write_reg(vcpu, acc, src.unwrap_or(0)).ok_or(unsupported)?
                 }
                 _ => {
                     // CMPS compares [rSI] with ES:[rDI]; SCAS the accumulator with ES:[rDI].
-                    let right = read_mem(vcpu, mem, di_base.wrapping_add(di), size)?;
+                    let right = read_mem(vcpu, mem, di_linear(vcpu)?, size)?;
                     let left = match src {
                         Some(v) => v,
                         None => read_reg(vcpu, acc).ok_or(unsupported)?,

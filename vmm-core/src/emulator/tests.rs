@@ -350,3 +350,72 @@ fn a_faulting_pop_leaves_rsp_unchanged() {
     assert!(run(64, &[0x8F, 0x03], &mut v, &mut m).is_err());
     assert_eq!(r(&v, Gpr::Rsp), 0x400);
 }
+
+#[test]
+fn real_mode_offsets_past_the_segment_limit_raise_gp() {
+    let mut v = FakeVcpu::at(0, 0);
+    let mut m = FlatMemory::new(0x2_0000);
+    v.gprs[Gpr::Rbx as usize] = 0xFFFF;
+    // mov ax, [bx]: the word's second byte is past the 64 KiB limit
+    let e = run(16, &[0x8B, 0x07], &mut v, &mut m);
+    assert!(
+        matches!(e, Err(EmuError::Fault(f)) if f.exception.vector == 13),
+        "{e:?}"
+    );
+    assert!(m.accesses.is_empty());
+}
+
+#[test]
+fn stack_segment_limit_violations_raise_ss() {
+    let mut v = FakeVcpu::at(0, 0);
+    let mut m = FlatMemory::new(0x2_0000);
+    v.gprs[Gpr::Rbp as usize] = 0xFFFE;
+    // mov eax, [bp] (SS-relative): bytes 0xFFFE..0x10001 cross the limit
+    let e = run(16, &[0x66, 0x8B, 0x46, 0x00], &mut v, &mut m);
+    assert!(
+        matches!(e, Err(EmuError::Fault(f)) if f.exception.vector == 12),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn non_canonical_addresses_raise_gp_in_64_bit_mode() {
+    let mut v = FakeVcpu::default();
+    v.segments[1].attrs |= crate::vcpu::Segment::ATTR_L;
+    v.cr.efer = 1 << 10;
+    v.cr.cr0 = 0x8000_0011;
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x0000_8000_0000_0000;
+    // mov eax, [rbx]
+    let e = run(64, &[0x8B, 0x03], &mut v, &mut m);
+    assert!(
+        matches!(e, Err(EmuError::Fault(f)) if f.exception.vector == 13),
+        "{e:?}"
+    );
+    // a canonical address goes through
+    v.gprs[Gpr::Rbx as usize] = 0x100;
+    v.rip = 0;
+    run(64, &[0x8B, 0x03], &mut v, &mut m).unwrap();
+}
+
+#[test]
+fn expand_down_segments_reject_offsets_at_or_below_the_limit() {
+    let mut v = FakeVcpu::at(0, 0);
+    v.cr.cr0 = 0x11;
+    // DS: expand-down data (type 7: read/write, expand-down, accessed), limit 0FFFh, 16-bit
+    v.segments[3] = crate::vcpu::Segment {
+        selector: 0x10,
+        attrs: 0x97,
+        limit: 0x0FFF,
+        base: 0,
+    };
+    let mut m = FlatMemory::new(0x2_0000);
+    v.gprs[Gpr::Rbx as usize] = 0x0800;
+    assert!(
+        run(16, &[0x8B, 0x07], &mut v, &mut m).is_err(),
+        "offset below the limit faults"
+    );
+    v.gprs[Gpr::Rbx as usize] = 0x2000;
+    v.rip = 0;
+    run(16, &[0x8B, 0x07], &mut v, &mut m).unwrap();
+}
