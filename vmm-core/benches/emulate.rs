@@ -75,6 +75,10 @@ impl Vcpu for BenchVcpu {
     }
     fn inject_interrupt(&mut self, _: u8) {}
     fn set_interrupt_window_exiting(&mut self, _: bool) {}
+    fn xmm(&self, _: u8) -> u128 {
+        0
+    }
+    fn set_xmm(&mut self, _: u8, _: u128) {}
     fn dump_backend_state(&self, _: &mut dyn std::fmt::Write) -> std::fmt::Result {
         Ok(())
     }

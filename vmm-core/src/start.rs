@@ -42,6 +42,7 @@ extern "C" fn vmm_entry(magic: u32, info_addr: u64) -> ! {
     debugcon::init(LevelFilter::Info);
     gdt::init();
     exceptions::init();
+    vmm_core::arch::cpu::enable_sse_instructions();
     log::info!("vmm {}: started", env!("CARGO_PKG_VERSION"));
 
     let boot = match boot_info::parse(magic, info_addr, &BootMemory) {

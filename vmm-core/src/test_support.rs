@@ -19,6 +19,7 @@ pub struct FakeVcpu {
     pub interrupts: Vec<u8>,
     pub window_exiting: bool,
     pub interruptible: bool,
+    pub xmm: [u128; 16],
 }
 
 impl Default for FakeVcpu {
@@ -43,6 +44,7 @@ impl Default for FakeVcpu {
             interrupts: Vec::new(),
             window_exiting: false,
             interruptible: true,
+            xmm: [0; 16],
         }
     }
 }
@@ -133,6 +135,12 @@ impl Vcpu for FakeVcpu {
     }
     fn set_interrupt_window_exiting(&mut self, on: bool) {
         self.window_exiting = on;
+    }
+    fn xmm(&self, index: u8) -> u128 {
+        self.xmm[usize::from(index & 15)]
+    }
+    fn set_xmm(&mut self, index: u8, value: u128) {
+        self.xmm[usize::from(index & 15)] = value;
     }
     fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         writeln!(out, "fake")

@@ -302,6 +302,10 @@ pub trait Vcpu {
     /// Asks for a [`VmExit::InterruptWindow`] as soon as the guest can take an
     /// interrupt (on) or stops asking (off).
     fn set_interrupt_window_exiting(&mut self, on: bool);
+    /// Guest register XMM`index` (0-15).
+    fn xmm(&self, index: u8) -> u128;
+    /// Sets guest register XMM`index` (0-15).
+    fn set_xmm(&mut self, index: u8, value: u128);
     /// Writes the backend's own view of the guest (VMCB/VMCS fields) for a report.
     fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 }

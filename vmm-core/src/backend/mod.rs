@@ -2,3 +2,4 @@
 //! crate's typed exits onto [`crate::vcpu::VmExit`].
 
 pub mod svm;
+pub mod xmm;

@@ -197,6 +197,14 @@ impl Vcpu for SvmBackend<'_> {
         self.vcpu.set_interrupt_window_exiting(on);
     }
 
+    fn xmm(&self, index: u8) -> u128 {
+        super::xmm::read_xmm(index)
+    }
+
+    fn set_xmm(&mut self, index: u8, value: u128) {
+        super::xmm::write_xmm(index, value);
+    }
+
     fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         let c = self.vcpu.control();
         writeln!(

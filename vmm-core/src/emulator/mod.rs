@@ -15,6 +15,7 @@ pub mod guest_access;
 mod mov;
 pub mod operands;
 pub mod shift;
+mod sse;
 mod stack;
 pub mod strings;
 mod xchg;
@@ -79,6 +80,7 @@ pub fn emulate(
         m if bits::handles(m) => bits::execute(vcpu, mem, insn)?,
         m if xchg::handles(m) => xchg::execute(vcpu, mem, insn)?,
         m if stack::handles(m) => stack::execute(vcpu, mem, insn)?,
+        m if sse::handles(m) => sse::execute(vcpu, mem, insn)?,
         m if strings::handles(m) => {
             if strings::execute(vcpu, mem, insn)? == strings::Progress::Again {
                 // An unfinished REP string instruction runs again from the same RIP.

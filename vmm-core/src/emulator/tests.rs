@@ -419,3 +419,69 @@ fn expand_down_segments_reject_offsets_at_or_below_the_limit() {
     v.rip = 0;
     run(16, &[0x8B, 0x07], &mut v, &mut m).unwrap();
 }
+
+#[test]
+fn movdqu_moves_128_bits_between_xmm_and_memory() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.xmm[3] = 0x0011_2233_4455_6677_8899_AABB_CCDD_EEFF;
+    v.gprs[Gpr::Rbx as usize] = 0x101; // unaligned is fine for MOVDQU
+                                       // movdqu [rbx], xmm3
+    run(64, &[0xF3, 0x0F, 0x7F, 0x1B], &mut v, &mut m).unwrap();
+    assert_eq!(
+        u128::from_le_bytes(m.bytes[0x101..0x111].try_into().unwrap()),
+        v.xmm[3]
+    );
+    assert_eq!(m.accesses, [(true, 0x101, 16)]);
+    v.rip = 0;
+    // movdqu xmm9, [rbx]
+    run(64, &[0xF3, 0x44, 0x0F, 0x6F, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(v.xmm[9], v.xmm[3]);
+}
+
+#[test]
+fn movdqa_and_movaps_fault_on_misaligned_addresses() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.gprs[Gpr::Rbx as usize] = 0x108;
+    // movdqa xmm0, [rbx]
+    let e = run(64, &[0x66, 0x0F, 0x6F, 0x03], &mut v, &mut m);
+    assert!(
+        matches!(e, Err(EmuError::Fault(f)) if f.exception.vector == 13),
+        "{e:?}"
+    );
+    // movaps [rbx], xmm0
+    v.rip = 0;
+    assert!(run(64, &[0x0F, 0x29, 0x03], &mut v, &mut m).is_err());
+    v.gprs[Gpr::Rbx as usize] = 0x110;
+    v.rip = 0;
+    run(64, &[0x0F, 0x29, 0x03], &mut v, &mut m).unwrap();
+}
+
+#[test]
+fn movd_and_movq_zero_the_rest_of_the_xmm_register() {
+    let mut v = FakeVcpu::default();
+    let mut m = FlatMemory::new(0x1000);
+    v.xmm[1] = u128::MAX;
+    m.bytes[0x40..0x48].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    v.gprs[Gpr::Rbx as usize] = 0x40;
+    // movd xmm1, [rbx]
+    run(64, &[0x66, 0x0F, 0x6E, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(v.xmm[1], 0x5566_7788);
+    // movq xmm1, [rbx]
+    v.rip = 0;
+    run(64, &[0xF3, 0x0F, 0x7E, 0x0B], &mut v, &mut m).unwrap();
+    assert_eq!(v.xmm[1], 0x1122_3344_5566_7788);
+    // movq [rbx+8], xmm1
+    v.rip = 0;
+    run(64, &[0x66, 0x0F, 0xD6, 0x4B, 0x08], &mut v, &mut m).unwrap();
+    assert_eq!(
+        &m.bytes[0x48..0x50],
+        &0x1122_3344_5566_7788u64.to_le_bytes()
+    );
+    // movd eax, xmm1
+    v.rip = 0;
+    v.gprs[Gpr::Rax as usize] = u64::MAX;
+    run(64, &[0x66, 0x0F, 0x7E, 0xC8], &mut v, &mut m).unwrap();
+    assert_eq!(v.gprs[Gpr::Rax as usize], 0x5566_7788);
+}
