@@ -96,9 +96,13 @@ pub fn emulate(
 #[cfg(test)]
 mod differential;
 #[cfg(test)]
+mod differential_exec;
+#[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 mod native;
+#[cfg(test)]
+mod native_exec;
 #[cfg(test)]
 pub(crate) mod test_memory;
 #[cfg(test)]
