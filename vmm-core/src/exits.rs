@@ -3,13 +3,13 @@
 
 use crate::cpuid_policy::guest_cpuid;
 use crate::domain::Domain;
+use crate::emulator::fetch::{decode_at_rip, FetchError};
 use crate::emulator::guest_access::GuestAccess;
+use crate::emulator::string_io::{run_string_io, StringIoError};
 use crate::emulator::{emulate, EmuError};
 use crate::guest_paging::raise_page_fault;
 use crate::host_env::HostEnv;
-use crate::insn_fetch::{decode_at_rip, FetchError};
 use crate::msr_policy::{self, MsrState};
-use crate::string_io::{run_string_io, StringIoError};
 use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, Vcpu, VmExit, RFLAGS_IF};
 
 /// Why a guest stopped for good.

@@ -20,14 +20,12 @@ pub mod guest_config;
 pub mod guest_memory;
 pub mod guest_paging;
 pub mod host_env;
-pub mod insn_fetch;
 pub mod interrupts;
 pub mod memory;
 pub mod msr_policy;
 pub mod page_walk;
 pub mod platform;
 pub mod run_loop;
-pub mod string_io;
 pub mod vcpu;
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
-//! The instruction emulator: executes, in software, guest instructions whose
-//! memory operands the hardware could not complete (MMIO). Instructions are
+//! The instruction emulator: what hardware virtualization leaves to software.
+//! It fetches and decodes guest instructions through the guest's own paging
+//! ([`fetch`]; also how instruction lengths are found where the CPU does not
+//! report them), completes port string I/O ([`string_io`]), and executes
+//! guest instructions whose memory operands the hardware could not complete
+//! (MMIO). Instructions are
 //! decoded with iced-x86 in the guest's mode; operands are read and written
 //! through [`EmuMemory`], which splits every access into its guest-RAM and
 //! MMIO parts, so one implementation of each instruction serves both.
@@ -10,6 +14,7 @@
 
 mod arith;
 mod bits;
+pub mod fetch;
 pub mod flags;
 pub mod guest_access;
 mod mov;
@@ -17,6 +22,7 @@ pub mod operands;
 pub mod shift;
 mod sse;
 mod stack;
+pub mod string_io;
 pub mod strings;
 mod xchg;
 

@@ -5,7 +5,7 @@
 //! guest's registers and segment bases, and immediates.
 
 use super::{EmuError, EmuMemory, GuestFault};
-use crate::insn_fetch::code_bitness;
+use crate::emulator::fetch::code_bitness;
 use crate::vcpu::{vector, Exception, SegReg, Segment, Vcpu};
 use iced_x86::{Instruction, OpKind, Register};
 

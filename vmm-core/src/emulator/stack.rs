@@ -6,7 +6,7 @@
 
 use super::operands::{checked_linear, linear_address, memory_size, read_mem, write_mem};
 use super::{EmuError, EmuMemory};
-use crate::insn_fetch::code_bitness;
+use crate::emulator::fetch::code_bitness;
 use crate::vcpu::{Gpr, SegReg, Segment, Vcpu};
 use iced_x86::{Instruction, Mnemonic, OpKind};
 

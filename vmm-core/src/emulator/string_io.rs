@@ -9,9 +9,9 @@
 //! restartable exactly so, and the hypervisor never spends unbounded time on
 //! one exit.
 
+use crate::emulator::fetch::{decode_at_rip, FetchError};
 use crate::guest_memory::GuestMemoryError;
 use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
-use crate::insn_fetch::{decode_at_rip, FetchError};
 use crate::vcpu::{Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
 use iced_x86::{Mnemonic, OpKind, Register};
