@@ -88,6 +88,9 @@ fn compare(
     state.gprs[2] = ((rng.next() % 0x400) as i64 - 0x200) as u64;
     state.gprs[11] = 0;
     state.rflags = 0x202 | (rng.next() & STATUS) | if df { 1 << 10 } else { 0 };
+    for x in state.xmm.iter_mut() {
+        *x = (u128::from(rng.next()) << 64) | u128::from(rng.next());
+    }
 
     machine.data().copy_from_slice(&image);
     let native = machine.run(bytes, &state);
@@ -96,6 +99,7 @@ fn compare(
     let mut v = vcpu64();
     v.gprs = state.gprs;
     v.rflags = state.rflags;
+    v.xmm = state.xmm;
     let mut mem = AtBase { base, bytes: image };
     let insn = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
     emulate(&mut v, &mut mem, &insn).unwrap_or_else(|e| panic!("{bytes:x?}: {e:?}"));
@@ -109,6 +113,9 @@ fn compare(
             v.gprs[i], native.gprs[i],
             "{bytes:x?} ({insn}): register {i}"
         );
+    }
+    for i in 0..16 {
+        assert_eq!(v.xmm[i], native.xmm[i], "{bytes:x?} ({insn}): xmm{i}");
     }
     let compared = STATUS & !undefined;
     assert_eq!(

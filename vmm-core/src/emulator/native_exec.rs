@@ -13,12 +13,14 @@
 use core::arch::global_asm;
 use std::sync::Mutex;
 
-/// Registers in encoding order (RAX=0 .. R15=15) and RFLAGS.
+/// Registers in encoding order (RAX=0 .. R15=15), RFLAGS and XMM0-XMM15.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NativeState {
     pub gprs: [u64; 16],
     pub rflags: u64,
+    _pad: u64,
+    pub xmm: [u128; 16],
 }
 
 global_asm!(
@@ -44,6 +46,22 @@ native_exec_run:
     mov [rip + native_exec_host_rsp], rsp
     push qword ptr [rdi + 128]
     popfq
+    movdqu xmm0, [rdi + 144]
+    movdqu xmm1, [rdi + 160]
+    movdqu xmm2, [rdi + 176]
+    movdqu xmm3, [rdi + 192]
+    movdqu xmm4, [rdi + 208]
+    movdqu xmm5, [rdi + 224]
+    movdqu xmm6, [rdi + 240]
+    movdqu xmm7, [rdi + 256]
+    movdqu xmm8, [rdi + 272]
+    movdqu xmm9, [rdi + 288]
+    movdqu xmm10, [rdi + 304]
+    movdqu xmm11, [rdi + 320]
+    movdqu xmm12, [rdi + 336]
+    movdqu xmm13, [rdi + 352]
+    movdqu xmm14, [rdi + 368]
+    movdqu xmm15, [rdi + 384]
     mov rax, [rdi + 0]
     mov rcx, [rdi + 8]
     mov rdx, [rdi + 16]
@@ -79,6 +97,22 @@ native_exec_back:
     mov [rax + 120], r15
     mov rcx, [rip + native_exec_tmp]
     mov [rax], rcx
+    movdqu [rax + 144], xmm0
+    movdqu [rax + 160], xmm1
+    movdqu [rax + 176], xmm2
+    movdqu [rax + 192], xmm3
+    movdqu [rax + 208], xmm4
+    movdqu [rax + 224], xmm5
+    movdqu [rax + 240], xmm6
+    movdqu [rax + 256], xmm7
+    movdqu [rax + 272], xmm8
+    movdqu [rax + 288], xmm9
+    movdqu [rax + 304], xmm10
+    movdqu [rax + 320], xmm11
+    movdqu [rax + 336], xmm12
+    movdqu [rax + 352], xmm13
+    movdqu [rax + 368], xmm14
+    movdqu [rax + 384], xmm15
     mov rsp, [rip + native_exec_host_rsp]
     pushfq
     pop rcx
