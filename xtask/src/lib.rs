@@ -2,6 +2,7 @@
 //! and booting them under QEMU with the consoles captured and matched. The
 //! `cargo xtask` CLI and the integration tests both drive this library.
 
+pub mod bochs;
 pub mod build;
 pub mod expect;
 pub mod grub;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use xtask::build::{build_hypervisor, HV_ELF_ENV};
 use xtask::guests;
 use xtask::qemu::Accel;
-use xtask::runner::{run, Loader, Outcome, RunOptions};
+use xtask::runner::{run, Emulator, Loader, Outcome, RunOptions};
 use xtask::workspace_root;
 
 #[derive(Parser)]
@@ -63,6 +63,12 @@ struct RunArgs {
     /// How QEMU loads the hypervisor: `kernel` (-kernel, Multiboot) or `grub` (a GRUB ISO, Multiboot2).
     #[arg(long, value_enum, default_value = "kernel")]
     loader: Loader,
+    /// The emulator: QEMU, or Bochs (VT-x and a second SVM; boots the GRUB ISO).
+    #[arg(long, value_enum, default_value = "qemu")]
+    emulator: Emulator,
+    /// The CPU Bochs emulates: intel (VT-x with EPT) or amd (SVM with NRIP-save).
+    #[arg(long, value_enum, default_value = "intel")]
+    cpu: xtask::bochs::BochsCpu,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -145,6 +151,8 @@ fn run_command(args: RunArgs) -> i32 {
         mem_mib: args.mem,
         accel: args.accel,
         loader: args.loader,
+        emulator: args.emulator,
+        bochs_cpu: args.cpu,
         timeout: Duration::from_secs(args.timeout),
         expect,
         stats: args.stats,

@@ -1,6 +1,7 @@
 //! One run: build what is needed, boot it under QEMU, follow the guest console
 //! until the expectations match, the machine stops or time runs out.
 
+use crate::bochs;
 use crate::build::hypervisor_elf;
 use crate::expect::Expectations;
 use crate::grub;
@@ -33,6 +34,14 @@ pub enum Loader {
     Grub,
 }
 
+/// The emulator the hypervisor runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emulator {
+    Qemu,
+    /// Debian's Bochs: VT-x with EPT (`--cpu intel`) or SVM with NRIP-save (`--cpu amd`).
+    Bochs,
+}
+
 /// What to run and how.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -42,6 +51,9 @@ pub struct RunOptions {
     pub mem_mib: u64,
     pub accel: Accel,
     pub loader: Loader,
+    pub emulator: Emulator,
+    /// The CPU Bochs emulates.
+    pub bochs_cpu: crate::bochs::BochsCpu,
     pub timeout: Duration,
     /// Regular expressions the guest console must match, in order.
     pub expect: Vec<Regex>,
@@ -74,6 +86,8 @@ impl Default for RunOptions {
             mem_mib: 16,
             accel: Accel::Auto,
             loader: Loader::Kernel,
+            emulator: Emulator::Qemu,
+            bochs_cpu: crate::bochs::BochsCpu::Intel,
             timeout: Duration::from_secs(60),
             expect: Vec::new(),
             stats: false,
@@ -274,6 +288,26 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .sum::<u64>()
         >> 20;
     let iso = dir.join("vmm-grub.iso");
+    let host_mem_mib = opts.mem_mib + module_mib + HYPERVISOR_OVERHEAD_MIB;
+    if opts.emulator == Emulator::Bochs {
+        let (mut child, rx, stderr_thread) =
+            spawn_bochs(opts, &hv, &modules, &dir, &iso, host_mem_mib, &hv_log_path)?;
+        let (outcome, console) = follow(
+            &mut child,
+            opts,
+            &hv_log_path,
+            Emulator::Bochs,
+            rx,
+            stderr_thread,
+        )?;
+        let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
+        return Ok(RunReport {
+            outcome,
+            console,
+            hv_log,
+            hv_log_path,
+        });
+    }
     let boot = match opts.loader {
         Loader::Kernel => QemuBoot::Multiboot {
             hypervisor: &hv,
@@ -283,7 +317,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     };
     let machine = QemuMachine {
         boot,
-        host_mem_mib: opts.mem_mib + module_mib + HYPERVISOR_OVERHEAD_MIB,
+        host_mem_mib,
         accel: opts.accel,
         cpu: opts.qemu_cpu.as_deref(),
         debugcon_log: &hv_log_path,
@@ -304,8 +338,15 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
-    let outcome = follow(&mut child, opts, &hv_log_path)?;
-    let (outcome, console) = outcome;
+    let (rx, stderr_thread) = stream_output(&mut child);
+    let (outcome, console) = follow(
+        &mut child,
+        opts,
+        &hv_log_path,
+        Emulator::Qemu,
+        rx,
+        stderr_thread,
+    )?;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
     Ok(RunReport {
         outcome,
@@ -315,26 +356,8 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     })
 }
 
-/// Reads the console until an end; returns the outcome and the console text.
-/// The hypervisor's log line that says the guest is about to run.
-const GUEST_STARTED: &str = "starting at the reset vector";
-
-fn guest_started(hv_log: &std::path::Path) -> bool {
-    std::fs::read_to_string(hv_log)
-        .map(|s| s.contains(GUEST_STARTED))
-        .unwrap_or(false)
-}
-
-fn follow(
-    child: &mut Child,
-    opts: &RunOptions,
-    hv_log: &std::path::Path,
-) -> Result<(Outcome, String), String> {
-    // Typed input waits until the hypervisor has started the guest (before
-    // that, the host UART is not yet programmed and would drop it); the pipe
-    // stays open for the whole run, since EOF would close QEMU's serial backend.
-    let mut stdin = child.stdin.take();
-    let mut input_sent = opts.input.is_empty();
+/// QEMU's stdout is the guest console: stream it in chunks; collect stderr.
+fn stream_output(child: &mut Child) -> (mpsc::Receiver<Vec<u8>>, std::thread::JoinHandle<String>) {
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
@@ -351,6 +374,130 @@ fn follow(
         let _ = stderr.read_to_string(&mut s);
         s
     });
+    (rx, stderr_thread)
+}
+
+/// Starts Bochs on a GRUB ISO. Its stdout (Bochs' own lines and the
+/// hypervisor's port E9h log) is split: the hypervisor's lines go to the log
+/// file; COM1 goes to a file that is tailed into the console channel until
+/// Bochs exits.
+fn spawn_bochs(
+    opts: &RunOptions,
+    hv: &std::path::Path,
+    modules: &[BootModule],
+    dir: &std::path::Path,
+    iso: &std::path::Path,
+    megs: u64,
+    hv_log_path: &std::path::Path,
+) -> Result<
+    (
+        Child,
+        mpsc::Receiver<Vec<u8>>,
+        std::thread::JoinHandle<String>,
+    ),
+    String,
+> {
+    use std::io::BufRead;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    if !opts.input.is_empty() {
+        return Err("typed input is not supported under Bochs (its COM1 is a file)".into());
+    }
+    for (what, package) in bochs::PACKAGES {
+        if what.starts_with('/') {
+            tools::ensure_package(what, package)?;
+        } else {
+            tools::ensure(what, package)?;
+        }
+    }
+    grub::make_iso(hv, modules, dir, iso)?;
+    let com1 = dir.join("com1.out");
+    let _ = std::fs::remove_file(&com1);
+    std::fs::write(&com1, b"").map_err(|e| format!("cannot create {}: {e}", com1.display()))?;
+    let rc = dir.join("bochsrc");
+    std::fs::write(
+        &rc,
+        bochs::bochsrc(opts.bochs_cpu, megs.max(64), iso, &com1),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", rc.display()))?;
+    // The built-in debugger is compiled into Debian's Bochs: tell it to continue.
+    std::fs::write(dir.join("dbg.rc"), "c\n").map_err(|e| format!("cannot write dbg.rc: {e}"))?;
+    let mut child = std::process::Command::new("bochs")
+        .current_dir(dir)
+        .args(["-q", "-f", "bochsrc", "-rc", "dbg.rc"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start bochs: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let exited = Arc::new(AtomicBool::new(false));
+    let log_path = hv_log_path.to_path_buf();
+    let done = exited.clone();
+    std::thread::spawn(move || {
+        let mut log = std::fs::File::create(&log_path).ok();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if !bochs::is_bochs_line(&line) {
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut offset = 0usize;
+        loop {
+            let finished = exited.load(Ordering::SeqCst);
+            if let Ok(all) = std::fs::read(&com1) {
+                if all.len() > offset {
+                    if tx.send(all[offset..].to_vec()).is_err() {
+                        return;
+                    }
+                    offset = all.len();
+                }
+            }
+            if finished {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let stderr_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    Ok((child, rx, stderr_thread))
+}
+
+/// The hypervisor's log line that says the guest is about to run.
+const GUEST_STARTED: &str = "starting at the reset vector";
+
+fn guest_started(hv_log: &std::path::Path) -> bool {
+    std::fs::read_to_string(hv_log)
+        .map(|s| s.contains(GUEST_STARTED))
+        .unwrap_or(false)
+}
+
+fn follow(
+    child: &mut Child,
+    opts: &RunOptions,
+    hv_log: &std::path::Path,
+    emulator: Emulator,
+    rx: mpsc::Receiver<Vec<u8>>,
+    stderr_thread: std::thread::JoinHandle<String>,
+) -> Result<(Outcome, String), String> {
+    // Typed input waits until the hypervisor has started the guest (before
+    // that, the host UART is not yet programmed and would drop it); the pipe
+    // stays open for the whole run, since EOF would close QEMU's serial backend.
+    let mut stdin = child.stdin.take();
+    let mut input_sent = opts.input.is_empty();
 
     let mut expectations = Expectations::new(opts.expect.clone());
     let mut bytes = Vec::new();
@@ -390,12 +537,22 @@ fn follow(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                break Some(child.wait().map_err(|e| format!("waiting for QEMU: {e}"))?);
+                break Some(
+                    child
+                        .wait()
+                        .map_err(|e| format!("waiting for the emulator: {e}"))?,
+                );
             }
         }
     };
     let status = match ended {
-        Some(s) => s.code(),
+        Some(s) => match emulator {
+            Emulator::Qemu => s.code(),
+            // Bochs always exits with 1: the hypervisor's log says how it ended.
+            Emulator::Bochs => {
+                bochs::status_from_log(&std::fs::read_to_string(hv_log).unwrap_or_default())
+            }
+        },
         None => {
             let _ = child.kill();
             let _ = child.wait();
