@@ -377,6 +377,13 @@ fn stream_output(child: &mut Child) -> (mpsc::Receiver<Vec<u8>>, std::thread::Jo
     (rx, stderr_thread)
 }
 
+/// A started emulator: the process, its guest-console stream, its stderr.
+type SpawnedEmulator = (
+    Child,
+    mpsc::Receiver<Vec<u8>>,
+    std::thread::JoinHandle<String>,
+);
+
 /// Starts Bochs on a GRUB ISO. Its stdout (Bochs' own lines and the
 /// hypervisor's port E9h log) is split: the hypervisor's lines go to the log
 /// file; COM1 goes to a file that is tailed into the console channel until
@@ -389,14 +396,7 @@ fn spawn_bochs(
     iso: &std::path::Path,
     megs: u64,
     hv_log_path: &std::path::Path,
-) -> Result<
-    (
-        Child,
-        mpsc::Receiver<Vec<u8>>,
-        std::thread::JoinHandle<String>,
-    ),
-    String,
-> {
+) -> Result<SpawnedEmulator, String> {
     use std::io::BufRead;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
