@@ -15,6 +15,7 @@ use vmm_core::arch::serial::HostConsole;
 use vmm_core::arch::tsc::TscClock;
 use vmm_core::arch::{debugcon, exceptions, gdt, heap, host_rtc, host_timer, serial, tsc};
 use vmm_core::backend::svm::SvmBackend;
+use vmm_core::backend::vmx::VmxBackend;
 use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
 use vmm_core::exits::StopReason;
@@ -128,24 +129,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         exceptions::self_test_invalid_opcode();
     }
 
-    let host = match svm::host::enable() {
-        Ok(h) => h,
-        Err(svm::host::EnableError::NotSupported) if vmx_present() => {
-            return Err("this CPU has Intel VT-x, whose backend is not built yet (see the VT-x issue)".into());
-        }
-        Err(e) => {
-            return Err(alloc::format!(
-                "no usable hardware virtualization ({e:?}): this hypervisor needs AMD SVM with nested paging \
-                 or Intel VT-x with EPT; under QEMU use `-accel tcg -cpu qemu64,+svm,+npt,+vgif`, or \
-                 `-accel kvm -cpu host` on a host with nested virtualization"
-            ))
-        }
-    };
-    log::info!(
-        "vmm: backend svm, features {:?}",
-        host.capabilities.features
-    );
-
+    let host = enable_virtualization()?;
     let mem_size = config.mem_mib << 20;
     let ram_start = phys.alloc(mem_size, LARGE_PAGE_SIZE).ok_or_else(|| {
         alloc::format!(
@@ -177,20 +161,73 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
     }
-    let mut vcpu = SvmBackend::new(&host, 1, &dom.memory.mappings())
-        .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
+    let mappings = dom.memory.mappings();
+    match &host {
+        Host::Svm(h) => {
+            let mut vcpu = SvmBackend::new(h, 1, &mappings)
+                .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
+            Ok(run_and_report(&mut vcpu, &mut dom, stats))
+        }
+        Host::Vmx(h) => {
+            let mut vcpu = VmxBackend::new(h, 1, &mappings).map_err(|e| alloc::format!("{e}"))?;
+            Ok(run_and_report(&mut vcpu, &mut dom, stats))
+        }
+    }
+}
+
+/// The virtualization extension this processor offers, enabled.
+enum Host {
+    Svm(svm::host::SvmHost),
+    Vmx(vmx::host::VmxHost),
+}
+
+/// Picks the backend by CPUID: SVM with nested paging, else VT-x with EPT and
+/// unrestricted guest; neither gives one line naming what would work.
+fn enable_virtualization() -> Result<Host, String> {
+    match svm::host::enable() {
+        Ok(h) => {
+            log::info!("vmm: backend svm, features {:?}", h.capabilities.features);
+            return Ok(Host::Svm(h));
+        }
+        Err(svm::host::EnableError::NotSupported) => {}
+        Err(e) => return Err(no_virtualization(&alloc::format!("{e:?}"))),
+    }
+    if !vmx::host::vmx_supported() {
+        return Err(no_virtualization("neither SVM nor VMX"));
+    }
+    match vmx::host::enable() {
+        Ok(h) => {
+            log::info!(
+                "vmm: backend vmx, VMCS revision {:#x}",
+                h.caps.basic.revision_id
+            );
+            Ok(Host::Vmx(h))
+        }
+        Err(e) => Err(alloc::format!("VT-x cannot be used: {e}")),
+    }
+}
+
+fn no_virtualization(why: &str) -> String {
+    alloc::format!(
+        "no usable hardware virtualization ({why}): this hypervisor needs AMD SVM with nested paging \
+         or Intel VT-x with EPT; under QEMU use `-accel tcg -cpu qemu64,+svm,+npt,+vgif`, or \
+         `-accel kvm -cpu host` on a host with nested virtualization"
+    )
+}
+
+/// Starts the host tick, runs the vCPU until the guest stops, reports.
+fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopReason {
     log::info!(
         "dom{}: starting at the reset vector, {} MiB RAM",
         dom.id,
         dom.memory.ram_size() >> 20
     );
-
     host_timer::init();
     host_timer::enable_interrupts();
-    let reason = run_vcpu(&mut vcpu, &mut dom, &HostCpu);
+    let reason = run_vcpu(vcpu, dom, &HostCpu);
     x86_64::instructions::interrupts::disable();
-    report(&vcpu, &dom, reason, stats);
-    Ok(reason)
+    report(vcpu, dom, reason, stats);
+    reason
 }
 
 /// Puts the configured disk and ISO modules on the IDE channels. The modules'
@@ -224,12 +261,6 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
             .attach_cdrom(Box::new(MemoryBlock::new(bytes, true)));
     }
     Ok(())
-}
-
-fn vmx_present() -> bool {
-    raw_cpuid::CpuId::new()
-        .get_feature_info()
-        .is_some_and(|f| f.has_vmx())
 }
 
 /// Copies the ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the

@@ -2,4 +2,5 @@
 //! crate's typed exits onto [`crate::vcpu::VmExit`].
 
 pub mod svm;
+pub mod vmx;
 pub mod xmm;

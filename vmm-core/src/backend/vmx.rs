@@ -1,0 +1,232 @@
+//! Intel VT-x behind the neutral vCPU trait.
+
+use crate::guest_memory::Mapping;
+use crate::vcpu::{
+    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
+    VirtInstruction, VmExit,
+};
+use core::fmt;
+use vmx::ept::{Access, EptError, ExtendedPageTable};
+use vmx::host::VmxHost;
+use vmx::instructions::{read_cr2, write_cr2};
+use vmx::vcpu::{ar_to_packed, SetupError, VmxExit};
+use vmx::VmxVcpu;
+
+/// A VT-x vCPU with the EPT of its domain.
+pub struct VmxBackend<'h> {
+    host: &'h VmxHost,
+    vcpu: VmxVcpu,
+    _ept: ExtendedPageTable,
+}
+
+/// Why a VT-x vCPU could not be built.
+#[derive(Debug)]
+pub enum VmxBackendError {
+    Ept(EptError),
+    Setup(SetupError),
+}
+
+impl fmt::Display for VmxBackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VmxBackendError::Ept(e) => write!(f, "cannot build the EPT: {e:?}"),
+            VmxBackendError::Setup(SetupError::Controls(m)) => write!(f, "{m}"),
+            VmxBackendError::Setup(SetupError::Vmx(e, field)) => {
+                write!(
+                    f,
+                    "VMCS set-up failed at field {field:#06x}: {}",
+                    e.describe()
+                )
+            }
+        }
+    }
+}
+
+impl<'h> VmxBackend<'h> {
+    /// A vCPU in the reset state over guest memory laid out as `mappings`.
+    pub fn new(
+        host: &'h VmxHost,
+        vpid: u16,
+        mappings: &[Mapping],
+    ) -> Result<Self, VmxBackendError> {
+        let mut ept = ExtendedPageTable::new();
+        for m in mappings {
+            let access = if m.writable {
+                Access::ReadWrite
+            } else {
+                Access::ReadOnly
+            };
+            ept.map(m.gpa, m.hpa, m.len, access)
+                .map_err(VmxBackendError::Ept)?;
+        }
+        let vcpu = VmxVcpu::new(host, vpid, ept.eptp()).map_err(VmxBackendError::Setup)?;
+        Ok(Self {
+            host,
+            vcpu,
+            _ept: ept,
+        })
+    }
+}
+
+/// Maps a decoded VMX exit to the neutral type.
+pub fn neutral_exit(exit: VmxExit) -> VmExit {
+    match exit {
+        VmxExit::Io { info, next_rip } => VmExit::Io(IoAccess {
+            port: info.port,
+            size: info.size,
+            direction: if info.is_in {
+                IoDirection::In
+            } else {
+                IoDirection::Out
+            },
+            string: info.string,
+            rep: info.rep,
+            next_rip: Some(next_rip),
+        }),
+        VmxExit::Cpuid => VmExit::Cpuid,
+        VmxExit::Rdmsr => VmExit::MsrRead,
+        VmxExit::Wrmsr => VmExit::MsrWrite,
+        VmxExit::Hlt => VmExit::Hlt,
+        VmxExit::TripleFault => VmExit::Shutdown,
+        VmxExit::ExternalInterrupt => VmExit::ExternalInterrupt,
+        VmxExit::InterruptWindow => VmExit::InterruptWindow,
+        VmxExit::Nmi => VmExit::Nmi,
+        VmxExit::Vmcall => VmExit::Hypercall,
+        VmxExit::VmxInstruction => VmExit::VirtInstruction(VirtInstruction::Vmx),
+        VmxExit::Xsetbv => VmExit::Xsetbv,
+        VmxExit::EptViolation { gpa, violation } => VmExit::NestedPageFault {
+            gpa,
+            write: violation.write,
+            fetch: violation.fetch,
+        },
+        VmxExit::InvalidGuestState {
+            reason,
+            qualification,
+        } => VmExit::InvalidState {
+            code: (u64::from(reason) << 32) | qualification,
+        },
+        VmxExit::EntryFailed(_) => VmExit::InvalidState { code: u64::MAX },
+        VmxExit::Other { reason, .. } => VmExit::Unknown {
+            code: u64::from(reason),
+        },
+    }
+}
+
+fn index(seg: SegReg) -> u32 {
+    match seg {
+        SegReg::Es => 0,
+        SegReg::Cs => 1,
+        SegReg::Ss => 2,
+        SegReg::Ds => 3,
+        SegReg::Fs => 4,
+        SegReg::Gs => 5,
+    }
+}
+
+impl Vcpu for VmxBackend<'_> {
+    fn backend_name(&self) -> &'static str {
+        "vmx"
+    }
+
+    fn run(&mut self) -> VmExit {
+        neutral_exit(self.vcpu.run(self.host))
+    }
+
+    fn gprs(&self) -> &Gprs {
+        &self.vcpu.gprs
+    }
+
+    fn gprs_mut(&mut self) -> &mut Gprs {
+        &mut self.vcpu.gprs
+    }
+
+    fn rip(&self) -> u64 {
+        self.vcpu.rip()
+    }
+
+    fn set_rip(&mut self, rip: u64) {
+        self.vcpu.set_rip(rip);
+    }
+
+    fn rflags(&self) -> u64 {
+        self.vcpu.rflags()
+    }
+
+    fn set_rflags(&mut self, rflags: u64) {
+        self.vcpu.set_rflags(rflags);
+    }
+
+    fn control_regs(&self) -> ControlRegs {
+        ControlRegs {
+            cr0: self.vcpu.cr0(),
+            cr2: read_cr2(),
+            cr3: self.vcpu.cr3(),
+            cr4: self.vcpu.cr4(),
+            efer: self.vcpu.efer(),
+        }
+    }
+
+    fn set_efer(&mut self, efer: u64) {
+        self.vcpu.set_efer(efer);
+    }
+
+    fn set_cr2(&mut self, cr2: u64) {
+        write_cr2(cr2);
+    }
+
+    fn segment(&self, seg: SegReg) -> Segment {
+        let (selector, base, limit, ar) = self.vcpu.segment(index(seg));
+        Segment {
+            selector,
+            attrs: ar_to_packed(ar),
+            limit,
+            base,
+        }
+    }
+
+    fn gdtr(&self) -> DescriptorTable {
+        let (base, limit) = self.vcpu.gdtr();
+        DescriptorTable { base, limit }
+    }
+
+    fn idtr(&self) -> DescriptorTable {
+        let (base, limit) = self.vcpu.idtr();
+        DescriptorTable { base, limit }
+    }
+
+    fn cpl(&self) -> u8 {
+        self.vcpu.cpl()
+    }
+
+    fn inject_exception(&mut self, e: Exception) {
+        self.vcpu.inject_exception(e.vector, e.error_code);
+    }
+
+    fn interrupt_window_open(&self) -> bool {
+        self.vcpu.interrupt_window_open()
+    }
+
+    fn inject_interrupt(&mut self, vector: u8) {
+        self.vcpu.inject_interrupt(vector);
+    }
+
+    fn set_interrupt_window_exiting(&mut self, on: bool) {
+        self.vcpu.set_interrupt_window_exiting(on);
+    }
+
+    fn xmm(&self, index: u8) -> u128 {
+        super::xmm::read_xmm(index)
+    }
+
+    fn set_xmm(&mut self, index: u8, value: u128) {
+        super::xmm::write_xmm(index, value);
+    }
+
+    fn dump_backend_state(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        out.write_str("vmcs:")?;
+        for (name, value) in self.vcpu.describe() {
+            write!(out, " {name}={value:#x}")?;
+        }
+        writeln!(out)
+    }
+}

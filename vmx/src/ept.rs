@@ -1,0 +1,382 @@
+//! Extended page tables: guest-physical to host-physical translation.
+//!
+//! Cited manual: Intel 64 and IA-32 Architectures Software Developer's Manual,
+//! order number 325462, in the chapter numbering Intel adopted in 2023 (see
+//! [`crate::controls`]): vol. 3C, 29.3 "The Extended Page Table Mechanism
+//! (EPT)" — 29.3.2 "EPT Translation Mechanism" and its entry formats (table
+//! 29-1 "Format of an EPT PML4 Entry (PML4E) that References an EPT
+//! Page-Directory-Pointer Table" and the tables after it), 29.3.3 "EPT-Induced
+//! VM Exits", and the subsection "EPT and Memory Typing"; and 25.6.11
+//! "Extended-Page-Table Pointer (EPTP)".
+//!
+//! The hierarchy has four levels and maps with 2 MiB pages where both
+//! addresses and the length allow it, 4 KiB pages elsewhere. Every leaf is
+//! write-back; the ignore-PAT bit stays clear, so the guest's PAT still
+//! combines with it ("EPT and Memory Typing"). Only what is mapped here is guest memory:
+//! anything else the guest touches ends in an EPT violation, which is how MMIO
+//! reaches the hypervisor.
+
+use crate::phys_addr;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// Entry bit 0: reads allowed.
+pub const READ: u64 = 1 << 0;
+/// Entry bit 1: writes allowed.
+pub const WRITE: u64 = 1 << 1;
+/// Entry bit 2: instruction fetches allowed.
+pub const EXECUTE: u64 = 1 << 2;
+/// Entry bits 2:0: an entry with none of them is not present.
+pub const PERMISSIONS: u64 = READ | WRITE | EXECUTE;
+/// Leaf bits 5:3: EPT memory type of the page.
+pub const MEMORY_TYPE_SHIFT: u32 = 3;
+/// Mask of the leaf memory-type field.
+pub const MEMORY_TYPE_MASK: u64 = 0x7 << MEMORY_TYPE_SHIFT;
+/// Leaf bit 6: ignore the guest's PAT memory type.
+pub const IGNORE_PAT: u64 = 1 << 6;
+/// Bit 7 of a PDE (or PDPTE): the entry maps a large page.
+pub const LARGE_PAGE: u64 = 1 << 7;
+/// Bit 8: accessed (only with EPTP bit 6).
+pub const ACCESSED: u64 = 1 << 8;
+/// Leaf bit 9: dirty (only with EPTP bit 6).
+pub const DIRTY: u64 = 1 << 9;
+/// Bits 51:12 of an entry: the physical address.
+pub const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
+
+/// Memory type 0: uncacheable.
+pub const MEMORY_TYPE_UC: u8 = 0;
+/// Memory type 6: write-back.
+pub const MEMORY_TYPE_WB: u8 = 6;
+
+/// EPTP bits 2:0: memory type of the EPT paging structures.
+pub const EPTP_MEMORY_TYPE_MASK: u64 = 0x7;
+/// EPTP bits 5:3: page-walk length minus one.
+pub const EPTP_WALK_LENGTH_SHIFT: u32 = 3;
+/// EPTP bit 6: enable accessed and dirty flags.
+pub const EPTP_ACCESSED_DIRTY: u64 = 1 << 6;
+/// Levels in the hierarchy this module builds.
+const WALK_LENGTH: u64 = 4;
+
+const SMALL: u64 = 4096;
+const LARGE: u64 = 2 * 1024 * 1024;
+
+/// One 4 KiB table of 512 entries.
+#[repr(C, align(4096))]
+struct Table([u64; 512]);
+
+const _: () = assert!(core::mem::size_of::<Table>() == 4096);
+
+/// Why a mapping was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EptError {
+    /// An address or size is not aligned to 4 KiB.
+    Misaligned,
+    /// The range is already mapped (at another granularity or address).
+    AlreadyMapped { gpa: u64 },
+    /// Beyond the 48-bit guest-physical space a 4-level walk covers.
+    OutOfRange,
+}
+
+/// Access rights of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read, write and execute.
+    ReadWrite,
+    /// Read and execute: ROM (writes end in an EPT violation).
+    ReadOnly,
+}
+
+/// An EPT hierarchy, owning its tables.
+pub struct ExtendedPageTable {
+    tables: Vec<Box<Table>>,
+    /// Physical address of a table to its index in `tables`.
+    by_addr: BTreeMap<u64, usize>,
+}
+
+impl Default for ExtendedPageTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExtendedPageTable {
+    /// An empty hierarchy (every access is an EPT violation).
+    pub fn new() -> Self {
+        let mut t = Self {
+            tables: Vec::new(),
+            by_addr: BTreeMap::new(),
+        };
+        t.new_table();
+        t
+    }
+
+    /// Physical address of the PML4 table.
+    pub fn root(&self) -> u64 {
+        phys_addr(&*self.tables[0])
+    }
+
+    /// The value for the VMCS's EPT pointer: write-back paging structures, a
+    /// 4-level walk, accessed/dirty flags off, and the PML4 address (SDM 25.6.11).
+    pub fn eptp(&self) -> u64 {
+        self.root() | ((WALK_LENGTH - 1) << EPTP_WALK_LENGTH_SHIFT) | u64::from(MEMORY_TYPE_WB)
+    }
+
+    fn new_table(&mut self) -> usize {
+        let table = Box::new(Table([0; 512]));
+        let addr = phys_addr(&*table);
+        self.tables.push(table);
+        let index = self.tables.len() - 1;
+        self.by_addr.insert(addr, index);
+        index
+    }
+
+    /// Index of the table the entry `index` of table `table` points to, creating it.
+    /// A non-leaf entry grants everything, so the leaf alone decides: an access
+    /// needs its right in every entry of the walk (29.3.3).
+    fn child(&mut self, table: usize, index: usize, gpa: u64) -> Result<usize, EptError> {
+        let entry = self.tables[table].0[index];
+        if entry & PERMISSIONS == 0 {
+            let child = self.new_table();
+            let addr = phys_addr(&*self.tables[child]);
+            self.tables[table].0[index] = addr | PERMISSIONS;
+            return Ok(child);
+        }
+        if entry & LARGE_PAGE != 0 {
+            return Err(EptError::AlreadyMapped { gpa });
+        }
+        Ok(self.by_addr[&(entry & ADDRESS_MASK)])
+    }
+
+    fn leaf_flags(access: Access) -> u64 {
+        let permissions = match access {
+            Access::ReadWrite => READ | WRITE | EXECUTE,
+            Access::ReadOnly => READ | EXECUTE,
+        };
+        permissions | (u64::from(MEMORY_TYPE_WB) << MEMORY_TYPE_SHIFT)
+    }
+
+    /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
+    /// addresses allow it and 4 KiB pages elsewhere.
+    pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), EptError> {
+        if !gpa.is_multiple_of(SMALL) || !hpa.is_multiple_of(SMALL) || !len.is_multiple_of(SMALL) {
+            return Err(EptError::Misaligned);
+        }
+        let end = gpa.checked_add(len).ok_or(EptError::OutOfRange)?;
+        let host_end = hpa.checked_add(len).ok_or(EptError::OutOfRange)?;
+        if end > 1 << 48 || host_end > ADDRESS_MASK + SMALL {
+            return Err(EptError::OutOfRange);
+        }
+        let mut off = 0;
+        while off < len {
+            let (g, h) = (gpa + off, hpa + off);
+            if g.is_multiple_of(LARGE) && h.is_multiple_of(LARGE) && len - off >= LARGE {
+                self.map_one(g, h, true, access)?;
+                off += LARGE;
+            } else {
+                self.map_one(g, h, false, access)?;
+                off += SMALL;
+            }
+        }
+        Ok(())
+    }
+
+    fn map_one(&mut self, gpa: u64, hpa: u64, large: bool, access: Access) -> Result<(), EptError> {
+        let idx = |level: u32| ((gpa >> (12 + 9 * level)) & 0x1FF) as usize;
+        let pdpt = self.child(0, idx(3), gpa)?;
+        let pd = self.child(pdpt, idx(2), gpa)?;
+        let flags = Self::leaf_flags(access);
+        if large {
+            let e = &mut self.tables[pd].0[idx(1)];
+            if *e & PERMISSIONS != 0 {
+                return Err(EptError::AlreadyMapped { gpa });
+            }
+            *e = hpa | flags | LARGE_PAGE;
+            return Ok(());
+        }
+        let pt = self.child(pd, idx(1), gpa)?;
+        let e = &mut self.tables[pt].0[idx(0)];
+        if *e & PERMISSIONS != 0 {
+            return Err(EptError::AlreadyMapped { gpa });
+        }
+        *e = hpa | flags;
+        Ok(())
+    }
+
+    /// Walks the tables as the processor would: the host-physical address and
+    /// writability of `gpa`, or None where the guest would take an EPT violation.
+    pub fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
+        let mut table = 0;
+        for level in (0..4).rev() {
+            let e = self.tables[table].0[((gpa >> (12 + 9 * level)) & 0x1FF) as usize];
+            if e & PERMISSIONS == 0 {
+                return None;
+            }
+            if level == 0 || (level == 1 && e & LARGE_PAGE != 0) {
+                let page = if level == 0 { SMALL } else { LARGE };
+                return Some((
+                    (e & ADDRESS_MASK & !(page - 1)) | (gpa & (page - 1)),
+                    e & WRITE != 0,
+                ));
+            }
+            table = *self.by_addr.get(&(e & ADDRESS_MASK))?;
+        }
+        None
+    }
+
+    /// Number of 4 KiB tables in use.
+    pub fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every present entry with whether it is a leaf.
+    fn entries(t: &ExtendedPageTable) -> impl Iterator<Item = (u64, bool)> + '_ {
+        t.tables.iter().flat_map(|table| {
+            table
+                .0
+                .iter()
+                .copied()
+                .filter(|e| e & PERMISSIONS != 0)
+                .map(|e| {
+                    let points_to_table =
+                        e & LARGE_PAGE == 0 && t.by_addr.contains_key(&(e & ADDRESS_MASK));
+                    (e, !points_to_table)
+                })
+        })
+    }
+
+    #[test]
+    fn large_aligned_ranges_use_2m_pages() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0, 0x4000_0000, 16 << 20, Access::ReadWrite).unwrap();
+        // PML4 + PDPT + PD, no page tables
+        assert_eq!(n.table_count(), 3);
+        assert_eq!(n.translate(0x12_3456), Some((0x4012_3456, true)));
+        assert_eq!(n.translate(0xFF_FFFF), Some((0x40FF_FFFF, true)));
+        assert_eq!(n.translate(0x100_0000), None);
+    }
+
+    #[test]
+    fn unaligned_host_address_falls_back_to_4k_pages() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0, 0x4000_1000, 2 << 20, Access::ReadWrite).unwrap();
+        assert_eq!(n.table_count(), 4);
+        assert_eq!(n.translate(0x1F_FFFF), Some((0x4020_0FFF, true)));
+    }
+
+    #[test]
+    fn reset_vector_alias_maps_top_of_4g_read_only() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+        n.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
+            .unwrap();
+        assert_eq!(n.translate(0xFFFF_FFF0), Some((0x400F_FFF0, false)));
+        assert_eq!(n.translate(0xFFFE_FFFF), None);
+    }
+
+    #[test]
+    fn read_only_leaves_lack_write_but_stay_executable() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0xF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
+            .unwrap();
+        let leaves: std::vec::Vec<u64> = entries(&n).filter(|(_, l)| *l).map(|(e, _)| e).collect();
+        assert_eq!(leaves.len(), 16);
+        for e in leaves {
+            assert_eq!(e & PERMISSIONS, READ | EXECUTE);
+        }
+    }
+
+    #[test]
+    fn overlapping_maps_are_refused() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+        assert_eq!(
+            n.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite),
+            Err(EptError::AlreadyMapped { gpa: 0x1000 })
+        );
+        n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite)
+            .unwrap();
+        assert!(matches!(
+            n.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite),
+            Err(EptError::AlreadyMapped { .. })
+        ));
+        // A 2 MiB page over a range that already has a page table.
+        assert!(matches!(
+            n.map(0x40_0000, 0x5000_0000, 2 << 20, Access::ReadWrite),
+            Err(EptError::AlreadyMapped { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        let mut n = ExtendedPageTable::new();
+        assert_eq!(
+            n.map(0x10, 0, 0x1000, Access::ReadWrite),
+            Err(EptError::Misaligned)
+        );
+        assert_eq!(
+            n.map(1 << 48, 0, 0x1000, Access::ReadWrite),
+            Err(EptError::OutOfRange)
+        );
+        assert_eq!(
+            n.map(!0xFFF, 0, 0x2000, Access::ReadWrite),
+            Err(EptError::OutOfRange)
+        );
+        assert_eq!(
+            n.map(0, 1 << 52, 0x1000, Access::ReadWrite),
+            Err(EptError::OutOfRange)
+        );
+        assert_eq!(
+            n.map(0, !0xFFF, 0x2000, Access::ReadWrite),
+            Err(EptError::OutOfRange)
+        );
+        assert_eq!(n.table_count(), 1);
+    }
+
+    #[test]
+    fn leaves_are_write_back_and_respect_the_guest_pat() {
+        let mut n = ExtendedPageTable::new();
+        n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+        n.map(0x20_0000, 0x4020_1000, 0x1000, Access::ReadWrite)
+            .unwrap();
+        let leaves: std::vec::Vec<u64> = entries(&n).filter(|(_, l)| *l).map(|(e, _)| e).collect();
+        assert_eq!(leaves.len(), 2);
+        for e in leaves {
+            assert_eq!(
+                (e & MEMORY_TYPE_MASK) >> MEMORY_TYPE_SHIFT,
+                u64::from(MEMORY_TYPE_WB)
+            );
+            assert_eq!(e & IGNORE_PAT, 0);
+        }
+    }
+
+    #[test]
+    fn non_leaf_entries_carry_only_permissions_and_an_address() {
+        // Bits 7:3 of a PML4E, PDPTE or PDE that references a table are reserved.
+        let mut n = ExtendedPageTable::new();
+        n.map(0x20_0000, 0x4000_0000, 0x1000, Access::ReadOnly)
+            .unwrap();
+        let tables: std::vec::Vec<u64> = entries(&n).filter(|(_, l)| !*l).map(|(e, _)| e).collect();
+        assert_eq!(tables.len(), 3);
+        for e in tables {
+            assert_eq!(e & !ADDRESS_MASK, PERMISSIONS);
+        }
+    }
+
+    #[test]
+    fn eptp_encodes_write_back_four_level_walk_and_root() {
+        let n = ExtendedPageTable::new();
+        let eptp = n.eptp();
+        assert_eq!(eptp & EPTP_MEMORY_TYPE_MASK, 6);
+        assert_eq!((eptp >> EPTP_WALK_LENGTH_SHIFT) & 0x7, 3);
+        assert_eq!(eptp & EPTP_ACCESSED_DIRTY, 0);
+        assert_eq!(eptp & ADDRESS_MASK, n.root());
+        assert_eq!(eptp & !ADDRESS_MASK, 0x1E);
+        assert_eq!(n.root() % 4096, 0);
+    }
+}

@@ -1,0 +1,611 @@
+//! One VT-x virtual CPU: its VMCS, I/O and MSR bitmaps and GPRs (Intel SDM
+//! vol. 3C, 25 "Virtual Machine Control Structures" for the fields, 27.3
+//! "Checking and Loading Guest State" for what the reset state must satisfy,
+//! 26.3 for the CR0/CR4 guest/host masks and read shadows).
+//!
+//! The guest starts in the x86 reset state (real mode at F000:FFF0, CS base
+//! FFFF0000h) under unrestricted guest. CR0.NE and CR4.VMXE, which VMX
+//! operation forces to 1, are owned by the host: the guest/host masks make the
+//! guest read its own values from the read shadows, and a guest write that
+//! would change an owned bit exits and is completed here.
+
+use crate::capabilities::MissingControls;
+use crate::controls::{
+    EntryControls, ExitControls, PinBasedControls, PrimaryControls, SecondaryControls,
+};
+use crate::exit::{
+    encode_entry_interruption, CrAccess, EptViolation, ExitReason, ExitReasonField,
+    InterruptionInfo, InterruptionType, IoQualification,
+};
+use crate::fields::{natural as n, w16, w32, w64};
+use crate::host::{Page, VmxHost, CR4_VMXE};
+use crate::instructions::{self, vmclear, vmptrld, vmread, vmwrite, VmxError};
+use crate::phys_addr;
+use crate::world_switch::vmx_world_switch;
+use alloc::boxed::Box;
+
+const RSP: usize = 4;
+/// CR0.NE (bit 5) and the bits the guest/host mask lets the host own.
+const CR0_NE: u64 = 1 << 5;
+/// Access rights (SDM 25.4.1, table 25-2): bits 7:0 type, S, DPL, P; bits
+/// 15:12 AVL, L, D/B, G; bit 16 unusable.
+const AR_UNUSABLE: u32 = 1 << 16;
+/// Access-rights bit 7: present.
+const AR_PRESENT: u32 = 1 << 7;
+
+/// Access rights in the packed 12-bit form the AMD VMCB (and vmm-core's
+/// neutral segment) uses: bits 7:0 as they are, bits 15:12 moved to 11:8. An
+/// unusable segment reads as not present.
+pub fn ar_to_packed(ar: u32) -> u16 {
+    let ar = if ar & AR_UNUSABLE != 0 {
+        ar & !AR_PRESENT
+    } else {
+        ar
+    };
+    ((ar & 0xFF) | ((ar >> 4) & 0xF00)) as u16
+}
+/// Reset-state access rights: present read/write data, present execute/read code,
+/// LDT, busy 32-bit TSS (SDM vol. 3A, 10.1.1 table 10-1).
+const AR_DATA: u32 = 0x93;
+const AR_CODE: u32 = 0x9B;
+const AR_LDT: u32 = 0x82;
+const AR_TSS: u32 = 0x8B;
+/// Interruptibility state bits 0-1: blocking by STI, by MOV SS (SDM 25.4.2).
+const BLOCKING_BY_STI_OR_MOV_SS: u64 = 0b11;
+/// RFLAGS.IF.
+const RFLAGS_IF: u64 = 1 << 9;
+/// The entry-interruption-information valid bit.
+const INTERRUPTION_VALID: u64 = 1 << 31;
+
+/// Why the VMCS could not be set up.
+#[derive(Debug)]
+pub enum SetupError {
+    Controls(MissingControls),
+    Vmx(VmxError, u32),
+}
+
+/// A decoded VM exit (CR accesses to host-owned bits never leave this crate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmxExit {
+    Io {
+        info: IoQualification,
+        next_rip: u64,
+    },
+    Cpuid,
+    Rdmsr,
+    Wrmsr,
+    Hlt,
+    TripleFault,
+    ExternalInterrupt,
+    InterruptWindow,
+    Nmi,
+    Vmcall,
+    VmxInstruction,
+    Xsetbv,
+    EptViolation {
+        gpa: u64,
+        violation: EptViolation,
+    },
+    /// The VM entry failed on the guest state (reason 33) or MSR loading (34).
+    InvalidGuestState {
+        reason: u16,
+        qualification: u64,
+    },
+    /// VMLAUNCH/VMRESUME itself failed (VMfail).
+    EntryFailed(VmxError),
+    Other {
+        reason: u16,
+        qualification: u64,
+    },
+}
+
+/// Reads a VMCS field of the current VMCS (each vCPU's VMCS is made current
+/// at creation and there is one vCPU per processor).
+fn read(field: u32) -> u64 {
+    // SAFETY: in VMX root operation (the VmxHost the vCPU was built with) with
+    // this vCPU's VMCS current.
+    unsafe { vmread(field) }.unwrap_or(0)
+}
+
+fn write(field: u32, value: u64) -> Result<(), SetupError> {
+    // SAFETY: as for `read`; the values written are the guest's own state or
+    // controls computed from the capability MSRs, with EPT confining the guest.
+    unsafe { vmwrite(field, value) }.map_err(|e| SetupError::Vmx(e, field))
+}
+
+/// Guest segment fields, in the order ES, CS, SS, DS, FS, GS, LDTR, TR.
+fn segment_fields(i: u32) -> (u32, u32, u32, u32) {
+    (
+        w16::GUEST_ES_SELECTOR + 2 * i,
+        n::GUEST_ES_BASE + 2 * i,
+        w32::GUEST_ES_LIMIT + 2 * i,
+        w32::GUEST_ES_ACCESS_RIGHTS + 2 * i,
+    )
+}
+
+/// A VT-x vCPU. It runs only with a [`VmxHost`].
+pub struct VmxVcpu {
+    vmcs: Box<Page>,
+    _io_bitmaps: Box<[Page; 2]>,
+    _msr_bitmap: Box<Page>,
+    /// General-purpose registers in encoding order; RSP lives in the VMCS.
+    pub gprs: [u64; 16],
+    launched: bool,
+    primary: PrimaryControls,
+    entry: EntryControls,
+    cr0_fixed: (u64, u64),
+    cr4_fixed: (u64, u64),
+}
+
+impl VmxVcpu {
+    /// A vCPU with VPID `vpid` over the EPT hierarchy `eptp`, in the reset state.
+    pub fn new(host: &VmxHost, vpid: u16, eptp: u64) -> Result<Self, SetupError> {
+        let caps = &host.caps;
+        let vmcs = Page::with_revision(caps.basic.revision_id);
+        let io_bitmaps = Box::new([Page([0xFF; 4096]), Page([0xFF; 4096])]);
+        let mut msr_bitmap = Box::new(Page([0xFF; 4096]));
+        // Pass through the MSRs the host never uses (SYSCALL targets and
+        // KernelGSBase are not switched by VMX, but the hypervisor never runs
+        // SYSCALL/SWAPGS) and those the VMCS switches (SYSENTER, FS/GS base).
+        for msr in [
+            0x174u32,
+            0x175,
+            0x176,
+            0xC000_0081,
+            0xC000_0082,
+            0xC000_0083,
+            0xC000_0084,
+            0xC000_0100,
+            0xC000_0101,
+            0xC000_0102,
+        ] {
+            let (offset, index) = if msr >= 0xC000_0000 {
+                (0x400, msr - 0xC000_0000)
+            } else {
+                (0, msr)
+            };
+            for area in [0usize, 0x800] {
+                let byte = area + offset + (index / 8) as usize;
+                msr_bitmap.0[byte] &= !(1 << (index % 8));
+            }
+        }
+        let vmcs_pa = phys_addr(&*vmcs);
+        // SAFETY: in VMX root operation (host); the VMCS region is ours with the right revision.
+        unsafe {
+            vmclear(vmcs_pa).map_err(|e| SetupError::Vmx(e, 0))?;
+            vmptrld(vmcs_pa).map_err(|e| SetupError::Vmx(e, 0))?;
+        }
+
+        let pin = caps
+            .pin_based_controls(
+                PinBasedControls::EXTERNAL_INTERRUPT_EXITING | PinBasedControls::NMI_EXITING,
+                PinBasedControls::empty(),
+            )
+            .map_err(SetupError::Controls)?;
+        let primary = caps
+            .primary_controls(
+                PrimaryControls::HLT_EXITING
+                    | PrimaryControls::USE_IO_BITMAPS
+                    | PrimaryControls::USE_MSR_BITMAPS
+                    | PrimaryControls::ACTIVATE_SECONDARY_CONTROLS,
+                PrimaryControls::empty(),
+            )
+            .map_err(SetupError::Controls)?;
+        let secondary = caps
+            .secondary_controls(
+                SecondaryControls::ENABLE_EPT | SecondaryControls::UNRESTRICTED_GUEST,
+                SecondaryControls::ENABLE_VPID,
+            )
+            .map_err(SetupError::Controls)?;
+        // No "acknowledge interrupt on exit": the host's own IDT takes the
+        // interrupt once the host re-enables interrupts after the exit.
+        let exit = caps
+            .exit_controls(
+                ExitControls::HOST_ADDRESS_SPACE_SIZE
+                    | ExitControls::SAVE_EFER
+                    | ExitControls::LOAD_EFER,
+                ExitControls::SAVE_PAT | ExitControls::LOAD_PAT,
+            )
+            .map_err(SetupError::Controls)?;
+        let entry = caps
+            .entry_controls(EntryControls::LOAD_EFER, EntryControls::LOAD_PAT)
+            .map_err(SetupError::Controls)?;
+
+        write(w32::PIN_BASED_CONTROLS, u64::from(pin.bits()))?;
+        write(w32::PRIMARY_PROCESSOR_CONTROLS, u64::from(primary.bits()))?;
+        write(
+            w32::SECONDARY_PROCESSOR_CONTROLS,
+            u64::from(secondary.bits()),
+        )?;
+        write(w32::EXIT_CONTROLS, u64::from(exit.bits()))?;
+        write(w32::ENTRY_CONTROLS, u64::from(entry.bits()))?;
+        write(w32::EXCEPTION_BITMAP, 0)?;
+        write(w32::CR3_TARGET_COUNT, 0)?;
+        write(w32::EXIT_MSR_STORE_COUNT, 0)?;
+        write(w32::EXIT_MSR_LOAD_COUNT, 0)?;
+        write(w32::ENTRY_MSR_LOAD_COUNT, 0)?;
+        write(w32::ENTRY_INTERRUPTION_INFO, 0)?;
+        write(w64::IO_BITMAP_A, phys_addr(&io_bitmaps[0]))?;
+        write(w64::IO_BITMAP_B, phys_addr(&io_bitmaps[1]))?;
+        write(w64::MSR_BITMAP, phys_addr(&*msr_bitmap))?;
+        write(w64::EPT_POINTER, eptp)?;
+        if secondary.contains(SecondaryControls::ENABLE_VPID) {
+            write(w16::VPID, u64::from(vpid.max(1)))?;
+        }
+        write(w64::VMCS_LINK_POINTER, u64::MAX)?;
+
+        // Host state (SDM 27.2.2 "Checks on Host Control Registers, MSRs and SSP").
+        write(n::HOST_CR0, instructions::read_cr0())?;
+        write(n::HOST_CR3, instructions::read_cr3())?;
+        write(n::HOST_CR4, instructions::read_cr4())?;
+        let (cs, tr) = instructions::host_selectors();
+        let (gdt, idt) = instructions::descriptor_table_bases();
+        write(w16::HOST_CS_SELECTOR, u64::from(cs & !7))?;
+        for f in [
+            w16::HOST_SS_SELECTOR,
+            w16::HOST_DS_SELECTOR,
+            w16::HOST_ES_SELECTOR,
+        ] {
+            write(f, u64::from(instructions::host_data_selector() & !7))?;
+        }
+        write(w16::HOST_FS_SELECTOR, 0)?;
+        write(w16::HOST_GS_SELECTOR, 0)?;
+        write(w16::HOST_TR_SELECTOR, u64::from(tr & !7))?;
+        write(n::HOST_TR_BASE, instructions::tss_base(gdt, tr))?;
+        write(n::HOST_GDTR_BASE, gdt)?;
+        write(n::HOST_IDTR_BASE, idt)?;
+        write(n::HOST_FS_BASE, 0)?;
+        write(n::HOST_GS_BASE, 0)?;
+        write(w32::HOST_IA32_SYSENTER_CS, 0)?;
+        write(n::HOST_IA32_SYSENTER_ESP, 0)?;
+        write(n::HOST_IA32_SYSENTER_EIP, 0)?;
+        // SAFETY: EFER and PAT exist in long mode.
+        let (efer, pat) = unsafe { (instructions::rdmsr(0xC000_0080), instructions::rdmsr(0x277)) };
+        write(w64::HOST_IA32_EFER, efer)?;
+        write(w64::HOST_IA32_PAT, pat)?;
+
+        let mut vcpu = Self {
+            vmcs,
+            _io_bitmaps: io_bitmaps,
+            _msr_bitmap: msr_bitmap,
+            gprs: [0; 16],
+            launched: false,
+            primary,
+            entry,
+            cr0_fixed: (caps.cr0_fixed0 & !(1 | 1 << 31), caps.cr0_fixed1),
+            cr4_fixed: (caps.cr4_fixed0, caps.cr4_fixed1),
+        };
+        vcpu.reset()?;
+        Ok(vcpu)
+    }
+
+    /// The x86 power-on state (SDM vol. 3A, 10.1.1, table 10-1).
+    pub fn reset(&mut self) -> Result<(), SetupError> {
+        for i in 0..8 {
+            let (sel, base, limit, ar) = segment_fields(i);
+            let (s, b, a) = match i {
+                1 => (0xF000, 0xFFFF_0000, AR_CODE),
+                6 => (0, 0, AR_LDT),
+                7 => (0, 0, AR_TSS),
+                _ => (0, 0, AR_DATA),
+            };
+            write(sel, s)?;
+            write(base, b)?;
+            write(limit, 0xFFFF)?;
+            write(ar, u64::from(a))?;
+        }
+        write(n::GUEST_GDTR_BASE, 0)?;
+        write(w32::GUEST_GDTR_LIMIT, 0xFFFF)?;
+        write(n::GUEST_IDTR_BASE, 0)?;
+        write(w32::GUEST_IDTR_LIMIT, 0xFFFF)?;
+        self.set_cr0_value(0x6000_0010)?;
+        self.set_cr4_value(0)?;
+        write(n::GUEST_CR3, 0)?;
+        write(n::GUEST_DR7, 0x400)?;
+        write(n::GUEST_RSP, 0)?;
+        write(n::GUEST_RIP, 0xFFF0)?;
+        write(n::GUEST_RFLAGS, 0x2)?;
+        write(n::GUEST_PENDING_DEBUG_EXCEPTIONS, 0)?;
+        write(w32::GUEST_INTERRUPTIBILITY_STATE, 0)?;
+        write(w32::GUEST_ACTIVITY_STATE, 0)?;
+        write(w32::GUEST_IA32_SYSENTER_CS, 0)?;
+        write(n::GUEST_IA32_SYSENTER_ESP, 0)?;
+        write(n::GUEST_IA32_SYSENTER_EIP, 0)?;
+        write(w64::GUEST_IA32_DEBUGCTL, 0)?;
+        write(w64::GUEST_IA32_EFER, 0)?;
+        write(w64::GUEST_IA32_PAT, 0x0007_0406_0007_0406)?;
+        self.gprs = [0; 16];
+        Ok(())
+    }
+
+    /// Sets the guest's CR0 as the guest sees it; the processor's copy keeps the
+    /// bits VMX forces (NE), hidden behind the mask and read shadow.
+    fn set_cr0_value(&mut self, value: u64) -> Result<(), SetupError> {
+        let (fixed0, fixed1) = self.cr0_fixed;
+        write(n::CR0_GUEST_HOST_MASK, fixed0 | !fixed1 | CR0_NE)?;
+        write(n::CR0_READ_SHADOW, value)?;
+        write(n::GUEST_CR0, (value | fixed0) & fixed1)
+    }
+
+    /// Sets the guest's CR4 as the guest sees it; VMXE stays set underneath.
+    fn set_cr4_value(&mut self, value: u64) -> Result<(), SetupError> {
+        let (fixed0, fixed1) = self.cr4_fixed;
+        write(n::CR4_GUEST_HOST_MASK, fixed0 | !fixed1 | CR4_VMXE)?;
+        write(n::CR4_READ_SHADOW, value)?;
+        write(n::GUEST_CR4, (value | fixed0 | CR4_VMXE) & fixed1)
+    }
+
+    /// Runs the guest until an exit the hypervisor must see.
+    pub fn run(&mut self, _host: &VmxHost) -> VmxExit {
+        loop {
+            let _ = write(n::GUEST_RSP, self.gprs[RSP]);
+            // SAFETY: VMX root operation with this vCPU's VMCS current, its
+            // host state describing this processor and EPT confining the
+            // guest; the routine saves and restores the callee-saved registers
+            // and writes only `self.gprs`.
+            let status = unsafe { vmx_world_switch(&mut self.gprs, u64::from(self.launched)) };
+            // A VM exit clears RFLAGS.IF (SDM 28.5.3): let the host's own
+            // interrupts (its timer tick) in again.
+            instructions::enable_interrupts();
+            if status != 0 {
+                let error = if status == 1 {
+                    VmxError::FailInvalid
+                } else {
+                    VmxError::FailValid(read(w32::VM_INSTRUCTION_ERROR) as u32)
+                };
+                return VmxExit::EntryFailed(error);
+            }
+            self.launched = true;
+            self.gprs[RSP] = read(n::GUEST_RSP);
+            let _ = write(w32::ENTRY_INTERRUPTION_INFO, 0);
+            self.requeue_vectored_event();
+            if let Some(exit) = self.decode_exit() {
+                return exit;
+            }
+        }
+    }
+
+    /// An event whose delivery the exit interrupted is delivered again
+    /// (SDM 28.2.4 "Information for VM Exits During Event Delivery").
+    fn requeue_vectored_event(&mut self) {
+        let raw = read(w32::IDT_VECTORING_INFO) as u32;
+        if let Some(info) = InterruptionInfo::decode(raw) {
+            let error = info
+                .error_code_valid
+                .then(|| read(w32::IDT_VECTORING_ERROR_CODE) as u32);
+            let _ = self.queue_event(info.vector, info.kind, error);
+        }
+    }
+
+    fn queue_event(
+        &mut self,
+        vector: u8,
+        kind: InterruptionType,
+        error_code: Option<u32>,
+    ) -> Result<(), SetupError> {
+        if let Some(code) = error_code {
+            write(w32::ENTRY_EXCEPTION_ERROR_CODE, u64::from(code))?;
+        }
+        if kind.needs_instruction_length() {
+            write(
+                w32::ENTRY_INSTRUCTION_LENGTH,
+                read(w32::EXIT_INSTRUCTION_LENGTH),
+            )?;
+        }
+        write(
+            w32::ENTRY_INTERRUPTION_INFO,
+            u64::from(encode_entry_interruption(vector, kind, error_code)),
+        )
+    }
+
+    /// Decodes the exit; None when it was a CR access completed here.
+    fn decode_exit(&mut self) -> Option<VmxExit> {
+        let field = ExitReasonField::decode(read(w32::EXIT_REASON) as u32);
+        let qualification = read(n::EXIT_QUALIFICATION);
+        let basic = read(w32::EXIT_REASON) as u16;
+        Some(match field.reason {
+            ExitReason::IoInstruction => match IoQualification::decode(qualification) {
+                Some(info) => {
+                    let next_rip =
+                        read(n::GUEST_RIP).wrapping_add(read(w32::EXIT_INSTRUCTION_LENGTH));
+                    VmxExit::Io { info, next_rip }
+                }
+                None => VmxExit::Other {
+                    reason: basic,
+                    qualification,
+                },
+            },
+            ExitReason::Cpuid => VmxExit::Cpuid,
+            ExitReason::Rdmsr => VmxExit::Rdmsr,
+            ExitReason::Wrmsr => VmxExit::Wrmsr,
+            ExitReason::Hlt => VmxExit::Hlt,
+            ExitReason::TripleFault => VmxExit::TripleFault,
+            ExitReason::ExternalInterrupt | ExitReason::Init | ExitReason::Sipi => {
+                VmxExit::ExternalInterrupt
+            }
+            ExitReason::InterruptWindow => VmxExit::InterruptWindow,
+            ExitReason::ExceptionOrNmi => VmxExit::Nmi,
+            ExitReason::Vmcall => VmxExit::Vmcall,
+            ExitReason::Vmx(_) => VmxExit::VmxInstruction,
+            ExitReason::Xsetbv => VmxExit::Xsetbv,
+            ExitReason::EptViolation => VmxExit::EptViolation {
+                gpa: read(w64::GUEST_PHYSICAL_ADDRESS),
+                violation: EptViolation::decode(qualification),
+            },
+            ExitReason::CrAccess => {
+                match self.complete_cr_access(CrAccess::decode(qualification)) {
+                    Ok(true) => return None,
+                    _ => VmxExit::Other {
+                        reason: basic,
+                        qualification,
+                    },
+                }
+            }
+            ExitReason::EntryFailureGuestState | ExitReason::EntryFailureMsrLoading => {
+                VmxExit::InvalidGuestState {
+                    reason: basic,
+                    qualification,
+                }
+            }
+            _ => VmxExit::Other {
+                reason: basic,
+                qualification,
+            },
+        })
+    }
+
+    /// A MOV to CR0/CR4 that touched a host-owned bit: record the guest's
+    /// value and step over the instruction.
+    fn complete_cr_access(&mut self, access: CrAccess) -> Result<bool, SetupError> {
+        let CrAccess::MovToCr { cr, gpr } = access else {
+            return Ok(false);
+        };
+        let value = if usize::from(gpr) == RSP {
+            read(n::GUEST_RSP)
+        } else {
+            self.gprs[usize::from(gpr & 15)]
+        };
+        match cr {
+            0 => self.set_cr0_value(value)?,
+            4 => self.set_cr4_value(value)?,
+            _ => return Ok(false),
+        }
+        self.skip_instruction()?;
+        Ok(true)
+    }
+
+    fn skip_instruction(&mut self) -> Result<(), SetupError> {
+        let rip = read(n::GUEST_RIP).wrapping_add(read(w32::EXIT_INSTRUCTION_LENGTH));
+        write(n::GUEST_RIP, rip)
+    }
+
+    pub fn rip(&self) -> u64 {
+        read(n::GUEST_RIP)
+    }
+
+    pub fn set_rip(&mut self, rip: u64) {
+        let _ = write(n::GUEST_RIP, rip);
+    }
+
+    pub fn rflags(&self) -> u64 {
+        read(n::GUEST_RFLAGS)
+    }
+
+    pub fn set_rflags(&mut self, rflags: u64) {
+        let _ = write(n::GUEST_RFLAGS, rflags);
+    }
+
+    /// CR0 as the guest sees it (host-owned bits from the read shadow).
+    pub fn cr0(&self) -> u64 {
+        let mask = read(n::CR0_GUEST_HOST_MASK);
+        (read(n::GUEST_CR0) & !mask) | (read(n::CR0_READ_SHADOW) & mask)
+    }
+
+    /// CR4 as the guest sees it.
+    pub fn cr4(&self) -> u64 {
+        let mask = read(n::CR4_GUEST_HOST_MASK);
+        (read(n::GUEST_CR4) & !mask) | (read(n::CR4_READ_SHADOW) & mask)
+    }
+
+    pub fn cr3(&self) -> u64 {
+        read(n::GUEST_CR3)
+    }
+
+    pub fn efer(&self) -> u64 {
+        read(w64::GUEST_IA32_EFER)
+    }
+
+    /// Sets the guest's EFER, keeping the IA-32e-mode-guest entry control equal
+    /// to EFER.LMA as VM entry requires (SDM 27.3.1.1).
+    pub fn set_efer(&mut self, efer: u64) {
+        const LMA: u64 = 1 << 10;
+        let _ = write(w64::GUEST_IA32_EFER, efer);
+        self.entry
+            .set(EntryControls::IA32E_MODE_GUEST, efer & LMA != 0);
+        let _ = write(w32::ENTRY_CONTROLS, u64::from(self.entry.bits()));
+    }
+
+    /// Segment `i` (ES, CS, SS, DS, FS, GS, LDTR, TR): selector, base, limit,
+    /// access rights in the SDM's VMX format.
+    pub fn segment(&self, i: u32) -> (u16, u64, u32, u32) {
+        let (sel, base, limit, ar) = segment_fields(i.min(7));
+        (
+            read(sel) as u16,
+            read(base),
+            read(limit) as u32,
+            read(ar) as u32,
+        )
+    }
+
+    pub fn gdtr(&self) -> (u64, u32) {
+        (read(n::GUEST_GDTR_BASE), read(w32::GUEST_GDTR_LIMIT) as u32)
+    }
+
+    pub fn idtr(&self) -> (u64, u32) {
+        (read(n::GUEST_IDTR_BASE), read(w32::GUEST_IDTR_LIMIT) as u32)
+    }
+
+    /// CPL: the DPL of SS (SDM 25.4.1).
+    pub fn cpl(&self) -> u8 {
+        ((read(w32::GUEST_SS_ACCESS_RIGHTS) >> 5) & 3) as u8
+    }
+
+    /// Queues a hardware exception for the next entry.
+    pub fn inject_exception(&mut self, vector: u8, error_code: Option<u32>) {
+        let _ = self.queue_event(vector, InterruptionType::HardwareException, error_code);
+    }
+
+    /// Queues an external interrupt for the next entry.
+    pub fn inject_interrupt(&mut self, vector: u8) {
+        let _ = self.queue_event(vector, InterruptionType::ExternalInterrupt, None);
+    }
+
+    /// True when an external interrupt injected now would be delivered.
+    pub fn interrupt_window_open(&self) -> bool {
+        self.rflags() & RFLAGS_IF != 0
+            && read(w32::GUEST_INTERRUPTIBILITY_STATE) & BLOCKING_BY_STI_OR_MOV_SS == 0
+            && read(w32::ENTRY_INTERRUPTION_INFO) & INTERRUPTION_VALID == 0
+    }
+
+    /// Interrupt-window exiting (SDM 25.6.2, primary control bit 2).
+    pub fn set_interrupt_window_exiting(&mut self, on: bool) {
+        if self
+            .primary
+            .contains(PrimaryControls::INTERRUPT_WINDOW_EXITING)
+            != on
+        {
+            self.primary
+                .set(PrimaryControls::INTERRUPT_WINDOW_EXITING, on);
+            let _ = write(
+                w32::PRIMARY_PROCESSOR_CONTROLS,
+                u64::from(self.primary.bits()),
+            );
+        }
+    }
+
+    /// A few fields for a breakdown report.
+    pub fn describe(&self) -> [(&'static str, u64); 6] {
+        [
+            ("exit-reason", read(w32::EXIT_REASON)),
+            ("qualification", read(n::EXIT_QUALIFICATION)),
+            ("idt-vectoring", read(w32::IDT_VECTORING_INFO)),
+            ("entry-interruption", read(w32::ENTRY_INTERRUPTION_INFO)),
+            ("vm-instruction-error", read(w32::VM_INSTRUCTION_ERROR)),
+            ("vmcs", phys_addr(&*self.vmcs)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_rights_pack_like_the_vmcb() {
+        // 64-bit code: P, S, type Bh, L, G
+        assert_eq!(ar_to_packed(0xA09B), 0xA9B);
+        // 32-bit flat data: P, S, type 3, D/B, G
+        assert_eq!(ar_to_packed(0xC093), 0xC93);
+        assert_eq!(ar_to_packed(AR_UNUSABLE | 0x93) & 0x80, 0);
+    }
+}
