@@ -9,7 +9,7 @@
 //! guest read its own values from the read shadows, and a guest write that
 //! would change an owned bit exits and is completed here.
 
-use crate::capabilities::MissingControls;
+use crate::capabilities::{EptVpidCap, MissingControls};
 use crate::controls::{
     EntryControls, ExitControls, PinBasedControls, PrimaryControls, SecondaryControls,
 };
@@ -19,7 +19,9 @@ use crate::exit::{
 };
 use crate::fields::{natural as n, w16, w32, w64};
 use crate::host::{Page, VmxHost, CR4_VMXE};
-use crate::instructions::{self, vmclear, vmptrld, vmread, vmwrite, VmxError};
+use crate::instructions::{
+    self, invept, invvpid_single, vmclear, vmptrld, vmread, vmwrite, VmxError,
+};
 use crate::phys_addr;
 use crate::world_switch::vmx_world_switch;
 use alloc::boxed::Box;
@@ -229,8 +231,24 @@ impl VmxVcpu {
         write(w64::IO_BITMAP_B, phys_addr(&io_bitmaps[1]))?;
         write(w64::MSR_BITMAP, phys_addr(&*msr_bitmap))?;
         write(w64::EPT_POINTER, eptp)?;
+        // Stale translations for these physical pages (from an earlier guest)
+        // must not survive: flush the EPT context and the VPID before first use
+        // (SDM 29.4.3 "Invalidating Cached Translation Information").
+        let cap = caps.ept_vpid;
+        if cap.contains(EptVpidCap::INVEPT | EptVpidCap::INVEPT_SINGLE_CONTEXT) {
+            // SAFETY: VMX root operation; single-context INVEPT is supported.
+            unsafe { invept(1, eptp) }.map_err(|e| SetupError::Vmx(e, w64::EPT_POINTER))?;
+        } else if cap.contains(EptVpidCap::INVEPT | EptVpidCap::INVEPT_ALL_CONTEXT) {
+            // SAFETY: VMX root operation; all-context INVEPT is supported.
+            unsafe { invept(2, 0) }.map_err(|e| SetupError::Vmx(e, w64::EPT_POINTER))?;
+        }
         if secondary.contains(SecondaryControls::ENABLE_VPID) {
-            write(w16::VPID, u64::from(vpid.max(1)))?;
+            let vpid = vpid.max(1);
+            write(w16::VPID, u64::from(vpid))?;
+            if cap.contains(EptVpidCap::INVVPID | EptVpidCap::INVVPID_SINGLE_CONTEXT) {
+                // SAFETY: VMX root operation; single-context INVVPID is supported.
+                unsafe { invvpid_single(vpid) }.map_err(|e| SetupError::Vmx(e, w16::VPID))?;
+            }
         }
         write(w64::VMCS_LINK_POINTER, u64::MAX)?;
 
