@@ -1,6 +1,20 @@
-//! The emulated BIOS (to come, see the BIOS issue): a small real-mode ROM at
-//! F0000-FFFFF generated at VM creation, whose reset vector, POST entry and
-//! interrupt stubs trap into the hypervisor, and the BIOS services (INT 10h, 13h,
-//! 15h, 16h, 1Ah, El Torito boot, E820) written in Rust against the guest's
-//! registers and memory.
+//! The emulated BIOS, in the manner of NOVA's Vancouver VMM and Xen's emulated
+//! BIOS: a small real-mode ROM at F0000h-FFFFFh, generated at VM creation,
+//! whose reset vector, POST entry and interrupt stubs trap into the
+//! hypervisor, and the BIOS services themselves written in Rust against the
+//! guest's registers ([`Regs`]) and memory ([`RealMemory`]).
+//!
+//! The trap is a port write from a stub at a known ROM address (`out 0EAh, al`
+//! then `iret`): the hypervisor tells the service from the stub's address, no
+//! guest register is clobbered, and both SVM and VMX exit on port I/O alike.
 #![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod memory;
+pub mod regs;
+
+pub use memory::RealMemory;
+pub use regs::Regs;
