@@ -14,7 +14,9 @@ extern crate alloc;
 extern crate std;
 
 pub mod memory;
+pub mod platform;
 pub mod regs;
 
 pub use memory::RealMemory;
+pub use platform::{BiosPlatform, Next};
 pub use regs::Regs;
