@@ -60,6 +60,7 @@ impl Vcpu for BenchVcpu {
             base: 0,
         }
     }
+    fn set_segment(&mut self, _: SegReg, _: Segment) {}
     fn gdtr(&self) -> DescriptorTable {
         DescriptorTable::default()
     }

@@ -115,6 +115,9 @@ impl Vcpu for FakeVcpu {
     fn segment(&self, seg: SegReg) -> Segment {
         self.segments[index(seg)]
     }
+    fn set_segment(&mut self, seg: SegReg, value: Segment) {
+        self.segments[index(seg)] = value;
+    }
     fn gdtr(&self) -> DescriptorTable {
         DescriptorTable::default()
     }

@@ -288,6 +288,9 @@ pub trait Vcpu {
     /// Sets CR2 (the faulting address of a #PF being injected).
     fn set_cr2(&mut self, cr2: u64);
     fn segment(&self, seg: SegReg) -> Segment;
+    /// Loads a segment register (selector and hidden part), as the BIOS does
+    /// when it starts boot code.
+    fn set_segment(&mut self, seg: SegReg, value: Segment);
     fn gdtr(&self) -> DescriptorTable;
     fn idtr(&self) -> DescriptorTable;
     /// Current privilege level.

@@ -555,6 +555,15 @@ impl VmxVcpu {
         )
     }
 
+    /// Loads segment `i` (ES, CS, SS, DS, FS, GS, LDTR, TR).
+    pub fn set_segment(&mut self, i: u32, selector: u16, base: u64, limit: u32, ar: u32) {
+        let (sel, b, l, a) = segment_fields(i.min(7));
+        let _ = write(sel, u64::from(selector));
+        let _ = write(b, base);
+        let _ = write(l, u64::from(limit));
+        let _ = write(a, u64::from(ar));
+    }
+
     pub fn gdtr(&self) -> (u64, u32) {
         (read(n::GUEST_GDTR_BASE), read(w32::GUEST_GDTR_LIMIT) as u32)
     }
@@ -614,9 +623,28 @@ impl VmxVcpu {
     }
 }
 
+/// The inverse of [`ar_to_packed`]: a segment that is not present is unusable.
+pub fn packed_to_ar(packed: u16) -> u32 {
+    let p = u32::from(packed);
+    let ar = (p & 0xFF) | ((p & 0xF00) << 4);
+    if ar & AR_PRESENT == 0 {
+        ar | AR_UNUSABLE
+    } else {
+        ar
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_attributes_round_trip() {
+        for ar in [0xA09Bu32, 0xC093, 0x93, 0x8B] {
+            assert_eq!(packed_to_ar(ar_to_packed(ar)), ar);
+        }
+        assert_ne!(packed_to_ar(0x0000) & AR_UNUSABLE, 0);
+    }
 
     #[test]
     fn access_rights_pack_like_the_vmcb() {

@@ -161,6 +161,24 @@ impl Vcpu for SvmBackend<'_> {
         })
     }
 
+    fn set_segment(&mut self, seg: SegReg, v: Segment) {
+        let s = self.vcpu.save_mut();
+        let target = match seg {
+            SegReg::Es => &mut s.es,
+            SegReg::Cs => &mut s.cs,
+            SegReg::Ss => &mut s.ss,
+            SegReg::Ds => &mut s.ds,
+            SegReg::Fs => &mut s.fs,
+            SegReg::Gs => &mut s.gs,
+        };
+        *target = VmcbSegment {
+            selector: v.selector,
+            attrib: v.attrs,
+            limit: v.limit,
+            base: v.base,
+        };
+    }
+
     fn gdtr(&self) -> DescriptorTable {
         let s = &self.vcpu.save().gdtr;
         DescriptorTable {

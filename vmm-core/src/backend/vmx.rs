@@ -9,7 +9,7 @@ use core::fmt;
 use vmx::ept::{Access, EptError, ExtendedPageTable};
 use vmx::host::VmxHost;
 use vmx::instructions::{read_cr2, write_cr2};
-use vmx::vcpu::{ar_to_packed, SetupError, VmxExit};
+use vmx::vcpu::{ar_to_packed, packed_to_ar, SetupError, VmxExit};
 use vmx::VmxVcpu;
 
 /// A VT-x vCPU with the EPT of its domain.
@@ -182,6 +182,16 @@ impl Vcpu for VmxBackend<'_> {
             limit,
             base,
         }
+    }
+
+    fn set_segment(&mut self, seg: SegReg, v: Segment) {
+        self.vcpu.set_segment(
+            index(seg),
+            v.selector,
+            v.base,
+            v.limit,
+            packed_to_ar(v.attrs),
+        );
     }
 
     fn gdtr(&self) -> DescriptorTable {
