@@ -16,6 +16,7 @@ extern crate std;
 pub mod memory;
 pub mod platform;
 pub mod regs;
+pub mod rom;
 
 pub use memory::RealMemory;
 pub use platform::{BiosPlatform, Next};
