@@ -103,6 +103,36 @@ impl BlockBackend for MemoryBlock {
     }
 }
 
+/// A medium used by two parties at once (the IDE controller and the BIOS):
+/// both see the same bytes.
+#[derive(Clone)]
+pub struct SharedBlock(pub alloc::rc::Rc<core::cell::RefCell<dyn BlockBackend>>);
+
+impl SharedBlock {
+    /// Shares `medium`.
+    pub fn new(medium: impl BlockBackend + 'static) -> Self {
+        Self(alloc::rc::Rc::new(core::cell::RefCell::new(medium)))
+    }
+}
+
+impl BlockBackend for SharedBlock {
+    fn len(&self) -> u64 {
+        self.0.borrow().len()
+    }
+
+    fn read_only(&self) -> bool {
+        self.0.borrow().read_only()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.0.borrow().read_at(offset, buf)
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        self.0.borrow_mut().write_at(offset, data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +145,16 @@ mod tests {
         let mut buf = [0u8; 3];
         b.read_at(512, &mut buf).unwrap();
         assert_eq!(buf, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_shared_medium_shows_writes_to_every_holder() {
+        let mut a = SharedBlock::new(MemoryBlock::new(vec![0u8; 512], false));
+        let b = a.clone();
+        a.write_at(10, &[7]).unwrap();
+        let mut buf = [0u8; 1];
+        b.read_at(10, &mut buf).unwrap();
+        assert_eq!(buf, [7]);
     }
 
     #[test]
