@@ -13,6 +13,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod eltorito;
 pub mod int13_disk;
 pub mod memory;
 pub mod platform;
