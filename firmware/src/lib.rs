@@ -14,6 +14,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod eltorito;
+pub mod int10_video;
 pub mod int13_disk;
 pub mod memory;
 pub mod platform;
