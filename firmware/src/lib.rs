@@ -13,13 +13,17 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod bda;
+pub mod bios;
 pub mod eltorito;
 pub mod int10_video;
 pub mod int13_disk;
+pub mod keyboard;
 pub mod memory;
 pub mod platform;
 pub mod regs;
 pub mod rom;
+pub mod system;
 
 pub use memory::RealMemory;
 pub use platform::{BiosPlatform, Next};

@@ -7,6 +7,7 @@
 //!   tells the service from the address of the OUT (see [`service_at`]), and
 //!   runs it in Rust. Unserviced vectors get a bare `iret`.
 //! - E05Bh: the POST entry the reset vector jumps to (IBM's address).
+//! - E6F5h: the system configuration table INT 15h AH=C0h returns (IBM's address).
 //! - EFC7h: the diskette parameter table INT 1Eh points to (IBM's address).
 //! - FFF0h: the reset vector, `jmp far F000:E05B`; FFF5h the BIOS date;
 //!   FFFEh the model byte (FCh, PC/AT).
@@ -124,6 +125,9 @@ pub fn build() -> Vec<u8> {
     // should it ever return: hlt ; jmp short (back to the hlt).
     let post = usize::from(POST_ENTRY);
     rom[post..post + 5].copy_from_slice(&[OUT_TRAP[0], OUT_TRAP[1], HLT, 0xEB, 0xFD]);
+    let table = usize::from(crate::system::SYSTEM_CONFIG_OFFSET);
+    rom[table..table + crate::system::SYSTEM_CONFIG_TABLE.len()]
+        .copy_from_slice(&crate::system::SYSTEM_CONFIG_TABLE);
     let dpt = usize::from(DPT_OFFSET);
     rom[dpt..dpt + DISKETTE_PARAMETERS.len()].copy_from_slice(&DISKETTE_PARAMETERS);
     // jmp far F000:E05B

@@ -40,6 +40,10 @@ pub struct Domain {
     pub platform: Platform,
     /// Memory-mapped devices: guest-physical addresses no RAM backs.
     pub mmio: MmioBus,
+    /// The emulated BIOS, when the guest boots through it.
+    pub bios: Option<firmware::bios::Bios>,
+    /// The text-screen mirror, for guests that use the screen.
+    pub screen: Option<crate::screen_mirror::ScreenMirror>,
     pub stats: ExitStats,
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
@@ -83,6 +87,8 @@ impl Domain {
             io,
             platform,
             mmio: MmioBus::default(),
+            bios: None,
+            screen: None,
             stats: ExitStats::default(),
             exit_request,
             log_limits: GuestLogLimits::default(),

@@ -29,6 +29,8 @@ pub enum StopReason {
     Undecodable(FetchError),
     /// A string I/O instruction that could not be completed.
     StringIo { port: u16, error: StringIoError },
+    /// The BIOS found nothing to boot.
+    NoBootableDevice,
     /// An exit this hypervisor does not handle.
     UnhandledExit { code: u64 },
 }
@@ -60,6 +62,14 @@ pub fn handle_exit(
     host: &dyn HostEnv,
 ) -> Flow {
     let flow = match exit {
+        VmExit::Io(io)
+            if io.port == firmware::rom::TRAP_PORT
+                && io.direction == IoDirection::Out
+                && !io.string
+                && dom.bios.is_some() =>
+        {
+            crate::bios_glue::handle_trap(vcpu, dom, io)
+        }
         VmExit::Io(io) if io.string => {
             match run_string_io(vcpu, &mut dom.memory, &mut dom.io, dom.max_phys_bits, io) {
                 Ok(_) => Flow::Continue,
@@ -312,6 +322,7 @@ impl core::fmt::Display for StopReason {
             StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
             StopReason::ExitRequested(s) => write!(f, "requested exit with status {s}"),
             StopReason::TripleFault => write!(f, "triple fault (shutdown)"),
+            StopReason::NoBootableDevice => write!(f, "the BIOS found no bootable device"),
             StopReason::InvalidState { code } => {
                 write!(f, "invalid guest state (exit code {code:#x})")
             }

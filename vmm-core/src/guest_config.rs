@@ -4,6 +4,10 @@
 //! Keys: `mem_mib` (guest RAM in MiB), `rom` (name of the module holding the
 //! ROM image mapped below 1 MiB and at the reset vector), `stats` (print exit
 //! statistics when the guest stops), `log` (error|warn|info|debug|trace),
+//! `firmware` (`bios`: the emulated BIOS boots the guest from its media;
+//! `rom`: the module named by `rom` is the whole firmware, as test guests
+//! are), `boot` (order of boot devices: `cd`, `disk`, `floppy`, comma
+//! separated), `floppy` (module name of the floppy image, drive A:),
 //! `disk` (module name of the IDE primary master's image), `cdrom` (module name
 //! of the ISO in the ATAPI drive on the secondary master), `console_input`
 //! (`serial`: host terminal input goes to COM1; `keyboard`: to the PS/2
@@ -33,6 +37,12 @@ pub struct GuestConfig {
     pub cdrom: Option<String>,
     /// Host terminal input goes to the PS/2 keyboard instead of COM1.
     pub keyboard_input: bool,
+    /// The emulated BIOS is the firmware (instead of a ROM module).
+    pub bios: bool,
+    /// Boot order for the BIOS.
+    pub boot_order: Vec<firmware::bios::BootDevice>,
+    /// Boot module holding the floppy image (drive A:).
+    pub floppy: Option<String>,
 }
 
 /// Self-tests of the hypervisor's own failure paths.
@@ -53,6 +63,13 @@ impl Default for GuestConfig {
             disk: None,
             cdrom: None,
             keyboard_input: false,
+            bios: false,
+            boot_order: alloc::vec![
+                firmware::bios::BootDevice::Cdrom,
+                firmware::bios::BootDevice::Disk,
+                firmware::bios::BootDevice::Floppy
+            ],
+            floppy: None,
         }
     }
 }
@@ -96,6 +113,30 @@ impl GuestConfig {
                 "rom" => cfg.rom = value.to_string(),
                 "disk" => cfg.disk = Some(value.to_string()),
                 "cdrom" => cfg.cdrom = Some(value.to_string()),
+                "floppy" => cfg.floppy = Some(value.to_string()),
+                "firmware" => match value {
+                    "bios" => cfg.bios = true,
+                    "rom" => cfg.bios = false,
+                    _ => problem(alloc::format!(
+                        "firmware must be bios or rom, got `{value}`"
+                    )),
+                },
+                "boot" => {
+                    let mut order = Vec::new();
+                    for item in value.split(',').map(str::trim) {
+                        match item {
+                            "cd" => order.push(firmware::bios::BootDevice::Cdrom),
+                            "disk" => order.push(firmware::bios::BootDevice::Disk),
+                            "floppy" => order.push(firmware::bios::BootDevice::Floppy),
+                            _ => problem(alloc::format!(
+                                "unknown boot device `{item}` (cd, disk, floppy)"
+                            )),
+                        }
+                    }
+                    if !order.is_empty() {
+                        cfg.boot_order = order;
+                    }
+                }
                 "console_input" => match value {
                     "serial" => cfg.keyboard_input = false,
                     "keyboard" => cfg.keyboard_input = true,
@@ -156,6 +197,7 @@ mod tests {
                 disk: None,
                 cdrom: None,
                 keyboard_input: false,
+                ..GuestConfig::default()
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);

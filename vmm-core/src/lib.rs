@@ -10,6 +10,7 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 pub mod arch;
 pub mod backend;
+pub mod bios_glue;
 pub mod boot_info;
 pub mod cpuid_policy;
 pub mod domain;
@@ -26,6 +27,7 @@ pub mod msr_policy;
 pub mod page_walk;
 pub mod platform;
 pub mod run_loop;
+pub mod screen_mirror;
 pub mod vcpu;
 
 #[cfg(test)]

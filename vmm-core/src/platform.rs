@@ -59,6 +59,8 @@ pub enum ConsoleInput {
     Serial,
     /// The PS/2 keyboard (guests on the VGA text screen).
     Keyboard,
+    /// Both: a BIOS guest may read either (DOS the keyboard, Linux ttyS0).
+    Both,
 }
 
 /// The devices of one PC.
@@ -251,6 +253,10 @@ impl Platform {
                 self.com1.borrow_mut().receive(byte);
             }
             ConsoleInput::Keyboard => self.kbc.borrow_mut().type_bytes(&[byte]),
+            ConsoleInput::Both => {
+                self.com1.borrow_mut().receive(byte);
+                self.kbc.borrow_mut().type_bytes(&[byte]);
+            }
         }
     }
 

@@ -37,7 +37,11 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
         dom.platform.console_byte(byte);
     }
     dom.platform.service(&mut dom.io, &mut dom.memory);
-    dom.platform.poll(host.now_ns());
+    let now = host.now_ns();
+    dom.platform.poll(now);
+    if let Some(screen) = dom.screen.as_mut() {
+        screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
+    }
     deliver(vcpu, &mut dom.platform);
 }
 
@@ -49,7 +53,11 @@ fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv) {
         while let Some(byte) = host.console_input() {
             dom.platform.console_byte(byte);
         }
-        dom.platform.poll(host.now_ns());
+        let now = host.now_ns();
+        dom.platform.poll(now);
+        if let Some(screen) = dom.screen.as_mut() {
+            screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
+        }
         if dom.platform.has_interrupt() {
             return;
         }

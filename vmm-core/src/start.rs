@@ -6,12 +6,13 @@ use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use core::panic::PanicInfo;
-use device_model::block::MemoryBlock;
+use device_model::block::{BlockBackend, MemoryBlock, SharedBlock};
+use firmware::bios::Bios;
 use log::LevelFilter;
 use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
 use vmm_core::arch::platform::{power_off, RunOutcome};
-use vmm_core::arch::serial::HostConsole;
+use vmm_core::arch::serial::{HostConsole, HostScreenChannel};
 use vmm_core::arch::tsc::TscClock;
 use vmm_core::arch::{debugcon, exceptions, gdt, heap, host_rtc, host_timer, serial, tsc};
 use vmm_core::backend::svm::SvmBackend;
@@ -23,6 +24,7 @@ use vmm_core::guest_config::{GuestConfig, SelfTest};
 use vmm_core::guest_memory::{Alias, GuestMemory};
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
 use vmm_core::run_loop::run_vcpu;
+use vmm_core::screen_mirror::ScreenMirror;
 use vmm_core::vcpu::{dump_state, Vcpu};
 
 /// Size of the hypervisor heap.
@@ -141,7 +143,11 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     let ram = unsafe { claim(ram_start, mem_size) };
     ram.fill(0);
     let mut memory = GuestMemory::new(ram);
-    load_rom(boot, &config, &mut memory)?;
+    if config.bios {
+        load_rom_image(&mut memory, &firmware::rom::build(), "the BIOS")?;
+    } else {
+        load_rom(boot, &config, &mut memory)?;
+    }
 
     let stats = config.stats;
     let mut dom = Domain::new(
@@ -230,56 +236,78 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
     reason
 }
 
-/// Puts the configured disk and ISO modules on the IDE channels. The modules'
-/// memory becomes the media: writes to the disk stay for the run.
+/// Puts the configured media in place: the disk on the IDE primary master
+/// and the ISO in the CD-ROM on the secondary master (each shared with the
+/// BIOS), and the floppy image as the BIOS's drive A:. The modules' memory
+/// becomes the media: writes to the disk stay for the run.
 fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
-    if let Some(name) = dom.config.disk.clone() {
+    let media = |kind: &str, name: &str| -> Result<&'static mut [u8], String> {
         let m =
-            module(boot, &name).ok_or_else(|| alloc::format!("no disk module named `{name}`"))?;
+            module(boot, name).ok_or_else(|| alloc::format!("no {kind} module named `{name}`"))?;
+        log::info!("dom{}: {kind} `{name}`, {} KiB", dom.id, m.len() >> 10);
         // SAFETY: the module's range is RAM the allocator never hands out, and
-        // only this disk uses it from here on.
-        let bytes = unsafe { claim(m.start, m.len()) };
-        log::info!(
-            "dom{}: IDE primary master: disk `{name}`, {} MiB",
-            dom.id,
-            m.len() >> 20
-        );
-        dom.platform
-            .attach_disk(Box::new(MemoryBlock::new(bytes, false)));
+        // only this medium uses it from here on.
+        Ok(unsafe { claim(m.start, m.len()) })
+    };
+    let disk = match dom.config.disk.clone() {
+        Some(name) => Some(SharedBlock::new(MemoryBlock::new(
+            media("disk", &name)?,
+            false,
+        ))),
+        None => None,
+    };
+    let cd = match dom.config.cdrom.clone() {
+        Some(name) => Some(SharedBlock::new(MemoryBlock::new(
+            media("ISO", &name)?,
+            true,
+        ))),
+        None => None,
+    };
+    let floppy = match dom.config.floppy.clone() {
+        Some(name) => Some(MemoryBlock::new(media("floppy", &name)?, false)),
+        None => None,
+    };
+    if let Some(d) = &disk {
+        dom.platform.attach_disk(Box::new(d.clone()));
     }
-    if let Some(name) = dom.config.cdrom.clone() {
-        let m =
-            module(boot, &name).ok_or_else(|| alloc::format!("no ISO module named `{name}`"))?;
-        // SAFETY: as for the disk; the CD is read-only.
-        let bytes = unsafe { claim(m.start, m.len()) };
-        log::info!(
-            "dom{}: IDE secondary master: CD-ROM `{name}`, {} MiB",
-            dom.id,
-            m.len() >> 20
-        );
-        dom.platform
-            .attach_cdrom(Box::new(MemoryBlock::new(bytes, true)));
+    if let Some(c) = &cd {
+        dom.platform.attach_cdrom(Box::new(c.clone()));
+    }
+    if dom.config.bios {
+        dom.bios = Some(Bios::new(
+            floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
+            disk.map(|d| Box::new(d) as Box<dyn BlockBackend>),
+            cd,
+            dom.config.boot_order.clone(),
+        ));
+        // A BIOS guest's console is its screen and keyboard as much as COM1.
+        dom.platform.console_input = vmm_core::platform::ConsoleInput::Both;
+        serial::init_com2();
+        dom.screen = Some(ScreenMirror::new(Box::new(HostScreenChannel)));
     }
     Ok(())
 }
 
-/// Copies the ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
-/// reset vector (FFFF_FFF0h) lands in it, as the PC chipset does.
 fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> Result<(), String> {
     let m = module(boot, &config.rom)
         .ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
-    let len = m.len();
+    load_rom_image(memory, module_bytes(m), &config.rom)
+}
+
+/// Copies a ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
+/// reset vector (FFFF_FFF0h) lands in it, as the PC chipset does.
+fn load_rom_image(memory: &mut GuestMemory, image: &[u8], name: &str) -> Result<(), String> {
+    let len = image.len() as u64;
     if len == 0 || len > MAX_ROM_SIZE || !len.is_multiple_of(PAGE_SIZE) {
         return Err(alloc::format!(
-            "ROM `{}` is {len} bytes: it must be whole pages, at most 128 KiB",
-            config.rom
+            "ROM `{name}` is {len} bytes: it must be whole pages, at most 128 KiB"
         ));
     }
     if memory.ram_size() < ROM_AREA_END {
         return Err("guest RAM must be at least 1 MiB".into());
     }
     memory
-        .write(ROM_AREA_END - len, module_bytes(m))
+        .write(ROM_AREA_END - len, image)
         .map_err(|e| alloc::format!("cannot load the ROM: {e:?}"))?;
     memory.add_alias(Alias {
         gpa: FOUR_GIB - len,

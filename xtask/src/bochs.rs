@@ -33,7 +33,7 @@ pub const PACKAGES: [(&str, &str); 3] = [
 ];
 
 /// A headless bochsrc for Debian's 2.7 build (see the note for each line's reason).
-pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path) -> String {
+pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path, com2: &Path) -> String {
     format!(
         "megs: {megs}\n\
          cpu: model={model}, count=1, ips=100000000, reset_on_triple_fault=0\n\
@@ -49,6 +49,7 @@ pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path) -> String {
          log: bochs.log\n\
          port_e9_hack: enabled=1\n\
          com1: enabled=1, mode=file, dev={com1}\n\
+         com2: enabled=1, mode=file, dev={com2}\n\
          panic: action=fatal\n\
          error: action=report\n\
          info: action=report\n\
@@ -56,6 +57,7 @@ pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path) -> String {
         model = cpu.model(),
         iso = iso.display(),
         com1 = com1.display(),
+        com2 = com2.display(),
     )
 }
 
@@ -137,6 +139,7 @@ mod tests {
             128,
             Path::new("/r/hv.iso"),
             Path::new("/r/com1.out"),
+            Path::new("/r/screen.out"),
         );
         assert!(rc.contains("cpu: model=corei7_skylake_x,"));
         assert!(rc.contains("path=/r/hv.iso"));

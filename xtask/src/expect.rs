@@ -35,6 +35,19 @@ impl Expectations {
         }
     }
 
+    /// Like [`Expectations::advance`], but a pattern may also match anywhere on
+    /// the current `screen` (the mirrored text screen, which is redrawn rather
+    /// than appended to).
+    pub fn advance_with_screen(&mut self, text: &str, screen: &str) {
+        loop {
+            self.advance(text);
+            match self.patterns.get(self.matched) {
+                Some(p) if p.is_match(screen) => self.matched += 1,
+                _ => break,
+            }
+        }
+    }
+
     /// True when every pattern has matched (and there was at least one).
     pub fn all_met(&self) -> bool {
         !self.patterns.is_empty() && self.matched == self.patterns.len()
@@ -80,6 +93,15 @@ mod tests {
         e.advance("ab");
         assert_eq!(e.matched(), 1);
         assert_eq!(e.pending(), Some("b"));
+    }
+
+    #[test]
+    fn a_pattern_may_match_the_screen_instead_of_the_console() {
+        let mut e = exp(&["booting", r"A:\\>", "later"]);
+        e.advance_with_screen("booting...", "FreeDOS\nA:\\>");
+        assert_eq!(e.matched(), 2);
+        e.advance_with_screen("booting... later", "");
+        assert!(e.all_met());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod build;
 pub mod expect;
 pub mod grub;
 pub mod guests;
+pub mod linux_iso;
 pub mod qemu;
 pub mod runner;
 pub mod tools;

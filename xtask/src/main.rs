@@ -26,7 +26,7 @@ enum Cmd {
         release: bool,
     },
     /// Boot the hypervisor in QEMU with a guest.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run every check: formatting, clippy, unit tests and QEMU integration tests.
     Test {
         /// Skip formatting and clippy (tests only).
@@ -35,6 +35,12 @@ enum Cmd {
     },
     /// List the built-in guests.
     Guests,
+    /// Build target/guests/linux.iso: Debian's stock kernel, busybox and ISOLINUX on a bootable CD.
+    MakeLinuxIso {
+        /// Rebuild the ISO even when it is up to date (downloaded packages are kept).
+        #[arg(long)]
+        force: bool,
+    },
     /// Run a benchmark and print its ratios.
     Bench {
         #[arg(value_enum)]
@@ -51,9 +57,11 @@ enum BenchKind {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Built-in test guest to boot (see `cargo xtask guests`).
-    #[arg(long, default_value = "hello")]
-    guest: String,
+    /// Built-in test guest to boot (see `cargo xtask guests`); `bios` boots
+    /// --iso/--disk/--floppy through the emulated BIOS, which is the default
+    /// when any of those is given.
+    #[arg(long)]
+    guest: Option<String>,
     /// Guest RAM in MiB.
     #[arg(long, default_value_t = 16)]
     mem: u64,
@@ -72,15 +80,26 @@ struct RunArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
-    /// Regular expression the guest console must match; repeat for several, matched in order.
+    /// Regular expression the guest console (serial or mirrored screen) must
+    /// match; repeat for several, matched in order.
     #[arg(long)]
     expect: Vec<String>,
+    /// Text to type once the `--expect`s before it on the command line have
+    /// matched; `\r` is Enter (also `\n`, `\t`, `\\`, `\xNN`).
+    #[arg(long)]
+    send: Vec<String>,
     /// Disk image for the IDE primary master.
     #[arg(long, value_name = "FILE")]
     disk: Option<std::path::PathBuf>,
     /// ISO image for the ATAPI CD-ROM (IDE secondary master).
     #[arg(long, value_name = "FILE")]
     iso: Option<std::path::PathBuf>,
+    /// Floppy image (drive A: through INT 13h).
+    #[arg(long, value_name = "FILE")]
+    floppy: Option<std::path::PathBuf>,
+    /// BIOS boot order: a comma-separated list of cd, disk, floppy.
+    #[arg(long, value_name = "ORDER")]
+    boot: Option<String>,
     /// Terminal input goes to the guest's PS/2 keyboard instead of its COM1.
     #[arg(long)]
     keyboard: bool,
@@ -96,7 +115,29 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    // Where each --send stands among the --expects decides when it is typed.
+    let send_after: Vec<usize> = matches
+        .subcommand_matches("run")
+        .map(|m| {
+            let expects: Vec<usize> = m
+                .indices_of("expect")
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            m.indices_of("send")
+                .map(|sends| {
+                    sends
+                        .map(|s| expects.iter().filter(|e| **e < s).count())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
     let code = match cli.command {
         Cmd::Build { release } => match build_hypervisor(release, None) {
             Ok(p) => {
@@ -105,7 +146,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
-        Cmd::Run(args) => run_command(args),
+        Cmd::Run(args) => run_command(*args, &send_after),
         Cmd::Test { no_lint } => test_command(no_lint),
         Cmd::Bench {
             what: BenchKind::Emulate,
@@ -119,6 +160,13 @@ fn main() -> ExitCode {
                 fail("the emulator benchmark failed")
             }
         }
+        Cmd::MakeLinuxIso { force } => match xtask::linux_iso::make_linux_iso(force) {
+            Ok(p) => {
+                println!("{}", p.display());
+                0
+            }
+            Err(e) => fail(&e),
+        },
         Cmd::Guests => {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);
@@ -134,7 +182,35 @@ fn fail(message: &str) -> i32 {
     3
 }
 
-fn run_command(args: RunArgs) -> i32 {
+/// Turns `\r`, `\n`, `\t`, `\\` and `\xNN` into the bytes they name.
+fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push(b'\r'),
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.push(u8::from_str_radix(&hex, 16).unwrap_or(b'?'));
+            }
+            Some(other) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
     let mut expect = Vec::new();
     for e in &args.expect {
         match Regex::new(e) {
@@ -146,8 +222,12 @@ fn run_command(args: RunArgs) -> i32 {
             }
         }
     }
+    let media = args.iso.is_some() || args.disk.is_some() || args.floppy.is_some();
+    let guest = args
+        .guest
+        .unwrap_or_else(|| if media { "bios".into() } else { "hello".into() });
     let opts = RunOptions {
-        guest: args.guest,
+        guest,
         mem_mib: args.mem,
         accel: args.accel,
         loader: args.loader,
@@ -163,7 +243,15 @@ fn run_command(args: RunArgs) -> i32 {
         selftest: None,
         disk: args.disk,
         iso: args.iso,
+        floppy: args.floppy,
+        boot: args.boot,
         input: Vec::new(),
+        send: args
+            .send
+            .iter()
+            .zip(send_after.iter().chain(std::iter::repeat(&0)))
+            .map(|(t, n)| (*n, unescape(t)))
+            .collect(),
         keyboard: args.keyboard,
     };
     let report = match run(&opts) {
@@ -336,4 +424,15 @@ fn count_before(summary: &str, word: &str) -> u64 {
             (words.next() == Some(word)).then(|| words.next()?.parse().ok())?
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod unescape_tests {
+    use super::unescape;
+
+    #[test]
+    fn escapes_become_bytes() {
+        assert_eq!(unescape(r"dir\r"), b"dir\r");
+        assert_eq!(unescape(r"a\tb\\c\x41"), b"a\tb\\cA");
+    }
 }

@@ -75,6 +75,8 @@ pub struct QemuMachine<'a> {
     /// CPU model overriding the accelerator's default.
     pub cpu: Option<&'a str>,
     pub debugcon_log: &'a Path,
+    /// Where the guest's COM2 (the screen mirror's channel) is written.
+    pub screen_log: &'a Path,
 }
 
 /// QEMU's `-initrd` separates modules with commas: a comma inside a path is doubled.
@@ -124,6 +126,8 @@ impl QemuMachine<'_> {
             "none",
         ])
         .args(["-serial", "stdio", "-no-reboot"])
+        .arg("-serial")
+        .arg(format!("file:{}", self.screen_log.display()))
         .arg("-debugcon")
         .arg(format!("file:{}", self.debugcon_log.display()))
         .arg("-device")
@@ -159,6 +163,7 @@ mod tests {
             accel: Accel::Tcg,
             cpu: None,
             debugcon_log: Path::new("/tmp/hv.log"),
+            screen_log: Path::new("/tmp/screen.out"),
         };
         let args: Vec<String> = m
             .command()

@@ -25,6 +25,9 @@ pub const STATS_END: &str = "--- end of exit statistics ---";
 /// image, heap and page tables, with room to spare.
 const HYPERVISOR_OVERHEAD_MIB: u64 = 96;
 
+/// The guest name that means "the emulated BIOS boots the media given".
+pub const BIOS_GUEST: &str = "bios";
+
 /// How the hypervisor is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Loader {
@@ -69,8 +72,15 @@ pub struct RunOptions {
     pub disk: Option<PathBuf>,
     /// An ISO image for the ATAPI CD-ROM on the IDE secondary master.
     pub iso: Option<PathBuf>,
+    /// A floppy image (drive A: of the BIOS).
+    pub floppy: Option<PathBuf>,
+    /// BIOS boot order, e.g. "cd,disk,floppy".
+    pub boot: Option<String>,
     /// Bytes typed on the guest console at start-up.
     pub input: Vec<u8>,
+    /// Bytes typed once a number of expectations have matched: `(n, bytes)`
+    /// is sent after the n-th `expect` matched (0: at start-up).
+    pub send: Vec<(usize, Vec<u8>)>,
     /// Terminal input goes to the PS/2 keyboard instead of COM1.
     pub keyboard: bool,
     /// QEMU CPU model instead of the one `accel` implies (tests of CPU detection).
@@ -98,7 +108,10 @@ impl Default for RunOptions {
             selftest: None,
             disk: None,
             iso: None,
+            floppy: None,
+            boot: None,
             input: Vec::new(),
+            send: Vec::new(),
             keyboard: false,
         }
     }
@@ -149,6 +162,8 @@ pub struct RunReport {
     pub hv_log: String,
     /// Where the log file is.
     pub hv_log_path: PathBuf,
+    /// The guest's text screen at the end (empty for guests that do not use it).
+    pub screen: String,
 }
 
 impl RunReport {
@@ -221,26 +236,50 @@ fn check_iso9660(path: &std::path::Path) -> Result<(), String> {
 
 /// Runs a guest.
 pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
-    let guest = guests::find(&opts.guest).ok_or_else(|| {
-        format!(
-            "no built-in guest `{}` (there are: {})",
-            opts.guest,
-            guests::names()
-        )
-    })?;
+    // The `bios` guest is the emulated BIOS booting the given media; any other
+    // name is a built-in test ROM.
+    let bios = opts.guest == BIOS_GUEST;
+    let guest = if bios {
+        None
+    } else {
+        Some(guests::find(&opts.guest).ok_or_else(|| {
+            format!(
+                "no built-in guest `{}` (there are: {}, and {BIOS_GUEST} to boot --iso/--disk/--floppy)",
+                opts.guest,
+                guests::names()
+            )
+        })?)
+    };
+    if bios && opts.iso.is_none() && opts.disk.is_none() && opts.floppy.is_none() {
+        return Err("nothing to boot: give --iso, --disk or --floppy".into());
+    }
     tools::ensure("qemu-system-x86_64", "qemu-system-x86")?;
     let hv = hypervisor_elf(opts.target_dir.as_ref())?;
 
-    let dir = fresh_run_dir(guest.name)?;
+    let dir = fresh_run_dir(guest.map_or(BIOS_GUEST, |g| g.name))?;
     let rom = dir.join("rom.bin");
     let config = dir.join("guest.cfg");
     let hv_log_path = dir.join("hv.log");
-    std::fs::write(&rom, (guest.build)())
-        .map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
+    if let Some(g) = guest {
+        std::fs::write(&rom, (g.build)())
+            .map_err(|e| format!("cannot write {}: {e}", rom.display()))?;
+    }
     let mut config_text = format!(
-        "# written by cargo xtask run\nmem_mib = {}\nrom = rom\nstats = {}\nlog = {}\n",
+        "# written by cargo xtask run\nmem_mib = {}\nstats = {}\nlog = {}\n",
         opts.mem_mib, opts.stats, opts.log_level
     );
+    if bios {
+        config_text.push_str("firmware = bios\n");
+        if let Some(order) = &opts.boot {
+            config_text.push_str(&format!("boot = {order}\n"));
+        }
+    } else {
+        config_text.push_str("rom = rom\n");
+    }
+    if let Some(floppy) = &opts.floppy {
+        check_image(floppy, "floppy")?;
+        config_text.push_str("floppy = floppy0\n");
+    }
     if let Some(t) = &opts.selftest {
         config_text.push_str(&format!("selftest = {t}\n"));
     }
@@ -260,16 +299,22 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let _ = std::fs::remove_file(&hv_log_path);
 
-    let mut modules = vec![
-        BootModule {
+    let mut modules = vec![BootModule {
+        path: config,
+        name: "config".into(),
+    }];
+    if guest.is_some() {
+        modules.push(BootModule {
             path: rom,
             name: "rom".into(),
-        },
-        BootModule {
-            path: config,
-            name: "config".into(),
-        },
-    ];
+        });
+    }
+    if let Some(floppy) = &opts.floppy {
+        modules.push(BootModule {
+            path: floppy.clone(),
+            name: "floppy0".into(),
+        });
+    }
     if let Some(disk) = &opts.disk {
         modules.push(BootModule {
             path: disk.clone(),
@@ -292,7 +337,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if opts.emulator == Emulator::Bochs {
         let (mut child, rx, stderr_thread) =
             spawn_bochs(opts, &hv, &modules, &dir, &iso, host_mem_mib, &hv_log_path)?;
-        let (outcome, console) = follow(
+        let (outcome, console, screen) = follow(
             &mut child,
             opts,
             &hv_log_path,
@@ -306,6 +351,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             console,
             hv_log,
             hv_log_path,
+            screen,
         });
     }
     let boot = match opts.loader {
@@ -321,13 +367,14 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         accel: opts.accel,
         cpu: opts.qemu_cpu.as_deref(),
         debugcon_log: &hv_log_path,
+        screen_log: &dir.join(SCREEN_FILE),
     };
     let mut child = machine
         .command()
         // Scripted input is piped in; an interactive run hands the terminal to
         // QEMU, whose `-serial stdio` passes typed bytes to the host COM1,
         // where the hypervisor reads them.
-        .stdin(if !opts.input.is_empty() {
+        .stdin(if !opts.input.is_empty() || !opts.send.is_empty() {
             Stdio::piped()
         } else if opts.echo {
             Stdio::inherit()
@@ -339,7 +386,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
     let (rx, stderr_thread) = stream_output(&mut child);
-    let (outcome, console) = follow(
+    let (outcome, console, screen) = follow(
         &mut child,
         opts,
         &hv_log_path,
@@ -353,6 +400,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         console,
         hv_log,
         hv_log_path,
+        screen,
     })
 }
 
@@ -417,7 +465,13 @@ fn spawn_bochs(
     let rc = dir.join("bochsrc");
     std::fs::write(
         &rc,
-        bochs::bochsrc(opts.bochs_cpu, megs.max(64), iso, &com1),
+        bochs::bochsrc(
+            opts.bochs_cpu,
+            megs.max(64),
+            iso,
+            &com1,
+            &dir.join(SCREEN_FILE),
+        ),
     )
     .map_err(|e| format!("cannot write {}: {e}", rc.display()))?;
     // The built-in debugger is compiled into Debian's Bochs: tell it to continue.
@@ -492,12 +546,18 @@ fn follow(
     emulator: Emulator,
     rx: mpsc::Receiver<Vec<u8>>,
     stderr_thread: std::thread::JoinHandle<String>,
-) -> Result<(Outcome, String), String> {
+) -> Result<(Outcome, String, String), String> {
+    let screen_path = hv_log.with_file_name(SCREEN_FILE);
+    let mut screen = ScreenReader::default();
+    let mut serial_seen = false;
     // Typed input waits until the hypervisor has started the guest (before
     // that, the host UART is not yet programmed and would drop it); the pipe
     // stays open for the whole run, since EOF would close QEMU's serial backend.
     let mut stdin = child.stdin.take();
-    let mut input_sent = opts.input.is_empty();
+    // Typed input waits until the guest has started (see `guest_started`).
+    let typing = !opts.input.is_empty() || !opts.send.is_empty();
+    let mut started = false;
+    let mut sends_done = 0;
 
     let mut expectations = Expectations::new(opts.expect.clone());
     let mut bytes = Vec::new();
@@ -515,22 +575,55 @@ fn follow(
                 break None;
             }
         }
-        if !input_sent && guest_started(hv_log) {
+        if typing && !started && guest_started(hv_log) {
             if let Some(pipe) = stdin.as_mut() {
                 let _ = pipe.write_all(&opts.input);
                 let _ = pipe.flush();
             }
-            input_sent = true;
+            started = true;
+        }
+        if started {
+            while let Some((after, bytes)) = opts.send.get(sends_done) {
+                if expectations.matched() < *after {
+                    break;
+                }
+                if let Some(pipe) = stdin.as_mut() {
+                    let _ = pipe.write_all(bytes);
+                    let _ = pipe.flush();
+                }
+                sends_done += 1;
+            }
+        }
+        if screen.poll(&screen_path) {
+            // The screen is shown while the guest has said nothing on its serial
+            // console (a DOS guest); after that, serial output has the terminal.
+            if opts.echo && !serial_seen {
+                let mut out = std::io::stdout().lock();
+                let _ = write!(
+                    out,
+                    "\x1b[H\x1b[2J{}\r\n",
+                    screen.text.replace('\n', "\r\n")
+                );
+                let _ = out.flush();
+            }
+            expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
+            if expectations.all_met() && met_at.is_none() {
+                met_at = Some(Instant::now());
+            }
         }
         match rx.recv_timeout(Duration::from_millis(100).min(deadline - now)) {
             Ok(chunk) => {
                 if opts.echo {
                     let mut out = std::io::stdout().lock();
+                    if !serial_seen && !screen.text.is_empty() {
+                        let _ = out.write_all(b"\x1b[2J\x1b[H");
+                    }
                     let _ = out.write_all(&chunk);
                     let _ = out.flush();
                 }
+                serial_seen = true;
                 bytes.extend_from_slice(&chunk);
-                expectations.advance(&String::from_utf8_lossy(&bytes));
+                expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
                 if expectations.all_met() && met_at.is_none() {
                     met_at = Some(Instant::now());
                 }
@@ -580,5 +673,44 @@ fn follow(
             },
         }
     };
-    Ok((outcome, console))
+    screen.poll(&screen_path);
+    Ok((outcome, console, screen.text))
+}
+
+/// File the guest's COM2 (the screen mirror's frames) is written to.
+const SCREEN_FILE: &str = "screen.out";
+
+/// Follows the screen channel: STX, 25 lines, ETX per frame; keeps the latest.
+#[derive(Default)]
+struct ScreenReader {
+    offset: usize,
+    partial: Vec<u8>,
+    /// The latest complete screen.
+    text: String,
+}
+
+impl ScreenReader {
+    /// Reads what arrived; true if a new frame completed.
+    fn poll(&mut self, path: &std::path::Path) -> bool {
+        let Ok(all) = std::fs::read(path) else {
+            return false;
+        };
+        if all.len() <= self.offset {
+            return false;
+        }
+        let mut updated = false;
+        for &b in &all[self.offset..] {
+            match b {
+                0x02 => self.partial.clear(),
+                0x03 => {
+                    self.text = String::from_utf8_lossy(&self.partial).into_owned();
+                    self.partial.clear();
+                    updated = true;
+                }
+                _ => self.partial.push(b),
+            }
+        }
+        self.offset = all.len();
+        updated
+    }
 }

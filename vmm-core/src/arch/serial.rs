@@ -58,3 +58,35 @@ impl ByteSink for HostConsole {
         write_byte(byte);
     }
 }
+
+/// The host's COM2: the screen mirror's channel (the runner reads it).
+const COM2: u16 = 0x2F8;
+
+/// Programs COM2 like COM1.
+pub fn init_com2() {
+    for (offset, value) in [
+        (1u16, 0x00u8),
+        (3, 0x80),
+        (0, 0x01),
+        (1, 0x00),
+        (3, 0x03),
+        (2, 0xC7),
+        (4, 0x03),
+    ] {
+        outb(COM2 + offset, value);
+    }
+}
+
+/// The screen mirror's way out: bytes to the host COM2.
+pub struct HostScreenChannel;
+
+impl ByteSink for HostScreenChannel {
+    fn write_byte(&mut self, byte: u8) {
+        let mut spins = 0;
+        while inb(COM2 + 5) & LSR_THRE == 0 && spins < SPIN_LIMIT {
+            spins += 1;
+            core::hint::spin_loop();
+        }
+        outb(COM2, byte);
+    }
+}

@@ -1,0 +1,394 @@
+//! The BIOS as a whole: POST, the bootstrap loader (INT 19h), and the routing
+//! of every trapped vector to its service.
+//!
+//! The platform is documented as a single-CPU PC/AT with two 8259s and no
+//! APIC or ACPI/MP tables: Linux runs it with `noapic nolapic acpi=off`.
+
+use crate::eltorito::{find_boot_image, load_no_emulation, BootMedia, CdWindow};
+use crate::int13_disk::{Drive, DriveKind, Drives, EmulationInfo, Geometry};
+use crate::memory::RealMemory;
+use crate::platform::{BiosPlatform, Next, DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
+use crate::regs::Regs;
+use crate::rom::{self, Service};
+use crate::{int10_video, int13_disk, keyboard, system};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use device_model::block::{BlockBackend, SharedBlock};
+
+/// Where boot sectors are loaded (0000:7C00).
+pub const BOOT_ADDRESS: u16 = 0x7C00;
+/// BDA: number of hard disks (0040:0075).
+const BDA_HARD_DISKS: u32 = 0x475;
+/// PIC and PIT ports.
+const PIC1_COMMAND: u16 = 0x20;
+const PIC1_DATA: u16 = 0x21;
+const PIC2_COMMAND: u16 = 0xA0;
+const PIC2_DATA: u16 = 0xA1;
+const PIT_CHANNEL0: u16 = 0x40;
+const PIT_COMMAND: u16 = 0x43;
+const CMOS_INDEX: u16 = 0x70;
+const CMOS_DATA: u16 = 0x71;
+const EOI: u8 = 0x20;
+
+/// A boot device, in the order `--boot` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootDevice {
+    Cdrom,
+    Disk,
+    Floppy,
+}
+
+/// What went wrong reading boot media, for the one line the user sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootProblem(pub alloc::string::String);
+
+/// The BIOS of one domain.
+pub struct Bios {
+    pub drives: Drives,
+    pub boot_order: Vec<BootDevice>,
+    cd: Option<SharedBlock>,
+    /// Problems met while trying boot devices (reported by the hypervisor).
+    pub problems: Vec<BootProblem>,
+}
+
+impl Bios {
+    /// A BIOS with these media: a floppy image (drive 00h), a hard disk (80h)
+    /// and a CD (shared with the IDE controller; bootable through El Torito).
+    pub fn new(
+        floppy: Option<Box<dyn BlockBackend>>,
+        disk: Option<Box<dyn BlockBackend>>,
+        cd: Option<SharedBlock>,
+        boot_order: Vec<BootDevice>,
+    ) -> Self {
+        let mut drives = Drives::default();
+        if let Some(medium) = floppy {
+            let geometry = Geometry::floppy(medium.len()).unwrap_or(Geometry {
+                cylinders: 80,
+                heads: 2,
+                sectors: 18,
+            });
+            drives.list.push(Drive {
+                number: DRIVE_FLOPPY,
+                kind: DriveKind::Floppy,
+                medium,
+                geometry,
+            });
+        }
+        if let Some(medium) = disk {
+            let geometry = Geometry::hard_disk(medium.len());
+            drives.list.push(Drive {
+                number: DRIVE_HARD_DISK,
+                kind: DriveKind::HardDisk,
+                medium,
+                geometry,
+            });
+        }
+        Self {
+            drives,
+            boot_order,
+            cd,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Runs the service `service` asked for.
+    pub fn handle(
+        &mut self,
+        service: Service,
+        regs: &mut Regs,
+        mem: &mut dyn RealMemory,
+        pf: &mut dyn BiosPlatform,
+    ) -> Next {
+        let vector = match service {
+            Service::Post => return self.post(mem, pf),
+            Service::Interrupt(v) => v,
+        };
+        match vector {
+            0x08 => {
+                system::irq0_tick(mem);
+                pf.port_out(PIC1_COMMAND, EOI);
+                Next::Return
+            }
+            0x09 => keyboard::int09(mem, pf),
+            0x0A..=0x0F => {
+                pf.port_out(PIC1_COMMAND, EOI);
+                Next::Return
+            }
+            0x70..=0x77 => {
+                if vector == 0x70 {
+                    // Reading RTC register C acknowledges its interrupt.
+                    pf.port_out(CMOS_INDEX, 0x0C);
+                    pf.port_in(CMOS_DATA);
+                }
+                pf.port_out(PIC2_COMMAND, EOI);
+                pf.port_out(PIC1_COMMAND, EOI);
+                Next::Return
+            }
+            0x10 => int10_video::int10(regs, mem, pf),
+            0x11 => system::int11(regs, mem),
+            0x12 => system::int12(regs, mem),
+            0x13 => int13_disk::int13(regs, mem, &mut self.drives),
+            0x14 => serial(regs, pf),
+            0x15 => system::int15(regs, mem, pf),
+            0x16 => keyboard::int16(regs, mem),
+            0x17 => {
+                // No printer: time-out and I/O error.
+                regs.set_ah(0x09);
+                Next::Return
+            }
+            0x18 => {
+                int10_video::write_teletype_str(mem, pf, b"No bootable device.\r\n");
+                Next::Halt
+            }
+            0x19 => self.bootstrap(mem, pf),
+            0x1A => system::int1a(regs, mem, pf),
+            _ => Next::Return,
+        }
+    }
+
+    /// POST: the interrupt vectors, the BIOS data area, the interrupt
+    /// controllers and timer as a BIOS leaves them, the screen; then boot.
+    fn post(&mut self, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) -> Next {
+        for (v, (seg, off)) in rom::ivt().iter().enumerate() {
+            let at = (v * 4) as u32;
+            mem.write_u16(at, *off);
+            mem.write_u16(at + 2, *seg);
+        }
+        let floppies = self
+            .drives
+            .count(DriveKind::Floppy)
+            .max(u8::from(self.cd_has_floppy_emulation()));
+        system::post_bda(
+            mem,
+            pf.ram_size(),
+            system::Equipment {
+                floppies,
+                serial_ports: 4,
+            },
+        );
+        mem.write_u8(BDA_HARD_DISKS, self.drives.count(DriveKind::HardDisk));
+        // 8259A pair: edge-triggered, cascaded, master at 08h, slave at 70h;
+        // IRQ0 (timer), IRQ1 (keyboard) and IRQ2 (cascade) unmasked.
+        for (port, value) in [
+            (PIC1_COMMAND, 0x11),
+            (PIC2_COMMAND, 0x11),
+            (PIC1_DATA, 0x08),
+            (PIC2_DATA, 0x70),
+            (PIC1_DATA, 0x04),
+            (PIC2_DATA, 0x02),
+            (PIC1_DATA, 0x01),
+            (PIC2_DATA, 0x01),
+            (PIC1_DATA, 0xF8),
+            (PIC2_DATA, 0xFF),
+        ] {
+            pf.port_out(port, value);
+        }
+        // 8254 channel 0: mode 3, divisor 65536 (18.2 Hz).
+        pf.port_out(PIT_COMMAND, 0x36);
+        pf.port_out(PIT_CHANNEL0, 0);
+        pf.port_out(PIT_CHANNEL0, 0);
+        system::post_a20(pf);
+        int10_video::init_video(mem, pf);
+        self.bootstrap(mem, pf)
+    }
+
+    fn cd_has_floppy_emulation(&self) -> bool {
+        self.cd.as_ref().is_some_and(|cd| {
+            matches!(
+                find_boot_image(cd).map(|b| b.media),
+                Ok(BootMedia::Floppy { .. })
+            )
+        })
+    }
+
+    /// INT 19h: try each boot device in order; the first with a valid boot
+    /// sector or El Torito image starts.
+    fn bootstrap(&mut self, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) -> Next {
+        for device in self.boot_order.clone() {
+            let next = match device {
+                BootDevice::Cdrom => self.boot_cd(mem),
+                BootDevice::Disk => self.boot_sector(mem, DRIVE_HARD_DISK, true),
+                BootDevice::Floppy => self.boot_sector(mem, DRIVE_FLOPPY, false),
+            };
+            if let Some(next) = next {
+                return next;
+            }
+        }
+        int10_video::write_teletype_str(mem, pf, b"No bootable device.\r\n");
+        Next::Halt
+    }
+
+    /// Loads the first sector of `drive` at 0000:7C00; a hard disk's must end
+    /// in 55h AAh (a floppy's need not, as on PCs).
+    fn boot_sector(
+        &mut self,
+        mem: &mut dyn RealMemory,
+        drive: u8,
+        require_signature: bool,
+    ) -> Option<Next> {
+        let d = self.drives.get(drive)?;
+        let mut sector = [0u8; 512];
+        if d.medium.read_at(0, &mut sector).is_err() {
+            self.problems.push(BootProblem(alloc::format!(
+                "drive {drive:#04x}: cannot read its first sector"
+            )));
+            return None;
+        }
+        if require_signature && sector[510..512] != [0x55, 0xAA] {
+            self.problems.push(BootProblem(alloc::format!(
+                "drive {drive:#04x}: no boot signature"
+            )));
+            return None;
+        }
+        if sector.iter().all(|b| *b == 0) {
+            self.problems.push(BootProblem(alloc::format!(
+                "drive {drive:#04x}: empty boot sector"
+            )));
+            return None;
+        }
+        mem.write(u32::from(BOOT_ADDRESS), &sector);
+        Some(Next::Boot {
+            cs: 0,
+            ip: BOOT_ADDRESS,
+            dl: drive,
+        })
+    }
+
+    /// El Torito: no-emulation images load as they are and see the CD as
+    /// drive E0h; floppy-emulation images become drive 00h.
+    fn boot_cd(&mut self, mem: &mut dyn RealMemory) -> Option<Next> {
+        let cd = self.cd.clone()?;
+        let image = match find_boot_image(&cd) {
+            Ok(i) => i,
+            Err(e) => {
+                self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                return None;
+            }
+        };
+        if !self.drives.list.iter().any(|d| d.number == DRIVE_CDROM) {
+            self.drives.list.push(Drive {
+                number: DRIVE_CDROM,
+                kind: DriveKind::Cdrom,
+                medium: Box::new(cd.clone()),
+                geometry: Geometry {
+                    cylinders: 0,
+                    heads: 0,
+                    sectors: 0,
+                },
+            });
+        }
+        let segment = if image.load_segment == 0 {
+            0x7C0
+        } else {
+            image.load_segment
+        };
+        match image.media {
+            BootMedia::NoEmulation => {
+                let code = match load_no_emulation(&cd, &image) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                        return None;
+                    }
+                };
+                mem.write(u32::from(segment) << 4, &code);
+                self.drives.emulation = Some(EmulationInfo {
+                    media_type: 0,
+                    drive: DRIVE_CDROM,
+                    image_lba: image.load_rba,
+                    load_segment: segment,
+                    sector_count: image.sector_count,
+                    geometry: None,
+                });
+                Some(Next::Boot {
+                    cs: segment,
+                    ip: 0,
+                    dl: DRIVE_CDROM,
+                })
+            }
+            BootMedia::Floppy { size, geometry } => {
+                let shared: Rc<RefCell<dyn BlockBackend>> = cd.0.clone();
+                let window = CdWindow::new(shared, u64::from(image.load_rba) * 2048, size);
+                let g = Geometry {
+                    cylinders: u32::from(geometry.cylinders),
+                    heads: u32::from(geometry.heads),
+                    sectors: u32::from(geometry.sectors),
+                };
+                self.drives.list.retain(|d| d.number != DRIVE_FLOPPY);
+                self.drives.list.push(Drive {
+                    number: DRIVE_FLOPPY,
+                    kind: DriveKind::Floppy,
+                    medium: Box::new(window),
+                    geometry: g,
+                });
+                self.drives.emulation = Some(EmulationInfo {
+                    media_type: match size / 1024 {
+                        1200 => 1,
+                        2880 => 3,
+                        _ => 2,
+                    },
+                    drive: DRIVE_FLOPPY,
+                    image_lba: image.load_rba,
+                    load_segment: segment,
+                    sector_count: image.sector_count,
+                    geometry: Some(g),
+                });
+                self.boot_sector(mem, DRIVE_FLOPPY, false)
+            }
+            BootMedia::HardDisk { .. } => {
+                self.problems.push(BootProblem(
+                    "CD: hard-disk emulation is not supported".into(),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// INT 14h for COM1-COM4 (IBM PC/AT Technical Reference, "RS-232C" BIOS
+/// interface): 00h initialize, 01h send, 02h receive, 03h status.
+fn serial(regs: &mut Regs, pf: &mut dyn BiosPlatform) -> Next {
+    const PORTS: [u16; 4] = [0x3F8, 0x2F8, 0x3E8, 0x2E8];
+    let Some(&base) = PORTS.get(usize::from(regs.dx())) else {
+        regs.set_ah(0x80);
+        return Next::Return;
+    };
+    let line_status = |pf: &mut dyn BiosPlatform| pf.port_in(base + 5);
+    match regs.ah() {
+        0x00 => {
+            // AL bits 7-5: baud 110..9600; 4-3 parity; 2 stop bits; 1-0 word length.
+            const DIVISORS: [u16; 8] = [1047, 768, 384, 192, 96, 48, 24, 12];
+            let divisor = DIVISORS[usize::from(regs.al() >> 5)];
+            pf.port_out(base + 3, 0x80);
+            pf.port_out(base, divisor as u8);
+            pf.port_out(base + 1, (divisor >> 8) as u8);
+            pf.port_out(base + 3, regs.al() & 0x1F);
+            let lsr = line_status(pf);
+            regs.set_ah(lsr);
+            regs.set_al(pf.port_in(base + 6));
+        }
+        0x01 => {
+            pf.port_out(base, regs.al());
+            let lsr = line_status(pf);
+            regs.set_ah(lsr);
+        }
+        0x02 => {
+            let lsr = line_status(pf);
+            if lsr & 1 != 0 {
+                regs.set_al(pf.port_in(base));
+                regs.set_ah(lsr & 0x1E);
+            } else {
+                regs.set_ah(lsr | 0x80); // time-out
+            }
+        }
+        0x03 => {
+            let lsr = line_status(pf);
+            regs.set_ah(lsr);
+            regs.set_al(pf.port_in(base + 6));
+        }
+        _ => {}
+    }
+    Next::Return
+}

@@ -1,0 +1,105 @@
+//! A BIOS platform for the system-service tests: the real CMOS RTC at ports
+//! 70h/71h on a clock the test sets, the real 8042 at 60h/64h and port 92h,
+//! and a RAM size. Other ports read FFh and ignore writes.
+
+use crate::{BiosPlatform, Regs};
+use device_model::block::BlockBackend;
+use device_model::cmos_rtc::{CmosRtc, CMOS_DATA_PORT, CMOS_INDEX_PORT};
+use device_model::i8042::{COMMAND_PORT, DATA_PORT, I8042, SYSTEM_CONTROL_PORT_A};
+
+/// Host time the fake clock starts at (anything not at a second boundary).
+pub const START_NS: u64 = 5_000_000_000;
+
+pub struct FakePlatform {
+    pub rtc: CmosRtc,
+    pub kbc: I8042,
+    pub now_ns: u64,
+    pub ram: u64,
+    /// Port accesses made, for bounding loops in tests.
+    pub port_accesses: u64,
+}
+
+impl FakePlatform {
+    /// `ram` bytes of RAM; the RTC reads 2024-02-29 13:45:30.
+    pub fn new(ram: u64) -> Self {
+        Self::with_time(ram, 1_709_214_330)
+    }
+
+    /// `ram` bytes of RAM and the RTC at `unix_seconds`.
+    pub fn with_time(ram: u64, unix_seconds: u64) -> Self {
+        Self {
+            rtc: CmosRtc::new(unix_seconds, START_NS),
+            kbc: I8042::new(),
+            now_ns: START_NS,
+            ram,
+            port_accesses: 0,
+        }
+    }
+
+    pub fn a20_enabled(&self) -> bool {
+        self.kbc.a20_enabled()
+    }
+
+    pub fn reset_requested(&mut self) -> bool {
+        self.kbc.take_reset_request()
+    }
+
+    /// Selects CMOS register `index` and writes it, as a guest would.
+    pub fn cmos_write(&mut self, index: u8, value: u8) {
+        self.port_out(CMOS_INDEX_PORT, index);
+        self.port_out(CMOS_DATA_PORT, value);
+    }
+
+    pub fn cmos_read(&mut self, index: u8) -> u8 {
+        self.port_out(CMOS_INDEX_PORT, index);
+        self.port_in(CMOS_DATA_PORT)
+    }
+}
+
+impl BiosPlatform for FakePlatform {
+    fn port_in(&mut self, port: u16) -> u8 {
+        self.port_accesses += 1;
+        match port {
+            CMOS_INDEX_PORT | CMOS_DATA_PORT => self.rtc.read(port, self.now_ns),
+            DATA_PORT | COMMAND_PORT | SYSTEM_CONTROL_PORT_A => self.kbc.read(port),
+            _ => 0xFF,
+        }
+    }
+
+    fn port_out(&mut self, port: u16, value: u8) {
+        self.port_accesses += 1;
+        match port {
+            CMOS_INDEX_PORT | CMOS_DATA_PORT => self.rtc.write(port, value, self.now_ns),
+            DATA_PORT | COMMAND_PORT | SYSTEM_CONTROL_PORT_A => self.kbc.write(port, value),
+            _ => {}
+        }
+    }
+
+    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
+        None
+    }
+
+    fn ram_size(&self) -> u64 {
+        self.ram
+    }
+}
+
+/// Registers as an INT leaves them: IF set, reserved bit 1 set.
+pub fn regs_with_flags() -> Regs {
+    Regs {
+        flags: 0x0202,
+        ..Default::default()
+    }
+}
+
+/// A small xorshift generator for the stress tests.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}

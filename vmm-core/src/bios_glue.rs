@@ -1,0 +1,168 @@
+//! The hypervisor's side of the emulated BIOS (`firmware`): recognising a
+//! trap from a ROM stub, handing the service the guest's registers, memory and
+//! devices, and carrying out what it asks next (return, wait, boot, halt).
+
+use crate::domain::Domain;
+use crate::exits::{Flow, StopReason};
+use crate::guest_memory::GuestMemory;
+use crate::vcpu::{Gpr, IoAccess, SegReg, Segment, Vcpu, CR0_PE};
+use device_model::block::BlockBackend;
+use device_model::bus::PortIoBus;
+use firmware::rom::{self, Service, ROM_SEGMENT};
+use firmware::{BiosPlatform, Next, RealMemory, Regs};
+
+/// Real-mode attributes: present read/write data, present execute/read code.
+const REAL_DATA: u16 = 0x93;
+const REAL_CODE: u16 = 0x9B;
+/// Stack a booted program starts with (0000:7C00, just below the boot sector).
+const BOOT_STACK: u64 = 0x7C00;
+
+/// Guest memory at real-mode linear addresses.
+struct RealModeMemory<'a>(&'a mut GuestMemory);
+
+impl RealMemory for RealModeMemory<'_> {
+    fn read(&self, addr: u32, buf: &mut [u8]) -> bool {
+        self.0.read(u64::from(addr), buf).is_ok()
+    }
+
+    fn write(&mut self, addr: u32, data: &[u8]) -> bool {
+        self.0.write(u64::from(addr), data).is_ok()
+    }
+}
+
+/// The devices, through the same port bus the guest uses.
+struct BusPlatform<'a> {
+    io: &'a mut PortIoBus,
+    ram_size: u64,
+}
+
+impl BiosPlatform for BusPlatform<'_> {
+    fn port_in(&mut self, port: u16) -> u8 {
+        self.io.read(port, 1) as u8
+    }
+
+    fn port_out(&mut self, port: u16, value: u8) {
+        self.io.write(port, 1, u32::from(value));
+    }
+
+    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
+        // The BIOS keeps its own drive table (`firmware::int13_disk::Drives`).
+        None
+    }
+
+    fn ram_size(&self) -> u64 {
+        self.ram_size
+    }
+}
+
+fn real_segment(selector: u16, attrs: u16) -> Segment {
+    Segment {
+        selector,
+        attrs,
+        limit: 0xFFFF,
+        base: u64::from(selector) << 4,
+    }
+}
+
+/// The 32-bit view of a register, and writing it back keeping bits 63:32.
+fn low(v: u64) -> u32 {
+    v as u32
+}
+
+fn merge(old: u64, new: u32) -> u64 {
+    (old & !0xFFFF_FFFF) | u64::from(new)
+}
+
+/// A write to the BIOS trap port: run the service if it came from a ROM stub
+/// in real mode; otherwise it is an ordinary write to an unclaimed port.
+pub fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
+    let cs = vcpu.segment(SegReg::Cs);
+    let real_mode = vcpu.control_regs().cr0 & CR0_PE == 0;
+    let service = (real_mode && cs.base == u64::from(ROM_SEGMENT) << 4)
+        .then(|| rom::service_at(vcpu.rip() as u16))
+        .flatten();
+    let next_rip = io.next_rip.unwrap_or(vcpu.rip() + 2);
+    let (Some(service), Some(bios)) = (service, dom.bios.as_mut()) else {
+        vcpu.set_rip(next_rip);
+        return Flow::Continue;
+    };
+
+    let g = *vcpu.gprs();
+    let ss = vcpu.segment(SegReg::Ss);
+    let flags_at = ss.base + ((g[Gpr::Rsp as usize] + 4) & 0xFFFF);
+    let is_interrupt = matches!(service, Service::Interrupt(_));
+    let memory = RealModeMemory(&mut dom.memory);
+    let flags = if is_interrupt {
+        memory.read_u16(flags_at as u32)
+    } else {
+        vcpu.rflags() as u16
+    };
+    let mut regs = Regs {
+        eax: low(g[Gpr::Rax as usize]),
+        ebx: low(g[Gpr::Rbx as usize]),
+        ecx: low(g[Gpr::Rcx as usize]),
+        edx: low(g[Gpr::Rdx as usize]),
+        esi: low(g[Gpr::Rsi as usize]),
+        edi: low(g[Gpr::Rdi as usize]),
+        ebp: low(g[Gpr::Rbp as usize]),
+        ds: vcpu.segment(SegReg::Ds).selector,
+        es: vcpu.segment(SegReg::Es).selector,
+        flags,
+    };
+    let before = regs;
+    let mut platform = BusPlatform {
+        io: &mut dom.io,
+        ram_size: dom.memory.ram_size(),
+    };
+    let mut memory = RealModeMemory(&mut dom.memory);
+    let next = bios.handle(service, &mut regs, &mut memory, &mut platform);
+    if is_interrupt && regs.flags != before.flags {
+        memory.write_u16(flags_at as u32, regs.flags);
+    }
+
+    let gp = vcpu.gprs_mut();
+    for (index, value) in [
+        (Gpr::Rax, regs.eax),
+        (Gpr::Rbx, regs.ebx),
+        (Gpr::Rcx, regs.ecx),
+        (Gpr::Rdx, regs.edx),
+        (Gpr::Rsi, regs.esi),
+        (Gpr::Rdi, regs.edi),
+        (Gpr::Rbp, regs.ebp),
+    ] {
+        gp[index as usize] = merge(gp[index as usize], value);
+    }
+    if regs.ds != before.ds {
+        vcpu.set_segment(SegReg::Ds, real_segment(regs.ds, REAL_DATA));
+    }
+    if regs.es != before.es {
+        vcpu.set_segment(SegReg::Es, real_segment(regs.es, REAL_DATA));
+    }
+
+    match next {
+        Next::Return => vcpu.set_rip(next_rip),
+        Next::WaitAndRetry => vcpu.set_rip(u64::from(rom::int16_wait_offset())),
+        Next::Boot { cs, ip, dl } => {
+            vcpu.set_segment(SegReg::Cs, real_segment(cs, REAL_CODE));
+            for seg in [SegReg::Ds, SegReg::Es, SegReg::Ss] {
+                vcpu.set_segment(seg, real_segment(0, REAL_DATA));
+            }
+            let gp = vcpu.gprs_mut();
+            gp[Gpr::Rdx as usize] = u64::from(dl);
+            gp[Gpr::Rsp as usize] = BOOT_STACK;
+            vcpu.set_rip(u64::from(ip));
+            vcpu.set_rflags(0x202);
+            log::info!(
+                "dom{}: BIOS: booting {cs:04x}:{ip:04x} from drive {dl:#04x}",
+                dom.id
+            );
+        }
+        Next::Halt => {
+            for p in &bios.problems {
+                log::error!("dom{}: BIOS: {}", dom.id, p.0);
+            }
+            return Flow::Stop(StopReason::NoBootableDevice);
+        }
+    }
+    Flow::Continue
+}
