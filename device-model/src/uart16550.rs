@@ -126,6 +126,11 @@ impl Uart16550 {
         true
     }
 
+    /// Bytes the receiver can take now without overrunning.
+    pub fn rx_room(&self) -> usize {
+        self.rx_capacity().saturating_sub(self.rx.len())
+    }
+
     fn rx_capacity(&self) -> usize {
         if self.fcr & FCR_ENABLE != 0 {
             RX_FIFO_DEPTH
@@ -368,6 +373,16 @@ mod tests {
         assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_RLS);
         assert_ne!(u.read_register(LSR) & LSR_OE, 0);
         assert_eq!(u.read_register(IIR_FCR) & 0x0F, IIR_RDA);
+    }
+
+    #[test]
+    fn rx_room_tracks_the_fifo() {
+        let (mut u, _) = uart();
+        assert_eq!(u.rx_room(), 1, "16450 mode: one holding register");
+        u.write_register(IIR_FCR, FCR_ENABLE);
+        assert_eq!(u.rx_room(), RX_FIFO_DEPTH);
+        u.receive(1);
+        assert_eq!(u.rx_room(), RX_FIFO_DEPTH - 1);
     }
 
     #[test]

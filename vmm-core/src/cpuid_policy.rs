@@ -3,27 +3,62 @@
 //! "Information Returned by CPUID Instruction"; AMD APM vol. 3, appendix E
 //! "Obtaining Processor Information Via the CPUID Instruction").
 
-/// CPUID.01h:ECX bit 5: VMX.
-const LEAF1_ECX_VMX: u32 = 1 << 5;
-/// CPUID.01h:ECX bit 26: XSAVE; bit 27: OSXSAVE; bit 28: AVX.
-const LEAF1_ECX_XSAVE: u32 = 1 << 26;
-const LEAF1_ECX_OSXSAVE: u32 = 1 << 27;
-const LEAF1_ECX_AVX: u32 = 1 << 28;
-/// CPUID.01h:ECX bit 21: x2APIC; bit 24: TSC deadline timer; bit 3: MONITOR.
-const LEAF1_ECX_X2APIC: u32 = 1 << 21;
-const LEAF1_ECX_TSC_DEADLINE: u32 = 1 << 24;
-const LEAF1_ECX_MONITOR: u32 = 1 << 3;
+/// CPUID.01h:EDX features passed to the guest (Intel SDM vol. 2A, CPUID,
+/// table 3-11): FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, PSE-36,
+/// CLFSH, MMX, FXSR, SSE, SSE2. Everything else is hidden: the local APIC,
+/// MTRRs, PAT, machine-check architecture (MCE/MCA), debug store, ACPI thermal
+/// control, self-snoop, HTT, thermal monitor and PBE all come with MSRs or
+/// devices this hypervisor does not emulate.
+const LEAF1_EDX_PASSED: u32 = (1 << 0)
+    | (1 << 1)
+    | (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 8)
+    | (1 << 11)
+    | (1 << 13)
+    | (1 << 15)
+    | (1 << 17)
+    | (1 << 19)
+    | (1 << 23)
+    | (1 << 24)
+    | (1 << 25)
+    | (1 << 26);
+/// CPUID.01h:ECX features passed (table 3-10): SSE3, PCLMULQDQ, SSSE3, CX16,
+/// SSE4.1, SSE4.2, MOVBE, POPCNT, AES, RDRAND. Hidden: VMX, SMX, EST, TM2,
+/// debug-store and perfmon capabilities, PCID, x2APIC, TSC deadline, XSAVE and
+/// everything that needs it (AVX, FMA, F16C), MONITOR.
+const LEAF1_ECX_PASSED: u32 = (1 << 0)
+    | (1 << 1)
+    | (1 << 9)
+    | (1 << 13)
+    | (1 << 19)
+    | (1 << 20)
+    | (1 << 22)
+    | (1 << 23)
+    | (1 << 25)
+    | (1 << 30);
 /// CPUID.01h:ECX bit 31: running under a hypervisor.
 const LEAF1_ECX_HYPERVISOR: u32 = 1 << 31;
-/// CPUID.01h:EDX bit 9: local APIC; bit 12: MTRR; bit 16: PAT; bit 28: HTT.
-const LEAF1_EDX_APIC: u32 = 1 << 9;
-const LEAF1_EDX_MTRR: u32 = 1 << 12;
-const LEAF1_EDX_PAT: u32 = 1 << 16;
-const LEAF1_EDX_HTT: u32 = 1 << 28;
-/// CPUID.8000_0001h:ECX bit 2: SVM.
-const EXT1_ECX_SVM: u32 = 1 << 2;
-/// CPUID.8000_0001h:EDX bit 27: RDTSCP.
-const EXT1_EDX_RDTSCP: u32 = 1 << 27;
+/// CPUID.8000_0001h:EDX features passed (AMD APM vol. 3, E.4.2): the leaf-1
+/// mirror bits above plus SYSCALL (11), NX (20), MMX extensions (22), FFXSR
+/// (25), 1 GiB pages (26), long mode (29), 3DNow! (30, 31). Hidden: RDTSCP.
+const EXT1_EDX_PASSED: u32 = LEAF1_EDX_PASSED
+    | (1 << 11)
+    | (1 << 20)
+    | (1 << 22)
+    | (1 << 25)
+    | (1 << 26)
+    | (1 << 29)
+    | (1 << 30)
+    | (1 << 31);
+/// CPUID.8000_0001h:ECX features passed: LAHF/SAHF in 64-bit mode (0),
+/// ABM/LZCNT (5), SSE4a (6), misaligned SSE (7), PREFETCHW (8). Hidden: SVM,
+/// the extended APIC space, IBS, SKINIT, watchdog, performance-counter and
+/// topology extensions (their MSRs are not emulated).
+const EXT1_ECX_PASSED: u32 = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8);
 
 /// Highest basic leaf we pass on (leaf 7 and below; XSAVE leaf 0Dh is hidden).
 const MAX_BASIC_LEAF: u32 = 0x7;
@@ -47,16 +82,9 @@ pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResu
         },
         1 => {
             let mut r = host(1, 0);
-            r.ecx &= !(LEAF1_ECX_VMX
-                | LEAF1_ECX_XSAVE
-                | LEAF1_ECX_OSXSAVE
-                | LEAF1_ECX_AVX
-                | LEAF1_ECX_X2APIC
-                | LEAF1_ECX_TSC_DEADLINE
-                | LEAF1_ECX_MONITOR);
-            r.ecx |= LEAF1_ECX_HYPERVISOR;
-            // No local APIC, MTRRs or PAT yet; one logical processor with APIC ID 0.
-            r.edx &= !(LEAF1_EDX_APIC | LEAF1_EDX_MTRR | LEAF1_EDX_PAT | LEAF1_EDX_HTT);
+            r.edx &= LEAF1_EDX_PASSED;
+            r.ecx = (r.ecx & LEAF1_ECX_PASSED) | LEAF1_ECX_HYPERVISOR;
+            // One logical processor with APIC ID 0.
             r.ebx &= 0x0000_FFFF;
             r
         }
@@ -70,8 +98,8 @@ pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResu
         },
         0x8000_0001 => {
             let mut r = host(leaf, 0);
-            r.ecx &= !EXT1_ECX_SVM;
-            r.edx &= !EXT1_EDX_RDTSCP;
+            r.ecx &= EXT1_ECX_PASSED;
+            r.edx &= EXT1_EDX_PASSED;
             r
         }
         l if (0x8000_0002..=0x8000_0008).contains(&l)
@@ -126,16 +154,20 @@ mod tests {
     #[test]
     fn virtualization_and_unsupported_features_are_hidden() {
         let r = guest_cpuid(1, 0, &fake_host);
-        assert_eq!(
-            r.ecx & (LEAF1_ECX_VMX | LEAF1_ECX_XSAVE | LEAF1_ECX_X2APIC),
-            0
-        );
+        // VMX (5), XSAVE (26), x2APIC (21) hidden; hypervisor bit set
+        assert_eq!(r.ecx & ((1 << 5) | (1 << 26) | (1 << 21)), 0);
         assert_ne!(r.ecx & LEAF1_ECX_HYPERVISOR, 0);
-        assert_eq!(r.ebx >> 16, 0, "one logical CPU, APIC ID 0");
+        // APIC (9), MCE (7), MCA (14), MTRR (12), PAT (16) hidden; SSE2 (26) kept
         assert_eq!(
-            guest_cpuid(0x8000_0001, 0, &fake_host).ecx & EXT1_ECX_SVM,
+            r.edx & ((1 << 9) | (1 << 7) | (1 << 14) | (1 << 12) | (1 << 16)),
             0
         );
+        assert_ne!(r.edx & (1 << 26), 0);
+        assert_eq!(r.ebx >> 16, 0, "one logical CPU, APIC ID 0");
+        let ext = guest_cpuid(0x8000_0001, 0, &fake_host);
+        assert_eq!(ext.ecx & (1 << 2), 0, "SVM hidden");
+        assert_ne!(ext.edx & (1 << 29), 0, "long mode kept");
+        assert_eq!(ext.edx & (1 << 27), 0, "RDTSCP hidden");
     }
 
     #[test]

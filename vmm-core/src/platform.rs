@@ -81,7 +81,13 @@ pub struct Platform {
     bmide_seen: Option<u16>,
     clock: Rc<dyn Clock>,
     pub console_input: ConsoleInput,
+    /// Typed bytes waiting for room in COM1's receiver (a terminal line is
+    /// paced; the host hands over whole lines at once).
+    serial_backlog: alloc::collections::VecDeque<u8>,
 }
+
+/// Most typed bytes held back for COM1.
+const SERIAL_BACKLOG_LIMIT: usize = 64 * 1024;
 
 impl Platform {
     /// Builds the PC and places its devices on `bus`. COM1 transmits to
@@ -103,7 +109,11 @@ impl Platform {
         let com2_4 =
             core::array::from_fn(|_| Rc::new(RefCell::new(Uart16550::new(Box::new(Unconnected)))));
         let pci = Rc::new(RefCell::new(PciBus::new_pc()));
+        // What the firmware leaves set up (as SeaBIOS does): the bus-master
+        // registers at BAR4, and both IDE channels decoding (PIIX3 IDETIM bit
+        // 15), without which Linux's ata_piix treats the ports as disabled.
         pci.borrow_mut().set_ide_bmide_base(BMIDE_BASE);
+        pci.borrow_mut().set_ide_decode(true);
         let vga = Rc::new(RefCell::new(VgaText::new()));
         let ide = Rc::new(RefCell::new(IdeController::new()));
 
@@ -169,6 +179,7 @@ impl Platform {
             bmide_seen: bmide_at,
             clock,
             console_input: ConsoleInput::Serial,
+            serial_backlog: alloc::collections::VecDeque::new(),
         })
     }
 
@@ -208,9 +219,21 @@ impl Platform {
         }
     }
 
+    /// Moves typed bytes into COM1's receiver as far as it has room.
+    fn feed_serial(&mut self) {
+        let mut com1 = self.com1.borrow_mut();
+        while com1.rx_room() > 0 {
+            let Some(b) = self.serial_backlog.pop_front() else {
+                break;
+            };
+            com1.receive(b);
+        }
+    }
+
     /// Samples every device's interrupt output into the PIC at `now_ns`.
     /// Called before each guest entry and while the guest is halted.
     pub fn poll(&mut self, now_ns: u64) {
+        self.feed_serial();
         let mut pic = self.pic.borrow_mut();
         if self.pit.borrow_mut().irq0_pending(now_ns) {
             // An edge: raise and drop the line.
@@ -248,15 +271,17 @@ impl Platform {
     /// A byte typed on the host console.
     pub fn console_byte(&mut self, byte: u8) {
         log::trace!("console input {byte:#04x} -> {:?}", self.console_input);
-        match self.console_input {
-            ConsoleInput::Serial => {
-                self.com1.borrow_mut().receive(byte);
-            }
-            ConsoleInput::Keyboard => self.kbc.borrow_mut().type_bytes(&[byte]),
-            ConsoleInput::Both => {
-                self.com1.borrow_mut().receive(byte);
-                self.kbc.borrow_mut().type_bytes(&[byte]);
-            }
+        let (serial, keyboard) = match self.console_input {
+            ConsoleInput::Serial => (true, false),
+            ConsoleInput::Keyboard => (false, true),
+            ConsoleInput::Both => (true, true),
+        };
+        if serial && self.serial_backlog.len() < SERIAL_BACKLOG_LIMIT {
+            self.serial_backlog.push_back(byte);
+            self.feed_serial();
+        }
+        if keyboard {
+            self.kbc.borrow_mut().type_bytes(&[byte]);
         }
     }
 
