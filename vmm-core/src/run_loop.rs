@@ -26,7 +26,12 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         match flow {
             Flow::Continue => {}
             Flow::Halt => sleep_until_interrupt(dom, host),
-            Flow::Stop(reason) => return reason,
+            Flow::Stop(reason) => {
+                if let Some(screen) = dom.screen.as_mut() {
+                    screen.flush(&dom.memory, &dom.platform.vga.borrow());
+                }
+                return reason;
+            }
         }
     }
 }

@@ -34,12 +34,19 @@ impl ScreenMirror {
         }
     }
 
+    /// Sends the screen as it is now if it changed (when the domain stops, so
+    /// its last words are seen).
+    pub fn flush(&mut self, memory: &GuestMemory, vga: &VgaText) {
+        self.next_check = 0;
+        self.tick(0, memory, vga);
+    }
+
     /// Sends a frame if the interval passed and the screen changed.
     pub fn tick(&mut self, now_ns: u64, memory: &GuestMemory, vga: &VgaText) {
         if now_ns < self.next_check {
             return;
         }
-        self.next_check = now_ns + MIRROR_INTERVAL_NS;
+        self.next_check = now_ns.saturating_add(MIRROR_INTERVAL_NS);
         let mut page = alloc::vec![0u8; TEXT_PAGE_SIZE];
         if memory.read(TEXT_PAGE_ADDR, &mut page).is_err() {
             return;

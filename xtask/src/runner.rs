@@ -654,6 +654,10 @@ fn follow(
     };
     let stderr_text = stderr_thread.join().unwrap_or_default();
     let console = String::from_utf8_lossy(&bytes).into_owned();
+    // The last screen frame may arrive as the machine stops.
+    if screen.poll(&screen_path) {
+        expectations.advance_with_screen(&console, &screen.text);
+    }
     let outcome = if expectations.all_met() {
         Outcome::ExpectationsMet
     } else if ended.is_none() {
@@ -673,7 +677,6 @@ fn follow(
             },
         }
     };
-    screen.poll(&screen_path);
     Ok((outcome, console, screen.text))
 }
 
