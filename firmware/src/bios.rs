@@ -4,7 +4,7 @@
 //! The platform is documented as a single-CPU PC/AT with two 8259s and no
 //! APIC or ACPI/MP tables: Linux runs it with `noapic nolapic acpi=off`.
 
-use crate::eltorito::{find_boot_image, load_no_emulation, BootMedia, CdWindow};
+use crate::eltorito::{find_boot_image, load_no_emulation, BootImage, BootMedia, CdWindow};
 use crate::int13_disk::{Drive, DriveKind, Drives, EmulationInfo, Geometry};
 use crate::memory::RealMemory;
 use crate::platform::{BiosPlatform, Next, DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
@@ -257,7 +257,8 @@ impl Bios {
     }
 
     /// El Torito: no-emulation images load as they are and see the CD as
-    /// drive E0h; floppy-emulation images become drive 00h.
+    /// drive E0h; floppy- and hard-disk-emulation images become drive 00h
+    /// or 80h.
     fn boot_cd(&mut self, mem: &mut dyn RealMemory) -> Option<Next> {
         let cd = self.cd.clone()?;
         let image = match find_boot_image(&cd) {
@@ -308,42 +309,88 @@ impl Bios {
                     dl: DRIVE_CDROM,
                 })
             }
-            BootMedia::Floppy { size, geometry } => {
-                let shared: Rc<RefCell<dyn BlockBackend>> = cd.0.clone();
-                let window = CdWindow::new(shared, u64::from(image.load_rba) * 2048, size);
-                let g = Geometry {
-                    cylinders: u32::from(geometry.cylinders),
-                    heads: u32::from(geometry.heads),
-                    sectors: u32::from(geometry.sectors),
-                };
-                self.drives.list.retain(|d| d.number != DRIVE_FLOPPY);
-                self.drives.list.push(Drive {
-                    number: DRIVE_FLOPPY,
-                    kind: DriveKind::Floppy,
-                    medium: Box::new(window),
-                    geometry: g,
-                });
-                self.drives.emulation = Some(EmulationInfo {
-                    media_type: match size / 1024 {
-                        1200 => 1,
-                        2880 => 3,
-                        _ => 2,
-                    },
-                    drive: DRIVE_FLOPPY,
-                    image_lba: image.load_rba,
-                    load_segment: segment,
-                    sector_count: image.sector_count,
-                    geometry: Some(g),
-                });
-                self.boot_sector(mem, DRIVE_FLOPPY, false)
-            }
-            BootMedia::HardDisk { .. } => {
-                self.problems.push(BootProblem(
-                    "CD: hard-disk emulation is not supported".into(),
-                ));
-                None
+            BootMedia::Floppy { .. } | BootMedia::HardDisk { .. } => {
+                self.boot_emulated(mem, cd, &image, segment)
             }
         }
+    }
+
+    /// El Torito 1.0, 3.0: a floppy or hard-disk image on the CD becomes
+    /// drive 00h or 80h; a real hard disk already at 80h moves up to 81h
+    /// (the emulated drive takes the first number of its kind).
+    fn boot_emulated(
+        &mut self,
+        mem: &mut dyn RealMemory,
+        cd: SharedBlock,
+        image: &BootImage,
+        segment: u16,
+    ) -> Option<Next> {
+        let (Some(size), Some(chs)) = (image.media.emulated_size(), image.media.geometry()) else {
+            return None;
+        };
+        let drive = image.boot_drive();
+        let kind = if drive == DRIVE_FLOPPY {
+            DriveKind::Floppy
+        } else {
+            DriveKind::HardDisk
+        };
+        // The initial load is Sector Count 512-byte sectors at the load
+        // segment, as for no emulation (El Torito 2.2); a hard-disk image's
+        // first sector is an MBR and must end in 55h AAh.
+        let code = match load_no_emulation(&cd, image) {
+            Ok(c) => c,
+            Err(e) => {
+                self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                return None;
+            }
+        };
+        if kind == DriveKind::HardDisk && code.get(510..512) != Some(&[0x55, 0xAA][..]) {
+            self.problems.push(BootProblem(
+                "CD: the hard-disk image has no boot signature".into(),
+            ));
+            return None;
+        }
+        let shared: Rc<RefCell<dyn BlockBackend>> = cd.0.clone();
+        let window = CdWindow::new(shared, image.image_offset(), size);
+        let geometry = Geometry {
+            cylinders: u32::from(chs.cylinders),
+            heads: u32::from(chs.heads),
+            sectors: u32::from(chs.sectors),
+        };
+        match kind {
+            DriveKind::Floppy => self.drives.list.retain(|d| d.number != DRIVE_FLOPPY),
+            _ => {
+                for d in self.drives.list.iter_mut() {
+                    if d.kind == DriveKind::HardDisk && d.number >= DRIVE_HARD_DISK {
+                        d.number = d.number.saturating_add(1);
+                    }
+                }
+            }
+        }
+        self.drives.list.push(Drive {
+            number: drive,
+            kind,
+            medium: Box::new(window),
+            geometry,
+        });
+        self.drives.emulation = Some(EmulationInfo {
+            media_type: image.media.media_type(),
+            drive,
+            image_lba: image.load_rba,
+            load_segment: segment,
+            sector_count: image.sector_count,
+            geometry: Some(geometry),
+        });
+        mem.write_u8(BDA_HARD_DISKS, self.drives.count(DriveKind::HardDisk));
+        let linear = u32::from(segment) << 4;
+        mem.write(linear, &code);
+        // 07C0:0000 is entered as 0000:7C00, the address boot sectors expect.
+        let (cs, ip) = if segment == BOOT_ADDRESS >> 4 {
+            (0, BOOT_ADDRESS)
+        } else {
+            (segment, 0)
+        };
+        Some(Next::Boot { cs, ip, dl: drive })
     }
 }
 
@@ -392,3 +439,6 @@ fn serial(regs: &mut Regs, pf: &mut dyn BiosPlatform) -> Next {
     }
     Next::Return
 }
+
+#[cfg(test)]
+mod tests;

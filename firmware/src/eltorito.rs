@@ -38,6 +38,8 @@ pub mod hard_disk;
 pub mod window;
 
 #[cfg(test)]
+pub(crate) mod test_iso;
+#[cfg(test)]
 mod tests;
 
 pub use window::{CdWindow, SharedMedium};

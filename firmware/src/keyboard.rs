@@ -204,3 +204,6 @@ pub fn int16(regs: &mut Regs, mem: &mut dyn RealMemory) -> Next {
     }
     Next::Return
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,6 +77,10 @@ impl Regs {
         self.flags & FLAG_CF != 0
     }
 
+    pub fn zf(&self) -> bool {
+        self.flags & FLAG_ZF != 0
+    }
+
     fn set_flag(&mut self, flag: u16, on: bool) {
         if on {
             self.flags |= flag;

@@ -20,7 +20,7 @@
 mod int15;
 mod int1a;
 #[cfg(test)]
-mod test_platform;
+pub(crate) mod test_platform;
 
 pub use int15::{
     e820_map, int15, post_a20, E820Entry, E820Map, A20_SUPPORT_KBC, A20_SUPPORT_PORT_92,
