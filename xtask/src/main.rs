@@ -7,7 +7,7 @@ use std::time::Duration;
 use xtask::build::{build_hypervisor, HV_ELF_ENV};
 use xtask::guests;
 use xtask::qemu::Accel;
-use xtask::runner::{run, Emulator, Loader, Outcome, RunOptions};
+use xtask::runner::{run, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST};
 use xtask::workspace_root;
 
 #[derive(Parser)]
@@ -62,9 +62,9 @@ struct RunArgs {
     /// when any of those is given.
     #[arg(long)]
     guest: Option<String>,
-    /// Guest RAM in MiB.
-    #[arg(long, default_value_t = 16)]
-    mem: u64,
+    /// Guest RAM in MiB [default: 256 for BIOS guests, 16 for built-in guests].
+    #[arg(long)]
+    mem: Option<u64>,
     /// QEMU acceleration: auto uses KVM only where it offers nested SVM or VMX.
     #[arg(long, value_enum, default_value = "auto")]
     accel: Accel,
@@ -77,9 +77,10 @@ struct RunArgs {
     /// The CPU Bochs emulates: intel (VT-x with EPT) or amd (SVM with NRIP-save).
     #[arg(long, value_enum, default_value = "intel")]
     cpu: xtask::bochs::BochsCpu,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
+    /// Give up after this many seconds [default: 60, or no limit for an
+    /// interactive BIOS guest run without --expect].
+    #[arg(long)]
+    timeout: Option<u64>,
     /// Regular expression the guest console (serial or mirrored screen) must
     /// match; repeat for several, matched in order.
     #[arg(long)]
@@ -210,6 +211,12 @@ fn unescape(text: &str) -> Vec<u8> {
     out
 }
 
+/// Guest RAM for BIOS guests when `--mem` is not given: enough for the
+/// Linux ISO's kernel and initramfs, and plenty for DOS.
+const DEFAULT_BIOS_MEM_MIB: u64 = 256;
+/// "No limit": a year.
+const NO_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
 fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
     let mut expect = Vec::new();
     for e in &args.expect {
@@ -223,17 +230,37 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         }
     }
     let media = args.iso.is_some() || args.disk.is_some() || args.floppy.is_some();
-    let guest = args
-        .guest
-        .unwrap_or_else(|| if media { "bios".into() } else { "hello".into() });
+    let mut iso = args.iso;
+    let guest = match args.guest {
+        Some(g) => g,
+        None if media => BIOS_GUEST.into(),
+        // The default guest: the Linux ISO of `make-linux-iso`, built on first use.
+        None => match xtask::linux_iso::make_linux_iso(false) {
+            Ok(path) => {
+                iso = Some(path);
+                BIOS_GUEST.into()
+            }
+            Err(e) => return fail(&format!("cannot build the default Linux ISO: {e}")),
+        },
+    };
+    let bios = guest == BIOS_GUEST;
+    let mem_mib = args
+        .mem
+        .unwrap_or(if bios { DEFAULT_BIOS_MEM_MIB } else { 16 });
+    let timeout = match args.timeout {
+        Some(secs) => Duration::from_secs(secs),
+        // An interactive session with a BIOS guest lasts until the user quits.
+        None if bios && expect.is_empty() => Duration::from_secs(NO_TIMEOUT_SECS),
+        None => Duration::from_secs(60),
+    };
     let opts = RunOptions {
         guest,
-        mem_mib: args.mem,
+        mem_mib,
         accel: args.accel,
         loader: args.loader,
         emulator: args.emulator,
         bochs_cpu: args.cpu,
-        timeout: Duration::from_secs(args.timeout),
+        timeout,
         expect,
         stats: args.stats,
         log_level: args.log_level,
@@ -242,7 +269,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         qemu_cpu: None,
         selftest: None,
         disk: args.disk,
-        iso: args.iso,
+        iso,
         floppy: args.floppy,
         boot: args.boot,
         input: Vec::new(),
@@ -301,7 +328,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
             );
         }
         Outcome::Timeout => {
-            eprintln!("xtask: timed out after {} s", args.timeout);
+            eprintln!("xtask: timed out after {} s", timeout.as_secs());
             tail();
         }
     }
