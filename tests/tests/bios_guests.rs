@@ -10,11 +10,7 @@ use tests::{literal, options, run_ok};
 use xtask::runner::{Outcome, RunOptions, BIOS_GUEST};
 
 fn shared_guest(name: &str) -> Option<PathBuf> {
-    let path = xtask::workspace_root()
-        .join("..")
-        .join("shared")
-        .join("guests")
-        .join(name);
+    let path = xtask::shared_dir().join("guests").join(name);
     if path.exists() {
         Some(path)
     } else {

@@ -45,6 +45,8 @@ pub struct Domain {
     /// The text-screen mirror, for guests that use the screen.
     pub screen: Option<crate::screen_mirror::ScreenMirror>,
     pub stats: ExitStats,
+    /// Host time of the next statistics snapshot (with `stats_every_ms`).
+    pub next_stats_ns: u64,
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
     pub log_limits: GuestLogLimits,
@@ -90,6 +92,7 @@ impl Domain {
             bios: None,
             screen: None,
             stats: ExitStats::default(),
+            next_stats_ns: 0,
             exit_request,
             log_limits: GuestLogLimits::default(),
             max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,

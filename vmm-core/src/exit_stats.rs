@@ -4,6 +4,10 @@
 use crate::vcpu::ExitReason;
 use core::fmt;
 
+/// The lines around a statistics block in the log, which the runner looks for.
+pub const STATS_BEGIN: &str = "--- exit statistics ---";
+pub const STATS_END: &str = "--- end of exit statistics ---";
+
 /// Count and handling cycles of one exit reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExitCounter {
@@ -35,6 +39,25 @@ impl ExitStats {
     /// Total number of exits.
     pub fn total_exits(&self) -> u64 {
         self.counters.iter().map(|c| c.count).sum()
+    }
+
+    /// Writes the whole block the runner finds in the log: the markers, the
+    /// domain and backend, the table, and the host time it was taken at.
+    pub fn write_block(
+        &self,
+        out: &mut dyn fmt::Write,
+        domain: u32,
+        backend: &str,
+        now_ns: u64,
+    ) -> fmt::Result {
+        writeln!(out, "{STATS_BEGIN}")?;
+        writeln!(
+            out,
+            "domain {domain} backend {backend} at_ms {}",
+            now_ns / 1_000_000
+        )?;
+        self.write_report(out)?;
+        writeln!(out, "{STATS_END}")
     }
 
     /// Writes the table the runner shows for `--stats`: one line per reason that happened.

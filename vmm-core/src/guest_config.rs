@@ -28,6 +28,10 @@ pub struct GuestConfig {
     pub mem_mib: u64,
     pub rom: String,
     pub stats: bool,
+    /// Log a statistics snapshot this often while the guest runs (0: never),
+    /// so a benchmark can read the counts at the moment the guest reached a
+    /// point.
+    pub stats_every_ms: u64,
     pub log: String,
     /// A hypervisor self-test to run instead of the guest.
     pub selftest: Option<SelfTest>,
@@ -58,6 +62,7 @@ impl Default for GuestConfig {
             mem_mib: 16,
             rom: "rom".to_string(),
             stats: false,
+            stats_every_ms: 0,
             log: "info".to_string(),
             selftest: None,
             disk: None,
@@ -148,6 +153,12 @@ impl GuestConfig {
                     "1" | "true" | "yes" => cfg.stats = true,
                     "0" | "false" | "no" => cfg.stats = false,
                     _ => problem(alloc::format!("stats must be true or false, got `{value}`")),
+                },
+                "stats_every_ms" => match value.parse::<u64>() {
+                    Ok(v) => cfg.stats_every_ms = v,
+                    _ => problem(alloc::format!(
+                        "stats_every_ms must be a number of milliseconds, got `{value}`"
+                    )),
                 },
                 "log" => match value {
                     "error" | "warn" | "info" | "debug" | "trace" => cfg.log = value.to_string(),

@@ -25,7 +25,7 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
             .record(exit.reason(), host.tsc().saturating_sub(exited));
         match flow {
             Flow::Continue => {}
-            Flow::Halt => sleep_until_interrupt(dom, host),
+            Flow::Halt => sleep_until_interrupt(dom, host, vcpu.backend_name()),
             Flow::Stop(reason) => {
                 if let Some(screen) = dom.screen.as_mut() {
                     screen.flush(&dom.memory, &dom.platform.vga.borrow());
@@ -47,13 +47,26 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
     if let Some(screen) = dom.screen.as_mut() {
         screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
     }
+    snapshot_stats(dom, now, vcpu.backend_name());
     deliver(vcpu, &mut dom.platform);
+}
+
+/// With `stats_every_ms`, logs the exit statistics so far once per period.
+fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
+    let every_ns = dom.config.stats_every_ms.saturating_mul(1_000_000);
+    if every_ns == 0 || now < dom.next_stats_ns {
+        return;
+    }
+    dom.next_stats_ns = now.saturating_add(every_ns);
+    let mut text = alloc::string::String::new();
+    let _ = dom.stats.write_block(&mut text, dom.id, backend, now);
+    log::info!("statistics snapshot\n{text}");
 }
 
 /// A guest halted with interrupts enabled: wait, a host tick at a time, until
 /// a device interrupts it (or the user types). Real hardware waits forever
 /// when nothing can interrupt, and so does this.
-fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv) {
+fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv, backend: &str) {
     loop {
         while let Some(byte) = host.console_input() {
             dom.platform.console_byte(byte);
@@ -63,6 +76,7 @@ fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv) {
         if let Some(screen) = dom.screen.as_mut() {
             screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
         }
+        snapshot_stats(dom, now, backend);
         if dom.platform.has_interrupt() {
             return;
         }

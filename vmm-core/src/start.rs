@@ -35,9 +35,6 @@ const MAX_ROM_SIZE: u64 = 128 * 1024;
 const ROM_AREA_END: u64 = 0x10_0000;
 /// End of the 32-bit physical space, where the reset vector's ROM alias ends.
 const FOUR_GIB: u64 = 1 << 32;
-/// Markers around the statistics block, which the runner extracts from the log.
-const STATS_BEGIN: &str = "--- exit statistics ---";
-const STATS_END: &str = "--- end of exit statistics ---";
 
 #[no_mangle]
 extern "C" fn vmm_entry(magic: u32, info_addr: u64) -> ! {
@@ -330,12 +327,13 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
     }
     if stats {
         let mut text = String::new();
-        let _ = dom.stats.write_report(&mut text);
-        debugcon::write_raw(format_args!(
-            "{STATS_BEGIN}\ndomain {} backend {}\n{text}{STATS_END}\n",
+        let _ = dom.stats.write_block(
+            &mut text,
             dom.id,
-            vcpu.backend_name()
-        ));
+            vcpu.backend_name(),
+            device_model::Clock::now_ns(&TscClock),
+        );
+        debugcon::write_raw(format_args!("{text}"));
     }
 }
 

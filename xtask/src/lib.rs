@@ -2,6 +2,7 @@
 //! and booting them under QEMU with the consoles captured and matched. The
 //! `cargo xtask` CLI and the integration tests both drive this library.
 
+pub mod bench_boot;
 pub mod bochs;
 pub mod build;
 pub mod expect;
@@ -20,4 +21,10 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()
+}
+
+/// `../shared` beside the checkout: guest images and notes every developer
+/// and CI run has (absent elsewhere; callers skip with a clear message).
+pub fn shared_dir() -> PathBuf {
+    workspace_root().join("..").join("shared")
 }

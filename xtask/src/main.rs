@@ -53,6 +53,8 @@ enum Cmd {
 enum BenchKind {
     /// Instruction emulator: decode+execute cost beside the decode alone.
     Emulate,
+    /// Boot time of FreeDOS and Linux nested on the hypervisor beside QEMU alone.
+    Boot,
 }
 
 #[derive(clap::Args)]
@@ -161,6 +163,12 @@ fn main() -> ExitCode {
                 fail("the emulator benchmark failed")
             }
         }
+        Cmd::Bench {
+            what: BenchKind::Boot,
+        } => match xtask::bench_boot::run_bench(None) {
+            Ok(_) => 0,
+            Err(e) => fail(&e),
+        },
         Cmd::MakeLinuxIso { force } => match xtask::linux_iso::make_linux_iso(force) {
             Ok(p) => {
                 println!("{}", p.display());
@@ -263,6 +271,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         timeout,
         expect,
         stats: args.stats,
+        stats_every_ms: None,
         log_level: args.log_level,
         echo: true,
         target_dir: None,

@@ -62,6 +62,9 @@ pub struct RunOptions {
     pub expect: Vec<Regex>,
     /// Ask the hypervisor for exit statistics.
     pub stats: bool,
+    /// Ask the hypervisor for a statistics snapshot this often while the
+    /// guest runs.
+    pub stats_every_ms: Option<u64>,
     /// Hypervisor log level (error|warn|info|debug|trace).
     pub log_level: String,
     /// Copy the guest console to our stdout as it arrives.
@@ -101,6 +104,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(60),
             expect: Vec::new(),
             stats: false,
+            stats_every_ms: None,
             log_level: "info".into(),
             echo: false,
             target_dir: None,
@@ -164,14 +168,29 @@ pub struct RunReport {
     pub hv_log_path: PathBuf,
     /// The guest's text screen at the end (empty for guests that do not use it).
     pub screen: String,
+    /// How long after the emulator started the last expectation matched.
+    pub matched_after: Option<Duration>,
+    /// The hypervisor's log as it was when the last expectation matched.
+    pub hv_log_at_match: Option<String>,
+}
+
+/// The last exit statistics block in `log`.
+pub fn last_stats_block(log: &str) -> Option<String> {
+    let start = log.rfind(STATS_BEGIN)? + STATS_BEGIN.len();
+    let end = start + log[start..].find(STATS_END)?;
+    Some(log[start..end].trim_matches('\n').to_string())
 }
 
 impl RunReport {
-    /// The exit statistics block of the log, if the hypervisor printed one.
+    /// The exit statistics block of the log (the last, when the hypervisor
+    /// printed snapshots), if the hypervisor printed one.
     pub fn stats(&self) -> Option<String> {
-        let start = self.hv_log.find(STATS_BEGIN)? + STATS_BEGIN.len();
-        let end = start + self.hv_log[start..].find(STATS_END)?;
-        Some(self.hv_log[start..end].trim_matches('\n').to_string())
+        last_stats_block(&self.hv_log)
+    }
+
+    /// The last statistics snapshot logged before the last expectation matched.
+    pub fn stats_at_match(&self) -> Option<String> {
+        last_stats_block(self.hv_log_at_match.as_deref()?)
     }
 
     /// The last `n` lines of the guest console.
@@ -280,6 +299,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         check_image(floppy, "floppy")?;
         config_text.push_str("floppy = floppy0\n");
     }
+    if let Some(ms) = opts.stats_every_ms {
+        config_text.push_str(&format!("stats_every_ms = {ms}\n"));
+    }
     if let Some(t) = &opts.selftest {
         config_text.push_str(&format!("selftest = {t}\n"));
     }
@@ -337,7 +359,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if opts.emulator == Emulator::Bochs {
         let (mut child, rx, stderr_thread) =
             spawn_bochs(opts, &hv, &modules, &dir, &iso, host_mem_mib, &hv_log_path)?;
-        let (outcome, console, screen) = follow(
+        let followed = follow(
             &mut child,
             opts,
             &hv_log_path,
@@ -346,13 +368,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             stderr_thread,
         )?;
         let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
-        return Ok(RunReport {
-            outcome,
-            console,
-            hv_log,
-            hv_log_path,
-            screen,
-        });
+        return Ok(followed.report(hv_log, hv_log_path));
     }
     let boot = match opts.loader {
         Loader::Kernel => QemuBoot::Multiboot {
@@ -386,7 +402,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
     let (rx, stderr_thread) = stream_output(&mut child);
-    let (outcome, console, screen) = follow(
+    let followed = follow(
         &mut child,
         opts,
         &hv_log_path,
@@ -395,13 +411,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         stderr_thread,
     )?;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
-    Ok(RunReport {
-        outcome,
-        console,
-        hv_log,
-        hv_log_path,
-        screen,
-    })
+    Ok(followed.report(hv_log, hv_log_path))
 }
 
 /// QEMU's stdout is the guest console: stream it in chunks; collect stderr.
@@ -546,7 +556,9 @@ fn follow(
     emulator: Emulator,
     rx: mpsc::Receiver<Vec<u8>>,
     stderr_thread: std::thread::JoinHandle<String>,
-) -> Result<(Outcome, String, String), String> {
+) -> Result<Followed, String> {
+    let spawned = Instant::now();
+    let mut matched: Option<(Duration, String)> = None;
     let screen_path = hv_log.with_file_name(SCREEN_FILE);
     let mut screen = ScreenReader::default();
     let mut serial_seen = false;
@@ -609,6 +621,7 @@ fn follow(
             expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
             if expectations.all_met() && met_at.is_none() {
                 met_at = Some(Instant::now());
+                matched = Some(at_match(spawned, hv_log));
             }
         }
         match rx.recv_timeout(Duration::from_millis(100).min(deadline - now)) {
@@ -626,6 +639,7 @@ fn follow(
                 expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
                 if expectations.all_met() && met_at.is_none() {
                     met_at = Some(Instant::now());
+                    matched = Some(at_match(spawned, hv_log));
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -677,7 +691,45 @@ fn follow(
             },
         }
     };
-    Ok((outcome, console, screen.text))
+    let (matched_after, hv_log_at_match) = matched.unzip();
+    Ok(Followed {
+        outcome,
+        console,
+        screen: screen.text,
+        matched_after,
+        hv_log_at_match,
+    })
+}
+
+/// What `follow` saw.
+struct Followed {
+    outcome: Outcome,
+    console: String,
+    screen: String,
+    matched_after: Option<Duration>,
+    hv_log_at_match: Option<String>,
+}
+
+impl Followed {
+    fn report(self, hv_log: String, hv_log_path: PathBuf) -> RunReport {
+        RunReport {
+            outcome: self.outcome,
+            console: self.console,
+            hv_log,
+            hv_log_path,
+            screen: self.screen,
+            matched_after: self.matched_after,
+            hv_log_at_match: self.hv_log_at_match,
+        }
+    }
+}
+
+/// The time since the emulator started and the hypervisor's log so far.
+fn at_match(spawned: Instant, hv_log: &std::path::Path) -> (Duration, String) {
+    (
+        spawned.elapsed(),
+        std::fs::read_to_string(hv_log).unwrap_or_default(),
+    )
 }
 
 /// File the guest's COM2 (the screen mirror's frames) is written to.
