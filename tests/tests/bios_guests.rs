@@ -205,3 +205,42 @@ fn an_iso_without_el_torito_is_reported_and_not_booted() {
         report.screen
     );
 }
+
+#[test]
+fn a_truncated_iso_is_reported_and_not_booted() {
+    let Some(iso) = shared_guest("freedos-boot.iso") else {
+        return;
+    };
+    // The descriptors and the boot catalog survive; the 1.44 MB floppy image
+    // they point at does not.
+    let dir = xtask::workspace_root()
+        .join("target")
+        .join("test-images")
+        .join(format!("truncated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = std::fs::read(iso).unwrap();
+    let truncated = dir.join("truncated.iso");
+    std::fs::write(&truncated, &bytes[..100 * 1024]).unwrap();
+    let report = run_ok(&RunOptions {
+        iso: Some(truncated),
+        ..bios(60)
+    });
+    assert_eq!(report.outcome, Outcome::GuestFailed, "{}", report.hv_log);
+    assert!(
+        report
+            .hv_log
+            .contains("CD: the boot image runs past the end of the ISO"),
+        "{}",
+        report.hv_log
+    );
+    assert!(
+        !report.hv_log.contains("rip="),
+        "no register dump for missing boot media:\n{}",
+        report.hv_log
+    );
+    assert!(
+        report.screen.contains("No bootable device"),
+        "{}",
+        report.screen
+    );
+}

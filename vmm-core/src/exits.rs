@@ -43,6 +43,13 @@ impl StopReason {
             StopReason::HaltedForever | StopReason::ExitRequested(0)
         )
     }
+
+    /// True when the guest's registers say something about why it stopped:
+    /// not for a clean end, nor when the BIOS found nothing to boot (the
+    /// reason is the media, which the log line before names).
+    pub fn shows_guest_state(&self) -> bool {
+        !self.is_clean() && !matches!(self, StopReason::NoBootableDevice)
+    }
 }
 
 /// What the run loop does next.

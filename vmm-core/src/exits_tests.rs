@@ -236,6 +236,9 @@ fn hlt_with_interrupts_off_stops_cleanly_and_a_triple_fault_does_not() {
     );
     assert!(StopReason::HaltedForever.is_clean());
     assert!(!StopReason::TripleFault.is_clean());
+    assert!(StopReason::TripleFault.shows_guest_state());
+    assert!(!StopReason::NoBootableDevice.shows_guest_state());
+    assert!(!StopReason::HaltedForever.shows_guest_state());
 }
 
 #[test]

@@ -321,9 +321,11 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
         log::info!("dom{}: guest stopped: {reason}", dom.id);
     } else {
         log::error!("dom{}: guest stopped: {reason}", dom.id);
-        let mut text = String::new();
-        let _ = dump_state(vcpu, &mut text);
-        debugcon::write_raw(format_args!("{text}"));
+        if reason.shows_guest_state() {
+            let mut text = String::new();
+            let _ = dump_state(vcpu, &mut text);
+            debugcon::write_raw(format_args!("{text}"));
+        }
     }
     if stats {
         let mut text = String::new();
