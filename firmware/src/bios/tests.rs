@@ -291,3 +291,94 @@ fn every_vector_with_hostile_registers_returns_without_panicking() {
         bios.handle(Service::Interrupt(v), &mut regs, &mut mem, &mut pf);
     }
 }
+
+/// A UART that records writes; its line status says "transmitter empty,
+/// `data_ready`", its receive buffer holds `rx`.
+struct RecordingUart {
+    writes: Vec<(u16, u8)>,
+    data_ready: bool,
+    rx: u8,
+}
+
+impl BiosPlatform for RecordingUart {
+    fn port_in(&mut self, port: u16) -> u8 {
+        match port {
+            0x3FD => 0x60 | u8::from(self.data_ready),
+            0x3FE => 0xB0,
+            0x3F8 => self.rx,
+            _ => 0xFF,
+        }
+    }
+    fn port_out(&mut self, port: u16, value: u8) {
+        self.writes.push((port, value));
+    }
+    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
+        None
+    }
+    fn ram_size(&self) -> u64 {
+        64 << 20
+    }
+}
+
+fn int14(uart: &mut RecordingUart, ax: u16, dx: u16) -> Regs {
+    let mut mem = VecMemory(vec![0; MIB]);
+    let mut bios = Bios::new(None, None, None, vec![]);
+    let mut regs = Regs {
+        eax: u32::from(ax),
+        edx: u32::from(dx),
+        ..Default::default()
+    };
+    bios.handle(Service::Interrupt(0x14), &mut regs, &mut mem, uart);
+    regs
+}
+
+#[test]
+fn int14_initialises_sends_and_receives_on_com1() {
+    let mut uart = RecordingUart {
+        writes: Vec::new(),
+        data_ready: false,
+        rx: b'k',
+    };
+    // AL=E3h: 9600 baud, no parity, one stop bit, 8 bits.
+    let r = int14(&mut uart, 0x00E3, 0);
+    assert_eq!(
+        uart.writes,
+        vec![(0x3FB, 0x80), (0x3F8, 12), (0x3F9, 0), (0x3FB, 0x03)]
+    );
+    assert_eq!((r.ah(), r.al()), (0x60, 0xB0));
+
+    uart.writes.clear();
+    let r = int14(&mut uart, 0x0141, 0);
+    assert_eq!(uart.writes, vec![(0x3F8, b'A')]);
+    assert_eq!(r.ah() & 0x80, 0);
+
+    let r = int14(&mut uart, 0x0200, 0);
+    assert_ne!(r.ah() & 0x80, 0, "nothing received: time-out");
+    uart.data_ready = true;
+    let r = int14(&mut uart, 0x0200, 0);
+    assert_eq!((r.ah() & 0x80, r.al()), (0, b'k'));
+}
+
+#[test]
+fn int14_on_a_port_that_does_not_exist_times_out() {
+    let mut uart = RecordingUart {
+        writes: Vec::new(),
+        data_ready: false,
+        rx: 0,
+    };
+    let r = int14(&mut uart, 0x0141, 9);
+    assert_eq!(r.ah(), 0x80);
+    assert!(uart.writes.is_empty());
+}
+
+#[test]
+fn int17_reports_no_printer() {
+    let (mut mem, mut pf) = machine();
+    let mut bios = Bios::new(None, None, None, vec![]);
+    let mut regs = Regs {
+        eax: 0x0041,
+        ..Default::default()
+    };
+    bios.handle(Service::Interrupt(0x17), &mut regs, &mut mem, &mut pf);
+    assert_eq!(regs.ah(), 0x09, "time-out and I/O error");
+}
