@@ -143,3 +143,22 @@ fn hello_runs_on_bochs_svm_with_nrip_save() {
 fn device_model_guest_reads_disk_and_cd_on_bochs_svm() {
     devtest_on(BochsCpu::Amd);
 }
+
+#[test]
+fn freedos_cd_boots_to_the_prompt_on_vmx() {
+    let iso = xtask::shared_dir().join("guests").join("freedos-boot.iso");
+    if !iso.exists() {
+        eprintln!("skipping: {} is absent", iso.display());
+        return;
+    }
+    let report = run_ok(&RunOptions {
+        guest: xtask::runner::BIOS_GUEST.into(),
+        iso: Some(iso),
+        mem_mib: 64,
+        expect: vec![Regex::new(r"A:\\>").unwrap()],
+        ..on_bochs("hello", BochsCpu::Intel)
+    });
+    assert_met(&report);
+    assert!(report.hv_log.contains("backend vmx"), "{}", report.hv_log);
+    assert!(report.screen.contains(r"A:\>"), "{}", report.screen);
+}
