@@ -162,3 +162,23 @@ fn freedos_cd_boots_to_the_prompt_on_vmx() {
     assert!(report.hv_log.contains("backend vmx"), "{}", report.hv_log);
     assert!(report.screen.contains(r"A:\>"), "{}", report.screen);
 }
+
+#[test]
+fn linux_iso_boots_to_its_shell_on_vmx() {
+    // The kernel's own long-mode entry (CR0.PG with EFER.LME) and its Intel
+    // path (IA32_MISC_ENABLE in verify_cpu) run on the VT-x backend.
+    let iso = xtask::linux_iso::make_linux_iso(false).expect("the Linux ISO builds");
+    let report = run_ok(&RunOptions {
+        guest: xtask::runner::BIOS_GUEST.into(),
+        iso: Some(iso),
+        mem_mib: 256,
+        timeout: Duration::from_secs(600),
+        expect: vec![
+            literal("vmm-linux: cdrom mounted at /mnt"),
+            literal("vmm-linux: shell ready"),
+        ],
+        ..on_bochs("hello", BochsCpu::Intel)
+    });
+    assert_met(&report);
+    assert!(report.hv_log.contains("backend vmx"), "{}", report.hv_log);
+}

@@ -8,6 +8,15 @@
 pub const MSR_TSC: u32 = 0x10;
 /// IA32_EFER.
 pub const MSR_EFER: u32 = 0xC000_0080;
+/// IA32_MISC_ENABLE (Intel SDM vol. 4, table 2-2): architectural on Intel
+/// processors since family 0Fh; Linux's early `verify_cpu` reads it on every
+/// Intel CPU of family 6 model 0Dh or later to clear XD Bit Disable.
+pub const MSR_MISC_ENABLE: u32 = 0x1A0;
+/// The value the guest reads: fast strings enabled (bit 0), branch trace
+/// storage (bit 11) and PEBS (bit 12) unavailable; XD Bit Disable (bit 34),
+/// limit-CPUID (bit 22) and the rest clear. Writes are accepted and change
+/// nothing: none of these features is the guest's to control here.
+pub const MISC_ENABLE_VALUE: u64 = (1 << 0) | (1 << 11) | (1 << 12);
 
 /// EFER bits a guest may set: SCE (0), LME (8), NXE (11). LMA (10) is the
 /// processor's to set; SVME (12) belongs to the hypervisor and CPUID does not
@@ -30,6 +39,7 @@ pub fn read(msr: u32, state: &dyn MsrState) -> Option<u64> {
     match msr {
         MSR_TSC => Some(state.tsc()),
         MSR_EFER => Some(state.efer()),
+        MSR_MISC_ENABLE => Some(MISC_ENABLE_VALUE),
         _ => None,
     }
 }
@@ -48,6 +58,7 @@ pub fn write(msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
         }
         // Writes to the TSC are accepted and ignored: the guest's TSC runs with the host's.
         MSR_TSC => true,
+        MSR_MISC_ENABLE => true,
         _ => false,
     }
 }
@@ -87,6 +98,16 @@ mod tests {
         assert!(!write(MSR_EFER, 1 << 12, &mut s));
         assert!(!write(MSR_EFER, 1 << 63, &mut s));
         assert_eq!(s.efer, 0);
+    }
+
+    #[test]
+    fn misc_enable_reads_xd_enabled_and_ignores_writes() {
+        let mut s = State { efer: 0 };
+        let v = read(MSR_MISC_ENABLE, &s).unwrap();
+        assert_eq!(v & (1 << 34), 0, "XD Bit Disable reads clear");
+        assert_eq!(v & (1 << 22), 0, "CPUID is not limited");
+        assert!(write(MSR_MISC_ENABLE, v | (1 << 34), &mut s));
+        assert_eq!(read(MSR_MISC_ENABLE, &s), Some(v));
     }
 
     #[test]

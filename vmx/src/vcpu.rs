@@ -35,6 +35,19 @@ const AR_UNUSABLE: u32 = 1 << 16;
 /// Access-rights bit 7: present.
 const AR_PRESENT: u32 = 1 << 7;
 
+/// EFER once a MOV to CR0 of `cr0` has completed: LMA = LME AND PG (Intel
+/// SDM vol. 3A, 11.8.5; AMD APM vol. 2, 14.6.1).
+pub fn efer_after_cr0_write(efer: u64, cr0: u64) -> u64 {
+    const PG: u64 = 1 << 31;
+    const LME: u64 = 1 << 8;
+    const LMA: u64 = 1 << 10;
+    if efer & LME != 0 && cr0 & PG != 0 {
+        efer | LMA
+    } else {
+        efer & !LMA
+    }
+}
+
 /// Access rights in the packed 12-bit form the AMD VMCB (and vmm-core's
 /// neutral segment) uses: bits 7:0 as they are, bits 15:12 moved to 11:8. An
 /// unusable segment reads as not present.
@@ -484,12 +497,27 @@ impl VmxVcpu {
             self.gprs[usize::from(gpr & 15)]
         };
         match cr {
-            0 => self.set_cr0_value(value)?,
+            0 => {
+                self.set_cr0_value(value)?;
+                self.follow_long_mode_activation(value);
+            }
             4 => self.set_cr4_value(value)?,
             _ => return Ok(false),
         }
         self.skip_instruction()?;
         Ok(true)
+    }
+
+    /// The processor's part of a MOV to CR0 the hypervisor completed:
+    /// EFER.LMA becomes EFER.LME AND CR0.PG, activating or leaving IA-32e
+    /// mode (Intel SDM vol. 3A, 11.8.5 "Initializing IA-32e Mode"; AMD APM
+    /// vol. 2, 14.6.1), and the IA-32e-mode-guest entry control follows it.
+    fn follow_long_mode_activation(&mut self, cr0: u64) {
+        let efer = self.efer();
+        let wanted = efer_after_cr0_write(efer, cr0);
+        if wanted != efer {
+            self.set_efer(wanted);
+        }
     }
 
     fn skip_instruction(&mut self) -> Result<(), SetupError> {
@@ -637,6 +665,18 @@ pub fn packed_to_ar(packed: u16) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paging_with_lme_activates_long_mode_and_leaving_paging_ends_it() {
+        const PG: u64 = 1 << 31;
+        const LME: u64 = 1 << 8;
+        const LMA: u64 = 1 << 10;
+        const NXE: u64 = 1 << 11;
+        assert_eq!(efer_after_cr0_write(LME | NXE, PG | 0x11), LME | LMA | NXE);
+        assert_eq!(efer_after_cr0_write(LME | LMA, 0x11), LME);
+        assert_eq!(efer_after_cr0_write(0, PG | 1), 0, "32-bit paging");
+        assert_eq!(efer_after_cr0_write(LME, 0x11), LME, "LME alone is not LMA");
+    }
 
     #[test]
     fn packed_attributes_round_trip() {
