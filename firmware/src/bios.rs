@@ -51,6 +51,8 @@ pub struct Bios {
     cd: Option<SharedBlock>,
     /// Problems met while trying boot devices (reported by the hypervisor).
     pub problems: Vec<BootProblem>,
+    /// A running INT 15h AH=86h wait.
+    wait: system::TimedWait,
 }
 
 impl Bios {
@@ -90,6 +92,7 @@ impl Bios {
             boot_order,
             cd,
             problems: Vec::new(),
+            wait: system::TimedWait::default(),
         }
     }
 
@@ -131,6 +134,7 @@ impl Bios {
             0x12 => system::int12(regs, mem),
             0x13 => int13_disk::int13(regs, mem, &mut self.drives),
             0x14 => serial(regs, pf),
+            0x15 if regs.ah() == 0x86 => self.wait.int15_86(regs, pf),
             0x15 => system::int15(regs, mem, pf),
             0x16 => keyboard::int16(regs, mem),
             0x17 => {

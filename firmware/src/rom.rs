@@ -77,16 +77,21 @@ pub fn stub_entry(vector: u8) -> u16 {
     STUB_BASE + u16::from(vector) * STUB_SIZE
 }
 
-/// Offset of the OUT instruction in a serviced vector's stub.
-fn trap_offset(vector: u8) -> u16 {
-    // INT 16h's stub starts with STI so a blocking read can wait with
-    // interrupts enabled.
-    stub_entry(vector) + u16::from(vector == 0x16)
+/// True for the vectors whose services may have to wait for an interrupt
+/// (INT 15h AH=86h, INT 16h reads): their stubs can halt and call again.
+pub fn can_wait(vector: u8) -> bool {
+    matches!(vector, 0x15 | 0x16)
 }
 
-/// Where a blocked INT 16h read waits: `hlt` then back to the trap.
-pub fn int16_wait_offset() -> u16 {
-    stub_entry(0x16) + 4
+/// Offset of the OUT instruction in a serviced vector's stub.
+fn trap_offset(vector: u8) -> u16 {
+    // A waiting stub starts with STI so the wait has interrupts enabled.
+    stub_entry(vector) + u16::from(can_wait(vector))
+}
+
+/// Where a waiting service's stub halts: `hlt`, then back to the trap.
+pub fn wait_offset(vector: u8) -> u16 {
+    stub_entry(vector) + 4
 }
 
 /// The stub bytes of `vector`.
@@ -96,7 +101,7 @@ fn stub(vector: u8) -> [u8; STUB_SIZE as usize] {
         // out 0EAh, al ; int 1Ch ; iret
         0x08 => [o0, o1, INT_1C[0], INT_1C[1], IRET, NOP, NOP, NOP],
         // sti ; out 0EAh, al ; iret ; hlt ; jmp short (back to the out) ; nop
-        0x16 => [STI, o0, o1, IRET, HLT, 0xEB, 0xFA, NOP],
+        v if can_wait(v) => [STI, o0, o1, IRET, HLT, 0xEB, 0xFA, NOP],
         // out 0EAh, al ; iret
         v if is_serviced(v) => [o0, o1, IRET, NOP, NOP, NOP, NOP, NOP],
         // iret
@@ -194,14 +199,20 @@ mod tests {
     }
 
     #[test]
-    fn int16_waits_with_hlt_and_jumps_back_to_its_trap() {
+    fn waiting_stubs_halt_and_jump_back_to_their_trap() {
         let rom = build();
-        let wait = usize::from(int16_wait_offset());
-        assert_eq!(rom[wait], HLT);
-        assert_eq!(rom[wait + 1], 0xEB);
-        let target = (wait + 3) as i64 + i64::from(rom[wait + 2] as i8);
-        assert_eq!(target as u16, trap_offset(0x16));
-        assert_eq!(rom[usize::from(stub_entry(0x16))], STI);
+        for vector in [0x15, 0x16] {
+            let wait = usize::from(wait_offset(vector));
+            assert_eq!(rom[wait], HLT);
+            assert_eq!(rom[wait + 1], 0xEB);
+            let target = (wait + 3) as i64 + i64::from(rom[wait + 2] as i8);
+            assert_eq!(target as u16, trap_offset(vector));
+            assert_eq!(rom[usize::from(stub_entry(vector))], STI);
+            assert_eq!(
+                service_at(trap_offset(vector)),
+                Some(Service::Interrupt(vector))
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod int15;
 mod int1a;
 #[cfg(test)]
 pub(crate) mod test_platform;
+mod wait;
 
 pub use int15::{
     e820_map, int15, post_a20, E820Entry, E820Map, A20_SUPPORT_KBC, A20_SUPPORT_PORT_92,
@@ -29,6 +30,7 @@ pub use int15::{
     SYSTEM_CONFIG_OFFSET, SYSTEM_CONFIG_SEGMENT, SYSTEM_CONFIG_TABLE,
 };
 pub use int1a::int1a;
+pub use wait::TimedWait;
 
 use crate::bda;
 use crate::{Next, RealMemory, Regs};

@@ -6,7 +6,6 @@ use crate::domain::Domain;
 use crate::exits::{Flow, StopReason};
 use crate::guest_memory::GuestMemory;
 use crate::vcpu::{Gpr, IoAccess, SegReg, Segment, Vcpu, CR0_PE};
-use device_model::block::BlockBackend;
 use device_model::bus::PortIoBus;
 use firmware::rom::{self, Service, ROM_SEGMENT};
 use firmware::{BiosPlatform, Next, RealMemory, Regs};
@@ -34,6 +33,7 @@ impl RealMemory for RealModeMemory<'_> {
 struct BusPlatform<'a> {
     io: &'a mut PortIoBus,
     ram_size: u64,
+    now_ns: u64,
 }
 
 impl BiosPlatform for BusPlatform<'_> {
@@ -45,13 +45,12 @@ impl BiosPlatform for BusPlatform<'_> {
         self.io.write(port, 1, u32::from(value));
     }
 
-    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
-        // The BIOS keeps its own drive table (`firmware::int13_disk::Drives`).
-        None
-    }
-
     fn ram_size(&self) -> u64 {
         self.ram_size
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.now_ns
     }
 }
 
@@ -113,6 +112,7 @@ pub fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow 
     let mut platform = BusPlatform {
         io: &mut dom.io,
         ram_size: dom.memory.ram_size(),
+        now_ns: dom.platform.now_ns(),
     };
     let mut memory = RealModeMemory(&mut dom.memory);
     let next = bios.handle(service, &mut regs, &mut memory, &mut platform);
@@ -141,7 +141,13 @@ pub fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow 
 
     match next {
         Next::Return => vcpu.set_rip(next_rip),
-        Next::WaitAndRetry => vcpu.set_rip(u64::from(rom::int16_wait_offset())),
+        Next::WaitAndRetry => match service {
+            Service::Interrupt(v) if rom::can_wait(v) => {
+                vcpu.set_rip(u64::from(rom::wait_offset(v)))
+            }
+            // Only waiting stubs can halt and call again; anything else returns.
+            _ => vcpu.set_rip(next_rip),
+        },
         Next::Boot { cs, ip, dl } => {
             vcpu.set_segment(SegReg::Cs, real_segment(cs, REAL_CODE));
             for seg in [SegReg::Ds, SegReg::Es, SegReg::Ss] {

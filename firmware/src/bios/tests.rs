@@ -312,11 +312,11 @@ impl BiosPlatform for RecordingUart {
     fn port_out(&mut self, port: u16, value: u8) {
         self.writes.push((port, value));
     }
-    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
-        None
-    }
     fn ram_size(&self) -> u64 {
         64 << 20
+    }
+    fn now_ns(&self) -> u64 {
+        0
     }
 }
 

@@ -3,7 +3,6 @@ use crate::memory::VecMemory;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use device_model::block::BlockBackend;
 use device_model::vga_text::{render_lines, VgaText, TEXT_PAGE_SIZE};
 
 const RAM_SIZE: usize = 1 << 20;
@@ -52,11 +51,11 @@ impl BiosPlatform for FakePlatform {
         self.writes.push((port, value));
         self.vga.write(port, value);
     }
-    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
-        None
-    }
     fn ram_size(&self) -> u64 {
         RAM_SIZE as u64
+    }
+    fn now_ns(&self) -> u64 {
+        0
     }
 }
 

@@ -6,7 +6,6 @@ use crate::bda::kbd_reset;
 use crate::memory::VecMemory;
 use alloc::vec;
 use alloc::vec::Vec;
-use device_model::block::BlockBackend;
 
 const LSHIFT: u8 = 0x2A;
 const LCTRL: u8 = 0x1D;
@@ -188,10 +187,10 @@ impl BiosPlatform for OneScancode {
     fn port_out(&mut self, port: u16, value: u8) {
         self.writes.push((port, value));
     }
-    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
-        None
-    }
     fn ram_size(&self) -> u64 {
+        0
+    }
+    fn now_ns(&self) -> u64 {
         0
     }
 }

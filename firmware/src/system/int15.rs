@@ -17,9 +17,8 @@
 //!   the AT listing's `CASSETTE_IO`.
 //!
 //! Choices:
-//! - AH=86h returns at once with CF clear: a hypervisor BIOS cannot sleep
-//!   inside a trap, and no caller depends on the delay being long, only on it
-//!   ending. The delay is not modelled.
+//! - AH=86h (wait) is served by [`super::TimedWait`], which keeps state
+//!   between the stub's calls; [`int15`] never sees it.
 //! - AH=87h (block move to extended memory) and AH=89h (switch to protected
 //!   mode) are not provided: they answer AH=86h "unsupported" with CF set.
 //!   Both need the BIOS to run guest code in protected mode; every operating
@@ -291,8 +290,6 @@ pub fn int15(regs: &mut Regs, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatfor
         _ => match regs.ah() {
             // Keyboard intercept: CF set means "process the key in AL".
             0x4F => regs.set_cf(true),
-            // Wait CX:DX microseconds: not modelled, see the module doc.
-            0x86 => regs.succeed(),
             0x88 => {
                 regs.set_ax(kib_1m_to_16m(pf.ram_size()));
                 regs.set_cf(false);
@@ -545,8 +542,6 @@ mod tests {
         let r = call(0x4F1E, 16 * MIB);
         assert!(r.cf(), "process the key");
         assert_eq!(r.ax(), 0x4F1E, "AL unchanged");
-        let r = call(0x8600, 16 * MIB);
-        assert!(!r.cf(), "wait succeeds at once");
         for ax in [0x5300, 0x8700, 0x8900, 0xC200, 0x0000, 0xE881] {
             let r = call(ax, 16 * MIB);
             assert!(r.cf(), "{ax:#x}");

@@ -3,7 +3,6 @@
 //! and a RAM size. Other ports read FFh and ignore writes.
 
 use crate::{BiosPlatform, Regs};
-use device_model::block::BlockBackend;
 use device_model::cmos_rtc::{CmosRtc, CMOS_DATA_PORT, CMOS_INDEX_PORT};
 use device_model::i8042::{COMMAND_PORT, DATA_PORT, I8042, SYSTEM_CONTROL_PORT_A};
 
@@ -75,12 +74,12 @@ impl BiosPlatform for FakePlatform {
         }
     }
 
-    fn drive(&mut self, _drive: u8) -> Option<&mut dyn BlockBackend> {
-        None
-    }
-
     fn ram_size(&self) -> u64 {
         self.ram
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.now_ns
     }
 }
 
