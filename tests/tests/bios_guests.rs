@@ -244,3 +244,37 @@ fn a_truncated_iso_is_reported_and_not_booted() {
         report.screen
     );
 }
+
+#[test]
+fn bios_services_answer_a_boot_sector_as_a_pc_bios_does() {
+    // A one-second INT 15h wait takes about 18 timer ticks; a read past the
+    // floppy's last cylinder and an unknown INT 13h function fail with their
+    // status codes and CF set.
+    let dir = xtask::workspace_root()
+        .join("target")
+        .join("test-images")
+        .join(format!("probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("probe.img");
+    std::fs::write(&img, xtask::guests::bios_probe::floppy_image()).unwrap();
+    let report = run_ok(&RunOptions {
+        floppy: Some(img),
+        expect: vec![literal(xtask::guests::bios_probe::DONE)],
+        ..bios(120)
+    });
+    assert_met(&report);
+    let screen = &report.screen;
+    let ticks = Regex::new(r"WAIT CF=0 TICKS=(\d\d)")
+        .unwrap()
+        .captures(screen)
+        .unwrap_or_else(|| panic!("no wait line on the screen:\n{screen}"))[1]
+        .parse::<u32>()
+        .unwrap();
+    // 18.2 Hz; generous bounds, since a loaded host may coalesce PIT ticks.
+    assert!(
+        (12..=24).contains(&ticks),
+        "1 s took {ticks} ticks:\n{screen}"
+    );
+    assert!(screen.contains("PAST END CF=1 AH=04"), "{screen}");
+    assert!(screen.contains("UNKNOWN CF=1 AH=01"), "{screen}");
+}

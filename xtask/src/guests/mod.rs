@@ -2,6 +2,7 @@
 //! into 64 KiB ROM images that the hypervisor maps at F0000h and at the reset
 //! vector.
 
+pub mod bios_probe;
 pub mod devtest;
 pub mod hello;
 pub mod keyboard;
