@@ -16,7 +16,6 @@ use crate::qemu::Accel;
 use crate::runner::{self, Outcome, RunOptions, BIOS_GUEST};
 use crate::{linux_iso, tools, workspace_root};
 use regex::Regex;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -151,16 +150,7 @@ pub fn boot_direct(iso: &Path, marker: &str) -> Result<Duration, String> {
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
     let started = Instant::now();
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = runner::stream_stdout(&mut child);
     let mut seen = Vec::new();
     let result = loop {
         let left = BOOT_TIMEOUT.saturating_sub(started.elapsed());

@@ -414,10 +414,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     Ok(followed.report(hv_log, hv_log_path))
 }
 
-/// QEMU's stdout is the guest console: stream it in chunks; collect stderr.
-fn stream_output(child: &mut Child) -> (mpsc::Receiver<Vec<u8>>, std::thread::JoinHandle<String>) {
+/// Streams a child's piped stdout in chunks as they arrive.
+pub fn stream_stdout(child: &mut Child) -> mpsc::Receiver<Vec<u8>> {
     let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -427,6 +426,13 @@ fn stream_output(child: &mut Child) -> (mpsc::Receiver<Vec<u8>>, std::thread::Jo
             }
         }
     });
+    rx
+}
+
+/// QEMU's stdout is the guest console: stream it in chunks; collect stderr.
+fn stream_output(child: &mut Child) -> (mpsc::Receiver<Vec<u8>>, std::thread::JoinHandle<String>) {
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let rx = stream_stdout(child);
     let stderr_thread = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
