@@ -1,0 +1,680 @@
+//! Tests of `pit8254`.
+
+use super::*;
+use crate::bus::PortIoBus;
+use alloc::boxed::Box;
+use core::cell::Cell;
+
+const CH0: u16 = 0x40;
+const CH2: u16 = 0x42;
+const CW: u16 = 0x43;
+
+/// Control word for LSB-then-MSB binary access to `ch` in `mode`.
+fn cw(ch: u8, mode: u8) -> u8 {
+    (ch << CW_SC_SHIFT) | (CW_RW_LSB_MSB << CW_RW_SHIFT) | (mode << CW_M_SHIFT)
+}
+
+/// Programs `ch` for `mode` with `count`, all at tick `tick`.
+fn program(pit: &mut Pit, ch: u8, mode: u8, count: u16, tick: u64) {
+    let now = ticks_to_ns(tick);
+    pit.write(CW, cw(ch, mode), now);
+    let port = CH0 + u16::from(ch);
+    pit.write(port, count as u8, now);
+    pit.write(port, (count >> 8) as u8, now);
+}
+
+/// Latches and reads the count of `ch` (LSB-then-MSB access) at `tick`.
+fn latched_count(pit: &mut Pit, ch: u8, tick: u64) -> u16 {
+    let now = ticks_to_ns(tick);
+    pit.write(CW, ch << CW_SC_SHIFT, now);
+    let port = CH0 + u16::from(ch);
+    let lsb = pit.read(port, now);
+    let msb = pit.read(port, now);
+    u16::from_le_bytes([lsb, msb])
+}
+
+/// Latches and reads the status byte of `ch` at `tick`.
+fn status(pit: &mut Pit, ch: u8, tick: u64) -> u8 {
+    let now = ticks_to_ns(tick);
+    pit.write(CW, 0xC0 | RB_COUNT | (RB_CNT0 << ch), now);
+    pit.read(CH0 + u16::from(ch), now)
+}
+
+fn out2(pit: &Pit, tick: u64) -> bool {
+    pit.channel2_output(ticks_to_ns(tick))
+}
+
+fn gate2(pit: &mut Pit, high: bool, tick: u64) {
+    pit.write(PORT_B, u8::from(high), ticks_to_ns(tick));
+}
+
+#[test]
+fn tick_conversion_is_exact_integer_math() {
+    assert_eq!(ns_to_ticks(0), 0);
+    assert_eq!(ns_to_ticks(NS_PER_SEC), PIT_CLOCK_HZ);
+    assert_eq!(ns_to_ticks(838), 0);
+    assert_eq!(ns_to_ticks(839), 1);
+    assert_eq!(ns_to_ticks(u64::MAX), 22_010_322_987_356_910);
+    for tick in [0, 1, 2, 17, 11_932, 65_536, 1 << 40] {
+        let ns = ticks_to_ns(tick);
+        assert_eq!(ns_to_ticks(ns), tick);
+        if ns > 0 {
+            assert_eq!(ns_to_ticks(ns - 1), tick - 1);
+        }
+    }
+}
+
+#[test]
+fn mode2_divisor_11932_ticks_at_100_hz_through_irq0() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 11932, 0);
+    assert!(
+        pit.irq0_pending(0),
+        "mode 2 drives OUT high from its power-on low"
+    );
+    assert!(!pit.irq0_pending(0));
+    let mut now = 0;
+    for k in 1..=100u64 {
+        let next = pit.next_irq0_ns(now).unwrap();
+        // Loaded on the CLK after the write, then one rise per period.
+        assert_eq!(next, ticks_to_ns(1 + 11932 * k));
+        assert!(!pit.irq0_pending(next - 1));
+        assert!(pit.irq0_pending(next));
+        assert!(!pit.irq0_pending(next));
+        now = next;
+    }
+    // 100 rises take one second (10.000168 ms each).
+    assert!((1_000_000_000..1_000_100_000).contains(&now), "{now}");
+    // Half-way through a period the count is half the divisor.
+    assert_eq!(latched_count(&mut pit, 0, 1 + 11932 * 100 + 5966), 5966);
+}
+
+#[test]
+fn missed_irq0_periods_coalesce_into_one() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 11932, 0);
+    assert!(pit.irq0_pending(0));
+    let later = 10 * NS_PER_SEC;
+    assert!(pit.irq0_pending(later));
+    assert!(!pit.irq0_pending(later));
+    let next = pit.next_irq0_ns(later).unwrap();
+    assert!(next > later && next - later <= 10_000_200);
+}
+
+#[test]
+fn next_irq0_is_now_while_an_edge_is_owed() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 100, 0);
+    assert_eq!(pit.next_irq0_ns(5), Some(5));
+    assert!(pit.irq0_pending(5));
+    let late = ticks_to_ns(1000);
+    assert_eq!(pit.next_irq0_ns(late), Some(late));
+}
+
+#[test]
+fn mode3_output_is_a_square_wave() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 3, 10, 0);
+    for tick in 1..=40 {
+        assert_eq!(out2(&pit, tick), (tick - 1) % 10 < 5, "tick {tick}");
+        let b = pit.read(PORT_B, ticks_to_ns(tick));
+        assert_eq!(b & PORT_B_TIMER2_OUT != 0, (tick - 1) % 10 < 5);
+    }
+    // Even counts: the CE goes down by two through each half.
+    let counts: [u16; 6] = core::array::from_fn(|i| latched_count(&mut pit, 2, 41 + i as u64));
+    assert_eq!(counts, [10, 8, 6, 4, 2, 10]);
+
+    // Odd counts: high for (N+1)/2, low for (N-1)/2.
+    program(&mut pit, 2, 3, 9, 100);
+    for tick in 101..=140 {
+        assert_eq!(out2(&pit, tick), (tick - 101) % 9 < 5, "tick {tick}");
+    }
+    let counts: [u16; 10] = core::array::from_fn(|i| latched_count(&mut pit, 2, 101 + i as u64));
+    assert_eq!(counts, [8, 6, 4, 2, 0, 8, 6, 4, 2, 8]);
+}
+
+#[test]
+fn mode3_on_channel0_raises_irq0_once_per_period() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 3, 0, 0);
+    assert!(pit.irq0_pending(0));
+    // Count 0 is 65536: the PC's 18.2 Hz tick.
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(1 + 65536)));
+    let t = ticks_to_ns(1 + 65536);
+    assert!(pit.irq0_pending(t));
+    assert_eq!(pit.next_irq0_ns(t), Some(ticks_to_ns(1 + 2 * 65536)));
+}
+
+#[test]
+fn mode0_output_rises_at_terminal_count_and_stays_high() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 0, 100, 0);
+    assert!(!pit.irq0_pending(0));
+    assert_eq!(status(&mut pit, 0, 50) & STATUS_OUTPUT, 0);
+    // N + 1 clocks after the count is written.
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(101)));
+    assert!(!pit.irq0_pending(ticks_to_ns(101) - 1));
+    assert!(pit.irq0_pending(ticks_to_ns(101)));
+    assert_eq!(latched_count(&mut pit, 0, 101), 0);
+    // The counter wraps to FFFF and keeps counting; OUT stays high.
+    assert_eq!(latched_count(&mut pit, 0, 102), 0xFFFF);
+    assert_eq!(pit.next_irq0_ns(ticks_to_ns(200)), None);
+    assert_eq!(status(&mut pit, 0, 200_000) & STATUS_OUTPUT, STATUS_OUTPUT);
+    assert!(!pit.irq0_pending(ticks_to_ns(200_000)));
+    // A new count drives OUT low again and it rises after N + 1 clocks.
+    program(&mut pit, 0, 0, 10, 300_000);
+    assert_eq!(status(&mut pit, 0, 300_005) & STATUS_OUTPUT, 0);
+    assert_eq!(
+        pit.next_irq0_ns(ticks_to_ns(300_005)),
+        Some(ticks_to_ns(300_011))
+    );
+}
+
+#[test]
+fn mode0_first_byte_of_a_count_stops_counting_and_drives_out_low() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 0, 10, 0);
+    assert!(out2(&pit, 20));
+    pit.write(CH2, 0x50, ticks_to_ns(20));
+    assert!(!out2(&pit, 20));
+    let frozen = latched_count(&mut pit, 2, 30);
+    assert_eq!(latched_count(&mut pit, 2, 90), frozen);
+    assert!(!out2(&pit, 1000));
+    pit.write(CH2, 0x00, ticks_to_ns(1000));
+    assert!(!out2(&pit, 1080));
+    assert!(out2(&pit, 1081));
+}
+
+#[test]
+fn counter_latch_freezes_the_count_until_it_is_read() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 2, 1000, 0);
+    pit.write(CW, 0x80, ticks_to_ns(100));
+    // A second latch before the first is read is ignored.
+    pit.write(CW, 0x80, ticks_to_ns(200));
+    assert_eq!(pit.read(CH2, ticks_to_ns(500)), (901 & 0xFF) as u8);
+    assert_eq!(pit.read(CH2, ticks_to_ns(600)), (901 >> 8) as u8);
+    // Released: the next reads follow the counter.
+    assert_eq!(latched_count(&mut pit, 2, 700), 1000 - 699);
+    let lsb = pit.read(CH2, ticks_to_ns(800));
+    let msb = pit.read(CH2, ticks_to_ns(800));
+    assert_eq!(u16::from_le_bytes([lsb, msb]), 1000 - 799);
+}
+
+#[test]
+fn read_back_latches_status_and_count_of_several_channels() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 0x1234, 0);
+    pit.write(CW, cw(2, 0), 0);
+    // Null count is set until the CE is loaded on the next CLK.
+    assert_ne!(status(&mut pit, 0, 0) & STATUS_NULL_COUNT, 0);
+    let t = ticks_to_ns(10);
+    // COUNT and STATUS latched (both active low) for counters 0 and 2.
+    pit.write(CW, 0xC0 | (RB_CNT0 << 2) | RB_CNT0, t);
+    let later = ticks_to_ns(5000);
+    // OUT high, null count clear, RW 11, mode 010, binary.
+    assert_eq!(pit.read(CH0, later), 0b1011_0100);
+    assert_eq!(pit.read(CH0, later), (0x1234 - 9) as u8);
+    assert_eq!(pit.read(CH0, later), ((0x1234 - 9) >> 8) as u8);
+    // OUT low, null count set (no count yet), RW 11, mode 000.
+    assert_eq!(pit.read(CH2, later), 0b0111_0000);
+    // Status only: the next read after the status is the live count.
+    pit.write(CW, 0xC0 | RB_COUNT | RB_CNT0, later);
+    assert_eq!(pit.read(CH0, later), 0b1011_0100);
+    assert_eq!(pit.read(CH0, later), (0x1234 - 4999 % 0x1234) as u8);
+    // Neither bit clear: nothing is latched.
+    pit.write(CW, 0xC0 | RB_COUNT | RB_STATUS | RB_CNT0, later);
+    assert_eq!(status(&mut pit, 0, 5000) & 0x3F, 0b0011_0100);
+}
+
+#[test]
+fn status_reports_mode_bits_as_written_and_bcd() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    pit.write(CW, cw(2, 6) | CW_BCD, 0);
+    assert_eq!(status(&mut pit, 2, 0) & 0x3F, 0b0011_1101);
+    pit.write(CW, 0x80 | (CW_RW_LSB << CW_RW_SHIFT) | (7 << CW_M_SHIFT), 0);
+    assert_eq!(status(&mut pit, 2, 0) & 0x3F, 0b0001_1110);
+    pit.write(CW, 0x80 | (CW_RW_MSB << CW_RW_SHIFT) | (5 << CW_M_SHIFT), 0);
+    assert_eq!(status(&mut pit, 2, 0) & 0x3F, 0b0010_1010);
+}
+
+#[test]
+fn modes_6_and_7_behave_as_2_and_3() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 6, 50, 0);
+    assert!(pit.irq0_pending(0));
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(51)));
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 7, 10, 0);
+    assert!(out2(&pit, 5) && !out2(&pit, 6) && out2(&pit, 11));
+}
+
+#[test]
+fn lsb_msb_flip_flops_order_bytes_and_are_independent() {
+    let mut pit = Pit::new(0);
+    // Gate 2 low: mode 0 loads the count and holds it.
+    program(&mut pit, 2, 0, 0x1234, 0);
+    let now = ticks_to_ns(10);
+    // The datasheet's interleaved sequence: read LSB, write LSB, read MSB,
+    // write MSB.
+    assert_eq!(pit.read(CH2, now), 0x34);
+    pit.write(CH2, 0x78, now);
+    assert_eq!(pit.read(CH2, now), 0x12);
+    pit.write(CH2, 0x56, now);
+    assert_eq!(pit.read(CH2, now), 0x78);
+    assert_eq!(pit.read(CH2, now), 0x56);
+    // A control word resets both flip-flops.
+    pit.read(CH2, now);
+    pit.write(CH2, 0x11, now);
+    pit.write(CW, cw(2, 0), now);
+    pit.write(CH2, 0xCD, now);
+    pit.write(CH2, 0xAB, now);
+    assert_eq!(pit.read(CH2, now), 0xCD);
+    assert_eq!(pit.read(CH2, now), 0xAB);
+    // LSB only and MSB only.
+    pit.write(CW, 0x80 | (CW_RW_LSB << CW_RW_SHIFT), now);
+    pit.write(CH2, 0x42, now);
+    assert_eq!(pit.read(CH2, now), 0x42);
+    assert_eq!(pit.read(CH2, now), 0x42);
+    pit.write(CW, 0x80 | (CW_RW_MSB << CW_RW_SHIFT), now);
+    pit.write(CH2, 0x42, now);
+    assert_eq!(pit.read(CH2, now), 0x42);
+    assert_eq!(latched_count_lsb_only(&mut pit, now), 0x42);
+}
+
+/// Latches counter 2 and reads one byte (for single-byte access modes).
+fn latched_count_lsb_only(pit: &mut Pit, now: u64) -> u8 {
+    pit.write(CW, 0x80, now);
+    pit.read(CH2, now)
+}
+
+#[test]
+fn linux_tsc_calibration_polls_port_61_bit_5() {
+    let mut pit = Pit::new(0);
+    let mut now = 123_456;
+    // pit_calibrate_tsc(): gate high, speaker off, channel 2 mode 0,
+    // binary, 50 ms, then poll OUT 2 through port 0x61.
+    let b = pit.read(PORT_B, now);
+    pit.write(PORT_B, (b & !PORT_B_SPEAKER_DATA) | PORT_B_TIMER2_GATE, now);
+    pit.write(CW, 0xB0, now);
+    let latch: u16 = (PIT_CLOCK_HZ / (1000 / 50)) as u16;
+    pit.write(CH2, latch as u8, now);
+    pit.write(CH2, (latch >> 8) as u8, now);
+    let start = now;
+    let mut polls = 0u32;
+    while pit.read(PORT_B, now) & PORT_B_TIMER2_OUT == 0 {
+        now += 1_000;
+        polls += 1;
+        assert!(polls < 100_000, "OUT 2 never rose");
+    }
+    let elapsed = now - start;
+    assert!((50_000_000..50_002_000).contains(&elapsed), "{elapsed}");
+    assert_ne!(pit.read(PORT_B, now + 1_000_000) & PORT_B_TIMER2_OUT, 0);
+
+    // quick_pit_calibrate(): count 0xFFFF, then read LSB/MSB pairs live
+    // and watch the MSB go down.
+    let t0 = 1000 * NS_PER_SEC;
+    pit.write(CW, 0xB0, t0);
+    pit.write(CH2, 0xFF, t0);
+    pit.write(CH2, 0xFF, t0);
+    let _ = (pit.read(CH2, t0), pit.read(CH2, t0));
+    let msb_at = |pit: &mut Pit, ticks: u64| {
+        let now = t0 + ticks_to_ns(ticks);
+        pit.read(CH2, now);
+        pit.read(CH2, now)
+    };
+    assert_eq!(msb_at(&mut pit, 100), 0xFF);
+    assert_eq!(msb_at(&mut pit, 300), 0xFE);
+    assert_eq!(msb_at(&mut pit, 600), 0xFD);
+}
+
+#[test]
+fn bcd_counts_down_in_decimal_and_wraps_to_9999() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    pit.write(CW, cw(2, 0) | CW_BCD, 0);
+    pit.write(CH2, 0x00, 0);
+    pit.write(CH2, 0x10, 0);
+    assert_eq!(latched_count(&mut pit, 2, 1), 0x1000);
+    assert_eq!(latched_count(&mut pit, 2, 2), 0x0999);
+    assert_eq!(latched_count(&mut pit, 2, 11), 0x0990);
+    assert!(!out2(&pit, 1000));
+    assert!(out2(&pit, 1001));
+    assert_eq!(latched_count(&mut pit, 2, 1001), 0x0000);
+    assert_eq!(latched_count(&mut pit, 2, 1002), 0x9999);
+}
+
+#[test]
+fn bcd_count_0_is_10000_and_invalid_digits_count_as_9() {
+    let mut pit = Pit::new(0);
+    pit.write(CW, cw(0, 2) | CW_BCD, 0);
+    pit.write(CH0, 0, 0);
+    pit.write(CH0, 0, 0);
+    assert!(pit.irq0_pending(0));
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(1 + 10_000)));
+    assert_eq!(latched_count(&mut pit, 0, 1), 0x0000);
+    assert_eq!(latched_count(&mut pit, 0, 2), 0x9999);
+
+    gate2(&mut pit, true, 0);
+    pit.write(CW, cw(2, 0) | CW_BCD, 0);
+    pit.write(CH2, 0xAF, 0);
+    pit.write(CH2, 0xFF, 0);
+    assert_eq!(latched_count(&mut pit, 2, 1), 0x9999);
+    let t = ticks_to_ns(10);
+    pit.write(CW, cw(2, 0) | CW_BCD, t);
+    pit.write(CH2, 0xAF, t);
+    pit.write(CH2, 0x00, t);
+    assert_eq!(latched_count(&mut pit, 2, 11), 0x0099);
+    assert!(!out2(&pit, 109) && out2(&pit, 110));
+}
+
+#[test]
+fn gate_low_stops_channel2() {
+    let mut pit = Pit::new(0);
+    assert_eq!(pit.read(PORT_B, 0) & PORT_B_TIMER2_GATE, 0);
+    program(&mut pit, 2, 0, 1000, 0);
+    assert_eq!(latched_count(&mut pit, 2, 10), 1000);
+    assert_eq!(latched_count(&mut pit, 2, 400), 1000);
+    assert!(!out2(&pit, 5000));
+    // Counting starts with the gate and stops again without it.
+    gate2(&mut pit, true, 500);
+    assert_eq!(latched_count(&mut pit, 2, 600), 900);
+    gate2(&mut pit, false, 700);
+    assert_eq!(latched_count(&mut pit, 2, 900), 800);
+    gate2(&mut pit, true, 1000);
+    assert!(!out2(&pit, 1799));
+    assert!(out2(&pit, 1800));
+
+    // Mode 2: gate low forces OUT high and stops; gate high reloads.
+    program(&mut pit, 2, 2, 10, 2000);
+    assert!(!out2(&pit, 2010));
+    gate2(&mut pit, false, 2010);
+    assert!(out2(&pit, 2010));
+    assert_eq!(latched_count(&mut pit, 2, 2500), 1);
+    gate2(&mut pit, true, 3000);
+    assert_eq!(latched_count(&mut pit, 2, 3001), 10);
+    assert!(!out2(&pit, 3010) && out2(&pit, 3011));
+}
+
+#[test]
+fn mode1_one_shot_is_triggered_by_gate_rising_edges() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 2, 1, 5, 0);
+    assert!(out2(&pit, 5));
+    assert_ne!(status(&mut pit, 2, 5) & STATUS_NULL_COUNT, 0);
+    gate2(&mut pit, true, 10);
+    assert!(!out2(&pit, 11) && !out2(&pit, 15) && out2(&pit, 16));
+    // Retriggering restarts the full count; the gate level alone does not.
+    gate2(&mut pit, false, 20);
+    gate2(&mut pit, true, 30);
+    gate2(&mut pit, false, 33);
+    gate2(&mut pit, true, 33);
+    assert!(!out2(&pit, 38) && out2(&pit, 39));
+    // Channel 0's gate is tied high: mode 1 there never fires.
+    program(&mut pit, 0, 1, 5, 0);
+    pit.irq0_pending(0);
+    assert_eq!(pit.next_irq0_ns(0), None);
+}
+
+#[test]
+fn mode4_strobes_once_and_mode5_after_each_trigger() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 4, 10, 0);
+    assert!(pit.irq0_pending(0));
+    assert_eq!(status(&mut pit, 0, 11) & STATUS_OUTPUT, 0);
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(12)));
+    assert!(pit.irq0_pending(ticks_to_ns(12)));
+    assert_eq!(pit.next_irq0_ns(ticks_to_ns(12)), None);
+    assert!(!pit.irq0_pending(ticks_to_ns(1 << 20)));
+
+    let mut pit = Pit::new(0);
+    program(&mut pit, 2, 5, 3, 0);
+    gate2(&mut pit, true, 10);
+    assert!(out2(&pit, 13) && !out2(&pit, 14) && out2(&pit, 15));
+    gate2(&mut pit, false, 20);
+    gate2(&mut pit, true, 30);
+    assert!(!out2(&pit, 34) && out2(&pit, 35));
+}
+
+#[test]
+fn mode2_new_count_takes_effect_at_the_end_of_the_period() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 100, 0);
+    assert!(pit.irq0_pending(0));
+    assert!(pit.irq0_pending(ticks_to_ns(150)));
+    program_count_only(&mut pit, 50, 150);
+    let mut probe = pit.clone();
+    assert_ne!(status(&mut probe, 0, 200) & STATUS_NULL_COUNT, 0);
+    assert_eq!(status(&mut probe, 0, 201) & STATUS_NULL_COUNT, 0);
+    let mut now = ticks_to_ns(150);
+    let mut rises = [0u64; 3];
+    for r in &mut rises {
+        *r = pit.next_irq0_ns(now).unwrap();
+        assert!(pit.irq0_pending(*r));
+        now = *r;
+    }
+    assert_eq!(rises, [201, 251, 301].map(ticks_to_ns));
+}
+
+fn program_count_only(pit: &mut Pit, count: u16, tick: u64) {
+    pit.write(CH0, count as u8, ticks_to_ns(tick));
+    pit.write(CH0, (count >> 8) as u8, ticks_to_ns(tick));
+}
+
+#[test]
+fn mode3_new_count_takes_effect_at_the_end_of_the_half_period() {
+    let mut pit = Pit::new(0);
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 3, 10, 0);
+    // High half runs ticks 1..6; the new count starts with its low half.
+    pit.write(CH2, 20, ticks_to_ns(3));
+    pit.write(CH2, 0, ticks_to_ns(3));
+    assert!(out2(&pit, 5) && !out2(&pit, 6) && !out2(&pit, 15) && out2(&pit, 16));
+    assert!(out2(&pit, 25) && !out2(&pit, 26));
+}
+
+#[test]
+fn count_0_is_65536_and_count_1_in_periodic_modes_is_clamped_to_2() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 0, 0);
+    assert!(pit.irq0_pending(0));
+    assert_eq!(latched_count(&mut pit, 0, 1), 0);
+    assert_eq!(latched_count(&mut pit, 0, 2), 0xFFFF);
+    assert_eq!(pit.next_irq0_ns(0), Some(ticks_to_ns(65_537)));
+
+    program(&mut pit, 0, 2, 1, 100_000);
+    let mut now = ticks_to_ns(100_000);
+    pit.irq0_pending(now);
+    for k in 1..=5 {
+        let next = pit.next_irq0_ns(now).unwrap();
+        assert_eq!(next, ticks_to_ns(100_001 + 2 * k));
+        assert!(pit.irq0_pending(next));
+        now = next;
+    }
+    gate2(&mut pit, true, 0);
+    program(&mut pit, 2, 3, 1, 200_000);
+    assert!(out2(&pit, 200_001) && !out2(&pit, 200_002) && out2(&pit, 200_003));
+}
+
+#[test]
+fn unprogrammed_timer_reads_zero_and_never_interrupts() {
+    let mut pit = Pit::new(5_000);
+    assert_eq!(pit.read(CH0, 6_000), 0);
+    assert_eq!(pit.read(CH0, 6_000), 0);
+    assert_eq!(pit.read(CW, 6_000), 0xFF);
+    assert_eq!(status(&mut pit, 0, 10), 0b0111_0000);
+    assert!(!pit.channel2_output(NS_PER_SEC));
+    assert!(!pit.irq0_pending(NS_PER_SEC));
+    assert_eq!(pit.next_irq0_ns(NS_PER_SEC), None);
+}
+
+#[test]
+fn other_ports_float_and_ignore_writes() {
+    let mut pit = Pit::new(0);
+    for port in [0x3F, 0x44, 0x60, 0x62, 0xFFFF] {
+        pit.write(port, 0x34, 0);
+        assert_eq!(pit.read(port, 0), 0xFF);
+    }
+    assert_eq!(pit.next_irq0_ns(0), None);
+}
+
+#[test]
+fn switching_modes_mid_count_restarts_cleanly() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 1000, 0);
+    assert!(pit.irq0_pending(0));
+    let frozen = latched_count(&mut pit, 0, 501);
+    assert_eq!(frozen, 500);
+    pit.write(CW, cw(0, 0), ticks_to_ns(501));
+    assert_eq!(status(&mut pit, 0, 501) & STATUS_OUTPUT, 0);
+    assert_eq!(latched_count(&mut pit, 0, 5000), frozen);
+    assert!(!pit.irq0_pending(ticks_to_ns(1 << 24)));
+    assert_eq!(pit.next_irq0_ns(ticks_to_ns(1 << 24)), None);
+    program_count_only(&mut pit, 10, 1 << 24);
+    assert_eq!(
+        pit.next_irq0_ns(ticks_to_ns(1 << 24)),
+        Some(ticks_to_ns((1 << 24) + 11))
+    );
+    // Back to mode 3: OUT steps high at once, which is a rising edge.
+    pit.write(CW, cw(0, 3), ticks_to_ns((1 << 24) + 5));
+    assert!(pit.irq0_pending(ticks_to_ns((1 << 24) + 5)));
+}
+
+#[test]
+fn port_b_reads_back_control_bits_and_derives_status_bits_from_time() {
+    let mut pit = Pit::new(0);
+    pit.write(PORT_B, 0xFF, 0);
+    assert_eq!(pit.read(PORT_B, ticks_to_ns(0)), 0x0F);
+    assert_eq!(
+        pit.read(PORT_B, ticks_to_ns(18)),
+        0x0F | PORT_B_REFRESH_DETECT
+    );
+    assert_eq!(pit.read(PORT_B, ticks_to_ns(36)), 0x0F);
+    // Toggles every ~15 us.
+    let mut pit = Pit::new(0);
+    let toggles = (0..1000u64)
+        .map(|us| pit.read(PORT_B, us * 1000) & PORT_B_REFRESH_DETECT)
+        .collect::<alloc::vec::Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] != w[1])
+        .count();
+    assert!((65..=67).contains(&toggles), "{toggles}");
+    pit.write(PORT_B, PORT_B_SPEAKER_DATA, ticks_to_ns(40));
+    assert_eq!(pit.read(PORT_B, ticks_to_ns(40)), PORT_B_SPEAKER_DATA);
+}
+
+struct FakeClock(Cell<u64>);
+impl Clock for FakeClock {
+    fn now_ns(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+#[test]
+fn pit_ports_work_on_the_bus_with_the_clock() {
+    let clock = Rc::new(FakeClock(Cell::new(0)));
+    let pit = Rc::new(RefCell::new(Pit::new(0)));
+    let mut bus = PortIoBus::default();
+    bus.register(
+        PIT_BASE,
+        PIT_PORT_COUNT,
+        Box::new(PitPorts::new(PIT_BASE, pit.clone(), clock.clone())),
+    )
+    .unwrap();
+    bus.register(
+        PORT_B,
+        PORT_B_PORT_COUNT,
+        Box::new(PitPorts::new(PORT_B, pit.clone(), clock.clone())),
+    )
+    .unwrap();
+    bus.write(0x61, 1, 0x01);
+    bus.write(0x43, 1, 0xB0);
+    bus.write(0x42, 1, 100);
+    bus.write(0x42, 1, 0);
+    assert_eq!(bus.read(0x61, 1) & 0x20, 0);
+    clock.0.set(ticks_to_ns(101));
+    assert_eq!(bus.read(0x61, 1) & 0x20, 0x20);
+    // A word read at 0x61 also reads the unclaimed 0x62 half as 0xFF.
+    assert_eq!(bus.read(0x61, 2) >> 8, 0xFF);
+    bus.write(0x43, 1, 0x34);
+    bus.write(0x40, 1, 0x9C);
+    bus.write(0x40, 1, 0x2E);
+    assert!(pit.borrow_mut().irq0_pending(clock.now_ns()));
+    assert_eq!(
+        pit.borrow().next_irq0_ns(clock.now_ns()),
+        Some(ticks_to_ns(102 + 11932))
+    );
+    assert_eq!(bus.read(0x43, 1), 0xFF);
+}
+
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_register_traffic_never_panics_and_keeps_invariants() {
+    let mut rng = XorShift(0x8254_0061_DEAD_BEEF);
+    let mut pit = Pit::new(0);
+    let mut now: u64 = 0;
+    let (mut scheduled, mut fired) = (0u32, 0u32);
+    for step in 0..40_000 {
+        let r = rng.next();
+        now = match r % 8 {
+            0 => now.saturating_add(rng.next() % 100_000_000),
+            1 | 2 => now.saturating_add(rng.next() % 20_000),
+            3 => now.saturating_sub(rng.next() % 1000), // a clock going backwards
+            _ => now,
+        };
+        let ports = [0x40, 0x41, 0x42, 0x43, 0x43, 0x61, 0x44];
+        let port = ports[(rng.next() % ports.len() as u64) as usize];
+        let value = rng.next() as u8;
+        if r & 0x100 != 0 {
+            pit.write(port, value, now);
+        } else {
+            pit.read(port, now);
+        }
+        if step % 7 == 0 && pit.irq0_pending(now) {
+            fired += 1;
+        }
+        let t = pit.peek_tick(now);
+        for ch in &pit.channels {
+            let c = ch.at(t);
+            let raw = c.ce_raw(t);
+            if c.bcd {
+                for i in 0..4 {
+                    assert!((raw >> (4 * i)) & 0xF <= 9, "BCD count {raw:#x}");
+                }
+            }
+            if matches!(c.mode(), Mode::RateGenerator | Mode::SquareWave) && c.has_count && c.gate {
+                assert!(c.reload >= MIN_PERIODIC_COUNT);
+            }
+        }
+        assert_eq!(
+            pit.clone().read(PORT_B, now) & PORT_B_TIMER2_OUT != 0,
+            pit.channel2_output(now)
+        );
+        if let Some(next) = pit.next_irq0_ns(now) {
+            scheduled += 1;
+            assert!(next >= now);
+            let mut probe = pit.clone();
+            if next > now {
+                assert!(!probe.irq0_pending(next - 1));
+            }
+            assert!(probe.irq0_pending(next), "step {step}");
+        } else {
+            assert!(!pit.clone().irq0_pending(now.saturating_add(NS_PER_SEC)));
+        }
+    }
+    std::println!("irq0 scheduled at {scheduled} steps, fired {fired} times");
+    assert!(scheduled > 1000 && fired > 100, "{scheduled} {fired}");
+}
