@@ -20,7 +20,7 @@
 //!   8086:1237, host bridge; PCICMD, PCISTS, PAM0-PAM6, SMRAM.
 //! - Intel 82371FB (PIIX) and 82371SB (PIIX3) PCI ISA IDE Xcelerator
 //!   datasheet: function 0 (PCI-to-ISA bridge, 8086:7000) configuration
-//!   registers including PIRQRC[A:D]; function 1 (IDE, 8086:7010) with BMIBA
+//!   registers including PIRQRCA-PIRQRCD; function 1 (IDE, 8086:7010) with BMIBA
 //!   and IDETIM/SIDETIM; and the RC Reset Control register at I/O 0CF9h.
 //!
 //! Deviation: the PIIX3 datasheet reserves BMIBA bits 31:16 (reading 0); here

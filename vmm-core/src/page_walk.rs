@@ -61,7 +61,7 @@ pub struct PagingState {
     pub cr4: u64,
     pub efer: u64,
     pub rflags: u64,
-    /// Physical-address width (CPUID 8000_0008h EAX[7:0]).
+    /// Physical-address width (CPUID 8000_0008h EAX bits 7:0).
     pub max_phys_bits: u8,
 }
 

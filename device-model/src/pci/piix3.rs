@@ -73,7 +73,7 @@ pub const PIIX3_CTHTMR: u8 = 0xAE;
 
 /// The PIIX3 PCI-to-ISA bridge's configuration space (function 01.0):
 /// multi-function, PCICMD 0007h with I/O, memory and bus master hardwired on
-/// (Special Cycles and SERR# Enable writable), PCISTS 0200h, PIRQRC[A:D]
+/// (Special Cycles and SERR# Enable writable), PCISTS 0200h, PIRQRCA-PIRQRCD
 /// 80h (disabled) with bits 7 and 3:0 writable, and the other registers at
 /// their datasheet defaults, writable as whole bytes (their reserved bits
 /// are not modelled).

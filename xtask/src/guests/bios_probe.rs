@@ -43,7 +43,7 @@ impl Strings {
     }
 }
 
-/// The boot sector: code, strings at [`DATA_OFFSET`], 55h AAh.
+/// The boot sector: code, strings at offset 180h, 55h AAh.
 pub fn boot_sector() -> [u8; 512] {
     let strings = Strings::new(&[
         "WAIT CF=",
