@@ -5,11 +5,12 @@
 //!
 //! Only what is mapped here is guest memory: anything else the guest touches
 //! ends in a nested page fault, which is how MMIO reaches the hypervisor.
+//!
+//! The tree itself is built and walked by [`second_level_paging`]; this module
+//! supplies the entry encoding.
 
 use crate::phys_addr;
-use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
+use second_level_paging::{EntryFormat, MapError, PageTables, Table};
 
 /// Entry bit 0: present.
 pub const PRESENT: u64 = 1 << 0;
@@ -22,13 +23,6 @@ pub const PAGE_SIZE_BIT: u64 = 1 << 7;
 /// Bits 51:12 of an entry: the physical address.
 pub const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 
-const SMALL: u64 = 4096;
-const LARGE: u64 = 2 * 1024 * 1024;
-
-/// One 4 KiB table of 512 entries.
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
-
 /// Why a mapping was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NptError {
@@ -40,6 +34,16 @@ pub enum NptError {
     OutOfRange,
 }
 
+impl From<MapError> for NptError {
+    fn from(e: MapError) -> Self {
+        match e {
+            MapError::Misaligned => NptError::Misaligned,
+            MapError::AlreadyMapped { gpa } => NptError::AlreadyMapped { gpa },
+            MapError::OutOfRange => NptError::OutOfRange,
+        }
+    }
+}
+
 /// Access rights of a mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -47,57 +51,24 @@ pub enum Access {
     ReadOnly,
 }
 
-/// A nested page-table hierarchy, owning its tables.
-pub struct NestedPageTable {
-    tables: Vec<Box<Table>>,
-    /// Physical address of a table to its index in `tables`.
-    by_addr: BTreeMap<u64, usize>,
-}
+/// The long-mode entry format (APM vol. 2, 5.3) as nested paging uses it:
+/// U/S set in every entry (15.25.5).
+struct Npt;
 
-impl Default for NestedPageTable {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl EntryFormat for Npt {
+    type Access = Access;
+    const TABLE_FLAGS: u64 = PRESENT | WRITABLE | USER;
+    const LARGE_PAGE_BIT: u64 = PAGE_SIZE_BIT;
+    const ADDRESS_MASK: u64 = ADDRESS_MASK;
+    /// Host addresses are not checked here.
+    const HOST_LIMIT: Option<u64> = None;
 
-impl NestedPageTable {
-    /// An empty hierarchy (everything faults).
-    pub fn new() -> Self {
-        let mut t = Self {
-            tables: Vec::new(),
-            by_addr: BTreeMap::new(),
-        };
-        t.new_table();
-        t
+    fn is_present(entry: u64) -> bool {
+        entry & PRESENT != 0
     }
 
-    /// The value for the VMCB's N_CR3.
-    pub fn root(&self) -> u64 {
-        phys_addr(&*self.tables[0])
-    }
-
-    fn new_table(&mut self) -> usize {
-        let table = Box::new(Table([0; 512]));
-        let addr = phys_addr(&*table);
-        self.tables.push(table);
-        let index = self.tables.len() - 1;
-        self.by_addr.insert(addr, index);
-        index
-    }
-
-    /// Index of the table the entry `index` of table `table` points to, creating it.
-    fn child(&mut self, table: usize, index: usize, gpa: u64) -> Result<usize, NptError> {
-        let entry = self.tables[table].0[index];
-        if entry & PRESENT == 0 {
-            let child = self.new_table();
-            let addr = phys_addr(&*self.tables[child]);
-            self.tables[table].0[index] = addr | PRESENT | WRITABLE | USER;
-            return Ok(child);
-        }
-        if entry & PAGE_SIZE_BIT != 0 {
-            return Err(NptError::AlreadyMapped { gpa });
-        }
-        Ok(self.by_addr[&(entry & ADDRESS_MASK)])
+    fn is_writable(entry: u64) -> bool {
+        entry & WRITABLE != 0
     }
 
     fn leaf_flags(access: Access) -> u64 {
@@ -107,76 +78,47 @@ impl NestedPageTable {
         }
     }
 
+    fn table_address(table: &Table) -> u64 {
+        phys_addr(table)
+    }
+}
+
+/// A nested page-table hierarchy, owning its tables.
+#[derive(Default)]
+pub struct NestedPageTable(PageTables<Npt>);
+
+impl NestedPageTable {
+    /// An empty hierarchy (everything faults).
+    pub fn new() -> Self {
+        Self(PageTables::new())
+    }
+
+    /// The value for the VMCB's N_CR3.
+    pub fn root(&self) -> u64 {
+        self.0.root()
+    }
+
     /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
     /// addresses allow it and 4 KiB pages elsewhere.
     pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), NptError> {
-        if !gpa.is_multiple_of(SMALL) || !hpa.is_multiple_of(SMALL) || !len.is_multiple_of(SMALL) {
-            return Err(NptError::Misaligned);
-        }
-        let end = gpa.checked_add(len).ok_or(NptError::OutOfRange)?;
-        if end > 1 << 48 {
-            return Err(NptError::OutOfRange);
-        }
-        let mut off = 0;
-        while off < len {
-            let (g, h) = (gpa + off, hpa + off);
-            if g.is_multiple_of(LARGE) && h.is_multiple_of(LARGE) && len - off >= LARGE {
-                self.map_one(g, h, true, access)?;
-                off += LARGE;
-            } else {
-                self.map_one(g, h, false, access)?;
-                off += SMALL;
-            }
-        }
-        Ok(())
-    }
-
-    fn map_one(&mut self, gpa: u64, hpa: u64, large: bool, access: Access) -> Result<(), NptError> {
-        let idx = |level: u32| ((gpa >> (12 + 9 * level)) & 0x1FF) as usize;
-        let pdpt = self.child(0, idx(3), gpa)?;
-        let pd = self.child(pdpt, idx(2), gpa)?;
-        let flags = Self::leaf_flags(access);
-        if large {
-            let e = &mut self.tables[pd].0[idx(1)];
-            if *e & PRESENT != 0 {
-                return Err(NptError::AlreadyMapped { gpa });
-            }
-            *e = hpa | flags | PAGE_SIZE_BIT;
-            return Ok(());
-        }
-        let pt = self.child(pd, idx(1), gpa)?;
-        let e = &mut self.tables[pt].0[idx(0)];
-        if *e & PRESENT != 0 {
-            return Err(NptError::AlreadyMapped { gpa });
-        }
-        *e = hpa | flags;
-        Ok(())
+        Ok(self.0.map(gpa, hpa, len, access)?)
     }
 
     /// Walks the tables as the processor would: the host-physical address and
     /// writability of `gpa`, or None where the guest would take a nested fault.
     pub fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        let mut table = 0;
-        for level in (0..4).rev() {
-            let e = self.tables[table].0[((gpa >> (12 + 9 * level)) & 0x1FF) as usize];
-            if e & PRESENT == 0 {
-                return None;
-            }
-            if level == 0 || (level == 1 && e & PAGE_SIZE_BIT != 0) {
-                let page = if level == 0 { SMALL } else { LARGE };
-                return Some((
-                    (e & ADDRESS_MASK & !(page - 1)) | (gpa & (page - 1)),
-                    e & WRITABLE != 0,
-                ));
-            }
-            table = *self.by_addr.get(&(e & ADDRESS_MASK))?;
-        }
-        None
+        self.0.translate(gpa)
     }
 
     /// Number of 4 KiB tables in use.
     pub fn table_count(&self) -> usize {
-        self.tables.len()
+        self.0.table_count()
+    }
+
+    /// The entries of every table, for tests to check their bits.
+    #[cfg(test)]
+    fn tables(&self) -> impl Iterator<Item = &[u64; 512]> + '_ {
+        self.0.tables()
     }
 }
 
@@ -251,8 +193,8 @@ mod tests {
         let mut n = NestedPageTable::new();
         n.map(0x20_0000, 0x4000_0000, 0x1000, Access::ReadWrite)
             .unwrap();
-        for t in &n.tables {
-            for e in t.0.iter().filter(|e| **e & PRESENT != 0) {
+        for t in n.tables() {
+            for e in t.iter().filter(|e| **e & PRESENT != 0) {
                 assert_ne!(e & USER, 0);
             }
         }

@@ -15,11 +15,12 @@
 //! combines with it ("EPT and Memory Typing"). Only what is mapped here is guest memory:
 //! anything else the guest touches ends in an EPT violation, which is how MMIO
 //! reaches the hypervisor.
+//!
+//! The tree itself is built and walked by [`second_level_paging`]; this module
+//! supplies the entry encoding.
 
 use crate::phys_addr;
-use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
+use second_level_paging::{EntryFormat, MapError, PageTables, Table, SMALL_PAGE};
 
 /// Entry bit 0: reads allowed.
 pub const READ: u64 = 1 << 0;
@@ -58,15 +59,6 @@ pub const EPTP_ACCESSED_DIRTY: u64 = 1 << 6;
 /// Levels in the hierarchy this module builds.
 const WALK_LENGTH: u64 = 4;
 
-const SMALL: u64 = 4096;
-const LARGE: u64 = 2 * 1024 * 1024;
-
-/// One 4 KiB table of 512 entries.
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
-
-const _: () = assert!(core::mem::size_of::<Table>() == 4096);
-
 /// Why a mapping was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EptError {
@@ -78,6 +70,16 @@ pub enum EptError {
     OutOfRange,
 }
 
+impl From<MapError> for EptError {
+    fn from(e: MapError) -> Self {
+        match e {
+            MapError::Misaligned => EptError::Misaligned,
+            MapError::AlreadyMapped { gpa } => EptError::AlreadyMapped { gpa },
+            MapError::OutOfRange => EptError::OutOfRange,
+        }
+    }
+}
+
 /// Access rights of a mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -87,65 +89,25 @@ pub enum Access {
     ReadOnly,
 }
 
-/// An EPT hierarchy, owning its tables.
-pub struct ExtendedPageTable {
-    tables: Vec<Box<Table>>,
-    /// Physical address of a table to its index in `tables`.
-    by_addr: BTreeMap<u64, usize>,
-}
+/// The EPT entry format (29.3.2).
+struct Ept;
 
-impl Default for ExtendedPageTable {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ExtendedPageTable {
-    /// An empty hierarchy (every access is an EPT violation).
-    pub fn new() -> Self {
-        let mut t = Self {
-            tables: Vec::new(),
-            by_addr: BTreeMap::new(),
-        };
-        t.new_table();
-        t
-    }
-
-    /// Physical address of the PML4 table.
-    pub fn root(&self) -> u64 {
-        phys_addr(&*self.tables[0])
-    }
-
-    /// The value for the VMCS's EPT pointer: write-back paging structures, a
-    /// 4-level walk, accessed/dirty flags off, and the PML4 address (SDM 25.6.11).
-    pub fn eptp(&self) -> u64 {
-        self.root() | ((WALK_LENGTH - 1) << EPTP_WALK_LENGTH_SHIFT) | u64::from(MEMORY_TYPE_WB)
-    }
-
-    fn new_table(&mut self) -> usize {
-        let table = Box::new(Table([0; 512]));
-        let addr = phys_addr(&*table);
-        self.tables.push(table);
-        let index = self.tables.len() - 1;
-        self.by_addr.insert(addr, index);
-        index
-    }
-
-    /// Index of the table the entry `index` of table `table` points to, creating it.
+impl EntryFormat for Ept {
+    type Access = Access;
     /// A non-leaf entry grants everything, so the leaf alone decides: an access
     /// needs its right in every entry of the walk (29.3.3).
-    fn child(&mut self, table: usize, index: usize, gpa: u64) -> Result<usize, EptError> {
-        let entry = self.tables[table].0[index];
-        if entry & PERMISSIONS == 0 {
-            let child = self.new_table();
-            let addr = phys_addr(&*self.tables[child]);
-            self.tables[table].0[index] = addr | PERMISSIONS;
-            return Ok(child);
-        }
-        if entry & LARGE_PAGE != 0 {
-            return Err(EptError::AlreadyMapped { gpa });
-        }
-        Ok(self.by_addr[&(entry & ADDRESS_MASK)])
+    const TABLE_FLAGS: u64 = PERMISSIONS;
+    const LARGE_PAGE_BIT: u64 = LARGE_PAGE;
+    const ADDRESS_MASK: u64 = ADDRESS_MASK;
+    /// A leaf's address field ends at bit 51.
+    const HOST_LIMIT: Option<u64> = Some(ADDRESS_MASK + SMALL_PAGE);
+
+    fn is_present(entry: u64) -> bool {
+        entry & PERMISSIONS != 0
+    }
+
+    fn is_writable(entry: u64) -> bool {
+        entry & WRITE != 0
     }
 
     fn leaf_flags(access: Access) -> u64 {
@@ -156,77 +118,60 @@ impl ExtendedPageTable {
         permissions | (u64::from(MEMORY_TYPE_WB) << MEMORY_TYPE_SHIFT)
     }
 
+    fn table_address(table: &Table) -> u64 {
+        phys_addr(table)
+    }
+}
+
+/// An EPT hierarchy, owning its tables.
+#[derive(Default)]
+pub struct ExtendedPageTable(PageTables<Ept>);
+
+impl ExtendedPageTable {
+    /// An empty hierarchy (every access is an EPT violation).
+    pub fn new() -> Self {
+        Self(PageTables::new())
+    }
+
+    /// Physical address of the PML4 table.
+    pub fn root(&self) -> u64 {
+        self.0.root()
+    }
+
+    /// The value for the VMCS's EPT pointer: write-back paging structures, a
+    /// 4-level walk, accessed/dirty flags off, and the PML4 address (SDM 25.6.11).
+    pub fn eptp(&self) -> u64 {
+        self.root() | ((WALK_LENGTH - 1) << EPTP_WALK_LENGTH_SHIFT) | u64::from(MEMORY_TYPE_WB)
+    }
+
     /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
     /// addresses allow it and 4 KiB pages elsewhere.
     pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), EptError> {
-        if !gpa.is_multiple_of(SMALL) || !hpa.is_multiple_of(SMALL) || !len.is_multiple_of(SMALL) {
-            return Err(EptError::Misaligned);
-        }
-        let end = gpa.checked_add(len).ok_or(EptError::OutOfRange)?;
-        let host_end = hpa.checked_add(len).ok_or(EptError::OutOfRange)?;
-        if end > 1 << 48 || host_end > ADDRESS_MASK + SMALL {
-            return Err(EptError::OutOfRange);
-        }
-        let mut off = 0;
-        while off < len {
-            let (g, h) = (gpa + off, hpa + off);
-            if g.is_multiple_of(LARGE) && h.is_multiple_of(LARGE) && len - off >= LARGE {
-                self.map_one(g, h, true, access)?;
-                off += LARGE;
-            } else {
-                self.map_one(g, h, false, access)?;
-                off += SMALL;
-            }
-        }
-        Ok(())
-    }
-
-    fn map_one(&mut self, gpa: u64, hpa: u64, large: bool, access: Access) -> Result<(), EptError> {
-        let idx = |level: u32| ((gpa >> (12 + 9 * level)) & 0x1FF) as usize;
-        let pdpt = self.child(0, idx(3), gpa)?;
-        let pd = self.child(pdpt, idx(2), gpa)?;
-        let flags = Self::leaf_flags(access);
-        if large {
-            let e = &mut self.tables[pd].0[idx(1)];
-            if *e & PERMISSIONS != 0 {
-                return Err(EptError::AlreadyMapped { gpa });
-            }
-            *e = hpa | flags | LARGE_PAGE;
-            return Ok(());
-        }
-        let pt = self.child(pd, idx(1), gpa)?;
-        let e = &mut self.tables[pt].0[idx(0)];
-        if *e & PERMISSIONS != 0 {
-            return Err(EptError::AlreadyMapped { gpa });
-        }
-        *e = hpa | flags;
-        Ok(())
+        Ok(self.0.map(gpa, hpa, len, access)?)
     }
 
     /// Walks the tables as the processor would: the host-physical address and
     /// writability of `gpa`, or None where the guest would take an EPT violation.
     pub fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        let mut table = 0;
-        for level in (0..4).rev() {
-            let e = self.tables[table].0[((gpa >> (12 + 9 * level)) & 0x1FF) as usize];
-            if e & PERMISSIONS == 0 {
-                return None;
-            }
-            if level == 0 || (level == 1 && e & LARGE_PAGE != 0) {
-                let page = if level == 0 { SMALL } else { LARGE };
-                return Some((
-                    (e & ADDRESS_MASK & !(page - 1)) | (gpa & (page - 1)),
-                    e & WRITE != 0,
-                ));
-            }
-            table = *self.by_addr.get(&(e & ADDRESS_MASK))?;
-        }
-        None
+        self.0.translate(gpa)
     }
 
     /// Number of 4 KiB tables in use.
     pub fn table_count(&self) -> usize {
-        self.tables.len()
+        self.0.table_count()
+    }
+
+    /// The entries of every table, for tests to check their bits.
+    #[cfg(test)]
+    fn tables(&self) -> impl Iterator<Item = &[u64; 512]> + '_ {
+        self.0.tables()
+    }
+
+    /// Whether `addr` is one of these tables, for tests to tell a reference to
+    /// a table from a leaf.
+    #[cfg(test)]
+    fn is_table(&self, addr: u64) -> bool {
+        self.0.is_table(addr)
     }
 }
 
@@ -236,15 +181,13 @@ mod tests {
 
     /// Every present entry with whether it is a leaf.
     fn entries(t: &ExtendedPageTable) -> impl Iterator<Item = (u64, bool)> + '_ {
-        t.tables.iter().flat_map(|table| {
+        t.tables().flat_map(|table| {
             table
-                .0
                 .iter()
                 .copied()
                 .filter(|e| e & PERMISSIONS != 0)
                 .map(|e| {
-                    let points_to_table =
-                        e & LARGE_PAGE == 0 && t.by_addr.contains_key(&(e & ADDRESS_MASK));
+                    let points_to_table = e & LARGE_PAGE == 0 && t.is_table(e & ADDRESS_MASK);
                     (e, !points_to_table)
                 })
         })

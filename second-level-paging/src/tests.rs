@@ -1,0 +1,256 @@
+//! The hierarchy over a made-up entry format whose bits differ from both NPT
+//! and EPT, so a test can only pass if the code takes every bit from the
+//! format. The backends test their own encodings.
+
+use super::*;
+
+const PRESENT: u64 = 1 << 0;
+const WRITABLE: u64 = 1 << 1;
+/// Set only in entries that reference a table.
+const TABLE_MARK: u64 = 1 << 3;
+/// Set only in leaves.
+const LEAF_MARK: u64 = 1 << 4;
+const LARGE: u64 = 1 << 7;
+const ADDRESS: u64 = 0x000F_FFFF_FFFF_F000;
+const HOST_END: u64 = 1 << 40;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// The made-up format, checking host addresses against `HOST_END`.
+struct Fake;
+
+impl EntryFormat for Fake {
+    type Access = Access;
+    const TABLE_FLAGS: u64 = PRESENT | WRITABLE | TABLE_MARK;
+    const LARGE_PAGE_BIT: u64 = LARGE;
+    const ADDRESS_MASK: u64 = ADDRESS;
+    const HOST_LIMIT: Option<u64> = Some(HOST_END);
+    fn is_present(entry: u64) -> bool {
+        entry & PRESENT != 0
+    }
+    fn is_writable(entry: u64) -> bool {
+        entry & WRITABLE != 0
+    }
+    fn leaf_flags(access: Access) -> u64 {
+        match access {
+            Access::ReadWrite => PRESENT | WRITABLE | LEAF_MARK,
+            Access::ReadOnly => PRESENT | LEAF_MARK,
+        }
+    }
+    fn table_address(table: &Table) -> u64 {
+        table as *const Table as u64
+    }
+}
+
+/// The same format without a host-address check.
+struct Unchecked;
+
+impl EntryFormat for Unchecked {
+    type Access = Access;
+    const TABLE_FLAGS: u64 = Fake::TABLE_FLAGS;
+    const LARGE_PAGE_BIT: u64 = Fake::LARGE_PAGE_BIT;
+    const ADDRESS_MASK: u64 = Fake::ADDRESS_MASK;
+    const HOST_LIMIT: Option<u64> = None;
+    fn is_present(entry: u64) -> bool {
+        Fake::is_present(entry)
+    }
+    fn is_writable(entry: u64) -> bool {
+        Fake::is_writable(entry)
+    }
+    fn leaf_flags(access: Access) -> u64 {
+        Fake::leaf_flags(access)
+    }
+    fn table_address(table: &Table) -> u64 {
+        Fake::table_address(table)
+    }
+}
+
+/// Every present entry with whether it references one of the tables.
+fn entries<F: EntryFormat>(t: &PageTables<F>) -> std::vec::Vec<(u64, bool)> {
+    t.tables()
+        .flat_map(|table| table.iter().copied())
+        .filter(|e| F::is_present(*e))
+        .map(|e| {
+            let references_table = e & LARGE == 0 && t.is_table(e & ADDRESS);
+            (e, references_table)
+        })
+        .collect()
+}
+
+#[test]
+fn an_empty_hierarchy_is_one_table_and_translates_nothing() {
+    let t = PageTables::<Fake>::new();
+    assert_eq!(t.table_count(), 1);
+    assert_eq!(t.root() % SMALL_PAGE, 0);
+    assert!(t.is_table(t.root()));
+    assert_eq!(t.translate(0), None);
+    assert!(entries(&t).is_empty());
+}
+
+#[test]
+fn large_aligned_ranges_use_2m_pages() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_0000, 16 << 20, Access::ReadWrite).unwrap();
+    // root + level 3 + level 2, no level-1 tables
+    assert_eq!(t.table_count(), 3);
+    assert_eq!(t.translate(0x12_3456), Some((0x4012_3456, true)));
+    assert_eq!(t.translate(0xFF_FFFF), Some((0x40FF_FFFF, true)));
+    assert_eq!(t.translate(0x100_0000), None);
+}
+
+#[test]
+fn unaligned_host_address_falls_back_to_4k_pages() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_1000, 2 << 20, Access::ReadWrite).unwrap();
+    assert_eq!(t.table_count(), 4);
+    assert_eq!(t.translate(0), Some((0x4000_1000, true)));
+    assert_eq!(t.translate(0x1F_FFFF), Some((0x4020_0FFF, true)));
+    assert_eq!(t.translate(0x20_0000), None);
+}
+
+#[test]
+fn a_short_tail_uses_4k_pages_after_the_large_ones() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_0000, (2 << 20) + 0x3000, Access::ReadWrite)
+        .unwrap();
+    let leaves: std::vec::Vec<u64> = entries(&t)
+        .into_iter()
+        .filter(|(_, table)| !table)
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(leaves.len(), 4);
+    assert_eq!(leaves.iter().filter(|e| *e & LARGE != 0).count(), 1);
+    assert_eq!(t.translate(0x20_2FFF), Some((0x4020_2FFF, true)));
+    assert_eq!(t.translate(0x20_3000), None);
+}
+
+#[test]
+fn read_only_mappings_translate_as_not_writable() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+    t.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
+        .unwrap();
+    assert_eq!(t.translate(0xFFFF_FFF0), Some((0x400F_FFF0, false)));
+    assert_eq!(t.translate(0xFFFE_FFFF), None);
+    assert_eq!(t.translate(0x1234), Some((0x4000_1234, true)));
+}
+
+#[test]
+fn entries_are_an_address_ored_with_the_format_flags() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+    t.map(0x20_0000, 0x5000_1000, 0x1000, Access::ReadOnly)
+        .unwrap();
+    let all = entries(&t);
+    let tables: std::vec::Vec<u64> = all.iter().filter(|(_, t)| *t).map(|(e, _)| *e).collect();
+    // root -> level 3 -> level 2 -> one level-1 table
+    assert_eq!(tables.len(), 3);
+    for e in tables {
+        assert_eq!(e & !ADDRESS, PRESENT | WRITABLE | TABLE_MARK);
+        assert_eq!((e & ADDRESS) % SMALL_PAGE, 0);
+    }
+    let mut leaves: std::vec::Vec<u64> = all.iter().filter(|(_, t)| !*t).map(|(e, _)| *e).collect();
+    leaves.sort_unstable();
+    assert_eq!(
+        leaves,
+        [
+            0x4000_0000 | PRESENT | WRITABLE | LEAF_MARK | LARGE,
+            0x5000_1000 | PRESENT | LEAF_MARK,
+        ]
+    );
+}
+
+#[test]
+fn overlapping_maps_are_refused() {
+    let mut t = PageTables::<Fake>::new();
+    t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
+    // A 4 KiB page inside a 2 MiB one.
+    assert_eq!(
+        t.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite),
+        Err(MapError::AlreadyMapped { gpa: 0x1000 })
+    );
+    // The same 2 MiB page again.
+    assert_eq!(
+        t.map(0, 0x5000_0000, 2 << 20, Access::ReadWrite),
+        Err(MapError::AlreadyMapped { gpa: 0 })
+    );
+    // The same 4 KiB page again.
+    t.map(0x40_0000, 0x5000_0000, 0x1000, Access::ReadWrite)
+        .unwrap();
+    assert_eq!(
+        t.map(0x40_0000, 0x6000_0000, 0x1000, Access::ReadOnly),
+        Err(MapError::AlreadyMapped { gpa: 0x40_0000 })
+    );
+    // A 2 MiB page over a range that already has a level-1 table.
+    assert_eq!(
+        t.map(0x40_0000, 0x6000_0000, 2 << 20, Access::ReadWrite),
+        Err(MapError::AlreadyMapped { gpa: 0x40_0000 })
+    );
+    // The first mappings are untouched.
+    assert_eq!(t.translate(0x1000), Some((0x4000_1000, true)));
+    assert_eq!(t.translate(0x40_0000), Some((0x5000_0000, true)));
+}
+
+#[test]
+fn misaligned_arguments_are_refused_before_any_table_is_made() {
+    let mut t = PageTables::<Fake>::new();
+    for (gpa, hpa, len) in [(0x10, 0, 0x1000), (0, 0x800, 0x1000), (0, 0, 0x1800)] {
+        assert_eq!(
+            t.map(gpa, hpa, len, Access::ReadWrite),
+            Err(MapError::Misaligned)
+        );
+    }
+    assert_eq!(t.table_count(), 1);
+}
+
+#[test]
+fn guest_addresses_beyond_48_bits_are_refused() {
+    let mut t = PageTables::<Unchecked>::new();
+    assert_eq!(
+        t.map(GUEST_LIMIT, 0, 0x1000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        t.map(GUEST_LIMIT - 0x1000, 0, 0x2000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        t.map(!0xFFF, 0, 0x2000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(t.table_count(), 1);
+    t.map(GUEST_LIMIT - 0x1000, 0x1000, 0x1000, Access::ReadWrite)
+        .unwrap();
+    assert_eq!(t.translate(GUEST_LIMIT - 1), Some((0x1FFF, true)));
+}
+
+#[test]
+fn host_addresses_are_checked_only_against_a_format_limit() {
+    let mut checked = PageTables::<Fake>::new();
+    assert_eq!(
+        checked.map(0, HOST_END, 0x1000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        checked.map(0, HOST_END - 0x1000, 0x2000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        checked.map(0, !0xFFF, 0x2000, Access::ReadWrite),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(checked.table_count(), 1);
+    checked
+        .map(0, HOST_END - 0x1000, 0x1000, Access::ReadWrite)
+        .unwrap();
+
+    let mut unchecked = PageTables::<Unchecked>::new();
+    unchecked
+        .map(0, HOST_END, 0x1000, Access::ReadWrite)
+        .unwrap();
+    assert_eq!(unchecked.translate(0x10), Some((HOST_END + 0x10, true)));
+}
