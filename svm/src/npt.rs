@@ -30,7 +30,8 @@ pub enum NptError {
     Misaligned,
     /// The range is already mapped (at another granularity or address).
     AlreadyMapped { gpa: u64 },
-    /// Beyond the 48-bit guest-physical space.
+    /// Beyond the 48-bit guest-physical space, or a host address beyond
+    /// what an entry can hold.
     OutOfRange,
 }
 
@@ -60,8 +61,8 @@ impl EntryFormat for Npt {
     const TABLE_FLAGS: u64 = PRESENT | WRITABLE | USER;
     const LARGE_PAGE_BIT: u64 = PAGE_SIZE_BIT;
     const ADDRESS_MASK: u64 = ADDRESS_MASK;
-    /// Host addresses are not checked here.
-    const HOST_LIMIT: Option<u64> = None;
+    /// Host addresses end where an entry's address field does (bit 51).
+    const HOST_LIMIT: Option<u64> = Some(ADDRESS_MASK + 4096);
 
     fn is_present(entry: u64) -> bool {
         entry & PRESENT != 0
@@ -177,6 +178,11 @@ mod tests {
         assert_eq!(
             n.map(0x10, 0, 0x1000, Access::ReadWrite),
             Err(NptError::Misaligned)
+        );
+        assert_eq!(
+            n.map(0, 1 << 52, 0x1000, Access::ReadWrite),
+            Err(NptError::OutOfRange),
+            "a host address past bit 51 is refused, not wrapped"
         );
         assert_eq!(
             n.map(1 << 48, 0, 0x1000, Access::ReadWrite),

@@ -66,7 +66,8 @@ pub enum EptError {
     Misaligned,
     /// The range is already mapped (at another granularity or address).
     AlreadyMapped { gpa: u64 },
-    /// Beyond the 48-bit guest-physical space a 4-level walk covers.
+    /// Beyond the 48-bit guest-physical space a 4-level walk covers, or a
+    /// host address beyond what an entry can hold.
     OutOfRange,
 }
 
