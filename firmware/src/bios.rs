@@ -339,8 +339,9 @@ impl Bios {
             DriveKind::HardDisk
         };
         // The initial load is Sector Count 512-byte sectors at the load
-        // segment, as for no emulation (El Torito 2.2); a hard-disk image's
-        // first sector is an MBR and must end in 55h AAh.
+        // segment, as for no emulation (El Torito 2.2). A hard-disk image's
+        // MBR signature was checked when its geometry was read
+        // (`find_boot_image`).
         let code = match load_no_emulation(&cd, image) {
             Ok(c) => c,
             Err(e) => {
@@ -348,12 +349,6 @@ impl Bios {
                 return None;
             }
         };
-        if kind == DriveKind::HardDisk && code.get(510..512) != Some(&[0x55, 0xAA][..]) {
-            self.problems.push(BootProblem(
-                "CD: the hard-disk image has no boot signature".into(),
-            ));
-            return None;
-        }
         let shared: Rc<RefCell<dyn BlockBackend>> = cd.0.clone();
         let window = CdWindow::new(shared, image.image_offset(), size);
         let geometry = Geometry {
