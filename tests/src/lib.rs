@@ -27,6 +27,21 @@ pub fn nested_target_dir() -> PathBuf {
     xtask::workspace_root().join("target").join("nested")
 }
 
+/// A guest image from `../shared/guests`, or None (with the skip message)
+/// where `../shared` is not beside the checkout.
+pub fn shared_guest(name: &str) -> Option<PathBuf> {
+    let path = xtask::shared_dir().join("guests").join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipping: {} is absent (../shared/guests is not beside the checkout)",
+            path.display()
+        );
+        None
+    }
+}
+
 /// Regular expressions from literal text.
 pub fn literal(text: &str) -> Regex {
     Regex::new(&regex::escape(text)).expect("escaped text is a valid regex")

@@ -6,21 +6,8 @@
 use regex::Regex;
 use std::path::PathBuf;
 use std::time::Duration;
-use tests::{literal, options, run_ok};
+use tests::{literal, options, run_ok, shared_guest};
 use xtask::runner::{Outcome, RunOptions, BIOS_GUEST};
-
-fn shared_guest(name: &str) -> Option<PathBuf> {
-    let path = xtask::shared_dir().join("guests").join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} is absent (../shared/guests is not beside the checkout)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn bios(timeout_secs: u64) -> RunOptions {
     RunOptions {

@@ -6,7 +6,7 @@
 
 use regex::Regex;
 use std::time::Duration;
-use tests::{literal, options, run_ok};
+use tests::{literal, options, run_ok, shared_guest};
 use xtask::bochs::BochsCpu;
 use xtask::guests::devtest::{dword_sum, CD_LBA, CD_PREFIX, DISK_LBA, DISK_PREFIX};
 use xtask::runner::{Emulator, Outcome, RunOptions};
@@ -146,11 +146,9 @@ fn device_model_guest_reads_disk_and_cd_on_bochs_svm() {
 
 #[test]
 fn freedos_cd_boots_to_the_prompt_on_vmx() {
-    let iso = xtask::shared_dir().join("guests").join("freedos-boot.iso");
-    if !iso.exists() {
-        eprintln!("skipping: {} is absent", iso.display());
+    let Some(iso) = shared_guest("freedos-boot.iso") else {
         return;
-    }
+    };
     let report = run_ok(&RunOptions {
         guest: xtask::runner::BIOS_GUEST.into(),
         iso: Some(iso),
