@@ -165,7 +165,7 @@ fn an_iso_without_el_torito_is_reported_and_not_booted() {
         .join(format!("plainiso-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("root")).unwrap();
     std::fs::write(dir.join("root").join("X.TXT"), "x\n").unwrap();
-    xtask::tools::ensure("xorriso", "xorriso").unwrap();
+    xtask::tools::require("xorriso").unwrap_or_else(|e| panic!("{e}"));
     let ok = std::process::Command::new("xorriso")
         .args(["-as", "mkisofs", "-quiet", "-o"])
         .arg(dir.join("plain.iso"))

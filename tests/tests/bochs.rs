@@ -91,7 +91,7 @@ fn devtest_on(cpu: BochsCpu) {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(dir.join("disk.img"), &disk).unwrap();
-    xtask::tools::ensure("xorriso", "xorriso").unwrap();
+    xtask::tools::require("xorriso").unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(dir.join("root")).unwrap();
     std::fs::write(dir.join("root").join("A.TXT"), "bochs\n").unwrap();
     let ok = std::process::Command::new("xorriso")

@@ -33,7 +33,7 @@ fn random_disk(path: &Path, size: usize) -> Vec<u8> {
 
 /// A real ISO 9660 image made by xorriso from a folder with one file.
 fn make_iso(dir: &Path) -> Vec<u8> {
-    xtask::tools::ensure("xorriso", "xorriso").unwrap();
+    xtask::tools::require("xorriso").unwrap_or_else(|e| panic!("{e}"));
     let root = dir.join("iso-root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("README.TXT"), "a file on the test CD\n").unwrap();

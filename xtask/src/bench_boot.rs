@@ -59,8 +59,8 @@ impl BootResult {
 /// Makes the FreeDOS benchmark CD in `dir` from the shared floppy image:
 /// AUTOEXEC.BAT gains a last line sending the marker to COM1.
 pub fn freedos_iso(shared_img: &Path, dir: &Path) -> Result<PathBuf, String> {
-    tools::ensure("mtype", "mtools")?;
-    tools::ensure("xorriso", "xorriso")?;
+    tools::require("mtype")?;
+    tools::require("xorriso")?;
     let tree = dir.join("freedos-cd");
     let _ = std::fs::remove_dir_all(&tree);
     std::fs::create_dir_all(&tree).map_err(|e| format!("cannot create {}: {e}", tree.display()))?;
@@ -292,7 +292,7 @@ pub fn cases(dir: &Path) -> Result<Vec<BootCase>, String> {
 /// wants to check them. The hypervisor is built into `target_dir` (None: the
 /// workspace's target folder) unless `VMM_ELF` names it.
 pub fn run_bench(target_dir: Option<&PathBuf>) -> Result<Vec<BootResult>, String> {
-    tools::ensure("qemu-system-x86_64", "qemu-system-x86")?;
+    tools::require("qemu-system-x86_64")?;
     let dir = workspace_root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let cases = cases(&dir)?;

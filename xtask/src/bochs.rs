@@ -25,13 +25,6 @@ impl BochsCpu {
     }
 }
 
-/// The Debian packages Bochs needs (without vgabios the VGA BIOS link is dangling).
-pub const PACKAGES: [(&str, &str); 3] = [
-    ("bochs", "bochs"),
-    ("/usr/share/bochs/BIOS-bochs-latest", "bochsbios"),
-    ("/usr/share/vgabios/vgabios.bin", "vgabios"),
-];
-
 /// A headless bochsrc for Debian's 2.7 build (see the note for each line's reason).
 pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path, com2: &Path) -> String {
     format!(

@@ -11,30 +11,14 @@ pub const HV_TARGET: &str = "x86_64-unknown-none";
 /// test` so the integration tests do not run cargo inside cargo).
 pub const HV_ELF_ENV: &str = "VMM_ELF";
 
-/// Installs the bare-metal target with rustup if the toolchain lacks it.
-pub fn ensure_target() -> Result<(), String> {
-    let root = workspace_root();
-    let sysroot = Command::new("rustc")
-        .current_dir(&root)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if sysroot.join("lib/rustlib").join(HV_TARGET).is_dir() {
-        return Ok(());
-    }
-    eprintln!("xtask: installing the {HV_TARGET} target with rustup ...");
-    let ok = Command::new("rustup")
-        .current_dir(&root)
-        .args(["target", "add", HV_TARGET])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
+/// Checks that the pinned toolchain has the bare-metal target (the CLI's
+/// commands add it through [`crate::provision`]; nothing else installs).
+pub fn require_target() -> Result<(), String> {
+    if crate::provision::target_installed()? {
         Ok(())
     } else {
         Err(format!(
-            "the {HV_TARGET} target is missing; install it with: rustup target add {HV_TARGET}"
+            "the {HV_TARGET} target is missing: `cargo xtask test` adds it, or run: rustup target add {HV_TARGET}"
         ))
     }
 }
@@ -43,7 +27,7 @@ pub fn ensure_target() -> Result<(), String> {
 /// overrides cargo's (the tests use a separate one to stay clear of the
 /// outer cargo's lock).
 pub fn build_hypervisor(release: bool, target_dir: Option<&PathBuf>) -> Result<PathBuf, String> {
-    ensure_target()?;
+    require_target()?;
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);

@@ -13,15 +13,13 @@ pub fn make_iso(
     work: &Path,
     iso: &Path,
 ) -> Result<PathBuf, String> {
-    for (program, package) in [
-        ("grub-mkrescue", "grub-common"),
-        ("xorriso", "xorriso"),
-        ("mformat", "mtools"),
+    for program in [
+        "grub-mkrescue",
+        "xorriso",
+        "mformat",
+        "/usr/lib/grub/i386-pc",
     ] {
-        tools::ensure(program, package)?;
-    }
-    if !Path::new("/usr/lib/grub/i386-pc").is_dir() {
-        tools::ensure_package("/usr/lib/grub/i386-pc", "grub-pc-bin")?;
+        tools::require(program)?;
     }
     let root = work.join("iso-root");
     let boot = root.join("boot");

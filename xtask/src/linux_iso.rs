@@ -152,8 +152,8 @@ pub fn make_linux_iso(force: bool) -> Result<PathBuf, String> {
     if up_to_date && !force {
         return Ok(iso);
     }
-    for (program, package) in [("xorriso", "xorriso"), ("gzip", "gzip")] {
-        tools::ensure(program, package)?;
+    for program in ["xorriso", "gzip"] {
+        tools::require(program)?;
     }
     // A stale stamp must not vouch for a half-written ISO.
     let _ = std::fs::remove_file(&stamp_path);
@@ -391,11 +391,7 @@ fn index_modules(modules_dir: &Path) -> Result<BTreeMap<String, String>, String>
 
 /// The compression suffixes module files may carry, and the program that
 /// undoes each (with its Debian package).
-const MODULE_COMPRESSIONS: &[(&str, &str, &str)] = &[
-    (".xz", "xz", "xz-utils"),
-    (".zst", "zstd", "zstd"),
-    (".gz", "gzip", "gzip"),
-];
+const MODULE_COMPRESSIONS: &[(&str, &str)] = &[(".xz", "xz"), (".zst", "zstd"), (".gz", "gzip")];
 
 /// `ata_piix` for `ata_piix.ko` or `ata_piix.ko.xz`; None for other files.
 fn module_stem(file: &str) -> Option<&str> {
@@ -406,7 +402,7 @@ fn module_stem(file: &str) -> Option<&str> {
 fn strip_compression(file: &str) -> &str {
     MODULE_COMPRESSIONS
         .iter()
-        .find_map(|(suffix, _, _)| file.strip_suffix(suffix))
+        .find_map(|(suffix, _)| file.strip_suffix(suffix))
         .unwrap_or(file)
 }
 
@@ -414,13 +410,13 @@ fn strip_compression(file: &str) -> &str {
 /// (busybox insmod may not read xz or zstd, so the initramfs holds plain `.ko`).
 fn module_image(path: &Path) -> Result<Vec<u8>, String> {
     let name = file_name(path);
-    let Some((_, program, package)) = MODULE_COMPRESSIONS
+    let Some((_, program)) = MODULE_COMPRESSIONS
         .iter()
-        .find(|(suffix, _, _)| name.ends_with(suffix))
+        .find(|(suffix, _)| name.ends_with(suffix))
     else {
         return read(path);
     };
-    tools::ensure(program, package)?;
+    tools::require(program)?;
     let out = run(
         Command::new(program).arg("-dc").arg(path),
         &format!("{program} -dc {name}"),
@@ -575,13 +571,13 @@ impl Apt {
         Ok(())
     }
 
+    /// Under the runner's apt lock, so it never races another runner's install.
     fn update(&mut self) -> Result<(), String> {
         self.updated = true;
         eprintln!("xtask: apt-get update ...");
+        let _lock = crate::provision::apt_lock()?;
         run(
-            Command::new("apt-get")
-                .args(["update", "-q"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
+            &mut crate::provision::apt_get(&["update", "-q"]),
             "apt-get update",
         )
         .map(|_| ())

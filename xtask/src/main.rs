@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 use xtask::build::{build_hypervisor, HV_ELF_ENV};
 use xtask::guests;
+use xtask::provision::{provision, Need, Toolchain, ALL_NEEDS};
 use xtask::qemu::Accel;
 use xtask::runner::{run, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST};
 use xtask::workspace_root;
@@ -142,13 +143,15 @@ fn main() -> ExitCode {
         })
         .unwrap_or_default();
     let code = match cli.command {
-        Cmd::Build { release } => match build_hypervisor(release, None) {
-            Ok(p) => {
-                println!("{}", p.display());
-                0
+        Cmd::Build { release } => {
+            match provision(Toolchain::Target, &[]).and_then(|()| build_hypervisor(release, None)) {
+                Ok(p) => {
+                    println!("{}", p.display());
+                    0
+                }
+                Err(e) => fail(&e),
             }
-            Err(e) => fail(&e),
-        },
+        }
         Cmd::Run(args) => run_command(*args, &send_after),
         Cmd::Test { no_lint } => test_command(no_lint),
         Cmd::Bench {
@@ -165,11 +168,15 @@ fn main() -> ExitCode {
         }
         Cmd::Bench {
             what: BenchKind::Boot,
-        } => match xtask::bench_boot::run_bench(None) {
+        } => match provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])
+            .and_then(|()| xtask::bench_boot::run_bench(None))
+        {
             Ok(_) => 0,
             Err(e) => fail(&e),
         },
-        Cmd::MakeLinuxIso { force } => match xtask::linux_iso::make_linux_iso(force) {
+        Cmd::MakeLinuxIso { force } => match provision(Toolchain::Target, &[Need::GuestMedia])
+            .and_then(|()| xtask::linux_iso::make_linux_iso(force))
+        {
             Ok(p) => {
                 println!("{}", p.display());
                 0
@@ -238,6 +245,9 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         }
     }
     let media = args.iso.is_some() || args.disk.is_some() || args.floppy.is_some();
+    if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
+        return fail(&e);
+    }
     let mut iso = args.iso;
     let guest = match args.guest {
         Some(g) => g,
@@ -344,6 +354,23 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
     report.outcome.exit_code()
 }
 
+/// What a run with these arguments uses from the host.
+fn run_needs(args: &RunArgs, media: bool) -> Vec<Need> {
+    let mut needs = Vec::new();
+    match args.emulator {
+        Emulator::Qemu => needs.push(Need::Qemu),
+        Emulator::Bochs => needs.extend([Need::Bochs, Need::GrubIso]),
+    }
+    if args.loader == Loader::Grub {
+        needs.push(Need::GrubIso);
+    }
+    // Without a guest or media the default Linux ISO is built.
+    if args.guest.is_none() && !media {
+        needs.push(Need::GuestMedia);
+    }
+    needs
+}
+
 /// Prints the error part of the hypervisor log: error lines and the register dump after them.
 fn print_errors(log: &str) {
     let start = log
@@ -371,6 +398,15 @@ fn step(name: &str, cmd: &mut Command) -> bool {
 }
 
 fn test_command(no_lint: bool) -> i32 {
+    // Everything the suite uses, once and serially, before any lint, build or
+    // test: tests themselves never install anything.
+    if let Err(e) = provision(Toolchain::TargetAndLinters, &ALL_NEEDS) {
+        return fail(&e);
+    }
+    eprintln!("xtask: the Linux test ISO");
+    if let Err(e) = xtask::linux_iso::make_linux_iso(false) {
+        return fail(&format!("cannot build the Linux test ISO: {e}"));
+    }
     if !no_lint {
         if !step(
             "cargo fmt --check",

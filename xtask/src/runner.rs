@@ -272,7 +272,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if bios && opts.iso.is_none() && opts.disk.is_none() && opts.floppy.is_none() {
         return Err("nothing to boot: give --iso, --disk or --floppy".into());
     }
-    tools::ensure("qemu-system-x86_64", "qemu-system-x86")?;
+    tools::require("qemu-system-x86_64")?;
     let hv = hypervisor_elf(opts.target_dir.as_ref())?;
 
     let dir = fresh_run_dir(guest.map_or(BIOS_GUEST, |g| g.name))?;
@@ -467,12 +467,11 @@ fn spawn_bochs(
     if !opts.input.is_empty() {
         return Err("typed input is not supported under Bochs (its COM1 is a file)".into());
     }
-    for (what, package) in bochs::PACKAGES {
-        if what.starts_with('/') {
-            tools::ensure_package(what, package)?;
-        } else {
-            tools::ensure(what, package)?;
-        }
+    for package in crate::provision::PACKAGES
+        .iter()
+        .filter(|p| p.needed_for.contains(&crate::provision::Need::Bochs))
+    {
+        tools::require(package.provides)?;
     }
     grub::make_iso(hv, modules, dir, iso)?;
     let com1 = dir.join("com1.out");

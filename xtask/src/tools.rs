@@ -1,6 +1,9 @@
-//! External programs the runner needs, and what to do when one is missing.
+//! External programs the runner needs, checked before use. Nothing here
+//! installs anything: [`crate::provision`] does that, once, for the commands
+//! of the CLI.
 
-use std::process::Command;
+use crate::provision::{apt_command, package_providing};
+use std::path::Path;
 
 /// True if `program` can be found on PATH.
 pub fn has(program: &str) -> bool {
@@ -9,65 +12,24 @@ pub fn has(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// Makes sure the Debian package `package` that provides `path` is installed
-/// (for packages without a program of their own, like `grub-pc-bin`).
-pub fn ensure_package(path: &str, package: &str) -> Result<(), String> {
-    if std::path::Path::new(path).exists() {
+/// Checks that `program` (a program on PATH, or an absolute path for a
+/// package without a program) is there; otherwise the one line saying which
+/// command installs it.
+pub fn require(program: &str) -> Result<(), String> {
+    let present = if program.starts_with('/') {
+        Path::new(program).exists()
+    } else {
+        has(program)
+    };
+    if present {
         return Ok(());
     }
-    install(package)?;
-    if std::path::Path::new(path).exists() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{path} is missing and installing {package} did not provide it"
-        ))
-    }
-}
-
-fn install(package: &str) -> Result<(), String> {
-    let command = format!("apt-get install -y {package}");
-    if !is_root() {
-        return Err(format!(
-            "{package} is not installed; install it with: sudo {command}"
-        ));
-    }
-    eprintln!("xtask: installing {package} ...");
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(format!("(apt-get install -y -qq {package} || (apt-get update -qq && apt-get install -y -qq {package})) >/dev/null"))
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{command}` failed"))
-    }
-}
-
-/// Makes sure `program` exists, installing Debian package `package` with
-/// apt-get when we are root; otherwise returns the one line telling the user
-/// the exact command.
-pub fn ensure(program: &str, package: &str) -> Result<(), String> {
-    if has(program) {
-        return Ok(());
-    }
-    install(package)?;
-    if has(program) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} is still missing after installing {package}"
-        ))
-    }
+    Err(match package_providing(program) {
+        Some(p) => format!(
+            "{program} is missing (Debian package {}): `cargo xtask test` installs everything the project uses, or run: {}",
+            p.name,
+            apt_command(&[p.name], false)
+        ),
+        None => format!("{program} is missing and is not on the project's package list"),
+    })
 }
