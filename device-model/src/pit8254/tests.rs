@@ -1,9 +1,17 @@
 //! Tests of `pit8254`.
 
+use super::control_word::{
+    CW_BCD, CW_M_SHIFT, CW_RW_LSB, CW_RW_LSB_MSB, CW_RW_MSB, CW_RW_SHIFT, CW_SC_SHIFT, RB_CNT0,
+    RB_COUNT, RB_STATUS, STATUS_NULL_COUNT, STATUS_OUTPUT,
+};
+use super::mode::{Mode, MIN_PERIODIC_COUNT};
+use super::ticks::NS_PER_SEC;
 use super::*;
 use crate::bus::PortIoBus;
+use crate::Clock;
 use alloc::boxed::Box;
-use core::cell::Cell;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
 const CH0: u16 = 0x40;
 const CH2: u16 = 0x42;
