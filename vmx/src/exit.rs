@@ -1,7 +1,8 @@
 //! VM-exit decoding: the exit-reason field, the exit qualifications this
-//! backend handles, and the interruption-information format shared by VM-exit
+//! backend handles, the interruption-information format shared by VM-exit
 //! interruption information, IDT-vectoring information and VM-entry
-//! interruption information.
+//! interruption information, and the exit type the vCPU returns,
+//! [`VmxExit`], decoded from them.
 //!
 //! Cited manual: Intel 64 and IA-32 Architectures Software Developer's Manual,
 //! order number 325462, in the chapter numbering Intel adopted in 2023 (see
@@ -17,9 +18,12 @@
 //!
 //! Every decoder is total: any 32- or 64-bit value decodes without panicking.
 
+mod decode;
 mod interruption;
 mod qualification;
 
+pub use decode::VmxExit;
+pub(crate) use decode::{decode, Decoded};
 pub use interruption::{encode_entry_interruption, InterruptionInfo, InterruptionType};
 pub use qualification::{CrAccess, EptViolation, IoQualification};
 

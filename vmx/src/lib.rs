@@ -15,6 +15,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod access_rights;
 pub mod capabilities;
 pub mod controls;
 pub mod ept;

@@ -1,24 +1,20 @@
 //! One VT-x virtual CPU: its VMCS, I/O and MSR bitmaps and GPRs (Intel SDM
 //! vol. 3C, 25 "Virtual Machine Control Structures" for the fields, 27.3
-//! "Checking and Loading Guest State" for what the reset state must satisfy,
-//! 26.3 for the CR0/CR4 guest/host masks and read shadows).
+//! "Checking and Loading Guest State" for what the reset state must satisfy).
 //!
 //! The guest starts in the x86 reset state (real mode at F000:FFF0, CS base
-//! FFFF0000h) under unrestricted guest. CR0.NE and CR4.VMXE, which VMX
-//! operation forces to 1, are owned by the host: the guest/host masks make the
-//! guest read its own values from the read shadows, and a guest write that
-//! would change an owned bit exits and is completed here.
+//! FFFF0000h) under unrestricted guest. The host owns the CR0/CR4 bits VMX
+//! operation forces; `control_registers` hides them from the guest and
+//! completes the guest's writes to them. Exits are decoded by
+//! [`crate::exit`].
 
 use crate::capabilities::{EptVpidCap, MissingControls};
 use crate::controls::{
     EntryControls, ExitControls, PinBasedControls, PrimaryControls, SecondaryControls,
 };
-use crate::exit::{
-    encode_entry_interruption, CrAccess, EptViolation, ExitReason, ExitReasonField,
-    InterruptionInfo, InterruptionType, IoQualification,
-};
+use crate::exit::{decode, encode_entry_interruption, Decoded, InterruptionInfo, InterruptionType};
 use crate::fields::{natural as n, w16, w32, w64};
-use crate::host::{Page, VmxHost, CR4_VMXE};
+use crate::host::{Page, VmxHost};
 use crate::instructions::{
     self, invept, invvpid_single, vmclear, vmptrld, vmread, vmwrite, VmxError,
 };
@@ -26,39 +22,13 @@ use crate::phys_addr;
 use crate::world_switch::vmx_world_switch;
 use alloc::boxed::Box;
 
+mod control_registers;
+
+pub use crate::access_rights::{ar_to_packed, packed_to_ar};
+pub use crate::exit::VmxExit;
+pub use control_registers::efer_after_cr0_write;
+
 const RSP: usize = 4;
-/// CR0.NE (bit 5) and the bits the guest/host mask lets the host own.
-const CR0_NE: u64 = 1 << 5;
-/// Access rights (SDM 25.4.1, table 25-2): bits 7:0 type, S, DPL, P; bits
-/// 15:12 AVL, L, D/B, G; bit 16 unusable.
-const AR_UNUSABLE: u32 = 1 << 16;
-/// Access-rights bit 7: present.
-const AR_PRESENT: u32 = 1 << 7;
-
-/// EFER once a MOV to CR0 of `cr0` has completed: LMA = LME AND PG (Intel
-/// SDM vol. 3A, 11.8.5; AMD APM vol. 2, 14.6.1).
-pub fn efer_after_cr0_write(efer: u64, cr0: u64) -> u64 {
-    const PG: u64 = 1 << 31;
-    const LME: u64 = 1 << 8;
-    const LMA: u64 = 1 << 10;
-    if efer & LME != 0 && cr0 & PG != 0 {
-        efer | LMA
-    } else {
-        efer & !LMA
-    }
-}
-
-/// Access rights in the packed 12-bit form the AMD VMCB (and vmm-core's
-/// neutral segment) uses: bits 7:0 as they are, bits 15:12 moved to 11:8. An
-/// unusable segment reads as not present.
-pub fn ar_to_packed(ar: u32) -> u16 {
-    let ar = if ar & AR_UNUSABLE != 0 {
-        ar & !AR_PRESENT
-    } else {
-        ar
-    };
-    ((ar & 0xFF) | ((ar >> 4) & 0xF00)) as u16
-}
 /// Reset-state access rights: present read/write data, present execute/read code,
 /// LDT, busy 32-bit TSS (SDM vol. 3A, 10.1.1 table 10-1).
 const AR_DATA: u32 = 0x93;
@@ -77,41 +47,6 @@ const INTERRUPTION_VALID: u64 = 1 << 31;
 pub enum SetupError {
     Controls(MissingControls),
     Vmx(VmxError, u32),
-}
-
-/// A decoded VM exit (CR accesses to host-owned bits never leave this crate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VmxExit {
-    Io {
-        info: IoQualification,
-        next_rip: u64,
-    },
-    Cpuid,
-    Rdmsr,
-    Wrmsr,
-    Hlt,
-    TripleFault,
-    ExternalInterrupt,
-    InterruptWindow,
-    Nmi,
-    Vmcall,
-    VmxInstruction,
-    Xsetbv,
-    EptViolation {
-        gpa: u64,
-        violation: EptViolation,
-    },
-    /// The VM entry failed on the guest state (reason 33) or MSR loading (34).
-    InvalidGuestState {
-        reason: u16,
-        qualification: u64,
-    },
-    /// VMLAUNCH/VMRESUME itself failed (VMfail).
-    EntryFailed(VmxError),
-    Other {
-        reason: u16,
-        qualification: u64,
-    },
 }
 
 /// Reads a VMCS field of the current VMCS (each vCPU's VMCS is made current
@@ -349,23 +284,6 @@ impl VmxVcpu {
         Ok(())
     }
 
-    /// Sets the guest's CR0 as the guest sees it; the processor's copy keeps the
-    /// bits VMX forces (NE), hidden behind the mask and read shadow.
-    fn set_cr0_value(&mut self, value: u64) -> Result<(), SetupError> {
-        let (fixed0, fixed1) = self.cr0_fixed;
-        write(n::CR0_GUEST_HOST_MASK, fixed0 | !fixed1 | CR0_NE)?;
-        write(n::CR0_READ_SHADOW, value)?;
-        write(n::GUEST_CR0, (value | fixed0) & fixed1)
-    }
-
-    /// Sets the guest's CR4 as the guest sees it; VMXE stays set underneath.
-    fn set_cr4_value(&mut self, value: u64) -> Result<(), SetupError> {
-        let (fixed0, fixed1) = self.cr4_fixed;
-        write(n::CR4_GUEST_HOST_MASK, fixed0 | !fixed1 | CR4_VMXE)?;
-        write(n::CR4_READ_SHADOW, value)?;
-        write(n::GUEST_CR4, (value | fixed0 | CR4_VMXE) & fixed1)
-    }
-
     /// Runs the guest until an exit the hypervisor must see.
     pub fn run(&mut self, _host: &VmxHost) -> VmxExit {
         loop {
@@ -431,92 +349,14 @@ impl VmxVcpu {
 
     /// Decodes the exit; None when it was a CR access completed here.
     fn decode_exit(&mut self) -> Option<VmxExit> {
-        let field = ExitReasonField::decode(read(w32::EXIT_REASON) as u32);
+        let reason = read(w32::EXIT_REASON) as u32;
         let qualification = read(n::EXIT_QUALIFICATION);
-        let basic = read(w32::EXIT_REASON) as u16;
-        Some(match field.reason {
-            ExitReason::IoInstruction => match IoQualification::decode(qualification) {
-                Some(info) => {
-                    let next_rip =
-                        read(n::GUEST_RIP).wrapping_add(read(w32::EXIT_INSTRUCTION_LENGTH));
-                    VmxExit::Io { info, next_rip }
-                }
-                None => VmxExit::Other {
-                    reason: basic,
-                    qualification,
-                },
+        match decode(reason, qualification, read) {
+            Decoded::Exit(exit) => Some(exit),
+            Decoded::CrAccess { access, otherwise } => match self.complete_cr_access(access) {
+                Ok(true) => None,
+                _ => Some(otherwise),
             },
-            ExitReason::Cpuid => VmxExit::Cpuid,
-            ExitReason::Rdmsr => VmxExit::Rdmsr,
-            ExitReason::Wrmsr => VmxExit::Wrmsr,
-            ExitReason::Hlt => VmxExit::Hlt,
-            ExitReason::TripleFault => VmxExit::TripleFault,
-            ExitReason::ExternalInterrupt | ExitReason::Init | ExitReason::Sipi => {
-                VmxExit::ExternalInterrupt
-            }
-            ExitReason::InterruptWindow => VmxExit::InterruptWindow,
-            ExitReason::ExceptionOrNmi => VmxExit::Nmi,
-            ExitReason::Vmcall => VmxExit::Vmcall,
-            ExitReason::Vmx(_) => VmxExit::VmxInstruction,
-            ExitReason::Xsetbv => VmxExit::Xsetbv,
-            ExitReason::EptViolation => VmxExit::EptViolation {
-                gpa: read(w64::GUEST_PHYSICAL_ADDRESS),
-                violation: EptViolation::decode(qualification),
-            },
-            ExitReason::CrAccess => {
-                match self.complete_cr_access(CrAccess::decode(qualification)) {
-                    Ok(true) => return None,
-                    _ => VmxExit::Other {
-                        reason: basic,
-                        qualification,
-                    },
-                }
-            }
-            ExitReason::EntryFailureGuestState | ExitReason::EntryFailureMsrLoading => {
-                VmxExit::InvalidGuestState {
-                    reason: basic,
-                    qualification,
-                }
-            }
-            _ => VmxExit::Other {
-                reason: basic,
-                qualification,
-            },
-        })
-    }
-
-    /// A MOV to CR0/CR4 that touched a host-owned bit: record the guest's
-    /// value and step over the instruction.
-    fn complete_cr_access(&mut self, access: CrAccess) -> Result<bool, SetupError> {
-        let CrAccess::MovToCr { cr, gpr } = access else {
-            return Ok(false);
-        };
-        let value = if usize::from(gpr) == RSP {
-            read(n::GUEST_RSP)
-        } else {
-            self.gprs[usize::from(gpr & 15)]
-        };
-        match cr {
-            0 => {
-                self.set_cr0_value(value)?;
-                self.follow_long_mode_activation(value);
-            }
-            4 => self.set_cr4_value(value)?,
-            _ => return Ok(false),
-        }
-        self.skip_instruction()?;
-        Ok(true)
-    }
-
-    /// The processor's part of a MOV to CR0 the hypervisor completed:
-    /// EFER.LMA becomes EFER.LME AND CR0.PG, activating or leaving IA-32e
-    /// mode (Intel SDM vol. 3A, 11.8.5 "Initializing IA-32e Mode"; AMD APM
-    /// vol. 2, 14.6.1), and the IA-32e-mode-guest entry control follows it.
-    fn follow_long_mode_activation(&mut self, cr0: u64) {
-        let efer = self.efer();
-        let wanted = efer_after_cr0_write(efer, cr0);
-        if wanted != efer {
-            self.set_efer(wanted);
         }
     }
 
@@ -539,36 +379,6 @@ impl VmxVcpu {
 
     pub fn set_rflags(&mut self, rflags: u64) {
         let _ = write(n::GUEST_RFLAGS, rflags);
-    }
-
-    /// CR0 as the guest sees it (host-owned bits from the read shadow).
-    pub fn cr0(&self) -> u64 {
-        let mask = read(n::CR0_GUEST_HOST_MASK);
-        (read(n::GUEST_CR0) & !mask) | (read(n::CR0_READ_SHADOW) & mask)
-    }
-
-    /// CR4 as the guest sees it.
-    pub fn cr4(&self) -> u64 {
-        let mask = read(n::CR4_GUEST_HOST_MASK);
-        (read(n::GUEST_CR4) & !mask) | (read(n::CR4_READ_SHADOW) & mask)
-    }
-
-    pub fn cr3(&self) -> u64 {
-        read(n::GUEST_CR3)
-    }
-
-    pub fn efer(&self) -> u64 {
-        read(w64::GUEST_IA32_EFER)
-    }
-
-    /// Sets the guest's EFER, keeping the IA-32e-mode-guest entry control equal
-    /// to EFER.LMA as VM entry requires (SDM 27.3.1.1).
-    pub fn set_efer(&mut self, efer: u64) {
-        const LMA: u64 = 1 << 10;
-        let _ = write(w64::GUEST_IA32_EFER, efer);
-        self.entry
-            .set(EntryControls::IA32E_MODE_GUEST, efer & LMA != 0);
-        let _ = write(w32::ENTRY_CONTROLS, u64::from(self.entry.bits()));
     }
 
     /// Segment `i` (ES, CS, SS, DS, FS, GS, LDTR, TR): selector, base, limit,
@@ -648,50 +458,5 @@ impl VmxVcpu {
             ("vm-instruction-error", read(w32::VM_INSTRUCTION_ERROR)),
             ("vmcs", phys_addr(&*self.vmcs)),
         ]
-    }
-}
-
-/// The inverse of [`ar_to_packed`]: a segment that is not present is unusable.
-pub fn packed_to_ar(packed: u16) -> u32 {
-    let p = u32::from(packed);
-    let ar = (p & 0xFF) | ((p & 0xF00) << 4);
-    if ar & AR_PRESENT == 0 {
-        ar | AR_UNUSABLE
-    } else {
-        ar
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paging_with_lme_activates_long_mode_and_leaving_paging_ends_it() {
-        const PG: u64 = 1 << 31;
-        const LME: u64 = 1 << 8;
-        const LMA: u64 = 1 << 10;
-        const NXE: u64 = 1 << 11;
-        assert_eq!(efer_after_cr0_write(LME | NXE, PG | 0x11), LME | LMA | NXE);
-        assert_eq!(efer_after_cr0_write(LME | LMA, 0x11), LME);
-        assert_eq!(efer_after_cr0_write(0, PG | 1), 0, "32-bit paging");
-        assert_eq!(efer_after_cr0_write(LME, 0x11), LME, "LME alone is not LMA");
-    }
-
-    #[test]
-    fn packed_attributes_round_trip() {
-        for ar in [0xA09Bu32, 0xC093, 0x93, 0x8B] {
-            assert_eq!(packed_to_ar(ar_to_packed(ar)), ar);
-        }
-        assert_ne!(packed_to_ar(0x0000) & AR_UNUSABLE, 0);
-    }
-
-    #[test]
-    fn access_rights_pack_like_the_vmcb() {
-        // 64-bit code: P, S, type Bh, L, G
-        assert_eq!(ar_to_packed(0xA09B), 0xA9B);
-        // 32-bit flat data: P, S, type 3, D/B, G
-        assert_eq!(ar_to_packed(0xC093), 0xC93);
-        assert_eq!(ar_to_packed(AR_UNUSABLE | 0x93) & 0x80, 0);
     }
 }

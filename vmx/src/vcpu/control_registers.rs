@@ -1,0 +1,131 @@
+//! The guest's control registers and EFER (Intel SDM vol. 3C, 26.3 for the
+//! CR0/CR4 guest/host masks and read shadows).
+//!
+//! CR0.NE and CR4.VMXE, which VMX operation forces to 1, are owned by the
+//! host: the guest/host masks make the guest read its own values from the
+//! read shadows, and a guest write that would change an owned bit exits and
+//! is completed here, with EFER.LMA and the IA-32e-mode-guest entry control
+//! following a change of CR0.PG.
+
+use super::{read, write, SetupError, VmxVcpu, RSP};
+use crate::controls::EntryControls;
+use crate::exit::CrAccess;
+use crate::fields::{natural as n, w32, w64};
+use crate::host::CR4_VMXE;
+
+/// CR0.NE (bit 5) and the bits the guest/host mask lets the host own.
+const CR0_NE: u64 = 1 << 5;
+
+/// EFER once a MOV to CR0 of `cr0` has completed: LMA = LME AND PG (Intel
+/// SDM vol. 3A, 11.8.5; AMD APM vol. 2, 14.6.1).
+pub fn efer_after_cr0_write(efer: u64, cr0: u64) -> u64 {
+    const PG: u64 = 1 << 31;
+    const LME: u64 = 1 << 8;
+    const LMA: u64 = 1 << 10;
+    if efer & LME != 0 && cr0 & PG != 0 {
+        efer | LMA
+    } else {
+        efer & !LMA
+    }
+}
+
+impl VmxVcpu {
+    /// Sets the guest's CR0 as the guest sees it; the processor's copy keeps the
+    /// bits VMX forces (NE), hidden behind the mask and read shadow.
+    pub(super) fn set_cr0_value(&mut self, value: u64) -> Result<(), SetupError> {
+        let (fixed0, fixed1) = self.cr0_fixed;
+        write(n::CR0_GUEST_HOST_MASK, fixed0 | !fixed1 | CR0_NE)?;
+        write(n::CR0_READ_SHADOW, value)?;
+        write(n::GUEST_CR0, (value | fixed0) & fixed1)
+    }
+
+    /// Sets the guest's CR4 as the guest sees it; VMXE stays set underneath.
+    pub(super) fn set_cr4_value(&mut self, value: u64) -> Result<(), SetupError> {
+        let (fixed0, fixed1) = self.cr4_fixed;
+        write(n::CR4_GUEST_HOST_MASK, fixed0 | !fixed1 | CR4_VMXE)?;
+        write(n::CR4_READ_SHADOW, value)?;
+        write(n::GUEST_CR4, (value | fixed0 | CR4_VMXE) & fixed1)
+    }
+
+    /// A MOV to CR0/CR4 that touched a host-owned bit: record the guest's
+    /// value and step over the instruction.
+    pub(super) fn complete_cr_access(&mut self, access: CrAccess) -> Result<bool, SetupError> {
+        let CrAccess::MovToCr { cr, gpr } = access else {
+            return Ok(false);
+        };
+        let value = if usize::from(gpr) == RSP {
+            read(n::GUEST_RSP)
+        } else {
+            self.gprs[usize::from(gpr & 15)]
+        };
+        match cr {
+            0 => {
+                self.set_cr0_value(value)?;
+                self.follow_long_mode_activation(value);
+            }
+            4 => self.set_cr4_value(value)?,
+            _ => return Ok(false),
+        }
+        self.skip_instruction()?;
+        Ok(true)
+    }
+
+    /// The processor's part of a MOV to CR0 the hypervisor completed:
+    /// EFER.LMA becomes EFER.LME AND CR0.PG, activating or leaving IA-32e
+    /// mode (Intel SDM vol. 3A, 11.8.5 "Initializing IA-32e Mode"; AMD APM
+    /// vol. 2, 14.6.1), and the IA-32e-mode-guest entry control follows it.
+    fn follow_long_mode_activation(&mut self, cr0: u64) {
+        let efer = self.efer();
+        let wanted = efer_after_cr0_write(efer, cr0);
+        if wanted != efer {
+            self.set_efer(wanted);
+        }
+    }
+
+    /// CR0 as the guest sees it (host-owned bits from the read shadow).
+    pub fn cr0(&self) -> u64 {
+        let mask = read(n::CR0_GUEST_HOST_MASK);
+        (read(n::GUEST_CR0) & !mask) | (read(n::CR0_READ_SHADOW) & mask)
+    }
+
+    /// CR4 as the guest sees it.
+    pub fn cr4(&self) -> u64 {
+        let mask = read(n::CR4_GUEST_HOST_MASK);
+        (read(n::GUEST_CR4) & !mask) | (read(n::CR4_READ_SHADOW) & mask)
+    }
+
+    pub fn cr3(&self) -> u64 {
+        read(n::GUEST_CR3)
+    }
+
+    pub fn efer(&self) -> u64 {
+        read(w64::GUEST_IA32_EFER)
+    }
+
+    /// Sets the guest's EFER, keeping the IA-32e-mode-guest entry control equal
+    /// to EFER.LMA as VM entry requires (SDM 27.3.1.1).
+    pub fn set_efer(&mut self, efer: u64) {
+        const LMA: u64 = 1 << 10;
+        let _ = write(w64::GUEST_IA32_EFER, efer);
+        self.entry
+            .set(EntryControls::IA32E_MODE_GUEST, efer & LMA != 0);
+        let _ = write(w32::ENTRY_CONTROLS, u64::from(self.entry.bits()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_with_lme_activates_long_mode_and_leaving_paging_ends_it() {
+        const PG: u64 = 1 << 31;
+        const LME: u64 = 1 << 8;
+        const LMA: u64 = 1 << 10;
+        const NXE: u64 = 1 << 11;
+        assert_eq!(efer_after_cr0_write(LME | NXE, PG | 0x11), LME | LMA | NXE);
+        assert_eq!(efer_after_cr0_write(LME | LMA, 0x11), LME);
+        assert_eq!(efer_after_cr0_write(0, PG | 1), 0, "32-bit paging");
+        assert_eq!(efer_after_cr0_write(LME, 0x11), LME, "LME alone is not LMA");
+    }
+}
