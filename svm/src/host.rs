@@ -2,10 +2,10 @@
 //! and 15.30 "SVM-Related MSRs").
 
 use crate::capabilities::{SvmCapabilities, CPUID_80000001_ECX_SVM};
+use crate::instructions::{cpuid, rdmsr, wrmsr};
 use crate::phys_addr;
 use crate::vmcb::OpaquePage;
 use alloc::boxed::Box;
-use core::arch::asm;
 
 /// IA32_EFER.
 const MSR_EFER: u32 = 0xC000_0080;
@@ -36,11 +36,6 @@ pub struct SvmHost {
     pub capabilities: SvmCapabilities,
 }
 
-fn cpuid(leaf: u32) -> (u32, u32, u32, u32) {
-    let r = core::arch::x86_64::__cpuid(leaf);
-    (r.eax, r.ebx, r.ecx, r.edx)
-}
-
 /// Reads the SVM capabilities, or None if the processor has no SVM.
 pub fn capabilities() -> Option<SvmCapabilities> {
     let (max_ext, ..) = cpuid(0x8000_0000);
@@ -53,31 +48,6 @@ pub fn capabilities() -> Option<SvmCapabilities> {
     }
     let (eax, ebx, _, edx) = cpuid(0x8000_000A);
     Some(SvmCapabilities::from_cpuid(eax, ebx, edx))
-}
-
-/// Reads an MSR.
-///
-/// # Safety
-/// `msr` must exist on this processor (otherwise RDMSR raises #GP).
-unsafe fn rdmsr(msr: u32) -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: the caller guarantees the MSR exists; RDMSR has no other effect.
-    unsafe {
-        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
-    };
-    (u64::from(hi) << 32) | u64::from(lo)
-}
-
-/// Writes an MSR.
-///
-/// # Safety
-/// `msr` must exist and `value` must be valid for it, and changing it must not
-/// break the hypervisor's own execution.
-unsafe fn wrmsr(msr: u32, value: u64) {
-    // SAFETY: the caller guarantees the write is valid and harmless to us.
-    unsafe {
-        asm!("wrmsr", in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nostack, preserves_flags))
-    };
 }
 
 /// Enables SVM on this processor: checks CPUID and VM_CR, sets EFER.SVME and

@@ -19,6 +19,7 @@ pub mod capabilities;
 pub mod event;
 pub mod exit;
 pub mod host;
+mod instructions;
 pub mod intercepts;
 pub mod ioio;
 pub mod npt;
