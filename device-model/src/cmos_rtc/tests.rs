@@ -1,9 +1,12 @@
 //! Tests of `cmos_rtc`.
 
+use super::nvram::MIB;
 use super::*;
 use crate::bus::PortIoBus;
+use crate::Clock;
 use alloc::boxed::Box;
-use core::cell::Cell;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
 const SEC: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
