@@ -63,6 +63,8 @@ const EXT1_ECX_PASSED: u32 = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8
 /// Highest basic leaf we pass on (leaf 7 and below; XSAVE leaf 0Dh is hidden).
 const MAX_BASIC_LEAF: u32 = 0x7;
 
+use crate::cpu_policy::CpuPolicy;
+
 /// One CPUID result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CpuidResult {
@@ -72,8 +74,22 @@ pub struct CpuidResult {
     pub edx: u32,
 }
 
-/// The guest's CPUID(`leaf`, `subleaf`), given the host's as `host`.
-pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResult) -> CpuidResult {
+/// CPUID.01h:EDX.APIC: an on-chip local APIC.
+const LEAF1_EDX_APIC: u32 = 1 << 9;
+/// CPUID.01h:EDX.HTT: EBX[23:16] counts the logical processors.
+const LEAF1_EDX_HTT: u32 = 1 << 28;
+
+/// The guest's CPUID(`leaf`, `subleaf`) on a processor as `policy` describes
+/// it, given the host's as `host`.
+pub fn guest_cpuid(
+    policy: &CpuPolicy,
+    leaf: u32,
+    subleaf: u32,
+    host: &dyn Fn(u32, u32) -> CpuidResult,
+) -> CpuidResult {
+    if let Some(r) = policy.hypervisor_leaf(leaf) {
+        return r;
+    }
     let max_ext = host(0x8000_0000, 0).eax;
     match leaf {
         0 => CpuidResult {
@@ -84,8 +100,16 @@ pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResu
             let mut r = host(1, 0);
             r.edx &= LEAF1_EDX_PASSED;
             r.ecx = (r.ecx & LEAF1_ECX_PASSED) | LEAF1_ECX_HYPERVISOR;
-            // One logical processor with APIC ID 0.
+            if policy.local_apic {
+                r.edx |= LEAF1_EDX_APIC;
+            }
+            // APIC ID 0 (the boot processor); the logical-processor count
+            // only where HTT says it is valid.
             r.ebx &= 0x0000_FFFF;
+            if policy.vcpus > 1 {
+                r.edx |= LEAF1_EDX_HTT;
+                r.ebx |= policy.vcpus.min(255) << 16;
+            }
             r
         }
         // Leaf 7: structured extended features; report none beyond what plain
@@ -116,6 +140,11 @@ pub fn guest_cpuid(leaf: u32, subleaf: u32, host: &dyn Fn(u32, u32) -> CpuidResu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Today's PC/AT guest: one vCPU, no APIC, no hypervisor leaves.
+    fn pc() -> CpuPolicy {
+        CpuPolicy::default()
+    }
 
     fn fake_host(leaf: u32, _sub: u32) -> CpuidResult {
         match leaf {
@@ -153,7 +182,7 @@ mod tests {
 
     #[test]
     fn virtualization_and_unsupported_features_are_hidden() {
-        let r = guest_cpuid(1, 0, &fake_host);
+        let r = guest_cpuid(&pc(), 1, 0, &fake_host);
         // VMX (5), XSAVE (26), x2APIC (21) hidden; hypervisor bit set
         assert_eq!(r.ecx & ((1 << 5) | (1 << 26) | (1 << 21)), 0);
         assert_ne!(r.ecx & LEAF1_ECX_HYPERVISOR, 0);
@@ -164,7 +193,7 @@ mod tests {
         );
         assert_ne!(r.edx & (1 << 26), 0);
         assert_eq!(r.ebx >> 16, 0, "one logical CPU, APIC ID 0");
-        let ext = guest_cpuid(0x8000_0001, 0, &fake_host);
+        let ext = guest_cpuid(&pc(), 0x8000_0001, 0, &fake_host);
         assert_eq!(ext.ecx & (1 << 2), 0, "SVM hidden");
         assert_ne!(ext.edx & (1 << 29), 0, "long mode kept");
         assert_eq!(ext.edx & (1 << 27), 0, "RDTSCP hidden");
@@ -172,7 +201,7 @@ mod tests {
 
     #[test]
     fn vendor_is_passed_and_max_leaf_capped() {
-        let r = guest_cpuid(0, 0, &fake_host);
+        let r = guest_cpuid(&pc(), 0, 0, &fake_host);
         assert_eq!(r.eax, MAX_BASIC_LEAF);
         assert_eq!(r.ebx, 0x756E_6547);
     }
@@ -180,10 +209,36 @@ mod tests {
     #[test]
     fn leaves_out_of_range_read_as_zero() {
         assert_eq!(
-            guest_cpuid(0x4000_0000, 0, &fake_host),
+            guest_cpuid(&pc(), 0x4000_0000, 0, &fake_host),
             CpuidResult::default()
         );
-        assert_eq!(guest_cpuid(0xD, 0, &fake_host), CpuidResult::default());
-        assert_eq!(guest_cpuid(0x8000_0008, 0, &fake_host).eax, 0x3027);
+        assert_eq!(
+            guest_cpuid(&pc(), 0xD, 0, &fake_host),
+            CpuidResult::default()
+        );
+        assert_eq!(guest_cpuid(&pc(), 0x8000_0008, 0, &fake_host).eax, 0x3027);
+    }
+
+    #[test]
+    fn a_domain_adds_the_apic_bit_a_vcpu_count_and_hypervisor_leaves() {
+        let leaf = CpuidResult {
+            eax: 0x4000_0001,
+            ebx: 0x566E_6558,
+            ..Default::default()
+        };
+        let policy = CpuPolicy {
+            vcpus: 4,
+            local_apic: true,
+            hypervisor_leaves: alloc::vec![leaf],
+        };
+        let r = guest_cpuid(&policy, 1, 0, &fake_host);
+        assert_ne!(r.edx & LEAF1_EDX_APIC, 0);
+        assert_ne!(r.edx & LEAF1_EDX_HTT, 0);
+        assert_eq!((r.ebx >> 16) & 0xFF, 4);
+        assert_eq!(guest_cpuid(&policy, 0x4000_0000, 0, &fake_host), leaf);
+        assert_eq!(
+            guest_cpuid(&policy, 0x4000_0001, 0, &fake_host),
+            CpuidResult::default()
+        );
     }
 }

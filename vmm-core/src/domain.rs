@@ -1,5 +1,6 @@
 //! A domain: one guest machine, its memory, its devices and its statistics.
 
+use crate::cpu_policy::CpuPolicy;
 use crate::exit_stats::ExitStats;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
@@ -52,6 +53,8 @@ pub struct Domain {
     pub log_limits: GuestLogLimits,
     /// Physical-address width the guest sees (CPUID 8000_0008h), for page walks.
     pub max_phys_bits: u8,
+    /// The processor the domain's vCPUs present (CPUID and MSR policy).
+    pub cpu: CpuPolicy,
 }
 
 /// Why a domain could not be built.
@@ -96,6 +99,7 @@ impl Domain {
             exit_request,
             log_limits: GuestLogLimits::default(),
             max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,
+            cpu: CpuPolicy::default(),
         })
     }
 }

@@ -10,8 +10,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 pub mod arch;
 pub mod backend;
-pub mod bios_glue;
 pub mod boot_info;
+pub mod cpu_policy;
 pub mod cpuid_policy;
 pub mod domain;
 pub mod emulator;
@@ -30,7 +30,5 @@ pub mod run_loop;
 pub mod screen_mirror;
 pub mod vcpu;
 
-#[cfg(test)]
-mod exits_tests;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -4,6 +4,8 @@
 //! (Intel SDM vol. 4, chapter 2 "Model-Specific Registers"; AMD APM vol. 2,
 //! 3.1.7 "Extended Feature Enable Register").
 
+use crate::cpu_policy::CpuPolicy;
+
 /// IA32_TIME_STAMP_COUNTER.
 pub const MSR_TSC: u32 = 0x10;
 /// IA32_EFER.
@@ -34,9 +36,18 @@ pub trait MsrState {
     fn tsc(&self) -> u64;
 }
 
-/// The guest's RDMSR of `msr`: its value, or None for #GP.
-pub fn read(msr: u32, state: &dyn MsrState) -> Option<u64> {
+/// IA32_APIC_BASE (Intel SDM vol. 3A, 12.4.4 "Local APIC Status and
+/// Location"): exists only on a processor with a local APIC.
+pub const MSR_APIC_BASE: u32 = 0x1B;
+/// Its reset value on the boot processor: base FEE00000h, enabled (bit 11),
+/// BSP (bit 8).
+pub const APIC_BASE_RESET: u64 = 0xFEE0_0000 | (1 << 11) | (1 << 8);
+
+/// The guest's RDMSR of `msr` on a processor as `policy` describes it: its
+/// value, or None for #GP.
+pub fn read(policy: &CpuPolicy, msr: u32, state: &dyn MsrState) -> Option<u64> {
     match msr {
+        MSR_APIC_BASE if policy.local_apic => Some(APIC_BASE_RESET),
         MSR_TSC => Some(state.tsc()),
         MSR_EFER => Some(state.efer()),
         MSR_MISC_ENABLE => Some(MISC_ENABLE_VALUE),
@@ -45,8 +56,11 @@ pub fn read(msr: u32, state: &dyn MsrState) -> Option<u64> {
 }
 
 /// The guest's WRMSR of `value` to `msr`: true if done, false for #GP.
-pub fn write(msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
+pub fn write(policy: &CpuPolicy, msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
     match msr {
+        // Relocating or disabling the APIC is not supported: the write is
+        // accepted only when it changes nothing.
+        MSR_APIC_BASE if policy.local_apic => value == APIC_BASE_RESET,
         MSR_EFER => {
             if value & !(EFER_GUEST_WRITABLE | EFER_LMA) != 0 {
                 return false;
@@ -66,6 +80,11 @@ pub fn write(msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A processor without a local APIC, as today's PC/AT guest has.
+    fn pc() -> CpuPolicy {
+        CpuPolicy::default()
+    }
 
     struct State {
         efer: u64,
@@ -87,34 +106,47 @@ mod tests {
         let mut s = State {
             efer: EFER_LMA | (1 << 8),
         };
-        assert!(write(MSR_EFER, (1 << 8) | (1 << 11) | 1, &mut s));
+        assert!(write(&pc(), MSR_EFER, (1 << 8) | (1 << 11) | 1, &mut s));
         assert_eq!(s.efer, EFER_LMA | (1 << 8) | (1 << 11) | 1);
-        assert_eq!(read(MSR_EFER, &s), Some(s.efer));
+        assert_eq!(read(&pc(), MSR_EFER, &s), Some(s.efer));
     }
 
     #[test]
     fn efer_reserved_or_svme_bits_fault() {
         let mut s = State { efer: 0 };
-        assert!(!write(MSR_EFER, 1 << 12, &mut s));
-        assert!(!write(MSR_EFER, 1 << 63, &mut s));
+        assert!(!write(&pc(), MSR_EFER, 1 << 12, &mut s));
+        assert!(!write(&pc(), MSR_EFER, 1 << 63, &mut s));
         assert_eq!(s.efer, 0);
     }
 
     #[test]
     fn misc_enable_reads_xd_enabled_and_ignores_writes() {
         let mut s = State { efer: 0 };
-        let v = read(MSR_MISC_ENABLE, &s).unwrap();
+        let v = read(&pc(), MSR_MISC_ENABLE, &s).unwrap();
         assert_eq!(v & (1 << 34), 0, "XD Bit Disable reads clear");
         assert_eq!(v & (1 << 22), 0, "CPUID is not limited");
-        assert!(write(MSR_MISC_ENABLE, v | (1 << 34), &mut s));
-        assert_eq!(read(MSR_MISC_ENABLE, &s), Some(v));
+        assert!(write(&pc(), MSR_MISC_ENABLE, v | (1 << 34), &mut s));
+        assert_eq!(read(&pc(), MSR_MISC_ENABLE, &s), Some(v));
     }
 
     #[test]
     fn unknown_msrs_fault() {
         let mut s = State { efer: 0 };
-        assert_eq!(read(0x1B, &s), None);
-        assert!(!write(0xC001_0117, 0, &mut s));
-        assert_eq!(read(MSR_TSC, &s), Some(1234));
+        assert_eq!(read(&pc(), 0x1B, &s), None);
+        assert!(!write(&pc(), 0xC001_0117, 0, &mut s));
+        assert_eq!(read(&pc(), MSR_TSC, &s), Some(1234));
+    }
+
+    #[test]
+    fn apic_base_exists_only_with_a_local_apic() {
+        let mut s = State { efer: 0 };
+        let apic = CpuPolicy {
+            local_apic: true,
+            ..CpuPolicy::default()
+        };
+        assert_eq!(read(&apic, MSR_APIC_BASE, &s), Some(APIC_BASE_RESET));
+        assert!(write(&apic, MSR_APIC_BASE, APIC_BASE_RESET, &mut s));
+        assert!(!write(&apic, MSR_APIC_BASE, 0, &mut s));
+        assert_eq!(read(&pc(), MSR_APIC_BASE, &s), None);
     }
 }

@@ -146,6 +146,11 @@ pub enum VmExit {
     InterruptWindow,
     /// A host NMI arrived while the guest ran.
     Nmi,
+    /// An INIT signal for this vCPU (Intel SDM vol. 3C, 26.2 "Other Causes
+    /// of VM Exits"; AMD APM vol. 2, 15.13.3 "INIT Support").
+    Init,
+    /// A start-up IPI for this vCPU, with its vector (the start page number).
+    Sipi { vector: u8 },
     /// VMMCALL/VMCALL: a hypercall.
     Hypercall,
     /// A virtualization instruction the guest may not use (answered with #UD).
@@ -173,6 +178,8 @@ impl VmExit {
             VmExit::ExternalInterrupt => ExitReason::ExternalInterrupt,
             VmExit::InterruptWindow => ExitReason::InterruptWindow,
             VmExit::Nmi => ExitReason::Nmi,
+            VmExit::Init => ExitReason::Init,
+            VmExit::Sipi { .. } => ExitReason::Sipi,
             VmExit::Hypercall => ExitReason::Hypercall,
             VmExit::VirtInstruction(_) => ExitReason::VirtInstruction,
             VmExit::Xsetbv => ExitReason::Xsetbv,
@@ -183,67 +190,51 @@ impl VmExit {
     }
 }
 
-/// Buckets of exit statistics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitReason {
-    Io,
-    Cpuid,
-    MsrRead,
-    MsrWrite,
-    Hlt,
-    Shutdown,
-    ExternalInterrupt,
-    InterruptWindow,
-    Nmi,
-    Hypercall,
-    VirtInstruction,
-    Xsetbv,
-    NestedPageFault,
-    InvalidState,
-    Unknown,
+/// Declares [`ExitReason`] with its report names, its list and its count
+/// from one table, so they cannot drift apart.
+macro_rules! exit_reasons {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Buckets of exit statistics.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ExitReason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ExitReason {
+            /// Every reason, in report order.
+            pub const ALL: [ExitReason; [$($name),*].len()] = [$(ExitReason::$variant),*];
+
+            /// Short name used in reports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ExitReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+exit_reasons! {
+    Io => "io",
+    Cpuid => "cpuid",
+    MsrRead => "rdmsr",
+    MsrWrite => "wrmsr",
+    Hlt => "hlt",
+    Shutdown => "shutdown",
+    ExternalInterrupt => "intr",
+    InterruptWindow => "irq-window",
+    Nmi => "nmi",
+    Init => "init",
+    Sipi => "sipi",
+    Hypercall => "hypercall",
+    VirtInstruction => "virt-insn",
+    Xsetbv => "xsetbv",
+    NestedPageFault => "npf",
+    InvalidState => "invalid",
+    Unknown => "unknown",
 }
 
 impl ExitReason {
-    /// Every reason, in report order.
-    pub const ALL: [ExitReason; 15] = [
-        ExitReason::Io,
-        ExitReason::Cpuid,
-        ExitReason::MsrRead,
-        ExitReason::MsrWrite,
-        ExitReason::Hlt,
-        ExitReason::Shutdown,
-        ExitReason::ExternalInterrupt,
-        ExitReason::InterruptWindow,
-        ExitReason::Nmi,
-        ExitReason::Hypercall,
-        ExitReason::VirtInstruction,
-        ExitReason::Xsetbv,
-        ExitReason::NestedPageFault,
-        ExitReason::InvalidState,
-        ExitReason::Unknown,
-    ];
-
-    /// Short name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExitReason::Io => "io",
-            ExitReason::Cpuid => "cpuid",
-            ExitReason::MsrRead => "rdmsr",
-            ExitReason::MsrWrite => "wrmsr",
-            ExitReason::Hlt => "hlt",
-            ExitReason::Shutdown => "shutdown",
-            ExitReason::ExternalInterrupt => "intr",
-            ExitReason::InterruptWindow => "irq-window",
-            ExitReason::Nmi => "nmi",
-            ExitReason::Hypercall => "hypercall",
-            ExitReason::VirtInstruction => "virt-insn",
-            ExitReason::Xsetbv => "xsetbv",
-            ExitReason::NestedPageFault => "npf",
-            ExitReason::InvalidState => "invalid",
-            ExitReason::Unknown => "unknown",
-        }
-    }
-
     /// Position in [`ExitReason::ALL`].
     pub fn index(self) -> usize {
         self as usize

@@ -106,6 +106,18 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
             code: (u64::from(reason) << 32) | qualification,
         },
         VmxExit::EntryFailed(_) => VmExit::InvalidState { code: u64::MAX },
+        // INIT and SIPI are their own exits (Intel SDM vol. 3C, 26.2 and
+        // appendix C); a SIPI's qualification holds its vector.
+        VmxExit::Other {
+            reason: vmx::exit::reason::INIT,
+            ..
+        } => VmExit::Init,
+        VmxExit::Other {
+            reason: vmx::exit::reason::SIPI,
+            qualification,
+        } => VmExit::Sipi {
+            vector: qualification as u8,
+        },
         VmxExit::Other { reason, .. } => VmExit::Unknown {
             code: u64::from(reason),
         },

@@ -1,7 +1,7 @@
 //! Exit dispatch on the host, through a fake vCPU and real devices.
 
+use super::{handle_exit, BiosStop, Flow, StopReason};
 use crate::domain::Domain;
-use crate::exits::{handle_exit, Flow, StopReason};
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::test_memory;
 use crate::test_support::{FakeClock, FakeHost, FakeVcpu};
@@ -237,7 +237,7 @@ fn hlt_with_interrupts_off_stops_cleanly_and_a_triple_fault_does_not() {
     assert!(StopReason::HaltedForever.is_clean());
     assert!(!StopReason::TripleFault.is_clean());
     assert!(StopReason::TripleFault.shows_guest_state());
-    assert!(!StopReason::NoBootableDevice.shows_guest_state());
+    assert!(!StopReason::Bios(BiosStop::NoBootableDevice).shows_guest_state());
     assert!(!StopReason::HaltedForever.shows_guest_state());
 }
 

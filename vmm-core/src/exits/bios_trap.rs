@@ -2,8 +2,10 @@
 //! trap from a ROM stub, handing the service the guest's registers, memory and
 //! devices, and carrying out what it asks next (return, wait, boot, halt).
 
+use super::bios_stop::BiosStop;
+use super::flow::Flow;
+use super::stop::StopReason;
 use crate::domain::Domain;
-use crate::exits::{Flow, StopReason};
 use crate::guest_memory::GuestMemory;
 use crate::vcpu::{Gpr, IoAccess, SegReg, Segment, Vcpu, CR0_PE};
 use device_model::bus::PortIoBus;
@@ -74,7 +76,7 @@ fn merge(old: u64, new: u32) -> u64 {
 
 /// A write to the BIOS trap port: run the service if it came from a ROM stub
 /// in real mode; otherwise it is an ordinary write to an unclaimed port.
-pub fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
+pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
     let cs = vcpu.segment(SegReg::Cs);
     let real_mode = vcpu.control_regs().cr0 & CR0_PE == 0;
     let service = (real_mode && cs.base == u64::from(ROM_SEGMENT) << 4)
@@ -167,7 +169,7 @@ pub fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow 
             for p in &bios.problems {
                 log::error!("dom{}: BIOS: {}", dom.id, p.0);
             }
-            return Flow::Stop(StopReason::NoBootableDevice);
+            return Flow::Stop(StopReason::Bios(BiosStop::NoBootableDevice));
         }
     }
     Flow::Continue

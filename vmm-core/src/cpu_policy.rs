@@ -1,0 +1,43 @@
+//! What a domain's processor offers beyond the host's filtered features: its
+//! vCPU count, whether it has a local APIC, and the hypervisor CPUID leaves
+//! (4000_0000h and up) a paravirtual interface advertises. The CPUID and MSR
+//! policies read it, so a domain adds a leaf, an MSR or the APIC bit here
+//! instead of in the exit handlers.
+
+use crate::cpuid_policy::CpuidResult;
+use alloc::vec::Vec;
+
+/// First CPUID leaf of the range reserved for hypervisors (Intel SDM vol. 2A,
+/// CPUID: "leaves 40000000H-4FFFFFFFH are reserved for software use"; Xen's
+/// `xen/include/public/arch-x86/cpuid.h` starts its leaves there).
+pub const HYPERVISOR_LEAF_BASE: u32 = 0x4000_0000;
+
+/// The processor a domain's vCPUs present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuPolicy {
+    /// vCPUs in the domain (CPUID.01h:EBX[23:16] with HTT when above 1).
+    pub vcpus: u32,
+    /// The domain has a local APIC: CPUID.01h:EDX.APIC and IA32_APIC_BASE.
+    pub local_apic: bool,
+    /// Leaves 4000_0000h + index, answered as given (subleaf ignored).
+    pub hypervisor_leaves: Vec<CpuidResult>,
+}
+
+impl Default for CpuPolicy {
+    /// One vCPU, no local APIC, no hypervisor leaves: today's PC/AT guest.
+    fn default() -> Self {
+        Self {
+            vcpus: 1,
+            local_apic: false,
+            hypervisor_leaves: Vec::new(),
+        }
+    }
+}
+
+impl CpuPolicy {
+    /// The hypervisor leaf `leaf`, if this domain offers it.
+    pub fn hypervisor_leaf(&self, leaf: u32) -> Option<CpuidResult> {
+        let index = leaf.checked_sub(HYPERVISOR_LEAF_BASE)?;
+        self.hypervisor_leaves.get(index as usize).copied()
+    }
+}
