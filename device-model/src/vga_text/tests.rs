@@ -1,8 +1,15 @@
 //! Tests of `vga_text`.
 
+use super::attribute::ATTR_IMPLEMENTED;
+use super::crtc::CRTC_IMPLEMENTED;
 use super::*;
+use crate::bus::PortIoDevice;
 use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 fn crtc(v: &mut VgaText, index: u8, value: u8) {
     v.write(CRTC_ADDRESS_COLOR, index);
@@ -403,36 +410,6 @@ fn short_page_renders_what_exists() {
     assert_eq!(render_lines(&page[..1], 0)[0], "h");
 }
 
-#[test]
-fn mirror_sends_only_changed_rows() {
-    let mut m = ScreenMirror::new();
-    let mut lines = render_lines(&page_with(0, b"A:\\>"), 0);
-    let first = m.update(&lines).unwrap();
-    assert!(first.starts_with("\x1b[H\x1b[1;1HA:\\>\x1b[K\x1b[2;1H\x1b[K"));
-    assert!(first.ends_with("\x1b[25;1H\x1b[K"));
-    assert_eq!(m.update(&lines), None);
-    lines[2] = String::from("dir");
-    assert_eq!(
-        m.update(&lines).as_deref(),
-        Some("\x1b[H\x1b[3;1Hdir\x1b[K")
-    );
-    assert_eq!(m.update(&lines), None);
-    m.invalidate();
-    assert!(m.update(&lines).is_some());
-}
-
-#[test]
-fn mirror_erases_vanished_rows_and_strips_control_characters() {
-    let mut m = ScreenMirror::new();
-    let two = [String::from("a"), String::from("b")];
-    m.update(&two);
-    let one = [String::from("a\x1b[2J")];
-    assert_eq!(
-        m.update(&one).as_deref(),
-        Some("\x1b[H\x1b[1;1Ha [2J\x1b[K\x1b[2;1H\x1b[K")
-    );
-}
-
 /// xorshift64: deterministic pseudo-random numbers.
 struct Rng(u64);
 impl Rng {
@@ -513,7 +490,4 @@ fn random_register_traffic_never_panics_and_keeps_invariants() {
     assert!(lines.iter().all(|l| l.chars().count() <= COLUMNS));
     let short = render_lines(&page[..(start as usize % 4001)], start);
     assert_eq!(short.len(), ROWS);
-    let mut m = ScreenMirror::new();
-    assert!(m.update(&lines).is_some());
-    assert_eq!(m.update(&lines), None);
 }
