@@ -1,8 +1,17 @@
-//! The hierarchy over a made-up entry format whose bits differ from both NPT
-//! and EPT, so a test can only pass if the code takes every bit from the
-//! format. The backends test their own encodings.
+//! The hierarchy's behaviour, tested once for any entry format: every
+//! generic test below runs over two made-up formats whose bits differ from
+//! NPT's and EPT's (and from each other's), so a test can only pass if the
+//! code takes every bit from the format. `Fake` marks presence with one bit,
+//! as NPT does; `Permissions` treats an entry with any of three permission
+//! bits as present, as EPT does. The backends test only their own encodings.
 
 use super::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
@@ -13,12 +22,6 @@ const LEAF_MARK: u64 = 1 << 4;
 const LARGE: u64 = 1 << 7;
 const ADDRESS: u64 = 0x000F_FFFF_FFFF_F000;
 const HOST_END: u64 = 1 << 40;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    ReadWrite,
-    ReadOnly,
-}
 
 /// The made-up format, checking host addresses against `HOST_END`.
 struct Fake;
@@ -69,21 +72,100 @@ impl EntryFormat for Unchecked {
     }
 }
 
+/// Permission bits of the second made-up format: any one makes an entry present.
+const P_READ: u64 = 1 << 9;
+const P_WRITE: u64 = 1 << 10;
+const P_EXECUTE: u64 = 1 << 11;
+/// Set only in leaves of the second format.
+const P_LEAF_MARK: u64 = 1 << 5;
+/// The second format's large-page bit (not bit 7).
+const P_LARGE: u64 = 1 << 8;
+
+/// A format that, like EPT, has no present bit: an entry is present when it
+/// grants anything, and a table reference grants everything. It leaves host
+/// addresses unchecked.
+struct Permissions;
+
+impl EntryFormat for Permissions {
+    type Access = Access;
+    const TABLE_FLAGS: u64 = P_READ | P_WRITE | P_EXECUTE;
+    const LARGE_PAGE_BIT: u64 = P_LARGE;
+    const ADDRESS_MASK: u64 = ADDRESS;
+    const HOST_LIMIT: Option<u64> = None;
+    fn is_present(entry: u64) -> bool {
+        entry & (P_READ | P_WRITE | P_EXECUTE) != 0
+    }
+    fn is_writable(entry: u64) -> bool {
+        entry & P_WRITE != 0
+    }
+    fn leaf_flags(access: Access) -> u64 {
+        match access {
+            Access::ReadWrite => P_READ | P_WRITE | P_EXECUTE | P_LEAF_MARK,
+            Access::ReadOnly => P_READ | P_EXECUTE | P_LEAF_MARK,
+        }
+    }
+    fn table_address(table: &Table) -> u64 {
+        table as *const Table as u64
+    }
+}
+
 /// Every present entry with whether it references one of the tables.
 fn entries<F: EntryFormat>(t: &PageTables<F>) -> std::vec::Vec<(u64, bool)> {
     t.tables()
         .flat_map(|table| table.iter().copied())
         .filter(|e| F::is_present(*e))
         .map(|e| {
-            let references_table = e & LARGE == 0 && t.is_table(e & ADDRESS);
+            let references_table = e & F::LARGE_PAGE_BIT == 0 && t.is_table(e & F::ADDRESS_MASK);
             (e, references_table)
         })
         .collect()
 }
 
-#[test]
-fn an_empty_hierarchy_is_one_table_and_translates_nothing() {
-    let t = PageTables::<Fake>::new();
+/// Runs each generic test below over each made-up format, in a module named
+/// after the format.
+macro_rules! for_each_format {
+    ($($test:ident),* $(,)?) => {
+        mod fake {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<super::Fake>();
+                }
+            )*
+        }
+        mod unchecked {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<super::Unchecked>();
+                }
+            )*
+        }
+        mod permissions {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<super::Permissions>();
+                }
+            )*
+        }
+    };
+}
+
+for_each_format!(
+    an_empty_hierarchy_is_one_table_and_translates_nothing,
+    large_aligned_ranges_use_2m_pages,
+    unaligned_host_address_falls_back_to_4k_pages,
+    a_short_tail_uses_4k_pages_after_the_large_ones,
+    read_only_mappings_translate_as_not_writable,
+    entries_are_an_address_ored_with_the_format_flags,
+    overlapping_maps_are_refused,
+    misaligned_arguments_are_refused_before_any_table_is_made,
+    guest_addresses_beyond_48_bits_are_refused,
+);
+
+fn an_empty_hierarchy_is_one_table_and_translates_nothing<F: EntryFormat<Access = Access>>() {
+    let t = PageTables::<F>::new();
     assert_eq!(t.table_count(), 1);
     assert_eq!(t.root() % SMALL_PAGE, 0);
     assert!(t.is_table(t.root()));
@@ -91,9 +173,8 @@ fn an_empty_hierarchy_is_one_table_and_translates_nothing() {
     assert!(entries(&t).is_empty());
 }
 
-#[test]
-fn large_aligned_ranges_use_2m_pages() {
-    let mut t = PageTables::<Fake>::new();
+fn large_aligned_ranges_use_2m_pages<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 16 << 20, Access::ReadWrite).unwrap();
     // root + level 3 + level 2, no level-1 tables
     assert_eq!(t.table_count(), 3);
@@ -102,9 +183,8 @@ fn large_aligned_ranges_use_2m_pages() {
     assert_eq!(t.translate(0x100_0000), None);
 }
 
-#[test]
-fn unaligned_host_address_falls_back_to_4k_pages() {
-    let mut t = PageTables::<Fake>::new();
+fn unaligned_host_address_falls_back_to_4k_pages<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_1000, 2 << 20, Access::ReadWrite).unwrap();
     assert_eq!(t.table_count(), 4);
     assert_eq!(t.translate(0), Some((0x4000_1000, true)));
@@ -112,9 +192,8 @@ fn unaligned_host_address_falls_back_to_4k_pages() {
     assert_eq!(t.translate(0x20_0000), None);
 }
 
-#[test]
-fn a_short_tail_uses_4k_pages_after_the_large_ones() {
-    let mut t = PageTables::<Fake>::new();
+fn a_short_tail_uses_4k_pages_after_the_large_ones<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, (2 << 20) + 0x3000, Access::ReadWrite)
         .unwrap();
     let leaves: std::vec::Vec<u64> = entries(&t)
@@ -123,14 +202,19 @@ fn a_short_tail_uses_4k_pages_after_the_large_ones() {
         .map(|(e, _)| e)
         .collect();
     assert_eq!(leaves.len(), 4);
-    assert_eq!(leaves.iter().filter(|e| *e & LARGE != 0).count(), 1);
+    assert_eq!(
+        leaves
+            .iter()
+            .filter(|e| *e & F::LARGE_PAGE_BIT != 0)
+            .count(),
+        1
+    );
     assert_eq!(t.translate(0x20_2FFF), Some((0x4020_2FFF, true)));
     assert_eq!(t.translate(0x20_3000), None);
 }
 
-#[test]
-fn read_only_mappings_translate_as_not_writable() {
-    let mut t = PageTables::<Fake>::new();
+fn read_only_mappings_translate_as_not_writable<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     t.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
         .unwrap();
@@ -139,9 +223,8 @@ fn read_only_mappings_translate_as_not_writable() {
     assert_eq!(t.translate(0x1234), Some((0x4000_1234, true)));
 }
 
-#[test]
-fn entries_are_an_address_ored_with_the_format_flags() {
-    let mut t = PageTables::<Fake>::new();
+fn entries_are_an_address_ored_with_the_format_flags<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     t.map(0x20_0000, 0x5000_1000, 0x1000, Access::ReadOnly)
         .unwrap();
@@ -150,23 +233,22 @@ fn entries_are_an_address_ored_with_the_format_flags() {
     // root -> level 3 -> level 2 -> one level-1 table
     assert_eq!(tables.len(), 3);
     for e in tables {
-        assert_eq!(e & !ADDRESS, PRESENT | WRITABLE | TABLE_MARK);
-        assert_eq!((e & ADDRESS) % SMALL_PAGE, 0);
+        assert_eq!(e & !F::ADDRESS_MASK, F::TABLE_FLAGS);
+        assert_eq!((e & F::ADDRESS_MASK) % SMALL_PAGE, 0);
     }
     let mut leaves: std::vec::Vec<u64> = all.iter().filter(|(_, t)| !*t).map(|(e, _)| *e).collect();
     leaves.sort_unstable();
     assert_eq!(
         leaves,
         [
-            0x4000_0000 | PRESENT | WRITABLE | LEAF_MARK | LARGE,
-            0x5000_1000 | PRESENT | LEAF_MARK,
+            0x4000_0000 | F::leaf_flags(Access::ReadWrite) | F::LARGE_PAGE_BIT,
+            0x5000_1000 | F::leaf_flags(Access::ReadOnly),
         ]
     );
 }
 
-#[test]
-fn overlapping_maps_are_refused() {
-    let mut t = PageTables::<Fake>::new();
+fn overlapping_maps_are_refused<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     // A 4 KiB page inside a 2 MiB one.
     assert_eq!(
@@ -195,9 +277,8 @@ fn overlapping_maps_are_refused() {
     assert_eq!(t.translate(0x40_0000), Some((0x5000_0000, true)));
 }
 
-#[test]
-fn misaligned_arguments_are_refused_before_any_table_is_made() {
-    let mut t = PageTables::<Fake>::new();
+fn misaligned_arguments_are_refused_before_any_table_is_made<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     for (gpa, hpa, len) in [(0x10, 0, 0x1000), (0, 0x800, 0x1000), (0, 0, 0x1800)] {
         assert_eq!(
             t.map(gpa, hpa, len, Access::ReadWrite),
@@ -207,9 +288,8 @@ fn misaligned_arguments_are_refused_before_any_table_is_made() {
     assert_eq!(t.table_count(), 1);
 }
 
-#[test]
-fn guest_addresses_beyond_48_bits_are_refused() {
-    let mut t = PageTables::<Unchecked>::new();
+fn guest_addresses_beyond_48_bits_are_refused<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
     assert_eq!(
         t.map(GUEST_LIMIT, 0, 0x1000, Access::ReadWrite),
         Err(MapError::OutOfRange)
