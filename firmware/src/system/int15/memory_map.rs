@@ -1,0 +1,151 @@
+//! The machine's memory as INT 15h reports it: the E820h address map (ACPI
+//! 6.5, 15.1 and 15.2), which describes all of it, and the older E801h and
+//! 88h sizes, which count only what lies below 4 GiB and 16 MiB.
+
+use super::STATUS_UNSUPPORTED;
+use crate::bda;
+use crate::regs::linear;
+use crate::{BiosPlatform, RealMemory, Regs};
+
+// ---- E820h ----
+
+/// 'SMAP', the signature in EDX on entry and EAX on return.
+pub const SMAP: u32 = 0x534D_4150;
+/// Bytes of an Address Range Descriptor (base, length, type), the minimum
+/// buffer the caller must offer and what this BIOS returns.
+pub const E820_ENTRY_SIZE: u32 = 20;
+/// Address range type 1: AddressRangeMemory, available to the OS.
+pub const E820_TYPE_RAM: u32 = 1;
+/// Address range type 2: AddressRangeReserved, not to be used by the OS.
+pub const E820_TYPE_RESERVED: u32 = 2;
+/// End of usable conventional memory: the EBDA starts here.
+pub const LOW_RAM_LIMIT: u64 = bda::EBDA_BASE as u64;
+/// End of the EBDA and start of the VGA window.
+const EBDA_END: u64 = 0xA_0000;
+/// The BIOS ROM area, reserved up to 1 MiB.
+pub const ROM_AREA_BASE: u64 = 0xE_0000;
+/// Extended memory starts at 1 MiB.
+pub const HIGH_RAM_BASE: u64 = 0x10_0000;
+/// RAM below 4 GiB ends here at most; the rest is placed from 4 GiB, as the
+/// CMOS memory bytes describe it (`device_model::cmos_rtc`).
+pub const RAM_BELOW_4G_LIMIT: u64 = device_model::cmos_rtc::RAM_BELOW_4G_LIMIT;
+/// Where RAM above [`RAM_BELOW_4G_LIMIT`] continues.
+const FOUR_GIB: u64 = 1 << 32;
+/// The most ranges the map has.
+pub const E820_MAX_ENTRIES: usize = 5;
+
+/// One Address Range Descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct E820Entry {
+    pub base: u64,
+    pub length: u64,
+    pub kind: u32,
+}
+
+impl E820Entry {
+    /// The descriptor as the caller's buffer receives it: BaseAddrLow/High,
+    /// LengthLow/High, Type, little-endian.
+    pub fn to_bytes(&self) -> [u8; E820_ENTRY_SIZE as usize] {
+        let mut b = [0u8; E820_ENTRY_SIZE as usize];
+        b[0..8].copy_from_slice(&self.base.to_le_bytes());
+        b[8..16].copy_from_slice(&self.length.to_le_bytes());
+        b[16..20].copy_from_slice(&self.kind.to_le_bytes());
+        b
+    }
+}
+
+/// The machine's address map, in ascending address order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct E820Map {
+    entries: [E820Entry; E820_MAX_ENTRIES],
+    len: usize,
+}
+
+impl E820Map {
+    pub fn as_slice(&self) -> &[E820Entry] {
+        &self.entries[..self.len]
+    }
+
+    fn push(&mut self, base: u64, end: u64, kind: u32) {
+        if end > base && self.len < E820_MAX_ENTRIES {
+            self.entries[self.len] = E820Entry {
+                base,
+                length: end - base,
+                kind,
+            };
+            self.len += 1;
+        }
+    }
+}
+
+/// The address map for `ram_size` bytes of RAM from address 0: conventional
+/// memory below the EBDA, the EBDA and the BIOS ROM area reserved, extended
+/// memory from 1 MiB up to at most [`RAM_BELOW_4G_LIMIT`], and the rest from
+/// 4 GiB. The VGA window (A0000h-BFFFFh) and the option ROM space
+/// (C0000h-DFFFFh) are left out, as are the APIC and ACPI tables this
+/// platform does not have.
+pub fn e820_map(ram_size: u64) -> E820Map {
+    let mut map = E820Map {
+        entries: [E820Entry::default(); E820_MAX_ENTRIES],
+        len: 0,
+    };
+    let below_4g = ram_size.min(RAM_BELOW_4G_LIMIT);
+    map.push(0, below_4g.min(LOW_RAM_LIMIT), E820_TYPE_RAM);
+    map.push(LOW_RAM_LIMIT, EBDA_END, E820_TYPE_RESERVED);
+    map.push(ROM_AREA_BASE, HIGH_RAM_BASE, E820_TYPE_RESERVED);
+    map.push(HIGH_RAM_BASE, below_4g, E820_TYPE_RAM);
+    let above_4g = ram_size - below_4g;
+    map.push(FOUR_GIB, FOUR_GIB.saturating_add(above_4g), E820_TYPE_RAM);
+    map
+}
+
+/// AX=E820h: EBX the index of the descriptor to return (0 first), ECX the
+/// buffer size, EDX 'SMAP', ES:DI the buffer. Returns the descriptor, EAX
+/// 'SMAP', ECX 20, and EBX the next index, or 0 after the last one.
+pub(super) fn e820(regs: &mut Regs, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) {
+    if regs.edx != SMAP || regs.ecx < E820_ENTRY_SIZE {
+        return regs.fail(STATUS_UNSUPPORTED);
+    }
+    let map = e820_map(pf.ram_size());
+    let entries = map.as_slice();
+    let Some(entry) = usize::try_from(regs.ebx).ok().and_then(|i| entries.get(i)) else {
+        return regs.fail(STATUS_UNSUPPORTED);
+    };
+    if !mem.write(linear(regs.es, regs.di()), &entry.to_bytes()) {
+        return regs.fail(STATUS_UNSUPPORTED);
+    }
+    let next = regs.ebx + 1;
+    regs.ebx = if (next as usize) < entries.len() {
+        next
+    } else {
+        0
+    };
+    regs.eax = SMAP;
+    regs.ecx = E820_ENTRY_SIZE;
+    regs.set_cf(false);
+}
+
+// ---- E801h and 88h ----
+
+const KIB: u64 = 1024;
+pub(super) const SIXTEEN_MIB: u64 = 16 << 20;
+pub(super) const BLOCK_64K: u64 = 64 * KIB;
+
+/// KiB of RAM between 1 MiB and 16 MiB (at most 3C00h).
+pub(super) fn kib_1m_to_16m(ram_size: u64) -> u16 {
+    let kib = (ram_size.min(SIXTEEN_MIB).saturating_sub(HIGH_RAM_BASE)) / KIB;
+    kib as u16 // at most 15360
+}
+
+/// AX=E801h: AX = CX = KiB between 1 MiB and 16 MiB, BX = DX = 64 KiB blocks
+/// from 16 MiB to the end of RAM below 4 GiB.
+pub(super) fn e801(regs: &mut Regs, ram_size: u64) {
+    let below_4g = ram_size.min(RAM_BELOW_4G_LIMIT);
+    let low = kib_1m_to_16m(below_4g);
+    let blocks = (below_4g.saturating_sub(SIXTEEN_MIB) / BLOCK_64K).min(0xFFFF) as u16;
+    regs.set_ax(low);
+    regs.set_cx(low);
+    regs.set_bx(blocks);
+    regs.set_dx(blocks);
+    regs.set_cf(false);
+}
