@@ -8,6 +8,9 @@
 //! then `iret`): the hypervisor tells the service from the stub's address, no
 //! guest register is clobbered, and both SVM and VMX exit on port I/O alike.
 #![no_std]
+// The BIOS works on the guest's registers and memory only through `Regs` and
+// `RealMemory`, which check every access; nothing here needs raw pointers.
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(test)]

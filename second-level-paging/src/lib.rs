@@ -12,6 +12,10 @@
 //! flags the format gives it and tests entries with the format's predicates.
 //! Everything is monomorphised per format: no runtime dispatch.
 #![no_std]
+// The tables are owned boxed arrays, and a walk finds a child table through a
+// map from its physical address, never through a pointer; the backends turn
+// tables into physical addresses (`EntryFormat::table_address`).
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(test)]
