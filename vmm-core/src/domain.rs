@@ -4,12 +4,12 @@ use crate::cpu_policy::CpuPolicy;
 use crate::exit_stats::ExitStats;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
-use crate::platform::Platform;
+use crate::pc_board::{DeviceSet, PcBoard};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::Cell;
 use device_model::bus::PortIoBus;
-use device_model::debug_exit::{DebugExit, ExitRequest, DEBUG_EXIT_PORT};
+use device_model::debug_exit::{DebugExit, ExitRequest};
 use device_model::mmio_bus::MmioBus;
 use device_model::rate_limit::RateLimit;
 use device_model::{ByteSink, Clock};
@@ -37,8 +37,8 @@ pub struct Domain {
     pub config: GuestConfig,
     pub memory: GuestMemory,
     pub io: PortIoBus,
-    /// The emulated PC's devices.
-    pub platform: Platform,
+    /// The board: its emulated devices and their interrupt routing.
+    pub board: PcBoard,
     /// Memory-mapped devices: guest-physical addresses no RAM backs.
     pub mmio: MmioBus,
     /// The emulated BIOS, when the guest boots through it.
@@ -77,10 +77,17 @@ impl Domain {
     ) -> Result<Self, DomainError> {
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
-        let platform = Platform::new(&mut io, clock, console, unix_seconds, memory.ram_size())
-            .map_err(|c| DomainError::PortConflict(c.base))?;
+        let board = PcBoard::new(
+            DeviceSet::LegacyPc,
+            &mut io,
+            clock,
+            console,
+            unix_seconds,
+            memory.ram_size(),
+        )
+        .map_err(|c| DomainError::PortConflict(c.base))?;
         io.register(
-            DEBUG_EXIT_PORT,
+            pc_layout::ports::TEST_EXIT,
             1,
             Box::new(DebugExit::new(exit_request.clone())),
         )
@@ -90,7 +97,7 @@ impl Domain {
             config,
             memory,
             io,
-            platform,
+            board,
             mmio: MmioBus::default(),
             bios: None,
             screen: None,

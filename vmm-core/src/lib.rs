@@ -25,7 +25,7 @@ pub mod interrupts;
 pub mod memory;
 pub mod msr_policy;
 pub mod page_walk;
-pub mod platform;
+pub mod pc_board;
 pub mod run_loop;
 pub mod screen_mirror;
 pub mod vcpu;

@@ -27,8 +27,8 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
             Flow::Continue => {}
             Flow::Halt => sleep_until_interrupt(dom, host, vcpu.backend_name()),
             Flow::Stop(reason) => {
-                if let Some(screen) = dom.screen.as_mut() {
-                    screen.flush(&dom.memory, &dom.platform.vga.borrow());
+                if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
+                    screen.flush(&dom.memory, &vga);
                 }
                 return reason;
             }
@@ -39,16 +39,16 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
 /// Brings the devices up to date and injects what the guest can take.
 fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
     while let Some(byte) = host.console_input() {
-        dom.platform.console_byte(byte);
+        dom.board.console_byte(byte);
     }
-    dom.platform.service(&mut dom.io, &mut dom.memory);
+    dom.board.service(&mut dom.io, &mut dom.memory);
     let now = host.now_ns();
-    dom.platform.poll(now);
-    if let Some(screen) = dom.screen.as_mut() {
-        screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
+    dom.board.poll(now);
+    if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
+        screen.tick(now, &dom.memory, &vga);
     }
     snapshot_stats(dom, now, vcpu.backend_name());
-    deliver(vcpu, &mut dom.platform);
+    deliver(vcpu, &mut dom.board);
 }
 
 /// With `stats_every_ms`, logs the exit statistics so far once per period.
@@ -69,15 +69,15 @@ fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
 fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv, backend: &str) {
     loop {
         while let Some(byte) = host.console_input() {
-            dom.platform.console_byte(byte);
+            dom.board.console_byte(byte);
         }
         let now = host.now_ns();
-        dom.platform.poll(now);
-        if let Some(screen) = dom.screen.as_mut() {
-            screen.tick(now, &dom.memory, &dom.platform.vga.borrow());
+        dom.board.poll(now);
+        if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
+            screen.tick(now, &dom.memory, &vga);
         }
         snapshot_stats(dom, now, backend);
-        if dom.platform.has_interrupt() {
+        if dom.board.has_interrupt() {
             return;
         }
         host.wait_for_event();

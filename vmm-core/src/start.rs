@@ -11,7 +11,7 @@ use firmware::bios::Bios;
 use log::LevelFilter;
 use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
-use vmm_core::arch::platform::{power_off, RunOutcome};
+use vmm_core::arch::power::{power_off, RunOutcome};
 use vmm_core::arch::serial::{HostConsole, HostScreenChannel};
 use vmm_core::arch::tsc::TscClock;
 use vmm_core::arch::{debugcon, exceptions, gdt, heap, host_rtc, host_timer, serial, tsc};
@@ -158,7 +158,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
     attach_media(boot, &mut dom)?;
     if dom.config.keyboard_input {
-        dom.platform.console_input = vmm_core::platform::ConsoleInput::Keyboard;
+        dom.board.console_input = vmm_core::pc_board::ConsoleInput::Keyboard;
     }
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
@@ -265,10 +265,10 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
         None => None,
     };
     if let Some(d) = &disk {
-        dom.platform.attach_disk(Box::new(d.clone()));
+        dom.board.attach_disk(Box::new(d.clone()));
     }
     if let Some(c) = &cd {
-        dom.platform.attach_cdrom(Box::new(c.clone()));
+        dom.board.attach_cdrom(Box::new(c.clone()));
     }
     if dom.config.bios {
         dom.bios = Some(Bios::new(
@@ -278,7 +278,7 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
             dom.config.boot_order.clone(),
         ));
         // A BIOS guest's console is its screen and keyboard as much as COM1.
-        dom.platform.console_input = vmm_core::platform::ConsoleInput::Both;
+        dom.board.console_input = vmm_core::pc_board::ConsoleInput::Both;
         serial::init_com2();
         dom.screen = Some(ScreenMirror::new(Box::new(HostScreenChannel)));
     }

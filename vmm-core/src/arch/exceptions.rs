@@ -7,7 +7,7 @@
 //! Handling", 7.14 "Exception and Interrupt Handling in 64-bit Mode").
 
 use super::gdt::{code_selector, DOUBLE_FAULT_IST};
-use super::platform::{power_off, RunOutcome};
+use super::power::{power_off, RunOutcome};
 use core::arch::{asm, global_asm};
 use spin::Once;
 

@@ -12,7 +12,7 @@ pub mod heap;
 pub mod host_rtc;
 pub mod host_timer;
 pub mod phys;
-pub mod platform;
 pub mod port;
+pub mod power;
 pub mod serial;
 pub mod tsc;

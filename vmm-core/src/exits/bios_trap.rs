@@ -114,7 +114,7 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
     let mut platform = BusPlatform {
         io: &mut dom.io,
         ram_size: dom.memory.ram_size(),
-        now_ns: dom.platform.now_ns(),
+        now_ns: dom.board.now_ns(),
     };
     let mut memory = RealModeMemory(&mut dom.memory);
     let next = bios.handle(service, &mut regs, &mut memory, &mut platform);

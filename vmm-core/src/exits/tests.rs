@@ -372,9 +372,9 @@ fn a_halted_guest_is_woken_by_the_pit_through_the_pic() {
         dom.io.write(port, 1, value);
     }
     // Programming the PIT raises its output once: take that interrupt and EOI it.
-    dom.platform.poll(0);
-    assert!(dom.platform.has_interrupt());
-    assert_eq!(dom.platform.acknowledge(), 0x08);
+    dom.board.poll(0);
+    assert!(dom.board.has_interrupt());
+    assert_eq!(dom.board.acknowledge(), 0x08);
     dom.io.write(0x20, 1, 0x20);
 
     dom.memory.write(0x7C00, &[0xF4]).unwrap(); // hlt
@@ -433,13 +433,13 @@ fn random_port_traffic_over_the_whole_platform_never_panics() {
             );
         }
         if i % 64 == 0 {
-            dom.platform.service(&mut dom.io, &mut dom.memory);
+            dom.board.service(&mut dom.io, &mut dom.memory);
             now += next() % 5_000_000;
-            dom.platform.poll(now);
-            if dom.platform.has_interrupt() {
-                let _ = dom.platform.acknowledge();
+            dom.board.poll(now);
+            if dom.board.has_interrupt() {
+                let _ = dom.board.acknowledge();
             }
-            let _ = dom.platform.next_deadline(now);
+            let _ = dom.board.next_deadline(now);
         }
     }
 }

@@ -1,0 +1,199 @@
+//! The PC board's layout in one place: every I/O port, interrupt line and
+//! guest-physical address the emulated PC, its BIOS and the hypervisor agree
+//! on. Devices take their base port from here when they are placed; the BIOS
+//! programs the same numbers; nothing else spells them out.
+//!
+//! Sources: IBM PC/AT Technical Reference ("System I/O Address Map",
+//! "Hardware Interrupt Listing"); Intel 82371SB PIIX3 datasheet (PCI
+//! configuration mechanism, IDE, reset control); Intel 82093AA I/O APIC
+//! datasheet and Intel SDM vol. 3A, 12.4.1 (default APIC addresses); the
+//! IA-PC HPET specification 1.0a, 2.1 (default HPET address).
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// I/O ports of the PC/AT and PIIX3 devices.
+pub mod ports {
+    /// 8259A master: command (20h) and data (21h).
+    pub const PIC_MASTER: u16 = 0x20;
+    /// 8259A slave: command (A0h) and data (A1h).
+    pub const PIC_SLAVE: u16 = 0xA0;
+    /// PIIX3 edge/level control registers ELCR1/ELCR2 (4D0h, 4D1h).
+    pub const PIC_ELCR: u16 = 0x4D0;
+    /// 8254 PIT: counters 0-2 (40h-42h) and the control word (43h).
+    pub const PIT: u16 = 0x40;
+    /// Ports the PIT decodes.
+    pub const PIT_COUNT: u16 = 4;
+    /// System control port B (61h): PIT gate 2, speaker, refresh toggle.
+    pub const PORT_B: u16 = 0x61;
+    /// i8042 keyboard controller data port.
+    pub const I8042_DATA: u16 = 0x60;
+    /// i8042 command/status port.
+    pub const I8042_COMMAND: u16 = 0x64;
+    /// System control port A (92h): fast A20 and fast reset.
+    pub const SYSTEM_CONTROL_A: u16 = 0x92;
+    /// MC146818 CMOS/RTC index port (bit 7: NMI disable).
+    pub const CMOS_INDEX: u16 = 0x70;
+    /// MC146818 CMOS/RTC data port.
+    pub const CMOS_DATA: u16 = 0x71;
+    /// POST diagnostic port.
+    pub const POST: u16 = 0x80;
+    /// COM1-COM4 16550A UARTs, 8 ports each.
+    pub const COM: [u16; 4] = [0x3F8, 0x2F8, 0x3E8, 0x2E8];
+    /// Ports a UART decodes.
+    pub const UART_COUNT: u16 = 8;
+    /// VGA registers (3B0h-3DFh).
+    pub const VGA: u16 = 0x3B0;
+    /// Ports the VGA decodes.
+    pub const VGA_COUNT: u16 = 0x30;
+    /// PCI configuration mechanism #1: CONFIG_ADDRESS (CF8h) and
+    /// CONFIG_DATA (CFCh-CFFh), with the PIIX3 reset control register at CF9h.
+    pub const PCI_CONFIG: u16 = 0xCF8;
+    /// Ports from [`PCI_CONFIG`] the PCI host decodes (CF8h-CFFh).
+    pub const PCI_CONFIG_COUNT: u16 = 8;
+    /// IDE primary channel command block (1F0h-1F7h).
+    pub const IDE_PRIMARY_COMMAND: u16 = 0x1F0;
+    /// IDE primary channel control block (3F6h).
+    pub const IDE_PRIMARY_CONTROL: u16 = 0x3F6;
+    /// IDE secondary channel command block (170h-177h).
+    pub const IDE_SECONDARY_COMMAND: u16 = 0x170;
+    /// IDE secondary channel control block (376h).
+    pub const IDE_SECONDARY_CONTROL: u16 = 0x376;
+    /// Where the firmware places the PIIX3 IDE bus-master registers (BAR4),
+    /// as SeaBIOS does.
+    pub const IDE_BUS_MASTER: u16 = 0xC000;
+    /// The test-exit port: a guest writes its exit status here.
+    pub const TEST_EXIT: u16 = 0x501;
+    /// The emulated BIOS's trap port: its ROM stubs write here so the
+    /// hypervisor runs the service.
+    pub const BIOS_TRAP: u16 = 0xEA;
+}
+
+/// ISA interrupt lines; on a board with an I/O APIC these are also its GSIs
+/// (with the ISA override IRQ0 → GSI2 that the MADT states).
+pub mod irqs {
+    /// PIT counter 0.
+    pub const PIT: u8 = 0;
+    /// i8042 keyboard.
+    pub const KEYBOARD: u8 = 1;
+    /// The slave 8259's cascade into the master.
+    pub const CASCADE: u8 = 2;
+    /// COM2 and COM4.
+    pub const COM2_COM4: u8 = 3;
+    /// COM1 and COM3.
+    pub const COM1_COM3: u8 = 4;
+    /// Each COM port's line, in [`super::ports::COM`] order.
+    pub const COM: [u8; 4] = [COM1_COM3, COM2_COM4, COM1_COM3, COM2_COM4];
+    /// MC146818 RTC.
+    pub const RTC: u8 = 8;
+    /// i8042 auxiliary (PS/2 mouse) port.
+    pub const MOUSE: u8 = 12;
+    /// IDE primary channel.
+    pub const IDE_PRIMARY: u8 = 14;
+    /// IDE secondary channel.
+    pub const IDE_SECONDARY: u8 = 15;
+    /// Lines of the 8259 pair.
+    pub const ISA_COUNT: u8 = 16;
+}
+
+/// Guest-physical addresses.
+pub mod memory {
+    /// The real-mode interrupt vector table.
+    pub const IVT: u64 = 0;
+    /// The BIOS data area.
+    pub const BDA: u64 = 0x400;
+    /// The extended BIOS data area (1 KiB below 640 KiB).
+    pub const EBDA: u64 = 0x9_FC00;
+    /// The VGA memory window (A0000h-BFFFFh): no RAM the OS may use.
+    pub const VGA_WINDOW: u64 = 0xA_0000;
+    /// The colour text page.
+    pub const VGA_TEXT: u64 = 0xB_8000;
+    /// The ROM area below 1 MiB (E0000h-FFFFFh) where the BIOS image lives.
+    pub const ROM_AREA: u64 = 0xE_0000;
+    /// The first address above the real-mode space.
+    pub const HIGH_MEMORY: u64 = 0x10_0000;
+    /// Largest ROM image: the ROM area.
+    pub const MAX_ROM_SIZE: u64 = HIGH_MEMORY - ROM_AREA;
+    /// The end of the 32-bit physical space; the ROM is aliased just below
+    /// it so the reset vector at FFFF_FFF0h lands in it, as the chipset does.
+    pub const FOUR_GIB: u64 = 1 << 32;
+    /// I/O APIC registers (82093AA default).
+    pub const IO_APIC: u64 = 0xFEC0_0000;
+    /// HPET registers (IA-PC HPET 1.0a default).
+    pub const HPET: u64 = 0xFED0_0000;
+    /// Local APIC registers (Intel SDM vol. 3A, 12.4.1 default).
+    pub const LOCAL_APIC: u64 = 0xFEE0_0000;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_do_not_overlap() {
+        let mut ranges = [
+            (ports::PIC_MASTER, 2),
+            (ports::PIC_SLAVE, 2),
+            (ports::PIC_ELCR, 2),
+            (ports::PIT, ports::PIT_COUNT),
+            (ports::PORT_B, 1),
+            (ports::I8042_DATA, 1),
+            (ports::I8042_COMMAND, 1),
+            (ports::SYSTEM_CONTROL_A, 1),
+            (ports::CMOS_INDEX, 2),
+            (ports::POST, 1),
+            (ports::COM[0], ports::UART_COUNT),
+            (ports::COM[1], ports::UART_COUNT),
+            (ports::COM[2], ports::UART_COUNT),
+            (ports::COM[3], ports::UART_COUNT),
+            (ports::VGA, ports::VGA_COUNT),
+            (ports::PCI_CONFIG, ports::PCI_CONFIG_COUNT),
+            (ports::IDE_PRIMARY_COMMAND, 8),
+            (ports::IDE_PRIMARY_CONTROL, 1),
+            (ports::IDE_SECONDARY_COMMAND, 8),
+            (ports::IDE_SECONDARY_CONTROL, 1),
+            (ports::IDE_BUS_MASTER, 16),
+            (ports::TEST_EXIT, 1),
+            (ports::BIOS_TRAP, 1),
+        ];
+        ranges.sort();
+        for pair in ranges.windows(2) {
+            let ((a, len), (b, _)) = (pair[0], pair[1]);
+            assert!(a + len <= b, "{a:#x}+{len} overlaps {b:#x}");
+        }
+    }
+
+    #[test]
+    fn irq_lines_fit_the_pic_pair() {
+        for irq in [
+            irqs::PIT,
+            irqs::KEYBOARD,
+            irqs::RTC,
+            irqs::MOUSE,
+            irqs::IDE_PRIMARY,
+            irqs::IDE_SECONDARY,
+        ]
+        .iter()
+        .chain(irqs::COM.iter())
+        {
+            assert!(*irq < irqs::ISA_COUNT && *irq != irqs::CASCADE);
+        }
+    }
+
+    #[test]
+    fn memory_regions_are_in_order() {
+        let order = [
+            memory::IVT,
+            memory::BDA,
+            memory::EBDA,
+            memory::VGA_WINDOW,
+            memory::VGA_TEXT,
+            memory::ROM_AREA,
+            memory::HIGH_MEMORY,
+            memory::IO_APIC,
+            memory::HPET,
+            memory::LOCAL_APIC,
+            memory::FOUR_GIB,
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -1,0 +1,165 @@
+//! A domain's board: the devices it has (a PC/AT's legacy set, or none for a
+//! guest that uses only paravirtual devices), the interrupt routing between
+//! them and the vCPU, and where typed input goes. Ports, IRQs and addresses
+//! come from one table, the `pc_layout` crate.
+
+mod console;
+mod irq_routing;
+mod legacy_devices;
+
+pub use console::ConsoleInput;
+pub use irq_routing::{IrqRouter, GSI_COUNT};
+pub use legacy_devices::LegacyDevices;
+
+use crate::guest_memory::GuestMemory;
+use crate::interrupts::InterruptController;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use console::SerialBacklog;
+use core::cell::Ref;
+use device_model::block::BlockBackend;
+use device_model::bus::{PortConflict, PortIoBus};
+use device_model::vga_text::VgaText;
+use device_model::{ByteSink, Clock};
+
+/// Which device sets a board has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceSet {
+    /// The PC/AT: 8259 pair, 8254, RTC/CMOS, i8042, four UARTs, POST port,
+    /// PCI (i440FX/PIIX3) with IDE, VGA text.
+    LegacyPc,
+    /// No emulated devices (a PVH guest): unclaimed ports read all ones.
+    None,
+}
+
+/// One domain's board.
+pub struct PcBoard {
+    /// The PC/AT devices, when the board has them.
+    pub legacy: Option<LegacyDevices>,
+    pub irqs: IrqRouter,
+    clock: Rc<dyn Clock>,
+    pub console_input: ConsoleInput,
+    serial_backlog: SerialBacklog,
+}
+
+impl PcBoard {
+    /// Builds a board with `devices`, placed on `bus`. COM1 transmits to
+    /// `console`; the RTC starts at `unix_seconds` (UTC).
+    pub fn new(
+        devices: DeviceSet,
+        bus: &mut PortIoBus,
+        clock: Rc<dyn Clock>,
+        console: Box<dyn ByteSink>,
+        unix_seconds: u64,
+        ram_bytes: u64,
+    ) -> Result<Self, PortConflict> {
+        let mut irqs = IrqRouter::default();
+        let legacy = match devices {
+            DeviceSet::LegacyPc => Some(LegacyDevices::new(
+                bus,
+                &mut irqs,
+                &clock,
+                console,
+                unix_seconds,
+                ram_bytes,
+            )?),
+            DeviceSet::None => None,
+        };
+        Ok(Self {
+            legacy,
+            irqs,
+            clock,
+            console_input: ConsoleInput::Serial,
+            serial_backlog: SerialBacklog::default(),
+        })
+    }
+
+    /// Puts a hard disk on the IDE primary master; false without IDE.
+    pub fn attach_disk(&mut self, media: Box<dyn BlockBackend>) -> bool {
+        self.legacy.as_mut().map(|d| d.attach_disk(media)).is_some()
+    }
+
+    /// Puts a CD-ROM drive holding `media` on the IDE secondary master;
+    /// false without IDE.
+    pub fn attach_cdrom(&mut self, media: Box<dyn BlockBackend>) -> bool {
+        self.legacy
+            .as_mut()
+            .map(|d| d.attach_cdrom(media))
+            .is_some()
+    }
+
+    /// The VGA, on a board that has one.
+    pub fn vga(&self) -> Option<Ref<'_, VgaText>> {
+        self.legacy.as_ref().map(|d| d.vga.borrow())
+    }
+
+    /// Work the devices leave to the board after guest I/O.
+    pub fn service(&mut self, bus: &mut PortIoBus, memory: &mut GuestMemory) {
+        if let Some(d) = self.legacy.as_mut() {
+            d.service(bus, memory);
+        }
+    }
+
+    /// Moves typed bytes into COM1's receiver as far as it has room.
+    fn feed_serial(&mut self) {
+        let Some(d) = self.legacy.as_ref() else {
+            return;
+        };
+        let mut com1 = d.uarts[0].borrow_mut();
+        while com1.rx_room() > 0 {
+            let Some(b) = self.serial_backlog.pop() else {
+                break;
+            };
+            com1.receive(b);
+        }
+    }
+
+    /// Samples every device's interrupt output at `now_ns`. Called before
+    /// each guest entry and while the guest is halted.
+    pub fn poll(&mut self, now_ns: u64) {
+        self.feed_serial();
+        if let Some(d) = self.legacy.as_mut() {
+            d.poll(now_ns, &self.irqs);
+        }
+    }
+
+    /// The earliest time a device will want to interrupt, for a halted guest.
+    pub fn next_deadline(&self, now_ns: u64) -> Option<u64> {
+        self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns))
+    }
+
+    /// A byte typed on the host console.
+    pub fn console_byte(&mut self, byte: u8) {
+        log::trace!("console input {byte:#04x} -> {:?}", self.console_input);
+        let (serial, keyboard) = self.console_input.targets();
+        if serial {
+            self.serial_backlog.push(byte);
+            self.feed_serial();
+        }
+        if let (true, Some(d)) = (keyboard, self.legacy.as_ref()) {
+            d.kbc.borrow_mut().type_bytes(&[byte]);
+        }
+    }
+
+    /// Current time of the board clock.
+    pub fn now_ns(&self) -> u64 {
+        self.clock.now_ns()
+    }
+}
+
+impl InterruptController for PcBoard {
+    fn has_interrupt(&self) -> bool {
+        self.legacy
+            .as_ref()
+            .is_some_and(|d| d.pic.borrow().has_interrupt())
+    }
+
+    fn acknowledge(&mut self) -> u8 {
+        match self.legacy.as_ref() {
+            Some(d) => d.pic.borrow_mut().acknowledge(),
+            // Nothing asserted INTR; a spurious acknowledge reads the 8259's
+            // spurious vector on real hardware, and there is no 8259 here.
+            None => 0xFF,
+        }
+    }
+}
