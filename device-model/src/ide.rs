@@ -28,14 +28,22 @@
 //! module runs the PACKET protocol around them (command packet, byte count limit,
 //! interrupt reason, DMA).
 //!
-//! The pieces live in submodules, one concept each: `registers` (the task file
-//! and the bits of its registers), `device` (one device: its medium, its state
-//! and how a command ends), `commands` (the ATA command set a hard disk
-//! executes), `identify` (IDENTIFY DEVICE data), `pio` (PIO data transfer),
-//! `packet` (the PACKET protocol of ATAPI devices), `bus_master` (the SFF-8038i
-//! registers and PRD tables) and `channel` (a channel's shared registers,
-//! command dispatch and INTRQ). This file holds the controller and the adapters
-//! that put it on the port-I/O bus.
+//! The pieces live in submodules, one concept each, listed from the bottom up;
+//! each imports only from those above it in this list:
+//! - `registers` (the task file and the bits of its registers), `opcodes` (the
+//!   ATA command opcodes and SET FEATURES values) and `transfer` (the state of
+//!   a data transfer: PIO block, DMA job, DMA mode);
+//! - `media` (a device's hard disk or CD-ROM drive, sector geometry);
+//! - `identify` (IDENTIFY DEVICE data);
+//! - `device` (one device: its medium, its state and how a command ends);
+//! - `commands` (the ATA command set a hard disk executes), `pio` (PIO data
+//!   transfer) and `packet` (the PACKET protocol of ATAPI devices), which add
+//!   to `Device` and do not import one another;
+//! - `channel` (a channel's shared registers, command dispatch and INTRQ);
+//! - `bus_master` (the SFF-8038i registers and PRD tables).
+//!
+//! This file holds the controller and the adapters that put it on the
+//! port-I/O bus.
 //!
 //! Choices where the standards leave room:
 //! - Commands complete instantly: BSY is only ever seen while SRST is held.
@@ -68,15 +76,18 @@ mod channel;
 mod commands;
 mod device;
 mod identify;
+mod media;
+mod opcodes;
 mod packet;
 mod pio;
 mod registers;
+mod transfer;
 
 pub use bus_master::{
     BM_CMD_START, BM_CMD_WRITE_MEMORY, BM_STATUS_ACTIVE, BM_STATUS_DRIVE0_DMA,
     BM_STATUS_DRIVE1_DMA, BM_STATUS_ERROR, BM_STATUS_INTERRUPT, BM_STATUS_SIMPLEX, MAX_PRD_ENTRIES,
 };
-pub use commands::{MAX_MULTIPLE, SECTOR_SIZE};
+pub use media::{MAX_MULTIPLE, SECTOR_SIZE};
 pub use registers::{
     DEVCTL_HOB, DEVCTL_NIEN, DEVCTL_SRST, DEVICE_DEV, DEVICE_LBA, ERROR_ABRT, ERROR_AMNF,
     ERROR_ICRC, ERROR_IDNF, ERROR_MC, ERROR_MCR, ERROR_NM, ERROR_UNC, FEATURES_DMA, FEATURES_OVL,
@@ -86,8 +97,8 @@ pub use registers::{
 
 use bus_master::BM_CHANNEL_STRIDE;
 use channel::Channel;
-use commands::{Disk, DEFAULT_HEADS, DEFAULT_SPT, MAX_LBA48};
-use device::{Device, Media};
+use device::Device;
+use media::{Disk, Media, DEFAULT_HEADS, DEFAULT_SPT, MAX_LBA48};
 use registers::REG_DATA;
 
 use crate::atapi::AtapiDrive;

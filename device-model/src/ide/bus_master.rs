@@ -4,14 +4,13 @@
 //! job through them when the bus master is started.
 
 use super::channel::Channel;
-use super::commands::{media_error, SECTOR_SIZE};
-use super::device::{Device, Media};
-use super::packet::ATAPI_CHUNK_BLOCKS;
+use super::device::Device;
+use super::media::{media_error, Media, SECTOR_SIZE};
 use super::registers::{ERROR_ABRT, ERROR_UNC, IREASON_COD, IREASON_IO};
+use super::transfer::{DmaJob, ATAPI_CHUNK_BLOCKS};
 use crate::atapi::ATAPI_BLOCK_SIZE;
 use crate::{DmaError, DmaMemory};
 use alloc::vec;
-use alloc::vec::Vec;
 
 /// Most PRD entries one DMA transfer may walk before it is declared endless.
 pub const MAX_PRD_ENTRIES: u32 = 4096;
@@ -56,19 +55,6 @@ pub(super) const PRD_COUNT_ZERO: u32 = 0x1_0000;
 pub(super) const PRD_EOT: u32 = 1 << 31;
 /// Size of one PRD entry.
 pub(super) const PRD_ENTRY_LEN: u64 = 8;
-
-/// A DMA command waiting for the bus master.
-pub(super) enum DmaJob {
-    Disk {
-        lba: u64,
-        count: u32,
-        write: bool,
-    },
-    Packet {
-        data: Vec<u8>,
-        read: Option<(u32, u32)>,
-    },
-}
 
 /// Why a DMA transfer stopped early.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

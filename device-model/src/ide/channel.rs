@@ -3,8 +3,8 @@
 //! presents them, command dispatch, software reset (SRST) and INTRQ. The
 //! channel also holds its bus-master registers, which `bus_master` drives.
 
-use super::commands::CMD_EXECUTE_DIAGNOSTIC;
 use super::device::Device;
+use super::opcodes::CMD_EXECUTE_DIAGNOSTIC;
 use super::registers::{
     DEVCTL_HOB, DEVCTL_SRST, DEVICE_DEV, REG_DEVICE, REG_ERROR_FEATURES, REG_LBA_HIGH, REG_LBA_LOW,
     REG_LBA_MID, REG_SECTOR_COUNT, REG_STATUS_COMMAND,

@@ -2,27 +2,20 @@
 //! the task file and its transfer state, and how every command ends (completion,
 //! error, abort) or is reset back to the device signature (ATA/ATAPI-6 clause 9).
 
-use super::bus_master::DmaJob;
-use super::commands::{Disk, DmaMode};
 use super::identify::{ID0_DRQ_TYPE_INTRQ, ID0_DRQ_TYPE_MASK};
-use super::packet::ATAPI_CHUNK_BLOCKS;
-use super::pio::Pio;
+use super::media::{Disk, Media};
 use super::registers::{
     TaskFile, DIAGNOSTIC_PASSED, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_DSC,
     STATUS_ERR,
 };
-use crate::atapi::{AtapiDrive, ATAPI_BLOCK_SIZE};
+use super::transfer::{DmaJob, DmaMode, Pio, ATAPI_CHUNK_BLOCKS};
+use crate::atapi::ATAPI_BLOCK_SIZE;
 use alloc::vec::Vec;
 
 /// ATAPI signature in LBA Mid (ATA-6 clause 9 "Signature and persistence").
 const ATAPI_SIGNATURE_MID: u8 = 0x14;
 /// ATAPI signature in LBA High.
 const ATAPI_SIGNATURE_HIGH: u8 = 0xEB;
-
-pub(super) enum Media {
-    Disk(Disk),
-    Cdrom(AtapiDrive),
-}
 
 /// One device on a channel.
 pub(super) struct Device {

@@ -2,8 +2,8 @@
 //! selected DMA mode as IDENTIFY DEVICE and IDENTIFY PACKET DEVICE both report
 //! it in words 63 and 88.
 
-use super::commands::{DmaMode, DEFAULT_HEADS, DEFAULT_SPT, MAX_MULTIPLE};
-use super::device::Device;
+use super::media::{Disk, DEFAULT_HEADS, DEFAULT_SPT, MAX_MULTIPLE};
+use super::transfer::DmaMode;
 use crate::atapi::{set_integrity_word, IDENTIFY_WORD_MWDMA, IDENTIFY_WORD_UDMA};
 use alloc::vec::Vec;
 
@@ -82,81 +82,72 @@ fn put_ata_string(words: &mut [u16], s: &[u8]) {
     }
 }
 
+/// IDENTIFY data as the Data register delivers it: each word low byte first.
 pub(super) fn words_to_bytes(words: &[u16; 256]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-impl Device {
-    /// Words 63 and 88 with the selected DMA mode in bits 10:8 / 13:8.
-    pub(super) fn dma_mode_words(&self, w63: u16, w88: u16) -> (u16, u16) {
-        let (mut w63, mut w88) = (w63 & ID_DMA_SUPPORTED_MASK, w88 & ID_DMA_SUPPORTED_MASK);
-        match self.dma_mode {
-            DmaMode::Multiword(m) if w63 & (1 << m) != 0 => w63 |= ID_DMA_SELECTED << m,
-            DmaMode::Ultra(m) if w88 & (1 << m) != 0 => w88 |= ID_DMA_SELECTED << m,
-            _ => {}
-        }
-        (w63, w88)
+/// Words 63 and 88 with the DMA mode `selected` in bits 10:8 / 13:8.
+pub(super) fn dma_mode_words(selected: DmaMode, w63: u16, w88: u16) -> (u16, u16) {
+    let (mut w63, mut w88) = (w63 & ID_DMA_SUPPORTED_MASK, w88 & ID_DMA_SUPPORTED_MASK);
+    match selected {
+        DmaMode::Multiword(m) if w63 & (1 << m) != 0 => w63 |= ID_DMA_SELECTED << m,
+        DmaMode::Ultra(m) if w88 & (1 << m) != 0 => w88 |= ID_DMA_SELECTED << m,
+        _ => {}
     }
+    (w63, w88)
+}
 
-    /// IDENTIFY DEVICE data of a disk (ATA-6 table 27).
-    pub(super) fn identify_disk(&self) -> [u16; 256] {
-        let mut w = [0u16; 256];
-        let Some(d) = self.disk() else {
-            return w;
-        };
-        let total = d.sectors;
-        let cylinders =
-            (total / (u64::from(DEFAULT_HEADS) * u64::from(DEFAULT_SPT))).min(MAX_CYLINDERS);
-        let chs_per_cyl = u64::from(d.heads) * u64::from(d.sectors_per_track);
-        let cur_cylinders = (total / chs_per_cyl.max(1)).min(0xFFFF);
-        let cur_capacity = (cur_cylinders * chs_per_cyl).min(u64::from(u32::MAX)) as u32;
-        let lba28 = total.min(MAX_LBA28) as u32;
-        w[0] = ID0_FIXED;
-        w[1] = cylinders as u16;
-        w[3] = u16::from(DEFAULT_HEADS);
-        w[6] = u16::from(DEFAULT_SPT);
-        put_ata_string(&mut w[10..20], &d.serial);
-        put_ata_string(&mut w[23..27], b"1.0");
-        put_ata_string(&mut w[27..47], b"VMM HARDDISK");
-        w[47] = ID47_SIGNATURE | u16::from(MAX_MULTIPLE);
-        w[49] = ID49_DMA | ID49_LBA | ID49_IORDY | ID49_IORDY_DISABLE;
-        w[50] = ID_WORD_VALID;
-        w[51] = ID51_PIO_MODE_2;
-        w[53] = ID53_CHS_VALID | ID53_PIO_VALID | ID53_UDMA_VALID;
-        w[54] = cur_cylinders as u16;
-        w[55] = u16::from(d.heads);
-        w[56] = u16::from(d.sectors_per_track);
-        w[57] = cur_capacity as u16;
-        w[58] = (cur_capacity >> 16) as u16;
-        w[59] = ID59_MULTIPLE_VALID | u16::from(d.multiple);
-        w[60] = lba28 as u16;
-        w[61] = (lba28 >> 16) as u16;
-        w[64] = ID64_PIO_3_4;
-        w[65] = ID_CYCLE_TIME_NS;
-        w[66] = ID_CYCLE_TIME_NS;
-        w[67] = ID_CYCLE_TIME_NS;
-        w[68] = ID_CYCLE_TIME_NS;
-        w[80] = ID80_ATA6;
-        w[82] = ID82_POWER_MANAGEMENT | ID82_WRITE_CACHE;
-        w[83] = ID_WORD_VALID | ID83_LBA48 | ID83_FLUSH_CACHE | ID83_FLUSH_CACHE_EXT;
-        w[84] = ID_WORD_VALID;
-        w[85] = ID82_POWER_MANAGEMENT | if d.write_cache { ID82_WRITE_CACHE } else { 0 };
-        w[86] = ID83_LBA48 | ID83_FLUSH_CACHE | ID83_FLUSH_CACHE_EXT;
-        w[87] = ID_WORD_VALID;
-        (w[IDENTIFY_WORD_MWDMA], w[IDENTIFY_WORD_UDMA]) =
-            self.dma_mode_words(ID63_MWDMA_SUPPORTED, ID88_UDMA_SUPPORTED);
-        w[93] = ID_WORD_VALID
-            | ID93_CBLID
-            | if self.slave {
-                ID93_DEVICE1
-            } else {
-                ID93_DEVICE0
-            };
-        w[100] = total as u16;
-        w[101] = (total >> 16) as u16;
-        w[102] = (total >> 32) as u16;
-        w[103] = (total >> 48) as u16;
-        set_integrity_word(&mut w);
-        w
-    }
+/// IDENTIFY DEVICE data of disk `d` (ATA-6 table 27) as device 1 if
+/// `slave`, with the DMA mode `dma_mode` selected.
+pub(super) fn identify_disk(d: &Disk, dma_mode: DmaMode, slave: bool) -> [u16; 256] {
+    let mut w = [0u16; 256];
+    let total = d.sectors;
+    let cylinders =
+        (total / (u64::from(DEFAULT_HEADS) * u64::from(DEFAULT_SPT))).min(MAX_CYLINDERS);
+    let chs_per_cyl = u64::from(d.heads) * u64::from(d.sectors_per_track);
+    let cur_cylinders = (total / chs_per_cyl.max(1)).min(0xFFFF);
+    let cur_capacity = (cur_cylinders * chs_per_cyl).min(u64::from(u32::MAX)) as u32;
+    let lba28 = total.min(MAX_LBA28) as u32;
+    w[0] = ID0_FIXED;
+    w[1] = cylinders as u16;
+    w[3] = u16::from(DEFAULT_HEADS);
+    w[6] = u16::from(DEFAULT_SPT);
+    put_ata_string(&mut w[10..20], &d.serial);
+    put_ata_string(&mut w[23..27], b"1.0");
+    put_ata_string(&mut w[27..47], b"VMM HARDDISK");
+    w[47] = ID47_SIGNATURE | u16::from(MAX_MULTIPLE);
+    w[49] = ID49_DMA | ID49_LBA | ID49_IORDY | ID49_IORDY_DISABLE;
+    w[50] = ID_WORD_VALID;
+    w[51] = ID51_PIO_MODE_2;
+    w[53] = ID53_CHS_VALID | ID53_PIO_VALID | ID53_UDMA_VALID;
+    w[54] = cur_cylinders as u16;
+    w[55] = u16::from(d.heads);
+    w[56] = u16::from(d.sectors_per_track);
+    w[57] = cur_capacity as u16;
+    w[58] = (cur_capacity >> 16) as u16;
+    w[59] = ID59_MULTIPLE_VALID | u16::from(d.multiple);
+    w[60] = lba28 as u16;
+    w[61] = (lba28 >> 16) as u16;
+    w[64] = ID64_PIO_3_4;
+    w[65] = ID_CYCLE_TIME_NS;
+    w[66] = ID_CYCLE_TIME_NS;
+    w[67] = ID_CYCLE_TIME_NS;
+    w[68] = ID_CYCLE_TIME_NS;
+    w[80] = ID80_ATA6;
+    w[82] = ID82_POWER_MANAGEMENT | ID82_WRITE_CACHE;
+    w[83] = ID_WORD_VALID | ID83_LBA48 | ID83_FLUSH_CACHE | ID83_FLUSH_CACHE_EXT;
+    w[84] = ID_WORD_VALID;
+    w[85] = ID82_POWER_MANAGEMENT | if d.write_cache { ID82_WRITE_CACHE } else { 0 };
+    w[86] = ID83_LBA48 | ID83_FLUSH_CACHE | ID83_FLUSH_CACHE_EXT;
+    w[87] = ID_WORD_VALID;
+    (w[IDENTIFY_WORD_MWDMA], w[IDENTIFY_WORD_UDMA]) =
+        dma_mode_words(dma_mode, ID63_MWDMA_SUPPORTED, ID88_UDMA_SUPPORTED);
+    w[93] = ID_WORD_VALID | ID93_CBLID | if slave { ID93_DEVICE1 } else { ID93_DEVICE0 };
+    w[100] = total as u16;
+    w[101] = (total >> 16) as u16;
+    w[102] = (total >> 32) as u16;
+    w[103] = (total >> 48) as u16;
+    set_integrity_word(&mut w);
+    w
 }

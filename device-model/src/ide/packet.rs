@@ -4,25 +4,22 @@
 //! Interrupt Reason, and handing the data to DMA instead. The packet commands
 //! themselves run in [`crate::atapi::AtapiDrive`].
 
-use super::bus_master::DmaJob;
-use super::commands::{
+use super::device::Device;
+use super::identify::{dma_mode_words, words_to_bytes};
+use super::media::{Media, SECTOR_SIZE};
+use super::opcodes::{
     CMD_CHECK_POWER_MODE, CMD_DEVICE_RESET, CMD_IDENTIFY_PACKET, CMD_IDLE_IMMEDIATE, CMD_PACKET,
-    CMD_SET_FEATURES, CMD_STANDBY_IMMEDIATE, POWER_MODE_ACTIVE, SECTOR_SIZE,
+    CMD_SET_FEATURES, CMD_STANDBY_IMMEDIATE, POWER_MODE_ACTIVE,
 };
-use super::device::{Device, Media};
-use super::identify::words_to_bytes;
-use super::pio::Pio;
 use super::registers::{
     ERROR_SENSE_KEY_SHIFT, FEATURES_DMA, FEATURES_OVL, IREASON_COD, IREASON_IO, SENSE_KEY_MASK,
     STATUS_DRQ, STATUS_ERR,
 };
+use super::transfer::{DmaJob, Pio, ATAPI_CHUNK_BLOCKS};
 use crate::atapi::{
     set_integrity_word, PacketResult, ATAPI_BLOCK_SIZE, IDENTIFY_WORD_MWDMA, IDENTIFY_WORD_UDMA,
 };
 use alloc::vec::Vec;
-
-/// ATAPI blocks read from the drive at a time while streaming a READ.
-pub(super) const ATAPI_CHUNK_BLOCKS: u32 = 32;
 
 /// An ATAPI byte count limit as the device uses it: even, and 0/FFFFh as FFFEh.
 fn effective_limit(limit: u16) -> usize {
@@ -41,8 +38,11 @@ impl Device {
                     return self.abort();
                 };
                 let mut words = drive.identify_packet_data();
-                (words[IDENTIFY_WORD_MWDMA], words[IDENTIFY_WORD_UDMA]) =
-                    self.dma_mode_words(words[IDENTIFY_WORD_MWDMA], words[IDENTIFY_WORD_UDMA]);
+                (words[IDENTIFY_WORD_MWDMA], words[IDENTIFY_WORD_UDMA]) = dma_mode_words(
+                    self.dma_mode,
+                    words[IDENTIFY_WORD_MWDMA],
+                    words[IDENTIFY_WORD_UDMA],
+                );
                 set_integrity_word(&mut words);
                 self.buf = words_to_bytes(&words);
                 self.pos = 0;

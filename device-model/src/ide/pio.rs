@@ -1,46 +1,14 @@
 //! PIO data transfer (ATA/ATAPI-6 clause 9, PIO data-in and PIO data-out
-//! protocols): what the current DRQ block means, the Data register and the
-//! string-I/O fast path moving it, and the disk blocks loaded before each
-//! data-in block and stored after each data-out block.
+//! protocols): the Data register and the string-I/O fast path moving the
+//! current DRQ block (whose meaning `transfer::Pio` records), what ends a
+//! block, and the disk blocks loaded before each data-in block and stored
+//! after each data-out block.
 
-use super::commands::{media_error, SECTOR_SIZE};
-use super::device::{Device, Media};
+use super::device::Device;
+use super::media::{media_error, Media, SECTOR_SIZE};
 use super::registers::{ERROR_IDNF, ERROR_UNC};
+use super::transfer::Pio;
 use crate::block::BlockError;
-
-/// What the end of the current PIO DRQ block means.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Pio {
-    /// No PIO transfer.
-    Idle,
-    /// IDENTIFY (PACKET) DEVICE data: one block, then done without interrupt.
-    Identify,
-    /// Data-in from the disk: `lba` of the next block, `left` sectors not yet loaded.
-    DiskRead { lba: u64, left: u32, per_block: u32 },
-    /// Data-out to the disk: `lba` of the buffered block, `left` sectors not yet written.
-    DiskWrite { lba: u64, left: u32, per_block: u32 },
-    /// Receiving the 12-byte ATAPI command packet.
-    CommandPacket { dma: bool, limit: u16 },
-    /// ATAPI data-in: `buf` holds the data (or a staged READ chunk of which
-    /// `read` says what remains).
-    PacketIn {
-        limit: u16,
-        read: Option<(u32, u32)>,
-    },
-}
-
-impl Pio {
-    fn is_data_in(self) -> bool {
-        matches!(
-            self,
-            Pio::Identify | Pio::DiskRead { .. } | Pio::PacketIn { .. }
-        )
-    }
-
-    fn is_data_out(self) -> bool {
-        matches!(self, Pio::DiskWrite { .. } | Pio::CommandPacket { .. })
-    }
-}
 
 impl Device {
     /// Reads up to `size` bytes of the current data-in block.
