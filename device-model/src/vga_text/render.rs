@@ -40,10 +40,11 @@ pub fn cp437_to_char(byte: u8) -> char {
 
 /// The 25 rows of an 80x25 text page as Unicode, trailing spaces trimmed.
 ///
-/// `page` is guest memory from [`TEXT_PAGE_ADDR`] on (normally 32 KiB); each
-/// cell is a (character, attribute) byte pair and attributes are ignored. The
-/// screen starts at cell `start_address` (the CRTC Start Address) and wraps
-/// within the 32 KiB window; cells beyond the end of a short `page` are spaces.
+/// `page` is guest memory from [`TEXT_PAGE_ADDR`](super::TEXT_PAGE_ADDR) on
+/// (normally 32 KiB); each cell is a (character, attribute) byte pair and
+/// attributes are ignored. The screen starts at cell `start_address` (the CRTC
+/// Start Address) and wraps within the 32 KiB window; cells beyond the end of
+/// a short `page` are spaces.
 pub fn render_lines(page: &[u8], start_address: u16) -> Vec<String> {
     let start = usize::from(start_address) * 2;
     (0..ROWS)
