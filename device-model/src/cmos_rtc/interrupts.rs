@@ -66,7 +66,7 @@ impl CmosRtc {
 
     /// The periodic interrupt period in 32.768 kHz cycles; `None` for rate 0.
     /// Rates 1 and 2 give 256 Hz and 128 Hz with this time base (table 3).
-    pub(super) fn period_ticks(&self) -> Option<i128> {
+    fn period_ticks(&self) -> Option<i128> {
         match self.reg(RTC_REGISTER_A) & REG_A_RS {
             0 => None,
             1 => Some(128),
@@ -76,7 +76,7 @@ impl CmosRtc {
     }
 
     /// How many periodic edges of `ticks` cycles the divider has passed at `t`.
-    pub(super) fn periodic_index(&self, t: u64, ticks: i128) -> i128 {
+    fn periodic_index(&self, t: u64, ticks: i128) -> i128 {
         self.elapsed_ns(t) * TIME_BASE_HZ / (NS_PER_SEC * ticks)
     }
 
