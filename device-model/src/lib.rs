@@ -3,6 +3,8 @@
 //! Output, interrupts, time, storage and guest memory reach a device through the
 //! small traits below, which the hypervisor implements and tests fake.
 #![no_std]
+// Devices are plain state machines over safe traits; nothing here needs unsafe.
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(test)]
