@@ -7,6 +7,7 @@ use super::mode::CAP_LOCK_STATE;
 use super::toc::lba_to_msf;
 use super::*;
 use crate::block::MemoryBlock;
+use test_rng::XorShift;
 
 /// An image whose byte at offset i is a hash of i, `len` bytes long.
 fn image(len: usize) -> Vec<u8> {
@@ -534,19 +535,6 @@ fn identify_packet_device_general_configuration_and_strings() {
     });
     assert_eq!(sum, 0);
     assert_eq!(w[255] & 0xFF, 0xA5);
-}
-
-/// xorshift64: a fixed, dependency-free pseudo-random sequence.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
 }
 
 #[test]

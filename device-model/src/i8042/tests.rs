@@ -4,6 +4,7 @@ use super::*;
 use crate::bus::PortIoBus;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use test_rng::XorShift;
 
 /// Reads the output buffer the way a driver does: status first, then data
 /// if OBF is set.
@@ -459,17 +460,6 @@ fn port_adapter_serves_the_three_ranges_on_the_bus() {
     bus.write(0x92, 1, 0x03);
     assert!(dev.borrow_mut().take_reset_request());
     assert_eq!(bus.read(0x92, 1), 0);
-}
-
-/// xorshift64: a fixed, dependency-free pseudo-random sequence.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -21,6 +21,7 @@ use crate::block::{BlockError, MemoryBlock};
 use crate::DmaError;
 use alloc::vec;
 use alloc::vec::Vec;
+use test_rng::XorShift;
 
 const P: u16 = PRIMARY_COMMAND_BASE;
 const CTL: u16 = PRIMARY_CONTROL_PORT;
@@ -1026,21 +1027,6 @@ fn port_adapters_translate_offsets() {
 }
 
 // ---- Robustness ----
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[test]
 fn random_register_traffic_never_panics_and_keeps_invariants() {

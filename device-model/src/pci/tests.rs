@@ -8,6 +8,7 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use std::vec;
+use test_rng::XorShift32;
 
 /// CONFIG_ADDRESS for bus 0 `device`.`function`, register `reg`, enabled.
 fn addr(device: u8, function: u8, reg: u8) -> u32 {
@@ -515,23 +516,10 @@ fn port_adapter_serves_cf8_to_cfff_through_the_port_bus() {
     assert_eq!(ports.read(0xCF8, 4), addr(1, 1, 0x08));
 }
 
-/// xorshift32 with a fixed seed.
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-}
-
 #[test]
 fn random_register_traffic_never_panics_and_keeps_invariants() {
     let mut bus = PciBus::new_pc();
-    let mut rng = Rng(0x1BAD_5EED);
+    let mut rng = XorShift32(0x1BAD_5EED);
     let sizes = [0u8, 1, 2, 3, 4, 8, 255];
     for _ in 0..50_000 {
         let r = rng.next();

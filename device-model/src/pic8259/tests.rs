@@ -3,6 +3,7 @@
 use super::*;
 use crate::bus::PortIoBus;
 use alloc::boxed::Box;
+use test_rng::XorShift;
 
 /// OCW2 non-specific EOI as guests write it.
 const EOI: u8 = 0x20;
@@ -602,24 +603,6 @@ fn port_ranges_share_one_pair_on_the_bus() {
     assert_eq!(bus.read(0xA0, 1), 1 << 1);
 }
 
-/// xorshift64: deterministic noise for the stress test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-}
-
 /// Random line changes, acknowledges, EOIs, masks, ELCR writes, polls
 /// and re-initializations, checked against what the guest can observe:
 /// vectors come from the programmed bases, masked levels are never
@@ -628,7 +611,7 @@ impl Rng {
 /// hard-wired ELCR bits stay zero.
 #[test]
 fn random_access_keeps_the_observable_invariants() {
-    let mut rng = Rng(0x8259_8259_DEAD_BEEF);
+    let mut rng = XorShift(0x8259_8259_DEAD_BEEF);
     let mut pic = PicPair::new();
     let (mut mbase, mut sbase, mut aeoi) = (0x20u8, 0x28u8, false);
     init(&mut pic, mbase, sbase, 0x01);
@@ -729,7 +712,7 @@ fn random_access_keeps_the_observable_invariants() {
 /// acknowledges, never panics and only yields vectors from a base.
 #[test]
 fn random_port_garbage_never_panics() {
-    let mut rng = Rng(0x0123_4567_89AB_CDEF);
+    let mut rng = XorShift(0x0123_4567_89AB_CDEF);
     let mut pic = PicPair::new();
     let ports = [0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1, 0x22, 0xFFFF];
     for _ in 0..200_000 {

@@ -12,6 +12,7 @@ use crate::Clock;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
+use test_rng::XorShift;
 
 const CH0: u16 = 0x40;
 const CH2: u16 = 0x42;
@@ -617,16 +618,6 @@ fn pit_ports_work_on_the_bus_with_the_clock() {
         Some(ticks_to_ns(102 + 11932))
     );
     assert_eq!(bus.read(0x43, 1), 0xFF);
-}
-
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use test_rng::XorShift;
 
 fn crtc(v: &mut VgaText, index: u8, value: u8) {
     v.write(CRTC_ADDRESS_COLOR, index);
@@ -410,25 +411,14 @@ fn short_page_renders_what_exists() {
     assert_eq!(render_lines(&page[..1], 0)[0], "h");
 }
 
-/// xorshift64: deterministic pseudo-random numbers.
-struct Rng(u64);
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn random_register_traffic_never_panics_and_keeps_invariants() {
     let vga = Rc::new(RefCell::new(VgaText::new()));
     let mut ports: Box<dyn PortIoDevice> = Box::new(VgaPorts::new(VGA_PORT_BASE, vga.clone()));
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut page = vec![0u8; TEXT_PAGE_SIZE];
     for _ in 0..50_000 {
-        let r = rng.next_u64();
+        let r = rng.next();
         let value = (r >> 16) as u8;
         // Mostly inside the VGA's range, sometimes just outside it.
         let port = 0x3A8 + ((r >> 24) % 0x40) as u16;
