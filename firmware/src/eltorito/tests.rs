@@ -21,6 +21,7 @@ use super::*;
 use crate::platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 
 use super::test_iso::*;
+use test_rng::XorShift;
 
 fn find(iso: Iso) -> Result<BootImage, ElToritoError> {
     find_boot_image(&iso.medium())
@@ -621,22 +622,6 @@ fn the_freedos_cd_boots_a_1m44_floppy_image() {
         let mut seen = vec![0u8; original.len()];
         floppy.read_at(0, &mut seen).unwrap();
         assert!(seen == original, "the window differs from freedos-boot.img");
-    }
-}
-
-/// xorshift64: a fixed, dependency-free pseudo-random sequence.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

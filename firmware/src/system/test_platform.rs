@@ -91,14 +91,5 @@ pub fn regs_with_flags() -> Regs {
     }
 }
 
-/// A small xorshift generator for the stress tests.
-pub struct XorShift(pub u64);
-
-impl XorShift {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+/// The small xorshift generator of the stress tests.
+pub use test_rng::XorShift;

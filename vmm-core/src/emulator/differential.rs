@@ -10,6 +10,7 @@ use crate::test_support::FakeVcpu;
 use crate::vcpu::Gpr;
 use alloc::vec::Vec;
 use iced_x86::{Decoder, DecoderOptions};
+use test_rng::XorShift;
 
 const OPS: [AluOp; 13] = [
     AluOp::Add,
@@ -45,16 +46,6 @@ fn edge_values() -> Vec<u64> {
     }
     v.push(u64::MAX - 1);
     v
-}
-
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 fn check(op: AluOp, size: u8, a: u64, b: u64, flags: u64) {

@@ -10,6 +10,7 @@ use crate::test_support::FakeVcpu;
 use crate::vcpu::{Segment, Vcpu};
 use alloc::vec::Vec;
 use iced_x86::{Decoder, DecoderOptions};
+use test_rng::XorShift;
 
 const REGION: usize = 0x4000;
 
@@ -37,16 +38,6 @@ impl EmuMemory for AtBase {
             .ok_or(EmuError::Fatal)?;
         dst.copy_from_slice(data);
         Ok(())
-    }
-}
-
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
 

@@ -13,16 +13,7 @@ use crate::test_support::FakeVcpu;
 use crate::vcpu::Segment;
 use device_model::mmio_bus::MmioBus;
 use iced_x86::{Decoder, DecoderOptions};
-
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use test_rng::XorShift;
 
 fn random_vcpu(rng: &mut XorShift, bitness: u32) -> FakeVcpu {
     let mut v = FakeVcpu::default();
