@@ -1,5 +1,11 @@
-//! Tests of `linux_iso`.
+//! Tests of `linux_iso`, its parts in the order of the files: cpio, kernel
+//! modules, apt, host tools, the test file, ISOLINUX and `/init`.
 
+use super::apt::{cached_deb, cached_kernel, is_kernel_package, kernel_dependency};
+use super::cpio;
+use super::host::error_line;
+use super::modules::{load_order, module_stem, modules_dep_line, parse_modinfo, strip_compression};
+use super::testdata::parse_sha256_line;
 use super::*;
 
 /// The 13 numeric fields of the header starting at `at`.
@@ -112,7 +118,7 @@ fn modinfo_reads_name_depends_and_softdep_pre() {
     let elf = elf_with_modinfo(
         b"license=GPL\0softdep=pre: crc64 foo post: bar\0depends=crc-t10dif,crc64-rocksoft\0name=t10_pi\0",
     );
-    let info = modinfo::parse(&elf).unwrap();
+    let info = parse_modinfo(&elf).unwrap();
     assert_eq!(info.name, "t10_pi");
     assert_eq!(info.depends, ["crc_t10dif", "crc64_rocksoft"]);
     assert_eq!(info.softdep_pre, ["crc64", "foo"]);
@@ -120,21 +126,21 @@ fn modinfo_reads_name_depends_and_softdep_pre() {
 
 #[test]
 fn modinfo_empty_depends_is_no_dependency() {
-    let info = modinfo::parse(&elf_with_modinfo(b"depends=\0name=cdrom\0")).unwrap();
+    let info = parse_modinfo(&elf_with_modinfo(b"depends=\0name=cdrom\0")).unwrap();
     assert!(info.depends.is_empty());
 }
 
 #[test]
 fn modinfo_rejects_non_elf_and_missing_section() {
     assert!(
-        modinfo::parse(b"MZ not an ELF file at all, not at all........")
+        parse_modinfo(b"MZ not an ELF file at all, not at all........")
             .unwrap_err()
             .contains("ELF-64")
     );
     let mut elf = elf_with_modinfo(b"name=x\0");
     let at = elf.len() - 0x40;
     elf[at] = 1; // .modinfo now names itself ".shstrtab"
-    assert!(modinfo::parse(&elf).unwrap_err().contains("no .modinfo"));
+    assert!(parse_modinfo(&elf).unwrap_err().contains("no .modinfo"));
 }
 
 #[test]
@@ -149,7 +155,7 @@ fn load_order_puts_dependencies_first_once() {
         })
     };
     assert_eq!(
-        modinfo::load_order(&["ata_piix", "sr_mod", "crc-t10dif"], deps).unwrap(),
+        load_order(&["ata_piix", "sr_mod", "crc-t10dif"], deps).unwrap(),
         [
             "scsi_common",
             "scsi_mod",
@@ -167,7 +173,7 @@ fn load_order_reports_cycles() {
     let deps = |m: &str| -> Result<Vec<String>, String> {
         Ok(vec![if m == "a" { "b" } else { "a" }.to_string()])
     };
-    let err = modinfo::load_order(&["a"], deps).unwrap_err();
+    let err = load_order(&["a"], deps).unwrap_err();
     assert!(err.contains("a -> b -> a"), "{err}");
 }
 

@@ -1,0 +1,138 @@
+//! The initramfs: busybox, the `/init` script, and the kernel modules `/init`
+//! loads with their `modules.dep`, written as a gzip'd cpio archive.
+//!
+//! Format followed: the kernel's initramfs buffer format
+//! (Documentation/driver-api/early-userspace/buffer-format.rst, Linux 6.1).
+
+use super::cpio;
+use super::host::{read, run, write};
+use super::modules::{
+    index_modules, load_order, module_image, modules_dep_line, normalize, parse_modinfo,
+    strip_compression, ModInfo,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What `/init` prints first, once proc, sysfs and devtmpfs are mounted.
+pub const INIT_STARTED: &str = "vmm-linux: init started";
+/// What `/init` prints just before the interactive shell takes the console.
+pub const SHELL_READY: &str = "vmm-linux: shell ready";
+/// Where `/init` mounts the CD (`/dev/sr0`, ISO 9660, read-only).
+pub const CD_MOUNT: &str = "/mnt";
+
+/// Where the busybox package keeps the binary.
+const BUSYBOX_IN_PACKAGE: &str = "bin/busybox";
+
+/// The modules `/init` loads, before their dependencies are added: Debian
+/// builds the IDE, SCSI, CD-ROM and ISO 9660 drivers as modules.
+pub(super) const WANTED_MODULES: &[&str] = &["ata_piix", "sr_mod", "sd_mod", "isofs"];
+
+/// `/init` up to the module loading. The applets are linked only once /proc
+/// is there (busybox finds itself through /proc/self/exe).
+pub(super) const INIT_HEAD: &str = r#"#!/bin/busybox sh
+# /init of the vmm Linux test guest, written by `cargo xtask make-linux-iso`.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox --install -s
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+echo "vmm-linux: init started"
+echo "vmm-linux: kernel $(uname -r)"
+"#;
+
+/// `/init` after the module loading: mount the CD, hand over the console.
+pub(super) const INIT_TAIL: &str = r#"i=0
+while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+if mount -t iso9660 -o ro /dev/sr0 /mnt; then
+  echo "vmm-linux: cdrom mounted at /mnt"
+else
+  echo "vmm-linux: cannot mount /dev/sr0 at /mnt"
+fi
+echo "vmm-linux: shell ready"
+exec setsid cttyhack sh
+"#;
+
+/// Writes the initramfs: busybox, `/init`, the modules `/init` loads with
+/// their `modules.dep`, and the console device the kernel opens before init.
+pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<PathBuf, String> {
+    let modules_dir = ["lib/modules", "usr/lib/modules"]
+        .iter()
+        .map(|d| root.join(d).join(version))
+        .find(|d| d.is_dir())
+        .ok_or_else(|| format!("the kernel package has no /lib/modules/{version}"))?;
+    let index = index_modules(&modules_dir)?;
+    let mut loaded: BTreeMap<String, ModInfo> = BTreeMap::new();
+    let mut images: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let order = load_order(WANTED_MODULES, |name| {
+        let rel = index
+            .get(name)
+            .ok_or_else(|| format!("module {name} is not in the kernel package"))?;
+        let image = module_image(&modules_dir.join(rel))?;
+        let info = parse_modinfo(&image).map_err(|e| format!("{rel}: {e}"))?;
+        // Soft "pre" dependencies load first too, where they name a module
+        // file (an alias such as crc-t10dif's "crct10dif" is left to the kernel).
+        let mut deps = info.depends.clone();
+        for soft in info.softdep_pre.iter().map(|d| normalize(d)) {
+            if index.contains_key(&soft) && !deps.contains(&soft) {
+                deps.push(soft);
+            }
+        }
+        images.insert(name.to_string(), image);
+        loaded.insert(name.to_string(), info);
+        Ok(deps)
+    })?;
+
+    let mut cpio = cpio::Archive::new();
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt", "tmp", "root", "etc",
+    ] {
+        cpio.dir(d);
+    }
+    cpio.char_device("dev/console", 0o600, 5, 1);
+    let busybox = root.join(BUSYBOX_IN_PACKAGE);
+    cpio.file("bin/busybox", 0o755, &read(&busybox)?);
+    cpio.symlink("bin/sh", "busybox");
+
+    let ko_path = |name: &str| strip_compression(&index[name]).to_string();
+    let mut dep_lines = String::new();
+    let mut init = String::from(INIT_HEAD);
+    for name in &order {
+        let rel = ko_path(name);
+        // modules.dep lists every module a module needs, the ones to load
+        // last first (modprobe loads the list from its end).
+        let needs: Vec<String> = load_order(&[name.as_str()], |m| Ok(loaded[m].depends.clone()))?
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|d| ko_path(d))
+            .collect();
+        dep_lines.push_str(&modules_dep_line(&rel, &needs));
+        cpio.file(
+            &format!("lib/modules/{version}/{rel}"),
+            0o644,
+            &images[name],
+        );
+        init.push_str(&format!(
+            "insmod /lib/modules/{version}/{rel} || echo \"vmm-linux: insmod {name} failed\"\n"
+        ));
+    }
+    cpio.file(
+        &format!("lib/modules/{version}/modules.dep"),
+        0o644,
+        dep_lines.as_bytes(),
+    );
+    init.push_str(INIT_TAIL);
+    cpio.file("init", 0o755, init.as_bytes());
+
+    let raw = work.join("initrd.img");
+    write(&raw, &cpio.finish())?;
+    run(
+        Command::new("gzip").args(["-9", "-n", "-f"]).arg(&raw),
+        "gzip initrd.img",
+    )?;
+    Ok(work.join("initrd.img.gz"))
+}
