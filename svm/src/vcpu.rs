@@ -221,6 +221,17 @@ impl SvmVcpu {
         self.vmcb.save.efer = efer | EFER_SVME;
     }
 
+    /// Loads CR0, CR3, CR4 and EFER as a starting state (EFER keeps our
+    /// SVME; the first VMRUN flushes the ASID's TLB as after a reset).
+    pub fn set_control_registers(&mut self, cr0: u64, cr3: u64, cr4: u64, efer: u64) {
+        let s = &mut self.vmcb.save;
+        s.cr0 = cr0;
+        s.cr3 = cr3;
+        s.cr4 = cr4;
+        self.set_efer(efer);
+        self.vmcb.control.tlb_control = TLB_FLUSH_ALL;
+    }
+
     /// The guest's EFER as the guest sees it (without our SVME).
     pub fn guest_efer(&self) -> u64 {
         self.vmcb.save.efer & !EFER_SVME

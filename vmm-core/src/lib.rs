@@ -17,6 +17,7 @@ pub mod domain;
 pub mod emulator;
 pub mod exit_stats;
 pub mod exits;
+pub mod guest_boot;
 pub mod guest_config;
 pub mod guest_memory;
 pub mod guest_paging;

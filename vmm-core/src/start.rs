@@ -6,8 +6,7 @@ use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use core::panic::PanicInfo;
-use device_model::block::{BlockBackend, MemoryBlock, SharedBlock};
-use firmware::bios::Bios;
+use device_model::block::{MemoryBlock, SharedBlock};
 use log::LevelFilter;
 use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
@@ -20,21 +19,15 @@ use vmm_core::backend::vmx::VmxBackend;
 use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
 use vmm_core::exits::StopReason;
+use vmm_core::guest_boot::{self, bios::BiosMedia};
 use vmm_core::guest_config::{GuestConfig, SelfTest};
-use vmm_core::guest_memory::{Alias, GuestMemory};
+use vmm_core::guest_memory::GuestMemory;
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
 use vmm_core::run_loop::run_vcpu;
-use vmm_core::screen_mirror::ScreenMirror;
 use vmm_core::vcpu::{dump_state, Vcpu};
 
 /// Size of the hypervisor heap.
 const HEAP_SIZE: u64 = 32 * 1024 * 1024;
-/// Largest ROM image: 128 KiB below 1 MiB (E0000-FFFFF).
-const MAX_ROM_SIZE: u64 = 128 * 1024;
-/// End of the real-mode ROM area.
-const ROM_AREA_END: u64 = 0x10_0000;
-/// End of the 32-bit physical space, where the reset vector's ROM alias ends.
-const FOUR_GIB: u64 = 1 << 32;
 
 #[no_mangle]
 extern "C" fn vmm_entry(magic: u32, info_addr: u64) -> ! {
@@ -141,7 +134,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     ram.fill(0);
     let mut memory = GuestMemory::new(ram);
     if config.bios {
-        load_rom_image(&mut memory, &firmware::rom::build(), "the BIOS")?;
+        guest_boot::bios::load_bios(&mut memory)?;
     } else {
         load_rom(boot, &config, &mut memory)?;
     }
@@ -233,10 +226,8 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
     reason
 }
 
-/// Puts the configured media in place: the disk on the IDE primary master
-/// and the ISO in the CD-ROM on the secondary master (each shared with the
-/// BIOS), and the floppy image as the BIOS's drive A:. The modules' memory
-/// becomes the media: writes to the disk stay for the run.
+/// Puts the configured media in place. The modules' memory becomes the
+/// media: writes to the disk stay for the run.
 fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
     let media = |kind: &str, name: &str| -> Result<&'static mut [u8], String> {
         let m =
@@ -246,41 +237,33 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
         // only this medium uses it from here on.
         Ok(unsafe { claim(m.start, m.len()) })
     };
-    let disk = match dom.config.disk.clone() {
-        Some(name) => Some(SharedBlock::new(MemoryBlock::new(
+    let mut found = BiosMedia::default();
+    if let Some(name) = dom.config.disk.clone() {
+        found.disk = Some(SharedBlock::new(MemoryBlock::new(
             media("disk", &name)?,
             false,
-        ))),
-        None => None,
-    };
-    let cd = match dom.config.cdrom.clone() {
-        Some(name) => Some(SharedBlock::new(MemoryBlock::new(
+        )));
+    }
+    if let Some(name) = dom.config.cdrom.clone() {
+        found.cdrom = Some(SharedBlock::new(MemoryBlock::new(
             media("ISO", &name)?,
             true,
-        ))),
-        None => None,
-    };
-    let floppy = match dom.config.floppy.clone() {
-        Some(name) => Some(MemoryBlock::new(media("floppy", &name)?, false)),
-        None => None,
-    };
-    if let Some(d) = &disk {
-        dom.board.attach_disk(Box::new(d.clone()));
+        )));
     }
-    if let Some(c) = &cd {
-        dom.board.attach_cdrom(Box::new(c.clone()));
+    if let Some(name) = dom.config.floppy.clone() {
+        found.floppy = Some(MemoryBlock::new(media("floppy", &name)?, false));
     }
     if dom.config.bios {
-        dom.bios = Some(Bios::new(
-            floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
-            disk.map(|d| Box::new(d) as Box<dyn BlockBackend>),
-            cd,
-            dom.config.boot_order.clone(),
-        ));
-        // A BIOS guest's console is its screen and keyboard as much as COM1.
-        dom.board.console_input = vmm_core::pc_board::ConsoleInput::Both;
         serial::init_com2();
-        dom.screen = Some(ScreenMirror::new(Box::new(HostScreenChannel)));
+        guest_boot::bios::attach_bios(dom, found, Box::new(HostScreenChannel));
+    } else {
+        // A ROM guest drives the IDE controller itself; it has no BIOS.
+        if let Some(d) = found.disk {
+            dom.board.attach_disk(Box::new(d));
+        }
+        if let Some(c) = found.cdrom {
+            dom.board.attach_cdrom(Box::new(c));
+        }
     }
     Ok(())
 }
@@ -288,30 +271,7 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
 fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> Result<(), String> {
     let m = module(boot, &config.rom)
         .ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
-    load_rom_image(memory, module_bytes(m), &config.rom)
-}
-
-/// Copies a ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
-/// reset vector (FFFF_FFF0h) lands in it, as the PC chipset does.
-fn load_rom_image(memory: &mut GuestMemory, image: &[u8], name: &str) -> Result<(), String> {
-    let len = image.len() as u64;
-    if len == 0 || len > MAX_ROM_SIZE || !len.is_multiple_of(PAGE_SIZE) {
-        return Err(alloc::format!(
-            "ROM `{name}` is {len} bytes: it must be whole pages, at most 128 KiB"
-        ));
-    }
-    if memory.ram_size() < ROM_AREA_END {
-        return Err("guest RAM must be at least 1 MiB".into());
-    }
-    memory
-        .write(ROM_AREA_END - len, image)
-        .map_err(|e| alloc::format!("cannot load the ROM: {e:?}"))?;
-    memory.add_alias(Alias {
-        gpa: FOUR_GIB - len,
-        len,
-        target: ROM_AREA_END - len,
-    });
-    Ok(())
+    guest_boot::rom::load_rom_image(memory, module_bytes(m), &config.rom)
 }
 
 /// Logs why the guest stopped, its registers when it did not end cleanly, and

@@ -15,6 +15,8 @@ pub struct FakeVcpu {
     pub rflags: u64,
     pub cr: ControlRegs,
     pub segments: [Segment; 6],
+    pub gdtr: DescriptorTable,
+    pub idtr: DescriptorTable,
     pub injected: Vec<Exception>,
     pub interrupts: Vec<u8>,
     pub window_exiting: bool,
@@ -40,6 +42,11 @@ impl Default for FakeVcpu {
                 ..Default::default()
             },
             segments: [data; 6],
+            gdtr: DescriptorTable::default(),
+            idtr: DescriptorTable {
+                base: 0,
+                limit: 0x3FF,
+            },
             injected: Vec::new(),
             interrupts: Vec::new(),
             window_exiting: false,
@@ -119,10 +126,17 @@ impl Vcpu for FakeVcpu {
         self.segments[index(seg)] = value;
     }
     fn gdtr(&self) -> DescriptorTable {
-        DescriptorTable::default()
+        self.gdtr
     }
     fn idtr(&self) -> DescriptorTable {
-        DescriptorTable::default()
+        self.idtr
+    }
+    fn set_control_regs(&mut self, control: ControlRegs) {
+        self.cr = control;
+    }
+    fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {
+        self.gdtr = gdtr;
+        self.idtr = idtr;
     }
     fn cpl(&self) -> u8 {
         0

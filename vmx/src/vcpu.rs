@@ -406,6 +406,14 @@ impl VmxVcpu {
         (read(n::GUEST_GDTR_BASE), read(w32::GUEST_GDTR_LIMIT) as u32)
     }
 
+    /// Loads GDTR and IDTR (base, limit), as LGDT/LIDT would.
+    pub fn set_descriptor_tables(&mut self, gdtr: (u64, u32), idtr: (u64, u32)) {
+        let _ = write(n::GUEST_GDTR_BASE, gdtr.0);
+        let _ = write(w32::GUEST_GDTR_LIMIT, u64::from(gdtr.1));
+        let _ = write(n::GUEST_IDTR_BASE, idtr.0);
+        let _ = write(w32::GUEST_IDTR_LIMIT, u64::from(idtr.1));
+    }
+
     pub fn idtr(&self) -> (u64, u32) {
         (read(n::GUEST_IDTR_BASE), read(w32::GUEST_IDTR_LIMIT) as u32)
     }

@@ -196,6 +196,19 @@ impl Vcpu for SvmBackend<'_> {
         }
     }
 
+    fn set_control_regs(&mut self, c: ControlRegs) {
+        self.vcpu.set_control_registers(c.cr0, c.cr3, c.cr4, c.efer);
+        self.vcpu.save_mut().cr2 = c.cr2;
+    }
+
+    fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {
+        let s = self.vcpu.save_mut();
+        for (target, value) in [(&mut s.gdtr, gdtr), (&mut s.idtr, idtr)] {
+            target.base = value.base;
+            target.limit = value.limit;
+        }
+    }
+
     fn cpl(&self) -> u8 {
         self.vcpu.save().cpl
     }

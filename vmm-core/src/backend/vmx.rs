@@ -216,6 +216,18 @@ impl Vcpu for VmxBackend<'_> {
         DescriptorTable { base, limit }
     }
 
+    fn set_control_regs(&mut self, c: ControlRegs) {
+        if let Err(e) = self.vcpu.set_control_registers(c.cr0, c.cr3, c.cr4, c.efer) {
+            log::error!("vmx: cannot load control registers: {e:?}");
+        }
+        write_cr2(c.cr2);
+    }
+
+    fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {
+        self.vcpu
+            .set_descriptor_tables((gdtr.base, gdtr.limit), (idtr.base, idtr.limit));
+    }
+
     fn cpl(&self) -> u8 {
         self.vcpu.cpl()
     }

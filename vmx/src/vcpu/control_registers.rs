@@ -82,6 +82,23 @@ impl VmxVcpu {
         }
     }
 
+    /// Loads CR0, CR3, CR4 and EFER as a starting state, as the guest would
+    /// see them: host-owned bits stay behind the masks and shadows, and the
+    /// IA-32e-mode-guest entry control follows EFER.LMA.
+    pub fn set_control_registers(
+        &mut self,
+        cr0: u64,
+        cr3: u64,
+        cr4: u64,
+        efer: u64,
+    ) -> Result<(), SetupError> {
+        self.set_cr0_value(cr0)?;
+        self.set_cr4_value(cr4)?;
+        write(n::GUEST_CR3, cr3)?;
+        self.set_efer(efer);
+        Ok(())
+    }
+
     /// CR0 as the guest sees it (host-owned bits from the read shadow).
     pub fn cr0(&self) -> u64 {
         let mask = read(n::CR0_GUEST_HOST_MASK);

@@ -1,0 +1,14 @@
+//! What a guest starts with, one file per way of booting: its memory layout
+//! (what is loaded where, which ranges are aliased or read-only), its board's
+//! devices and media, and its vCPU's first state.
+//!
+//! - [`rom`]: a ROM image ending at 1 MiB and aliased below 4 GiB, entered at
+//!   the reset vector (the built-in test guests, and the BIOS's own image).
+//! - [`bios`]: the emulated BIOS on the PC/AT board with its media.
+//!
+//! A PVH boot path (`pvh.rs`: kernel ELF, `hvm_start_info`, 32-bit entry
+//! through [`crate::vcpu::Vcpu::load_initial_state`], no legacy devices)
+//! belongs here too.
+
+pub mod bios;
+pub mod rom;

@@ -1,0 +1,153 @@
+//! Why a vCPU stopped running, in backend-neutral terms, and the buckets
+//! the exit statistics count them in.
+
+/// Direction of a port I/O access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoDirection {
+    In,
+    Out,
+}
+
+/// A port I/O instruction the guest executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoAccess {
+    pub port: u16,
+    /// Access width in bytes: 1, 2 or 4.
+    pub size: u8,
+    pub direction: IoDirection,
+    /// INS/OUTS.
+    pub string: bool,
+    /// REP prefix.
+    pub rep: bool,
+    /// RIP of the next instruction, where the hardware reports it.
+    pub next_rip: Option<u64>,
+}
+
+/// Which virtualization instruction the guest tried to execute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VirtInstruction {
+    Vmrun,
+    Vmload,
+    Vmsave,
+    Stgi,
+    Clgi,
+    Skinit,
+    Invlpga,
+    Vmx,
+}
+
+/// Why the guest stopped running, in backend-neutral terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmExit {
+    /// IN/OUT/INS/OUTS.
+    Io(IoAccess),
+    /// CPUID.
+    Cpuid,
+    /// RDMSR (ECX names the MSR).
+    MsrRead,
+    /// WRMSR (ECX names the MSR, EDX:EAX the value).
+    MsrWrite,
+    /// HLT.
+    Hlt,
+    /// The guest triple-faulted (or otherwise entered shutdown).
+    Shutdown,
+    /// A host interrupt arrived while the guest ran.
+    ExternalInterrupt,
+    /// The guest can now take the interrupt we are holding for it.
+    InterruptWindow,
+    /// A host NMI arrived while the guest ran.
+    Nmi,
+    /// An INIT signal for this vCPU (Intel SDM vol. 3C, 26.2 "Other Causes
+    /// of VM Exits"; AMD APM vol. 2, 15.13.3 "INIT Support").
+    Init,
+    /// A start-up IPI for this vCPU, with its vector (the start page number).
+    Sipi { vector: u8 },
+    /// VMMCALL/VMCALL: a hypercall.
+    Hypercall,
+    /// A virtualization instruction the guest may not use (answered with #UD).
+    VirtInstruction(VirtInstruction),
+    /// XSETBV.
+    Xsetbv,
+    /// A guest-physical access that no RAM backs (MMIO or nothing).
+    NestedPageFault { gpa: u64, write: bool, fetch: bool },
+    /// The hardware refused to enter the guest: its state is invalid.
+    InvalidState { code: u64 },
+    /// An exit code the backend does not know.
+    Unknown { code: u64 },
+}
+
+impl VmExit {
+    /// The statistics bucket for this exit.
+    pub fn reason(&self) -> ExitReason {
+        match self {
+            VmExit::Io(_) => ExitReason::Io,
+            VmExit::Cpuid => ExitReason::Cpuid,
+            VmExit::MsrRead => ExitReason::MsrRead,
+            VmExit::MsrWrite => ExitReason::MsrWrite,
+            VmExit::Hlt => ExitReason::Hlt,
+            VmExit::Shutdown => ExitReason::Shutdown,
+            VmExit::ExternalInterrupt => ExitReason::ExternalInterrupt,
+            VmExit::InterruptWindow => ExitReason::InterruptWindow,
+            VmExit::Nmi => ExitReason::Nmi,
+            VmExit::Init => ExitReason::Init,
+            VmExit::Sipi { .. } => ExitReason::Sipi,
+            VmExit::Hypercall => ExitReason::Hypercall,
+            VmExit::VirtInstruction(_) => ExitReason::VirtInstruction,
+            VmExit::Xsetbv => ExitReason::Xsetbv,
+            VmExit::NestedPageFault { .. } => ExitReason::NestedPageFault,
+            VmExit::InvalidState { .. } => ExitReason::InvalidState,
+            VmExit::Unknown { .. } => ExitReason::Unknown,
+        }
+    }
+}
+
+/// Declares [`ExitReason`] with its report names, its list and its count
+/// from one table, so they cannot drift apart.
+macro_rules! exit_reasons {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Buckets of exit statistics.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ExitReason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ExitReason {
+            /// Every reason, in report order.
+            pub const ALL: [ExitReason; [$($name),*].len()] = [$(ExitReason::$variant),*];
+
+            /// Short name used in reports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ExitReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+exit_reasons! {
+    Io => "io",
+    Cpuid => "cpuid",
+    MsrRead => "rdmsr",
+    MsrWrite => "wrmsr",
+    Hlt => "hlt",
+    Shutdown => "shutdown",
+    ExternalInterrupt => "intr",
+    InterruptWindow => "irq-window",
+    Nmi => "nmi",
+    Init => "init",
+    Sipi => "sipi",
+    Hypercall => "hypercall",
+    VirtInstruction => "virt-insn",
+    Xsetbv => "xsetbv",
+    NestedPageFault => "npf",
+    InvalidState => "invalid",
+    Unknown => "unknown",
+}
+
+impl ExitReason {
+    /// Position in [`ExitReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
