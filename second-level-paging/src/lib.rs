@@ -73,6 +73,8 @@ pub enum MapError {
     /// Beyond the 48-bit guest-physical space a 4-level walk covers, or past
     /// the format's [`EntryFormat::HOST_LIMIT`].
     OutOfRange,
+    /// A change of permissions for a page that is not mapped.
+    NotMapped { gpa: u64 },
 }
 
 /// A 4-level hierarchy in the format `F`, owning its tables.
@@ -231,6 +233,8 @@ impl<F: EntryFormat> PageTables<F> {
         self.by_addr.contains_key(&addr)
     }
 }
+
+mod update;
 
 #[cfg(test)]
 mod tests;

@@ -334,3 +334,106 @@ fn host_addresses_are_checked_only_against_a_format_limit() {
         .unwrap();
     assert_eq!(unchecked.translate(0x10), Some((HOST_END + 0x10, true)));
 }
+
+/// The runtime changes (unmap, protect), over each format.
+mod runtime_changes {
+    use super::*;
+    for_each_format!(
+        unmapping_part_of_a_large_page_splits_it_and_keeps_the_rest,
+        unmapping_a_whole_large_page_clears_it_without_a_new_table,
+        protecting_changes_permissions_and_keeps_addresses,
+        protecting_an_unmapped_page_is_refused_and_unmapping_one_is_not,
+        runtime_changes_check_alignment_and_range,
+    );
+}
+
+fn unmapping_part_of_a_large_page_splits_it_and_keeps_the_rest<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
+    t.map(0, 0x4000_0000, LARGE_PAGE, Access::ReadWrite)
+        .unwrap();
+    let tables = t.table_count();
+    t.unmap(0x5000, 2 * SMALL_PAGE).unwrap();
+    assert_eq!(t.table_count(), tables + 1, "one new page table");
+    assert_eq!(t.translate(0x5000), None);
+    assert_eq!(t.translate(0x6FFF), None);
+    assert_eq!(t.translate(0x4FFF), Some((0x4000_4FFF, true)));
+    assert_eq!(t.translate(0x7000), Some((0x4000_7000, true)));
+    assert_eq!(
+        t.translate(LARGE_PAGE - 1),
+        Some((0x4000_0000 + LARGE_PAGE - 1, true))
+    );
+    // The split page's leaves carry the format's leaf flags, not the large bit.
+    let leaves = entries(&t)
+        .into_iter()
+        .filter(|(e, table)| !table && e & F::LARGE_PAGE_BIT == 0)
+        .count();
+    assert_eq!(leaves, 510);
+}
+
+fn unmapping_a_whole_large_page_clears_it_without_a_new_table<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
+    t.map(0, 0x4000_0000, 2 * LARGE_PAGE, Access::ReadWrite)
+        .unwrap();
+    let tables = t.table_count();
+    t.unmap(LARGE_PAGE, LARGE_PAGE).unwrap();
+    assert_eq!(t.table_count(), tables);
+    assert_eq!(t.translate(LARGE_PAGE), None);
+    assert_eq!(t.translate(0x1000), Some((0x4000_1000, true)));
+    // Mapping it again works: the slot is free.
+    t.map(LARGE_PAGE, 0x8000_0000, SMALL_PAGE, Access::ReadOnly)
+        .unwrap();
+    assert_eq!(t.translate(LARGE_PAGE), Some((0x8000_0000, false)));
+}
+
+fn protecting_changes_permissions_and_keeps_addresses<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
+    t.map(0, 0x4000_0000, 2 * LARGE_PAGE, Access::ReadWrite)
+        .unwrap();
+    t.map(0x100_0000, 0x9000, SMALL_PAGE, Access::ReadWrite)
+        .unwrap();
+    t.protect(0x1000, SMALL_PAGE, Access::ReadOnly).unwrap();
+    t.protect(LARGE_PAGE, LARGE_PAGE, Access::ReadOnly).unwrap();
+    t.protect(0x100_0000, SMALL_PAGE, Access::ReadOnly).unwrap();
+    assert_eq!(t.translate(0x1234), Some((0x4000_1234, false)));
+    assert_eq!(t.translate(0x2000), Some((0x4000_2000, true)));
+    assert_eq!(t.translate(0x0FFF), Some((0x4000_0FFF, true)));
+    assert_eq!(
+        t.translate(LARGE_PAGE + 5),
+        Some((0x4000_0000 + LARGE_PAGE + 5, false))
+    );
+    assert_eq!(t.translate(0x100_0000), Some((0x9000, false)));
+    t.protect(0x1000, SMALL_PAGE, Access::ReadWrite).unwrap();
+    assert_eq!(t.translate(0x1000), Some((0x4000_1000, true)));
+}
+
+fn protecting_an_unmapped_page_is_refused_and_unmapping_one_is_not<
+    F: EntryFormat<Access = Access>,
+>() {
+    let mut t = PageTables::<F>::new();
+    t.map(0, 0x4000_0000, SMALL_PAGE, Access::ReadWrite)
+        .unwrap();
+    assert_eq!(
+        t.protect(0, 2 * SMALL_PAGE, Access::ReadOnly),
+        Err(MapError::NotMapped { gpa: SMALL_PAGE })
+    );
+    assert_eq!(t.unmap(0x10_0000, 4 * SMALL_PAGE), Ok(()));
+    assert_eq!(t.unmap(0, 2 * SMALL_PAGE), Ok(()));
+    assert_eq!(t.translate(0), None);
+}
+
+fn runtime_changes_check_alignment_and_range<F: EntryFormat<Access = Access>>() {
+    let mut t = PageTables::<F>::new();
+    assert_eq!(t.unmap(0x10, SMALL_PAGE), Err(MapError::Misaligned));
+    assert_eq!(
+        t.protect(0, 0x10, Access::ReadOnly),
+        Err(MapError::Misaligned)
+    );
+    assert_eq!(
+        t.unmap(GUEST_LIMIT - SMALL_PAGE, 2 * SMALL_PAGE),
+        Err(MapError::OutOfRange)
+    );
+    assert_eq!(
+        t.unmap(u64::MAX - 0xFFF, SMALL_PAGE),
+        Err(MapError::OutOfRange)
+    );
+}
