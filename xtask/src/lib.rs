@@ -13,6 +13,7 @@ pub mod provision;
 pub mod qemu;
 pub mod runner;
 pub mod tools;
+pub mod unsafe_audit;
 
 use std::path::PathBuf;
 

@@ -28,9 +28,9 @@ enum Cmd {
     },
     /// Boot the hypervisor in QEMU with a guest.
     Run(Box<RunArgs>),
-    /// Run every check: formatting, clippy, unit tests and QEMU integration tests.
+    /// Run every check: formatting, unsafe audit, clippy, unit tests, QEMU integration tests.
     Test {
-        /// Skip formatting and clippy (tests only).
+        /// Skip formatting, the unsafe audit and clippy (tests only).
         #[arg(long)]
         no_lint: bool,
     },
@@ -41,6 +41,12 @@ enum Cmd {
         /// Rebuild the ISO even when it is up to date (downloaded packages are kept).
         #[arg(long)]
         force: bool,
+    },
+    /// Check that `unsafe` appears only in the files xtask/src/unsafe_audit.rs allows.
+    AuditUnsafe {
+        /// The checkout to audit [default: the workspace xtask is built from].
+        #[arg(long, value_name = "DIR")]
+        root: Option<std::path::PathBuf>,
     },
     /// Run a benchmark and print its ratios.
     Bench {
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Cmd::AuditUnsafe { root } => audit_unsafe(&root.unwrap_or_else(workspace_root)),
         Cmd::Guests => {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);
@@ -397,6 +404,23 @@ fn step(name: &str, cmd: &mut Command) -> bool {
     cmd.status().map(|s| s.success()).unwrap_or(false)
 }
 
+/// The unsafe audit of the checkout at `root`: a summary line, or one line
+/// per offending file and a failure.
+fn audit_unsafe(root: &std::path::Path) -> i32 {
+    match xtask::unsafe_audit::check(root) {
+        Ok(summary) => {
+            eprintln!("xtask: {summary}");
+            0
+        }
+        Err(problems) => {
+            for line in problems.lines() {
+                eprintln!("xtask: {line}");
+            }
+            fail("the unsafe audit failed")
+        }
+    }
+}
+
 fn test_command(no_lint: bool) -> i32 {
     // Everything the suite uses, once and serially, before any lint, build or
     // test: tests themselves never install anything.
@@ -413,6 +437,10 @@ fn test_command(no_lint: bool) -> i32 {
             cargo().args(["fmt", "--all", "--", "--check"]),
         ) {
             return fail("formatting differs: run `cargo fmt --all`");
+        }
+        eprintln!("xtask: unsafe audit");
+        if audit_unsafe(&workspace_root()) != 0 {
+            return 3;
         }
         if !step(
             "clippy (host)",
