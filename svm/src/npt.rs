@@ -33,6 +33,8 @@ pub enum NptError {
     /// Beyond the 48-bit guest-physical space, or a host address beyond
     /// what an entry can hold.
     OutOfRange,
+    /// A change of permissions for a page that is not mapped.
+    NotMapped { gpa: u64 },
 }
 
 impl From<MapError> for NptError {
@@ -41,6 +43,7 @@ impl From<MapError> for NptError {
             MapError::Misaligned => NptError::Misaligned,
             MapError::AlreadyMapped { gpa } => NptError::AlreadyMapped { gpa },
             MapError::OutOfRange => NptError::OutOfRange,
+            MapError::NotMapped { gpa } => NptError::NotMapped { gpa },
         }
     }
 }
@@ -103,6 +106,18 @@ impl NestedPageTable {
     /// addresses allow it and 4 KiB pages elsewhere.
     pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), NptError> {
         Ok(self.0.map(gpa, hpa, len, access)?)
+    }
+
+    /// Removes every mapping in `[gpa, gpa+len)`; the caller flushes the
+    /// guest's cached translations before it runs again.
+    pub fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), NptError> {
+        Ok(self.0.unmap(gpa, len)?)
+    }
+
+    /// Changes the access rights of every mapped page in `[gpa, gpa+len)`;
+    /// the caller flushes the guest's cached translations before it runs again.
+    pub fn protect(&mut self, gpa: u64, len: u64, access: Access) -> Result<(), NptError> {
+        Ok(self.0.protect(gpa, len, access)?)
     }
 
     /// Walks the tables as the processor would: the host-physical address and

@@ -221,6 +221,14 @@ impl SvmVcpu {
         self.vmcb.save.efer = efer | EFER_SVME;
     }
 
+    /// Invalidates the guest's cached guest-physical translations at the next
+    /// VMRUN, after its nested page table changed (an entry removed or its
+    /// permissions reduced): TLB_CONTROL flushes the whole TLB, the one value
+    /// every SVM processor supports (AMD APM vol. 2, 15.16 "TLB Control").
+    pub fn flush_guest_physical_translations(&mut self) {
+        self.vmcb.control.tlb_control = TLB_FLUSH_ALL;
+    }
+
     /// Loads CR0, CR3, CR4 and EFER as a starting state (EFER keeps our
     /// SVME; the first VMRUN flushes the ASID's TLB as after a reset).
     pub fn set_control_registers(&mut self, cr0: u64, cr3: u64, cr4: u64, efer: u64) {

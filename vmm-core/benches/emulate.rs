@@ -52,6 +52,7 @@ impl Vcpu for BenchVcpu {
     fn set_efer(&mut self, _: u64) {}
     fn set_cr2(&mut self, _: u64) {}
     fn set_control_regs(&mut self, _: ControlRegs) {}
+    fn flush_guest_physical_translations(&mut self) {}
     fn set_descriptor_tables(&mut self, _: DescriptorTable, _: DescriptorTable) {}
     fn segment(&self, seg: SegReg) -> Segment {
         let attrs = if seg == SegReg::Cs { 0x29B } else { 0x93 };

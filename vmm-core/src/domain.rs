@@ -5,6 +5,7 @@ use crate::exit_stats::ExitStats;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
 use crate::pc_board::{DeviceSet, PcBoard};
+use crate::second_level::{GuestPhysicalMap, MapError, SecondLevelTables};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use core::cell::Cell;
@@ -36,6 +37,9 @@ pub struct Domain {
     pub id: u32,
     pub config: GuestConfig,
     pub memory: GuestMemory,
+    /// Guest-physical to host-physical translation (NPT or EPT), owned here
+    /// so it can change while the guest runs.
+    pub second_level: GuestPhysicalMap,
     pub io: PortIoBus,
     /// The board: its emulated devices and their interrupt routing.
     pub board: PcBoard,
@@ -62,19 +66,25 @@ pub struct Domain {
 pub enum DomainError {
     /// Two devices want the same ports (a hypervisor bug).
     PortConflict(u16),
+    /// The domain's memory could not be mapped in its second-level tables.
+    SecondLevel(MapError),
 }
 
 impl Domain {
-    /// A domain with `memory`, the PC platform (COM1 writing to `console`, the
-    /// RTC starting at `unix_seconds`) and the test-exit port.
+    /// A domain with `memory` mapped through `second_level` (the backend's
+    /// empty tables), the PC board (COM1 writing to `console`, the RTC
+    /// starting at `unix_seconds`) and the test-exit port.
     pub fn new(
         id: u32,
         config: GuestConfig,
         memory: GuestMemory,
+        second_level: Box<dyn SecondLevelTables>,
         console: Box<dyn ByteSink>,
         clock: Rc<dyn Clock>,
         unix_seconds: u64,
     ) -> Result<Self, DomainError> {
+        let second_level = GuestPhysicalMap::new(second_level, &memory.mappings())
+            .map_err(DomainError::SecondLevel)?;
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
         let board = PcBoard::new(
@@ -96,6 +106,7 @@ impl Domain {
             id,
             config,
             memory,
+            second_level,
             io,
             board,
             mmio: MmioBus::default(),

@@ -29,6 +29,7 @@ pub mod page_walk;
 pub mod pc_board;
 pub mod run_loop;
 pub mod screen_mirror;
+pub mod second_level;
 pub mod vcpu;
 
 #[cfg(test)]

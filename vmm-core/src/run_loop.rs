@@ -48,6 +48,9 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
         screen.tick(now, &dom.memory, &vga);
     }
     snapshot_stats(dom, now, vcpu.backend_name());
+    if dom.second_level.take_flush() {
+        vcpu.flush_guest_physical_translations();
+    }
     deliver(vcpu, &mut dom.board);
 }
 
@@ -81,5 +84,41 @@ fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv, backend: &str) {
             return;
         }
         host.wait_for_event();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest_config::GuestConfig;
+    use crate::guest_memory::test_memory;
+    use crate::test_support::{FakeClock, FakeHost, FakeTables, FakeVcpu};
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+
+    struct Discard;
+    impl device_model::ByteSink for Discard {
+        fn write_byte(&mut self, _: u8) {}
+    }
+
+    #[test]
+    fn a_second_level_change_is_flushed_before_the_next_entry_once() {
+        let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
+        let mut dom = Domain::new(
+            1,
+            GuestConfig::default(),
+            test_memory(0x10_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            clock,
+            0,
+        )
+        .unwrap();
+        dom.second_level.protect(0, 0x1000, false).unwrap();
+        let mut vcpu = FakeVcpu::default();
+        vcpu.exits = alloc::vec![crate::vcpu::VmExit::Nmi, crate::vcpu::VmExit::Nmi];
+        let reason = run_vcpu(&mut vcpu, &mut dom, &FakeHost::default());
+        assert_eq!(reason, StopReason::TripleFault);
+        assert_eq!(vcpu.flushes, 1);
     }
 }

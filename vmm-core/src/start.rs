@@ -8,6 +8,7 @@ use alloc::string::String;
 use core::panic::PanicInfo;
 use device_model::block::{MemoryBlock, SharedBlock};
 use log::LevelFilter;
+use svm::npt::NestedPageTable;
 use vmm_core::arch::cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
 use vmm_core::arch::power::{power_off, RunOutcome};
@@ -24,7 +25,9 @@ use vmm_core::guest_config::{GuestConfig, SelfTest};
 use vmm_core::guest_memory::GuestMemory;
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
 use vmm_core::run_loop::run_vcpu;
+use vmm_core::second_level::SecondLevelTables;
 use vmm_core::vcpu::{dump_state, Vcpu};
+use vmx::ept::ExtendedPageTable;
 
 /// Size of the hypervisor heap.
 const HEAP_SIZE: u64 = 32 * 1024 * 1024;
@@ -140,10 +143,16 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     }
 
     let stats = config.stats;
+    // The domain owns its second-level tables, in the backend's format.
+    let second_level: Box<dyn SecondLevelTables> = match &host {
+        Host::Svm(_) => Box::new(NestedPageTable::new()),
+        Host::Vmx(_) => Box::new(ExtendedPageTable::new()),
+    };
     let mut dom = Domain::new(
         1,
         config,
         memory,
+        second_level,
         Box::new(HostConsole),
         Rc::new(TscClock),
         host_rtc::unix_time(),
@@ -157,15 +166,14 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
     }
-    let mappings = dom.memory.mappings();
+    let root = dom.second_level.root();
     match &host {
         Host::Svm(h) => {
-            let mut vcpu = SvmBackend::new(h, 1, &mappings)
-                .map_err(|e| alloc::format!("cannot build the nested page table: {e:?}"))?;
+            let mut vcpu = SvmBackend::new(h, 1, root);
             Ok(run_and_report(&mut vcpu, &mut dom, stats))
         }
         Host::Vmx(h) => {
-            let mut vcpu = VmxBackend::new(h, 1, &mappings).map_err(|e| alloc::format!("{e}"))?;
+            let mut vcpu = VmxBackend::new(h, 1, root).map_err(|e| alloc::format!("{e}"))?;
             Ok(run_and_report(&mut vcpu, &mut dom, stats))
         }
     }

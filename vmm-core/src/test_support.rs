@@ -22,6 +22,8 @@ pub struct FakeVcpu {
     pub window_exiting: bool,
     pub interruptible: bool,
     pub xmm: [u128; 16],
+    /// Second-level translation flushes asked for.
+    pub flushes: u32,
 }
 
 impl Default for FakeVcpu {
@@ -52,6 +54,7 @@ impl Default for FakeVcpu {
             window_exiting: false,
             interruptible: true,
             xmm: [0; 16],
+            flushes: 0,
         }
     }
 }
@@ -134,6 +137,9 @@ impl Vcpu for FakeVcpu {
     fn set_control_regs(&mut self, control: ControlRegs) {
         self.cr = control;
     }
+    fn flush_guest_physical_translations(&mut self) {
+        self.flushes += 1;
+    }
     fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {
         self.gdtr = gdtr;
         self.idtr = idtr;
@@ -204,5 +210,53 @@ impl HostEnv for FakeHost {
     }
     fn wait_for_event(&self) {
         self.tsc.set(self.tsc.get() + 100_000);
+    }
+}
+
+/// Second-level tables that only record what is mapped: the exit tests run
+/// on heap memory that is not page-aligned, which real tables refuse.
+#[derive(Default)]
+pub struct FakeTables {
+    /// (gpa, hpa, len, writable) of every live mapping.
+    pub mappings: Vec<(u64, u64, u64, bool)>,
+}
+
+impl crate::second_level::SecondLevelTables for FakeTables {
+    fn map(
+        &mut self,
+        gpa: u64,
+        hpa: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<(), crate::second_level::MapError> {
+        self.mappings.push((gpa, hpa, len, writable));
+        Ok(())
+    }
+    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), crate::second_level::MapError> {
+        self.mappings
+            .retain(|m| m.0 + m.2 <= gpa || m.0 >= gpa.saturating_add(len));
+        Ok(())
+    }
+    fn protect(
+        &mut self,
+        gpa: u64,
+        len: u64,
+        writable: bool,
+    ) -> Result<(), crate::second_level::MapError> {
+        for m in &mut self.mappings {
+            if m.0 >= gpa && m.0 + m.2 <= gpa.saturating_add(len) {
+                m.3 = writable;
+            }
+        }
+        Ok(())
+    }
+    fn root(&self) -> u64 {
+        0
+    }
+    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
+        self.mappings
+            .iter()
+            .find(|m| gpa >= m.0 && gpa - m.0 < m.2)
+            .map(|m| (m.1 + (gpa - m.0), m.3))
     }
 }

@@ -69,6 +69,8 @@ pub enum EptError {
     /// Beyond the 48-bit guest-physical space a 4-level walk covers, or a
     /// host address beyond what an entry can hold.
     OutOfRange,
+    /// A change of permissions for a page that is not mapped.
+    NotMapped { gpa: u64 },
 }
 
 impl From<MapError> for EptError {
@@ -77,6 +79,7 @@ impl From<MapError> for EptError {
             MapError::Misaligned => EptError::Misaligned,
             MapError::AlreadyMapped { gpa } => EptError::AlreadyMapped { gpa },
             MapError::OutOfRange => EptError::OutOfRange,
+            MapError::NotMapped { gpa } => EptError::NotMapped { gpa },
         }
     }
 }
@@ -149,6 +152,18 @@ impl ExtendedPageTable {
     /// addresses allow it and 4 KiB pages elsewhere.
     pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), EptError> {
         Ok(self.0.map(gpa, hpa, len, access)?)
+    }
+
+    /// Removes every mapping in `[gpa, gpa+len)`; the caller flushes the
+    /// guest's cached translations before it runs again.
+    pub fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), EptError> {
+        Ok(self.0.unmap(gpa, len)?)
+    }
+
+    /// Changes the access rights of every mapped page in `[gpa, gpa+len)`;
+    /// the caller flushes the guest's cached translations before it runs again.
+    pub fn protect(&mut self, gpa: u64, len: u64, access: Access) -> Result<(), EptError> {
+        Ok(self.0.protect(gpa, len, access)?)
     }
 
     /// Walks the tables as the processor would: the host-physical address and

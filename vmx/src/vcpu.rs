@@ -85,6 +85,32 @@ pub struct VmxVcpu {
     entry: EntryControls,
     cr0_fixed: (u64, u64),
     cr4_fixed: (u64, u64),
+    /// The EPT pointer and how this processor invalidates its translations.
+    eptp: u64,
+    invept_kind: Option<InveptKind>,
+}
+
+/// The INVEPT types (Intel SDM vol. 3C, 29.4.3.1; INVEPT in vol. 2B).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InveptKind {
+    /// Type 1: the translations derived from one EPTP.
+    SingleContext,
+    /// Type 2: every EPTP's translations.
+    AllContexts,
+}
+
+/// Invalidates the cached translations derived from `eptp`, the narrowest
+/// way this processor offers (none: it caches none the hypervisor can see).
+fn flush_ept(kind: Option<InveptKind>, eptp: u64) -> Result<(), SetupError> {
+    match kind {
+        // SAFETY: VMX root operation (a VmxHost exists); single-context INVEPT
+        // is supported and only invalidates TLB entries.
+        Some(InveptKind::SingleContext) => unsafe { invept(1, eptp) },
+        // SAFETY: as above, all-context INVEPT is supported.
+        Some(InveptKind::AllContexts) => unsafe { invept(2, 0) },
+        None => Ok(()),
+    }
+    .map_err(|e| SetupError::Vmx(e, w64::EPT_POINTER))
 }
 
 impl VmxVcpu {
@@ -183,13 +209,14 @@ impl VmxVcpu {
         // must not survive: flush the EPT context and the VPID before first use
         // (SDM 29.4.3 "Invalidating Cached Translation Information").
         let cap = caps.ept_vpid;
-        if cap.contains(EptVpidCap::INVEPT | EptVpidCap::INVEPT_SINGLE_CONTEXT) {
-            // SAFETY: VMX root operation; single-context INVEPT is supported.
-            unsafe { invept(1, eptp) }.map_err(|e| SetupError::Vmx(e, w64::EPT_POINTER))?;
+        let invept_kind = if cap.contains(EptVpidCap::INVEPT | EptVpidCap::INVEPT_SINGLE_CONTEXT) {
+            Some(InveptKind::SingleContext)
         } else if cap.contains(EptVpidCap::INVEPT | EptVpidCap::INVEPT_ALL_CONTEXT) {
-            // SAFETY: VMX root operation; all-context INVEPT is supported.
-            unsafe { invept(2, 0) }.map_err(|e| SetupError::Vmx(e, w64::EPT_POINTER))?;
-        }
+            Some(InveptKind::AllContexts)
+        } else {
+            None
+        };
+        flush_ept(invept_kind, eptp)?;
         if secondary.contains(SecondaryControls::ENABLE_VPID) {
             let vpid = vpid.max(1);
             write(w16::VPID, u64::from(vpid))?;
@@ -240,6 +267,8 @@ impl VmxVcpu {
             entry,
             cr0_fixed: (caps.cr0_fixed0 & !(1 | 1 << 31), caps.cr0_fixed1),
             cr4_fixed: (caps.cr4_fixed0, caps.cr4_fixed1),
+            eptp,
+            invept_kind,
         };
         vcpu.reset()?;
         Ok(vcpu)
@@ -404,6 +433,13 @@ impl VmxVcpu {
 
     pub fn gdtr(&self) -> (u64, u32) {
         (read(n::GUEST_GDTR_BASE), read(w32::GUEST_GDTR_LIMIT) as u32)
+    }
+
+    /// Invalidates the processor's cached guest-physical translations after
+    /// the EPT changed (an entry removed or its permissions reduced): they
+    /// are not invalidated by the change itself (SDM 29.4.3.1).
+    pub fn flush_guest_physical_translations(&mut self) -> Result<(), SetupError> {
+        flush_ept(self.invept_kind, self.eptp)
     }
 
     /// Loads GDTR and IDTR (base, limit), as LGDT/LIDT would.

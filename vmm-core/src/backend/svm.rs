@@ -1,6 +1,6 @@
 //! AMD SVM behind the neutral vCPU trait.
 
-use crate::guest_memory::Mapping;
+use crate::second_level::{MapError, SecondLevelTables};
 use crate::vcpu::{
     ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
     VirtInstruction, VmExit,
@@ -13,31 +13,60 @@ use svm::npt::{Access, NestedPageTable, NptError};
 use svm::vmcb::VmcbSegment;
 use svm::SvmVcpu;
 
-/// An SVM vCPU with the nested page table of its domain.
+/// An SVM vCPU running over its domain's nested page table.
 pub struct SvmBackend<'h> {
     host: &'h SvmHost,
     vcpu: SvmVcpu,
-    _npt: NestedPageTable,
 }
 
 impl<'h> SvmBackend<'h> {
-    /// A vCPU in the reset state over guest memory laid out as `mappings`.
-    pub fn new(host: &'h SvmHost, asid: u32, mappings: &[Mapping]) -> Result<Self, NptError> {
-        let mut npt = NestedPageTable::new();
-        for m in mappings {
-            let access = if m.writable {
-                Access::ReadWrite
-            } else {
-                Access::ReadOnly
-            };
-            npt.map(m.gpa, m.hpa, m.len, access)?;
-        }
-        let vcpu = SvmVcpu::new(asid, npt.root());
-        Ok(Self {
+    /// A vCPU in the reset state with ASID `asid`, translating through the
+    /// nested page table at `n_cr3` (its domain's [`GuestPhysicalMap`] root).
+    pub fn new(host: &'h SvmHost, asid: u32, n_cr3: u64) -> Self {
+        Self {
             host,
-            vcpu,
-            _npt: npt,
-        })
+            vcpu: SvmVcpu::new(asid, n_cr3),
+        }
+    }
+}
+
+/// The NPT error as the backend-neutral one (the same cases).
+fn neutral_map_error(e: NptError) -> MapError {
+    match e {
+        NptError::Misaligned => MapError::Misaligned,
+        NptError::AlreadyMapped { gpa } => MapError::AlreadyMapped { gpa },
+        NptError::OutOfRange => MapError::OutOfRange,
+        NptError::NotMapped { gpa } => MapError::NotMapped { gpa },
+    }
+}
+
+fn npt_access(writable: bool) -> Access {
+    if writable {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    }
+}
+
+impl SecondLevelTables for NestedPageTable {
+    fn map(&mut self, gpa: u64, hpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        NestedPageTable::map(self, gpa, hpa, len, npt_access(writable)).map_err(neutral_map_error)
+    }
+
+    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), MapError> {
+        NestedPageTable::unmap(self, gpa, len).map_err(neutral_map_error)
+    }
+
+    fn protect(&mut self, gpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        NestedPageTable::protect(self, gpa, len, npt_access(writable)).map_err(neutral_map_error)
+    }
+
+    fn root(&self) -> u64 {
+        NestedPageTable::root(self)
+    }
+
+    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
+        NestedPageTable::translate(self, gpa)
     }
 }
 
@@ -199,6 +228,10 @@ impl Vcpu for SvmBackend<'_> {
     fn set_control_regs(&mut self, c: ControlRegs) {
         self.vcpu.set_control_registers(c.cr0, c.cr3, c.cr4, c.efer);
         self.vcpu.save_mut().cr2 = c.cr2;
+    }
+
+    fn flush_guest_physical_translations(&mut self) {
+        self.vcpu.flush_guest_physical_translations();
     }
 
     fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {

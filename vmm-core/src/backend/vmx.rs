@@ -1,6 +1,6 @@
 //! Intel VT-x behind the neutral vCPU trait.
 
-use crate::guest_memory::Mapping;
+use crate::second_level::{MapError, SecondLevelTables};
 use crate::vcpu::{
     ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
     VirtInstruction, VmExit,
@@ -12,24 +12,21 @@ use vmx::instructions::{read_cr2, write_cr2};
 use vmx::vcpu::{ar_to_packed, packed_to_ar, SetupError, VmxExit};
 use vmx::VmxVcpu;
 
-/// A VT-x vCPU with the EPT of its domain.
+/// A VT-x vCPU running over its domain's EPT.
 pub struct VmxBackend<'h> {
     host: &'h VmxHost,
     vcpu: VmxVcpu,
-    _ept: ExtendedPageTable,
 }
 
 /// Why a VT-x vCPU could not be built.
 #[derive(Debug)]
 pub enum VmxBackendError {
-    Ept(EptError),
     Setup(SetupError),
 }
 
 impl fmt::Display for VmxBackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VmxBackendError::Ept(e) => write!(f, "cannot build the EPT: {e:?}"),
             VmxBackendError::Setup(SetupError::Controls(m)) => write!(f, "{m}"),
             VmxBackendError::Setup(SetupError::Vmx(e, field)) => {
                 write!(
@@ -43,28 +40,52 @@ impl fmt::Display for VmxBackendError {
 }
 
 impl<'h> VmxBackend<'h> {
-    /// A vCPU in the reset state over guest memory laid out as `mappings`.
-    pub fn new(
-        host: &'h VmxHost,
-        vpid: u16,
-        mappings: &[Mapping],
-    ) -> Result<Self, VmxBackendError> {
-        let mut ept = ExtendedPageTable::new();
-        for m in mappings {
-            let access = if m.writable {
-                Access::ReadWrite
-            } else {
-                Access::ReadOnly
-            };
-            ept.map(m.gpa, m.hpa, m.len, access)
-                .map_err(VmxBackendError::Ept)?;
-        }
-        let vcpu = VmxVcpu::new(host, vpid, ept.eptp()).map_err(VmxBackendError::Setup)?;
-        Ok(Self {
-            host,
-            vcpu,
-            _ept: ept,
-        })
+    /// A vCPU in the reset state with VPID `vpid`, translating through the
+    /// EPT whose pointer is `eptp` (its domain's [`GuestPhysicalMap`] root).
+    pub fn new(host: &'h VmxHost, vpid: u16, eptp: u64) -> Result<Self, VmxBackendError> {
+        let vcpu = VmxVcpu::new(host, vpid, eptp).map_err(VmxBackendError::Setup)?;
+        Ok(Self { host, vcpu })
+    }
+}
+
+/// The EPT error as the backend-neutral one (the same cases).
+fn neutral_map_error(e: EptError) -> MapError {
+    match e {
+        EptError::Misaligned => MapError::Misaligned,
+        EptError::AlreadyMapped { gpa } => MapError::AlreadyMapped { gpa },
+        EptError::OutOfRange => MapError::OutOfRange,
+        EptError::NotMapped { gpa } => MapError::NotMapped { gpa },
+    }
+}
+
+fn ept_access(writable: bool) -> Access {
+    if writable {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    }
+}
+
+impl SecondLevelTables for ExtendedPageTable {
+    fn map(&mut self, gpa: u64, hpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        ExtendedPageTable::map(self, gpa, hpa, len, ept_access(writable)).map_err(neutral_map_error)
+    }
+
+    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), MapError> {
+        ExtendedPageTable::unmap(self, gpa, len).map_err(neutral_map_error)
+    }
+
+    fn protect(&mut self, gpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        ExtendedPageTable::protect(self, gpa, len, ept_access(writable)).map_err(neutral_map_error)
+    }
+
+    /// The EPT pointer (root, memory type, walk length), as the VMCS takes it.
+    fn root(&self) -> u64 {
+        self.eptp()
+    }
+
+    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
+        ExtendedPageTable::translate(self, gpa)
     }
 }
 
@@ -221,6 +242,12 @@ impl Vcpu for VmxBackend<'_> {
             log::error!("vmx: cannot load control registers: {e:?}");
         }
         write_cr2(c.cr2);
+    }
+
+    fn flush_guest_physical_translations(&mut self) {
+        if let Err(e) = self.vcpu.flush_guest_physical_translations() {
+            log::error!("vmx: INVEPT failed: {e:?}");
+        }
     }
 
     fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {

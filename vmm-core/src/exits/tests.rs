@@ -4,7 +4,7 @@ use super::{handle_exit, BiosStop, Flow, StopReason};
 use crate::domain::Domain;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::test_memory;
-use crate::test_support::{FakeClock, FakeHost, FakeVcpu};
+use crate::test_support::{FakeClock, FakeHost, FakeTables, FakeVcpu};
 use crate::vcpu::{vector, Gpr, IoAccess, IoDirection, SegReg, Vcpu, VmExit, RFLAGS_DF};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -27,6 +27,7 @@ fn domain() -> (Domain, Rc<RefCell<Vec<u8>>>) {
         1,
         GuestConfig::default(),
         test_memory(0x10_0000),
+        Box::new(FakeTables::default()),
         Box::new(Capture(out.clone())),
         clock,
         0,
@@ -352,6 +353,7 @@ fn a_halted_guest_is_woken_by_the_pit_through_the_pic() {
         1,
         GuestConfig::default(),
         test_memory(0x10_0000),
+        Box::new(FakeTables::default()),
         Box::new(Capture(out)),
         clock,
         0,

@@ -62,6 +62,9 @@ pub trait Vcpu {
     fn set_control_regs(&mut self, control: ControlRegs);
     /// Loads GDTR and IDTR, as LGDT and LIDT would.
     fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable);
+    /// Invalidates what the processor cached of the domain's second-level
+    /// translations before the next entry (after an unmap or a protect).
+    fn flush_guest_physical_translations(&mut self);
     /// Puts the vCPU in `state` before its first entry: a boot path's
     /// starting point (Xen's PVH entry in 32-bit protected mode, say).
     fn load_initial_state(&mut self, state: &InitialState) {
