@@ -7,7 +7,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 
 /// I/O port the guest writes its exit status to.
-pub const DEBUG_EXIT_PORT: u16 = 0x501;
+pub const DEBUG_EXIT_PORT: u16 = pc_layout::ports::TEST_EXIT;
 
 /// The shared cell in which a write leaves the requested status.
 pub type ExitRequest = Rc<Cell<Option<u8>>>;

@@ -59,15 +59,15 @@ use keyboard::Keyboard;
 pub use keyboard::TYPED_QUEUE_DEPTH;
 
 /// Data port: output buffer (read), input buffer as data (write).
-pub const DATA_PORT: u16 = 0x60;
+pub const DATA_PORT: u16 = pc_layout::ports::I8042_DATA;
 /// Status register (read), input buffer as command (write).
-pub const COMMAND_PORT: u16 = 0x64;
+pub const COMMAND_PORT: u16 = pc_layout::ports::I8042_COMMAND;
 /// PS/2 System Control Port A: fast A20 and fast reset.
-pub const SYSTEM_CONTROL_PORT_A: u16 = 0x92;
+pub const SYSTEM_CONTROL_PORT_A: u16 = pc_layout::ports::SYSTEM_CONTROL_A;
 /// ISA IRQ of keyboard data in the output buffer.
-pub const KEYBOARD_IRQ: u8 = 1;
+pub const KEYBOARD_IRQ: u8 = pc_layout::irqs::KEYBOARD;
 /// ISA IRQ of auxiliary-device data in the output buffer.
-pub const AUX_IRQ: u8 = 12;
+pub const AUX_IRQ: u8 = pc_layout::irqs::MOUSE;
 
 // Status register (port 0x64 read).
 /// Output Buffer Full: a byte waits at port 0x60.

@@ -110,21 +110,21 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 
 /// Command Block of the primary channel (Data register port).
-pub const PRIMARY_COMMAND_BASE: u16 = 0x1F0;
+pub const PRIMARY_COMMAND_BASE: u16 = pc_layout::ports::IDE_PRIMARY_COMMAND;
 /// Control Block (Alternate Status/Device Control) of the primary channel.
-pub const PRIMARY_CONTROL_PORT: u16 = 0x3F6;
+pub const PRIMARY_CONTROL_PORT: u16 = pc_layout::ports::IDE_PRIMARY_CONTROL;
 /// Command Block of the secondary channel.
-pub const SECONDARY_COMMAND_BASE: u16 = 0x170;
+pub const SECONDARY_COMMAND_BASE: u16 = pc_layout::ports::IDE_SECONDARY_COMMAND;
 /// Control Block of the secondary channel.
-pub const SECONDARY_CONTROL_PORT: u16 = 0x376;
+pub const SECONDARY_CONTROL_PORT: u16 = pc_layout::ports::IDE_SECONDARY_CONTROL;
 /// Ports in a Command Block.
 pub const COMMAND_BLOCK_LEN: u16 = 8;
 /// Ports in a Control Block this controller claims (0x3F7/0x377 are not ours).
 pub const CONTROL_BLOCK_LEN: u16 = 1;
 /// ISA IRQ of the primary channel.
-pub const PRIMARY_IRQ: u8 = 14;
+pub const PRIMARY_IRQ: u8 = pc_layout::irqs::IDE_PRIMARY;
 /// ISA IRQ of the secondary channel.
-pub const SECONDARY_IRQ: u8 = 15;
+pub const SECONDARY_IRQ: u8 = pc_layout::irqs::IDE_SECONDARY;
 /// Size of the bus-master I/O block (BAR4): 8 bytes per channel.
 pub const BUS_MASTER_LEN: u16 = 16;
 

@@ -43,23 +43,23 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 
 /// Master command port (A0 = 0): ICW1, OCW2 and OCW3; reads IRR, ISR or the poll word.
-pub const MASTER_COMMAND: u16 = 0x20;
+pub const MASTER_COMMAND: u16 = pc_layout::ports::PIC_MASTER;
 /// Master data port (A0 = 1): ICW2-ICW4 during initialization, then OCW1 (IMR).
-pub const MASTER_DATA: u16 = 0x21;
+pub const MASTER_DATA: u16 = MASTER_COMMAND + 1;
 /// Slave command port.
-pub const SLAVE_COMMAND: u16 = 0xA0;
+pub const SLAVE_COMMAND: u16 = pc_layout::ports::PIC_SLAVE;
 /// Slave data port.
-pub const SLAVE_DATA: u16 = 0xA1;
+pub const SLAVE_DATA: u16 = SLAVE_COMMAND + 1;
 /// ELCR1: trigger mode of IRQ0-7 (bit set = level).
-pub const ELCR1: u16 = 0x4D0;
+pub const ELCR1: u16 = pc_layout::ports::PIC_ELCR;
 /// ELCR2: trigger mode of IRQ8-15 (bit set = level).
-pub const ELCR2: u16 = 0x4D1;
+pub const ELCR2: u16 = ELCR1 + 1;
 /// The port ranges (base, length) of one [`PicPair`]: register a [`PicPorts`]
 /// with each base, all sharing the pair.
 pub const PIC_PORT_RANGES: [(u16, u16); 3] = [(MASTER_COMMAND, 2), (SLAVE_COMMAND, 2), (ELCR1, 2)];
 
-/// The master input the slave's INT output drives.
-const CASCADE_IR: u8 = 2;
+/// The master input the slave's INT output drives: the board's cascade line.
+const CASCADE_IR: u8 = pc_layout::irqs::CASCADE;
 /// The level whose vector a chip answers with when nothing is to be delivered.
 const SPURIOUS_IR: u8 = 7;
 

@@ -86,7 +86,7 @@ pub use ports::{PitPorts, PIT_BASE, PIT_PORT_COUNT};
 pub use ticks::{ns_to_ticks, ticks_to_ns, PIT_CLOCK_HZ};
 
 /// ISA IRQ driven by OUT of counter 0 (edge-triggered at the 8259).
-pub const PIT_IRQ: u8 = 0;
+pub const PIT_IRQ: u8 = pc_layout::irqs::PIT;
 
 /// The 8254 and port B of one PC.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use crate::bus::PortIoDevice;
 use crate::rate_limit::RateLimit;
 
 /// The POST code port.
-pub const POST_PORT: u16 = 0x80;
+pub const POST_PORT: u16 = pc_layout::ports::POST;
 
 /// The latch behind port 80h.
 pub struct PostCode {

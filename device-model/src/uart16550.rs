@@ -14,9 +14,9 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 
 /// Standard base ports of COM1..COM4.
-pub const COM_PORTS: [u16; 4] = [0x3F8, 0x2F8, 0x3E8, 0x2E8];
+pub const COM_PORTS: [u16; 4] = pc_layout::ports::COM;
 /// Number of ports a UART occupies.
-pub const UART_PORT_COUNT: u16 = 8;
+pub const UART_PORT_COUNT: u16 = pc_layout::ports::UART_COUNT;
 
 // Register offsets.
 const RBR_THR_DLL: u16 = 0;

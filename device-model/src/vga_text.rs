@@ -96,7 +96,7 @@ use mode3::{MODE3_ATTR, MODE3_CRTC, MODE3_GC, MODE3_MISC, MODE3_SEQ};
 use sequencer::SEQ_COUNT;
 
 /// Guest-physical address of the colour text page (memory map B8000h, 32 KiB).
-pub const TEXT_PAGE_ADDR: u64 = 0xB8000;
+pub const TEXT_PAGE_ADDR: u64 = pc_layout::memory::VGA_TEXT;
 /// Size of the text page window the CPU sees at [`TEXT_PAGE_ADDR`].
 pub const TEXT_PAGE_SIZE: usize = 0x8000;
 /// Characters per row in mode 3.

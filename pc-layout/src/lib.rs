@@ -50,6 +50,14 @@ pub mod ports {
     pub const PCI_CONFIG: u16 = 0xCF8;
     /// Ports from [`PCI_CONFIG`] the PCI host decodes (CF8h-CFFh).
     pub const PCI_CONFIG_COUNT: u16 = 8;
+    /// PIIX3 RC (Reset Control) register, a byte port inside the PCI
+    /// configuration range (82371SB PIIX3 datasheet, "RC—Reset Control
+    /// Register (I/O Address 0CF9h)").
+    pub const RESET_CONTROL: u16 = 0xCF9;
+    /// PCI configuration mechanism #1 CONFIG_DATA, the first of the four data
+    /// ports CFCh-CFFh (PCI Local Bus Specification 3.0, 3.2.2.3.2 "Software
+    /// Generation of Configuration Transactions").
+    pub const PCI_CONFIG_DATA: u16 = 0xCFC;
     /// IDE primary channel command block (1F0h-1F7h).
     pub const IDE_PRIMARY_COMMAND: u16 = 0x1F0;
     /// IDE primary channel control block (3F6h).
@@ -159,6 +167,15 @@ mod tests {
         for pair in ranges.windows(2) {
             let ((a, len), (b, _)) = (pair[0], pair[1]);
             assert!(a + len <= b, "{a:#x}+{len} overlaps {b:#x}");
+        }
+    }
+
+    #[test]
+    fn pci_registers_lie_in_the_pci_config_range() {
+        const {
+            assert!(ports::PCI_CONFIG < ports::RESET_CONTROL);
+            assert!(ports::RESET_CONTROL < ports::PCI_CONFIG_DATA);
+            assert!(ports::PCI_CONFIG_DATA + 4 == ports::PCI_CONFIG + ports::PCI_CONFIG_COUNT);
         }
     }
 

@@ -11,7 +11,7 @@ use super::registers::{
 use super::CmosRtc;
 
 /// The ISA interrupt the RTC drives (slave 8259, input 0).
-pub const RTC_IRQ: u8 = 8;
+pub const RTC_IRQ: u8 = pc_layout::irqs::RTC;
 
 impl CmosRtc {
     /// The IRQ8 output at `now_ns`: high while register C's IRQF is set.

@@ -13,9 +13,9 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 
 /// Index port (write-only on the PC/AT; bit 7 masks NMI).
-pub const CMOS_INDEX_PORT: u16 = 0x70;
+pub const CMOS_INDEX_PORT: u16 = pc_layout::ports::CMOS_INDEX;
 /// Data port: reads and writes the byte the index selects.
-pub const CMOS_DATA_PORT: u16 = 0x71;
+pub const CMOS_DATA_PORT: u16 = pc_layout::ports::CMOS_DATA;
 /// Ports the device occupies from [`CMOS_INDEX_PORT`].
 pub const CMOS_PORT_COUNT: u16 = 2;
 

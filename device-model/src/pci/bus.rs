@@ -22,13 +22,15 @@ use core::cell::RefCell;
 // ---------------------------------------------------------------------------
 
 /// CONFIG_ADDRESS: the 32-bit configuration address register.
-pub const CONFIG_ADDRESS_PORT: u16 = 0xCF8;
+pub const CONFIG_ADDRESS_PORT: u16 = pc_layout::ports::PCI_CONFIG;
 /// PIIX3 RC (Reset Control) register, a byte at 0CF9h.
-pub const RESET_CONTROL_PORT: u16 = 0xCF9;
+pub const RESET_CONTROL_PORT: u16 = pc_layout::ports::RESET_CONTROL;
 /// CONFIG_DATA: the first of the four configuration data ports 0xCFC-0xCFF.
-pub const CONFIG_DATA_PORT: u16 = 0xCFC;
+pub const CONFIG_DATA_PORT: u16 = pc_layout::ports::PCI_CONFIG_DATA;
 /// Ports the bus occupies: 0xCF8-0xCFF.
-pub const PCI_PORT_COUNT: u16 = 8;
+pub const PCI_PORT_COUNT: u16 = pc_layout::ports::PCI_CONFIG_COUNT;
+/// The last configuration data port (0xCFF).
+const CONFIG_DATA_LAST: u16 = CONFIG_DATA_PORT + 3;
 
 /// CONFIG_ADDRESS bit 31: Enable bit; CONFIG_DATA accesses become
 /// configuration transactions only while it is set.
@@ -264,7 +266,7 @@ impl PciBus {
         match port {
             CONFIG_ADDRESS_PORT if size == 4 => self.config_address,
             RESET_CONTROL_PORT if size == 1 => u32::from(self.reset_control),
-            CONFIG_DATA_PORT..=0xCFF => self.data_read(port, size),
+            CONFIG_DATA_PORT..=CONFIG_DATA_LAST => self.data_read(port, size),
             _ => all_ones(size),
         }
     }
@@ -278,7 +280,7 @@ impl PciBus {
                 self.config_address = value & CONFIG_ADDRESS_IMPLEMENTED
             }
             RESET_CONTROL_PORT if size == 1 => self.write_reset_control(value as u8),
-            CONFIG_DATA_PORT..=0xCFF => self.data_write(port, size, value),
+            CONFIG_DATA_PORT..=CONFIG_DATA_LAST => self.data_write(port, size, value),
             _ => {}
         }
     }

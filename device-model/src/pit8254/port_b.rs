@@ -4,8 +4,8 @@
 
 use super::Pit;
 
-/// System control port B.
-pub const PORT_B: u16 = 0x61;
+/// System control port B, where the board places it.
+pub const PORT_B: u16 = pc_layout::ports::PORT_B;
 /// Number of ports port B occupies.
 pub const PORT_B_PORT_COUNT: u16 = 1;
 /// Port B bit 0 (read/write): timer 2 gate speaker (GATE input of counter 2).

@@ -8,17 +8,17 @@ use crate::Clock;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-/// First port of the 8254 (counter 0).
-pub const PIT_BASE: u16 = 0x40;
+/// First port of the 8254 (counter 0), where the board places it.
+pub const PIT_BASE: u16 = pc_layout::ports::PIT;
 /// Number of ports the 8254 occupies (counters 0-2 and the control word).
-pub const PIT_PORT_COUNT: u16 = 4;
+pub const PIT_PORT_COUNT: u16 = pc_layout::ports::PIT_COUNT;
 
-/// Port of counter 0.
-const COUNTER0_PORT: u16 = 0x40;
-/// Port of counter 2.
-const COUNTER2_PORT: u16 = 0x42;
-/// Port of the control word register.
-const CONTROL_WORD_PORT: u16 = 0x43;
+/// Port of counter 0 (A1-A0 = 00).
+const COUNTER0_PORT: u16 = PIT_BASE;
+/// Port of counter 2 (A1-A0 = 10).
+const COUNTER2_PORT: u16 = PIT_BASE + 2;
+/// Port of the control word register (A1-A0 = 11).
+const CONTROL_WORD_PORT: u16 = PIT_BASE + 3;
 
 impl Pit {
     /// Reads the byte at absolute port `port` (0x40-0x43, 0x61; others 0xFF).

@@ -14,9 +14,9 @@ use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
 use test_rng::XorShift;
 
-const CH0: u16 = 0x40;
-const CH2: u16 = 0x42;
-const CW: u16 = 0x43;
+const CH0: u16 = PIT_BASE;
+const CH2: u16 = PIT_BASE + 2;
+const CW: u16 = PIT_BASE + 3;
 
 /// Control word for LSB-then-MSB binary access to `ch` in `mode`.
 fn cw(ch: u8, mode: u8) -> u8 {

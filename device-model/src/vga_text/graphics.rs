@@ -24,7 +24,7 @@ impl VgaText {
     /// Miscellaneous Memory Map field selects (A0000h, A0000h, B0000h, B8000h).
     pub fn memory_map_base(&self) -> u64 {
         match (indexed(&self.gc, GC_MISCELLANEOUS) & GC_MISC_MEMORY_MAP) >> 2 {
-            0b00 | 0b01 => 0xA0000,
+            0b00 | 0b01 => pc_layout::memory::VGA_WINDOW,
             0b10 => 0xB0000,
             _ => TEXT_PAGE_ADDR,
         }

@@ -15,9 +15,9 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 
 /// First port of the VGA's I/O range.
-pub const VGA_PORT_BASE: u16 = 0x3B0;
+pub const VGA_PORT_BASE: u16 = pc_layout::ports::VGA;
 /// Number of ports the VGA occupies (3B0h-3DFh).
-pub const VGA_PORT_COUNT: u16 = 0x30;
+pub const VGA_PORT_COUNT: u16 = pc_layout::ports::VGA_COUNT;
 
 /// CRT Controller Address Register, monochrome address.
 pub const CRTC_ADDRESS_MONO: u16 = 0x3B4;
@@ -70,7 +70,12 @@ impl VgaText {
     /// The offset within the 3Bxh/3Dxh block if `port` is in the block the
     /// Miscellaneous Output I/O Address Select bit currently enables.
     fn crt_block(&self, port: u16) -> Option<u16> {
-        let enabled_base = if self.color_io() { 0x3D0 } else { 0x3B0 };
+        let enabled = if self.color_io() {
+            CRTC_ADDRESS_COLOR
+        } else {
+            CRTC_ADDRESS_MONO
+        };
+        let enabled_base = enabled & !CRT_BLOCK_MASK;
         (port & !CRT_BLOCK_MASK == enabled_base).then_some(port & CRT_BLOCK_MASK)
     }
 
