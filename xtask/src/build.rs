@@ -1,7 +1,7 @@
 //! Building the bare-metal hypervisor image.
 
 use crate::workspace_root;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The target triple of the hypervisor.
@@ -14,13 +14,27 @@ pub const HV_ELF_ENV: &str = "VMM_ELF";
 /// Checks that the pinned toolchain has the bare-metal target (the CLI's
 /// commands add it through [`crate::provision`]; nothing else installs).
 pub fn require_target() -> Result<(), String> {
-    if crate::provision::target_installed()? {
+    if target_installed()? {
         Ok(())
     } else {
         Err(format!(
             "the {HV_TARGET} target is missing: `cargo xtask test` adds it, or run: rustup target add {HV_TARGET}"
         ))
     }
+}
+
+/// True if the pinned toolchain's sysroot has the bare-metal target.
+pub fn target_installed() -> Result<bool, String> {
+    let sysroot = Command::new("rustc")
+        .current_dir(workspace_root())
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    Ok(Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(HV_TARGET)
+        .is_dir())
 }
 
 /// Builds `vmm` for bare metal and returns the ELF's path. `target_dir`

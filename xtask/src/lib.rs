@@ -9,6 +9,7 @@ pub mod expect;
 pub mod grub;
 pub mod guests;
 pub mod linux_iso;
+pub mod packages;
 pub mod provision;
 pub mod qemu;
 pub mod runner;

@@ -8,126 +8,14 @@
 //! [`crate::tools::require`], and fail with one line naming the command that
 //! installs what is missing.
 
-use crate::build::HV_TARGET;
+use crate::build::{target_installed, HV_TARGET};
+use crate::packages::{apt_command, Need, Package, PACKAGES};
 use crate::workspace_root;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-/// What a command is about to use; each Debian package serves one or more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    /// QEMU, which runs the hypervisor (SVM under TCG, or KVM).
-    Qemu,
-    /// A GRUB ISO of the hypervisor (`--loader grub`, and every Bochs run).
-    GrubIso,
-    /// Bochs and its BIOSes (`--emulator bochs`).
-    Bochs,
-    /// Making ISO and floppy images of test guests, and the Linux test ISO.
-    GuestMedia,
-}
-
-/// Every need: what `cargo xtask test` provisions.
-pub const ALL_NEEDS: [Need; 4] = [Need::Qemu, Need::GrubIso, Need::Bochs, Need::GuestMedia];
-
-/// A Debian package, the file that shows it is installed (a program found on
-/// PATH, or an absolute path for packages without one), and what needs it.
-#[derive(Debug)]
-pub struct Package {
-    pub name: &'static str,
-    pub provides: &'static str,
-    /// Other programs of the package that the project runs.
-    pub also: &'static [&'static str],
-    pub needed_for: &'static [Need],
-}
-
-/// The one list of Debian packages anything in the project uses.
-pub const PACKAGES: &[Package] = &[
-    Package {
-        name: "qemu-system-x86",
-        provides: "qemu-system-x86_64",
-        also: &[],
-        needed_for: &[Need::Qemu],
-    },
-    Package {
-        name: "grub-common",
-        provides: "grub-mkrescue",
-        also: &[],
-        needed_for: &[Need::GrubIso],
-    },
-    Package {
-        name: "grub-pc-bin",
-        provides: "/usr/lib/grub/i386-pc",
-        also: &[],
-        needed_for: &[Need::GrubIso],
-    },
-    Package {
-        name: "xorriso",
-        provides: "xorriso",
-        also: &[],
-        needed_for: &[Need::GrubIso, Need::GuestMedia],
-    },
-    Package {
-        name: "mtools",
-        provides: "mformat",
-        also: &["mtype", "mcopy"],
-        needed_for: &[Need::GrubIso, Need::GuestMedia],
-    },
-    Package {
-        name: "bochs",
-        provides: "bochs",
-        also: &[],
-        needed_for: &[Need::Bochs],
-    },
-    Package {
-        name: "bochsbios",
-        provides: "/usr/share/bochs/BIOS-bochs-latest",
-        also: &[],
-        needed_for: &[Need::Bochs],
-    },
-    Package {
-        name: "vgabios",
-        provides: "/usr/share/vgabios/vgabios.bin",
-        also: &[],
-        needed_for: &[Need::Bochs],
-    },
-    // The Linux ISO's kernel modules come compressed in one of these.
-    Package {
-        name: "gzip",
-        provides: "gzip",
-        also: &[],
-        needed_for: &[Need::GuestMedia],
-    },
-    Package {
-        name: "xz-utils",
-        provides: "xz",
-        also: &[],
-        needed_for: &[Need::GuestMedia],
-    },
-    Package {
-        name: "zstd",
-        provides: "zstd",
-        also: &[],
-        needed_for: &[Need::GuestMedia],
-    },
-];
-
-/// The package that provides `program_or_path`, if it is on the list.
-pub fn package_providing(program_or_path: &str) -> Option<&'static Package> {
-    PACKAGES
-        .iter()
-        .find(|p| p.provides == program_or_path || p.also.contains(&program_or_path))
-}
-
-impl Package {
-    pub fn is_installed(&self) -> bool {
-        if self.provides.starts_with('/') {
-            Path::new(self.provides).exists()
-        } else {
-            crate::tools::has(self.provides)
-        }
-    }
-}
+pub use crate::packages::ALL_NEEDS;
 
 /// Parts of the pinned Rust toolchain (rust-toolchain.toml).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,27 +29,27 @@ pub enum Toolchain {
 /// Rustup components the linters need.
 const LINTER_COMPONENTS: [&str; 2] = ["rustfmt", "clippy"];
 
+/// True if the file that shows `package` is installed is there.
+fn is_installed(package: &Package) -> bool {
+    if package.provides.starts_with('/') {
+        Path::new(package.provides).exists()
+    } else {
+        crate::tools::has(package.provides)
+    }
+}
+
 /// The distinct packages the needs call for that are not installed, in list order.
 pub fn missing_packages(needs: &[Need]) -> Vec<&'static str> {
     let mut missing: Vec<&'static str> = Vec::new();
     for p in PACKAGES {
         if p.needed_for.iter().any(|n| needs.contains(n))
-            && !p.is_installed()
+            && !is_installed(p)
             && !missing.contains(&p.name)
         {
             missing.push(p.name);
         }
     }
     missing
-}
-
-/// The exact install command for `packages`, as a user would type it.
-pub fn apt_command(packages: &[&str], as_root: bool) -> String {
-    let sudo = if as_root { "" } else { "sudo " };
-    format!(
-        "{sudo}apt-get install -y --no-install-recommends {}",
-        packages.join(" ")
-    )
 }
 
 /// Installs what `toolchain` and `needs` call for and is missing, printing one
@@ -224,20 +112,6 @@ fn provision_toolchain(toolchain: Toolchain) -> Result<Vec<String>, String> {
         }
     }
     Ok(added)
-}
-
-/// True if the pinned toolchain's sysroot has the bare-metal target.
-pub fn target_installed() -> Result<bool, String> {
-    let sysroot = Command::new("rustc")
-        .current_dir(workspace_root())
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    Ok(Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(HV_TARGET)
-        .is_dir())
 }
 
 fn rustup_output(args: &[&str]) -> Result<String, String> {
@@ -312,7 +186,7 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
             PACKAGES
                 .iter()
                 .filter(|p| p.name == *name)
-                .any(|p| !p.is_installed())
+                .any(|p| !is_installed(p))
         })
         .collect();
     if packages.is_empty() {
@@ -339,40 +213,4 @@ fn run_apt(mut cmd: Command, what: &str) -> Result<(), String> {
         .or_else(|| stderr.lines().last())
         .unwrap_or("no message");
     Err(format!("`{what}` failed: {}", reason.trim()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_need_has_a_package_and_names_are_unique() {
-        for need in ALL_NEEDS {
-            assert!(PACKAGES.iter().any(|p| p.needed_for.contains(&need)));
-        }
-        for (i, a) in PACKAGES.iter().enumerate() {
-            for b in &PACKAGES[i + 1..] {
-                assert_ne!(a.name, b.name);
-                assert_ne!(a.provides, b.provides);
-            }
-        }
-    }
-
-    #[test]
-    fn install_command_names_every_package() {
-        assert_eq!(
-            apt_command(&["bochs", "vgabios"], false),
-            "sudo apt-get install -y --no-install-recommends bochs vgabios"
-        );
-        assert!(!apt_command(&["bochs"], true).starts_with("sudo"));
-    }
-
-    #[test]
-    fn programs_map_to_their_packages() {
-        assert_eq!(
-            package_providing("qemu-system-x86_64").map(|p| p.name),
-            Some("qemu-system-x86")
-        );
-        assert!(package_providing("no-such-program").is_none());
-    }
 }

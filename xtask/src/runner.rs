@@ -467,9 +467,9 @@ fn spawn_bochs(
     if !opts.input.is_empty() {
         return Err("typed input is not supported under Bochs (its COM1 is a file)".into());
     }
-    for package in crate::provision::PACKAGES
+    for package in crate::packages::PACKAGES
         .iter()
-        .filter(|p| p.needed_for.contains(&crate::provision::Need::Bochs))
+        .filter(|p| p.needed_for.contains(&crate::packages::Need::Bochs))
     {
         tools::require(package.provides)?;
     }

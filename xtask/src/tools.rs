@@ -2,7 +2,7 @@
 //! installs anything: [`crate::provision`] does that, once, for the commands
 //! of the CLI.
 
-use crate::provision::{apt_command, package_providing};
+use crate::packages::{apt_command, package_providing};
 use std::path::Path;
 
 /// True if `program` can be found on PATH.
