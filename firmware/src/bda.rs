@@ -24,10 +24,12 @@ mod keyboard_buffer;
 
 pub use keyboard_buffer::{kbd_peek, kbd_pop, kbd_push, kbd_reset};
 
+use pc_layout::{memory, ports};
+
+/// Linear address of the BIOS data area (the board's [`memory::BDA`]).
+pub const BDA_BASE: u32 = memory::BDA as u32;
 /// Segment of the BIOS data area.
-pub const BDA_SEGMENT: u16 = 0x40;
-/// Linear address of the BIOS data area.
-pub const BDA_BASE: u32 = 0x400;
+pub const BDA_SEGMENT: u16 = (BDA_BASE >> 4) as u16;
 /// Size of the BIOS data area in bytes (40:00h-40:FFh).
 pub const BDA_SIZE: u32 = 0x100;
 
@@ -36,8 +38,9 @@ pub const BDA_SIZE: u32 = 0x100;
 pub const COM_PORTS: u32 = 0x400;
 /// Number of COM port address slots.
 pub const COM_PORT_SLOTS: usize = 4;
-/// The standard COM1-COM4 base addresses, in slot order.
-pub const COM_PORT_BASES: [u16; COM_PORT_SLOTS] = [0x3F8, 0x2F8, 0x3E8, 0x2E8];
+/// The standard COM1-COM4 base addresses, in slot order (the board's
+/// [`ports::COM`]).
+pub const COM_PORT_BASES: [u16; COM_PORT_SLOTS] = ports::COM;
 /// LPT1-LPT3 I/O base addresses, 3 words (0 = port absent).
 pub const LPT_PORTS: u32 = 0x408;
 /// Number of LPT address slots before the EBDA pointer.
@@ -266,10 +269,11 @@ pub const INTRA_APP_AREA: u32 = 0x4F0;
 pub const PRINT_SCREEN_STATUS: u32 = 0x500;
 
 // ---- Extended BIOS data area ----
-/// Where this BIOS puts the EBDA: the top KiB of conventional memory.
-pub const EBDA_SEGMENT: u16 = 0x9FC0;
-/// Linear address of the EBDA.
-pub const EBDA_BASE: u32 = 0x9_FC00;
+/// Linear address of the EBDA: the top KiB of conventional memory (the
+/// board's [`memory::EBDA`]).
+pub const EBDA_BASE: u32 = memory::EBDA as u32;
+/// Segment of the EBDA.
+pub const EBDA_SEGMENT: u16 = (EBDA_BASE >> 4) as u16;
 /// EBDA size in KiB.
 pub const EBDA_SIZE_KIB: u8 = 1;
 /// EBDA size in bytes.
@@ -277,6 +281,8 @@ pub const EBDA_SIZE: u32 = 1024;
 /// EBDA offset 0: its size in KiB, byte (the BIOS writes the word 0001h).
 pub const EBDA_LENGTH: u32 = 0x00;
 
+const _: () = assert!(BDA_BASE as u64 == memory::BDA && BDA_BASE == (BDA_SEGMENT as u32) << 4);
 const _: () = assert!(EBDA_BASE == (EBDA_SEGMENT as u32) << 4);
+const _: () = assert!(memory::EBDA + EBDA_SIZE as u64 == memory::VGA_WINDOW);
 const _: () = assert!(KB_BUFFER == BDA_BASE + KB_BUFFER_DEFAULT_START as u32);
 const _: () = assert!(KB_BUFFER_DEFAULT_END - KB_BUFFER_DEFAULT_START == 32);

@@ -16,21 +16,30 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use device_model::block::{BlockBackend, SharedBlock};
+use device_model::cmos_rtc::RTC_REGISTER_C;
+use pc_layout::{irqs, ports};
 
 /// Where boot sectors are loaded (0000:7C00).
 pub const BOOT_ADDRESS: u16 = 0x7C00;
 /// BDA: number of hard disks (0040:0075).
 const BDA_HARD_DISKS: u32 = 0x475;
-/// PIC and PIT ports.
-const PIC1_COMMAND: u16 = 0x20;
-const PIC1_DATA: u16 = 0x21;
-const PIC2_COMMAND: u16 = 0xA0;
-const PIC2_DATA: u16 = 0xA1;
-const PIT_CHANNEL0: u16 = 0x40;
-const PIT_COMMAND: u16 = 0x43;
-const CMOS_INDEX: u16 = 0x70;
-const CMOS_DATA: u16 = 0x71;
+/// The 8259A pair's command (ICW1, OCW2) and data (ICW2-4, OCW1) ports.
+const PIC1_COMMAND: u16 = ports::PIC_MASTER;
+const PIC1_DATA: u16 = ports::PIC_MASTER + 1;
+const PIC2_COMMAND: u16 = ports::PIC_SLAVE;
+const PIC2_DATA: u16 = ports::PIC_SLAVE + 1;
+/// The 8254's counter 0 and control word ports.
+const PIT_CHANNEL0: u16 = ports::PIT;
+const PIT_COMMAND: u16 = ports::PIT + 3;
+/// Non-specific end of interrupt (OCW2).
 const EOI: u8 = 0x20;
+/// The first ISA line on the slave 8259 (its input 0).
+const SLAVE_FIRST_IRQ: u8 = 8;
+/// Interrupt vectors the POST gives the master's and the slave's inputs 0.
+const MASTER_VECTOR_BASE: u8 = 0x08;
+const SLAVE_VECTOR_BASE: u8 = 0x70;
+/// The RTC's vector (70h).
+const RTC_VECTOR: u8 = SLAVE_VECTOR_BASE + (irqs::RTC - SLAVE_FIRST_IRQ);
 
 /// A boot device, in the order `--boot` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,10 +129,10 @@ impl Bios {
                 Next::Return
             }
             0x70..=0x77 => {
-                if vector == 0x70 {
+                if vector == RTC_VECTOR {
                     // Reading RTC register C acknowledges its interrupt.
-                    pf.port_out(CMOS_INDEX, 0x0C);
-                    pf.port_in(CMOS_DATA);
+                    pf.port_out(ports::CMOS_INDEX, RTC_REGISTER_C);
+                    pf.port_in(ports::CMOS_DATA);
                 }
                 pf.port_out(PIC2_COMMAND, EOI);
                 pf.port_out(PIC1_COMMAND, EOI);
@@ -169,22 +178,23 @@ impl Bios {
             pf.ram_size(),
             system::Equipment {
                 floppies,
-                serial_ports: 4,
+                serial_ports: ports::COM.len() as u8,
             },
         );
         mem.write_u8(BDA_HARD_DISKS, self.drives.count(DriveKind::HardDisk));
         // 8259A pair: edge-triggered, cascaded, master at 08h, slave at 70h;
         // IRQ0 (timer), IRQ1 (keyboard) and IRQ2 (cascade) unmasked.
+        let master_unmasked: u8 = 1 << irqs::PIT | 1 << irqs::KEYBOARD | 1 << irqs::CASCADE;
         for (port, value) in [
             (PIC1_COMMAND, 0x11),
             (PIC2_COMMAND, 0x11),
-            (PIC1_DATA, 0x08),
-            (PIC2_DATA, 0x70),
-            (PIC1_DATA, 0x04),
-            (PIC2_DATA, 0x02),
+            (PIC1_DATA, MASTER_VECTOR_BASE),
+            (PIC2_DATA, SLAVE_VECTOR_BASE),
+            (PIC1_DATA, 1 << irqs::CASCADE),
+            (PIC2_DATA, irqs::CASCADE),
             (PIC1_DATA, 0x01),
             (PIC2_DATA, 0x01),
-            (PIC1_DATA, 0xF8),
+            (PIC1_DATA, !master_unmasked),
             (PIC2_DATA, 0xFF),
         ] {
             pf.port_out(port, value);
@@ -396,8 +406,7 @@ impl Bios {
 /// INT 14h for COM1-COM4 (IBM PC/AT Technical Reference, "RS-232C" BIOS
 /// interface): 00h initialize, 01h send, 02h receive, 03h status.
 fn serial(regs: &mut Regs, pf: &mut dyn BiosPlatform) -> Next {
-    const PORTS: [u16; 4] = [0x3F8, 0x2F8, 0x3E8, 0x2E8];
-    let Some(&base) = PORTS.get(usize::from(regs.dx())) else {
+    let Some(&base) = ports::COM.get(usize::from(regs.dx())) else {
         regs.set_ah(0x80);
         return Next::Return;
     };

@@ -63,7 +63,7 @@ pub const DEFAULT_LOAD_SEGMENT: u16 = 0x07C0;
 /// fit is refused ([`ElToritoError::TooLargeForMemory`]) rather than trimmed,
 /// which also bounds every allocation here. ISOLINUX and GRUB images ask for
 /// 4 sectors (`-boot-load-size 4`), Windows' loader for 8.
-pub const CONVENTIONAL_MEMORY_END: u32 = 0xA_0000;
+pub const CONVENTIONAL_MEMORY_END: u32 = pc_layout::memory::VGA_WINDOW as u32;
 
 /// A cylinder/head/sector geometry, as INT 13h AH=08h reports it (counts,
 /// not maximum numbers).

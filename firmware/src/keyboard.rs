@@ -7,10 +7,11 @@ use crate::bda::{kbd_peek, kbd_pop, kbd_push};
 use crate::memory::RealMemory;
 use crate::platform::{BiosPlatform, Next};
 use crate::regs::Regs;
+use pc_layout::ports;
 
 /// The 8042 data port and the master PIC's command port.
-const KBC_DATA: u16 = 0x60;
-const PIC1_COMMAND: u16 = 0x20;
+const KBC_DATA: u16 = ports::I8042_DATA;
+const PIC1_COMMAND: u16 = ports::PIC_MASTER;
 /// Non-specific end of interrupt.
 const EOI: u8 = 0x20;
 

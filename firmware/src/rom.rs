@@ -18,13 +18,17 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use pc_layout::memory::HIGH_MEMORY;
 
-/// Segment of the ROM.
-pub const ROM_SEGMENT: u16 = 0xF000;
+/// The guest port the stubs write to trap into the hypervisor (the board's
+/// [`pc_layout::ports::BIOS_TRAP`]).
+pub use pc_layout::ports::BIOS_TRAP as TRAP_PORT;
+
 /// Size of the ROM.
 pub const ROM_SIZE: usize = 0x1_0000;
-/// The guest port the stubs write to trap into the hypervisor.
-pub const TRAP_PORT: u16 = 0xEA;
+/// Segment of the ROM: the image ends at 1 MiB, where the hypervisor loads
+/// it (F000h for 64 KiB).
+pub const ROM_SEGMENT: u16 = ((HIGH_MEMORY - ROM_SIZE as u64) >> 4) as u16;
 /// Offset of the stub table.
 pub const STUB_BASE: u16 = 0xC000;
 /// Bytes per stub.
@@ -36,8 +40,9 @@ pub const DPT_OFFSET: u16 = 0xEFC7;
 /// Offset of the reset vector.
 pub const RESET_VECTOR: u16 = 0xFFF0;
 
-/// `out 0EAh, al`
+/// `out 0EAh, al` (an 8-bit port number in the instruction).
 const OUT_TRAP: [u8; 2] = [0xE6, TRAP_PORT as u8];
+const _: () = assert!(TRAP_PORT <= 0xFF);
 /// `iret`
 const IRET: u8 = 0xCF;
 /// `int 1Ch`

@@ -121,6 +121,12 @@ pub mod memory {
     pub const HIGH_MEMORY: u64 = 0x10_0000;
     /// Largest ROM image: the ROM area.
     pub const MAX_ROM_SIZE: u64 = HIGH_MEMORY - ROM_AREA;
+    /// Where RAM below 4 GiB ends at most: the rest of the 32-bit space is
+    /// left for PCI, the APICs and the ROM alias, and RAM beyond this moves
+    /// above [`FOUR_GIB`]. The CMOS memory-size bytes (the Bochs BIOS /
+    /// SeaBIOS convention, `device_model::cmos_rtc`) and the BIOS's E820h map
+    /// both describe RAM split here.
+    pub const RAM_BELOW_4G_LIMIT: u64 = 0xE000_0000;
     /// The end of the 32-bit physical space; the ROM is aliased just below
     /// it so the reset vector at FFFF_FFF0h lands in it, as the chipset does.
     pub const FOUR_GIB: u64 = 1 << 32;
@@ -206,6 +212,7 @@ mod tests {
             memory::VGA_TEXT,
             memory::ROM_AREA,
             memory::HIGH_MEMORY,
+            memory::RAM_BELOW_4G_LIMIT,
             memory::IO_APIC,
             memory::HPET,
             memory::LOCAL_APIC,

@@ -12,7 +12,7 @@ use alloc::vec;
 use device_model::block::MemoryBlock;
 
 const MIB: usize = 1 << 20;
-const VGA_TEXT: usize = 0xB8000;
+const VGA_TEXT: usize = pc_layout::memory::VGA_TEXT as usize;
 
 fn machine() -> (VecMemory, FakePlatform) {
     (VecMemory(vec![0; MIB]), FakePlatform::new(64 << 20))
@@ -369,6 +369,77 @@ fn int14_on_a_port_that_does_not_exist_times_out() {
     let r = int14(&mut uart, 0x0141, 9);
     assert_eq!(r.ah(), 0x80);
     assert!(uart.writes.is_empty());
+}
+
+/// The 8259 and 8254 writes among `writes`.
+fn pic_and_pit(writes: &[(u16, u8)]) -> Vec<(u16, u8)> {
+    writes
+        .iter()
+        .copied()
+        .filter(|(port, _)| matches!(port, 0x20 | 0x21 | 0xA0 | 0xA1 | 0x40..=0x43))
+        .collect()
+}
+
+#[test]
+fn post_programs_the_interrupt_controllers_timer_and_com_table_as_the_at_does() {
+    let mut pf = RecordingUart {
+        writes: Vec::new(),
+        data_ready: false,
+        rx: 0,
+    };
+    let mut mem = VecMemory(vec![0; MIB]);
+    let mut bios = Bios::new(None, None, None, vec![]);
+    bios.handle(Service::Post, &mut Regs::default(), &mut mem, &mut pf);
+    assert_eq!(
+        pic_and_pit(&pf.writes),
+        vec![
+            (0x20, 0x11),
+            (0xA0, 0x11),
+            (0x21, 0x08),
+            (0xA1, 0x70),
+            (0x21, 0x04),
+            (0xA1, 0x02),
+            (0x21, 0x01),
+            (0xA1, 0x01),
+            (0x21, 0xF8),
+            (0xA1, 0xFF),
+            (0x43, 0x36),
+            (0x40, 0),
+            (0x40, 0),
+        ]
+    );
+    let com: Vec<u16> = (0..4).map(|i| mem.read_u16(0x400 + 2 * i)).collect();
+    assert_eq!(com, [0x3F8, 0x2F8, 0x3E8, 0x2E8]);
+    assert_eq!(mem.read_u16(0x410) >> 9 & 7, 4, "four serial ports");
+}
+
+#[test]
+fn hardware_interrupts_end_at_the_right_controllers() {
+    let mut pf = RecordingUart {
+        writes: Vec::new(),
+        data_ready: false,
+        rx: 0,
+    };
+    let mut mem = VecMemory(vec![0; MIB]);
+    let mut bios = Bios::new(None, None, None, vec![]);
+    let mut writes_of = |v: u8| {
+        pf.writes.clear();
+        bios.handle(
+            Service::Interrupt(v),
+            &mut Regs::default(),
+            &mut mem,
+            &mut pf,
+        );
+        pf.writes.clone()
+    };
+    assert_eq!(writes_of(0x08), vec![(0x20, 0x20)]);
+    assert_eq!(writes_of(0x0F), vec![(0x20, 0x20)]);
+    // IRQ8: register C is read to acknowledge the RTC.
+    assert_eq!(
+        writes_of(0x70),
+        vec![(0x70, 0x0C), (0xA0, 0x20), (0x20, 0x20)]
+    );
+    assert_eq!(writes_of(0x77), vec![(0xA0, 0x20), (0x20, 0x20)]);
 }
 
 #[test]

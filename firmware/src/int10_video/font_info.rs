@@ -16,7 +16,7 @@ const CHARGEN_GET_FONT_INFO: u8 = 0x30;
 const IVT_INT_1F: u32 = 0x1F * 4;
 const IVT_INT_43: u32 = 0x43 * 4;
 /// Segment of the system ROM, where the fonts AX=1130h points to live.
-pub const FONT_SEGMENT: u16 = 0xF000;
+pub const FONT_SEGMENT: u16 = crate::rom::ROM_SEGMENT;
 /// 8x8 font, characters 00h-7Fh: the IBM PC/AT fixed address F000:FA6E
 /// (characters 80h-FFh follow at +400h).
 pub const FONT_8X8_OFFSET: u16 = 0xFA6E;

@@ -10,10 +10,12 @@ use super::params::crtc_out;
 use super::{bda, Video};
 use device_model::vga_text::{CRTC_START_ADDRESS_HIGH, CRTC_START_ADDRESS_LOW};
 
+/// Linear address of page 0 (B800:0000), the board's
+/// [`pc_layout::memory::VGA_TEXT`].
+pub const TEXT_BASE: u32 = pc_layout::memory::VGA_TEXT as u32;
 /// Segment of the colour text pages.
-pub const TEXT_SEGMENT: u16 = 0xB800;
-/// Linear address of page 0 (B800:0000).
-pub const TEXT_BASE: u32 = 0xB8000;
+pub const TEXT_SEGMENT: u16 = (TEXT_BASE >> 4) as u16;
+const _: () = assert!(TEXT_BASE == (TEXT_SEGMENT as u32) << 4);
 /// Bytes per display page in 80x25 text: page n is at B800:n*1000h.
 pub const PAGE_BYTES: u16 = 0x1000;
 /// Display pages in 80x25 text (8 x 4 KiB fill the 32 KiB window).

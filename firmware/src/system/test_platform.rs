@@ -3,8 +3,9 @@
 //! and a RAM size. Other ports read FFh and ignore writes.
 
 use crate::{BiosPlatform, Regs};
-use device_model::cmos_rtc::{CmosRtc, CMOS_DATA_PORT, CMOS_INDEX_PORT};
-use device_model::i8042::{COMMAND_PORT, DATA_PORT, I8042, SYSTEM_CONTROL_PORT_A};
+use device_model::cmos_rtc::CmosRtc;
+use device_model::i8042::I8042;
+use pc_layout::ports::{CMOS_DATA, CMOS_INDEX, I8042_COMMAND, I8042_DATA, SYSTEM_CONTROL_A};
 
 /// Host time the fake clock starts at (anything not at a second boundary).
 pub const START_NS: u64 = 5_000_000_000;
@@ -45,13 +46,13 @@ impl FakePlatform {
 
     /// Selects CMOS register `index` and writes it, as a guest would.
     pub fn cmos_write(&mut self, index: u8, value: u8) {
-        self.port_out(CMOS_INDEX_PORT, index);
-        self.port_out(CMOS_DATA_PORT, value);
+        self.port_out(CMOS_INDEX, index);
+        self.port_out(CMOS_DATA, value);
     }
 
     pub fn cmos_read(&mut self, index: u8) -> u8 {
-        self.port_out(CMOS_INDEX_PORT, index);
-        self.port_in(CMOS_DATA_PORT)
+        self.port_out(CMOS_INDEX, index);
+        self.port_in(CMOS_DATA)
     }
 }
 
@@ -59,8 +60,8 @@ impl BiosPlatform for FakePlatform {
     fn port_in(&mut self, port: u16) -> u8 {
         self.port_accesses += 1;
         match port {
-            CMOS_INDEX_PORT | CMOS_DATA_PORT => self.rtc.read(port, self.now_ns),
-            DATA_PORT | COMMAND_PORT | SYSTEM_CONTROL_PORT_A => self.kbc.read(port),
+            CMOS_INDEX | CMOS_DATA => self.rtc.read(port, self.now_ns),
+            I8042_DATA | I8042_COMMAND | SYSTEM_CONTROL_A => self.kbc.read(port),
             _ => 0xFF,
         }
     }
@@ -68,8 +69,8 @@ impl BiosPlatform for FakePlatform {
     fn port_out(&mut self, port: u16, value: u8) {
         self.port_accesses += 1;
         match port {
-            CMOS_INDEX_PORT | CMOS_DATA_PORT => self.rtc.write(port, value, self.now_ns),
-            DATA_PORT | COMMAND_PORT | SYSTEM_CONTROL_PORT_A => self.kbc.write(port, value),
+            CMOS_INDEX | CMOS_DATA => self.rtc.write(port, value, self.now_ns),
+            I8042_DATA | I8042_COMMAND | SYSTEM_CONTROL_A => self.kbc.write(port, value),
             _ => {}
         }
     }

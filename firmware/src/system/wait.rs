@@ -13,14 +13,14 @@
 //! calls again after each interrupt, until the deadline (host time) passes.
 
 use crate::{BiosPlatform, Next, Regs};
+use device_model::cmos_rtc::{REG_B_PIE, RTC_REGISTER_B};
+use pc_layout::irqs;
+use pc_layout::ports::{CMOS_DATA, CMOS_INDEX, PIC_SLAVE};
 
-const CMOS_INDEX: u16 = 0x70;
-const CMOS_DATA: u16 = 0x71;
-/// RTC status register B and its periodic-interrupt-enable bit.
-const RTC_REGISTER_B: u8 = 0x0B;
-const REGISTER_B_PIE: u8 = 1 << 6;
-/// The slave 8259's mask register; IRQ8 is its input 0.
-const PIC2_DATA: u16 = 0xA1;
+/// The slave 8259's mask register (OCW1).
+const PIC2_DATA: u16 = PIC_SLAVE + 1;
+/// The RTC's bit in that mask: IRQ8 is the slave's input 0.
+const RTC_MASK_BIT: u8 = 1 << (irqs::RTC - 8);
 /// AH on a refused call: a wait is already in progress.
 const STATUS_WAIT_BUSY: u8 = 0x83;
 
@@ -48,7 +48,7 @@ impl TimedWait {
                 self.running = Some((deadline, micros));
                 set_periodic_interrupt(pf, true);
                 let mask = pf.port_in(PIC2_DATA);
-                pf.port_out(PIC2_DATA, mask & !1);
+                pf.port_out(PIC2_DATA, mask & !RTC_MASK_BIT);
                 deadline
             }
         };
@@ -65,11 +65,7 @@ impl TimedWait {
 fn set_periodic_interrupt(pf: &mut dyn BiosPlatform, on: bool) {
     pf.port_out(CMOS_INDEX, RTC_REGISTER_B);
     let b = pf.port_in(CMOS_DATA);
-    let b = if on {
-        b | REGISTER_B_PIE
-    } else {
-        b & !REGISTER_B_PIE
-    };
+    let b = if on { b | REG_B_PIE } else { b & !REG_B_PIE };
     pf.port_out(CMOS_INDEX, RTC_REGISTER_B);
     pf.port_out(CMOS_DATA, b);
 }
@@ -94,7 +90,7 @@ mod tests {
         // 0001:86A0h = 100 000 us.
         let (next, _) = wait_call(&mut w, &mut pf, 0x0001, 0x86A0);
         assert_eq!(next, Next::WaitAndRetry);
-        assert_ne!(pf.cmos_read(RTC_REGISTER_B) & REGISTER_B_PIE, 0);
+        assert_ne!(pf.cmos_read(RTC_REGISTER_B) & REG_B_PIE, 0);
         pf.now_ns += 99_000_000;
         assert_eq!(
             wait_call(&mut w, &mut pf, 0x0001, 0x86A0).0,
@@ -104,7 +100,7 @@ mod tests {
         let (next, r) = wait_call(&mut w, &mut pf, 0x0001, 0x86A0);
         assert_eq!(next, Next::Return);
         assert!(!r.cf());
-        assert_eq!(pf.cmos_read(RTC_REGISTER_B) & REGISTER_B_PIE, 0);
+        assert_eq!(pf.cmos_read(RTC_REGISTER_B) & REG_B_PIE, 0);
         // The next wait starts afresh.
         assert_eq!(wait_call(&mut w, &mut pf, 0, 1).0, Next::WaitAndRetry);
     }

@@ -4,7 +4,7 @@
 
 use super::STATUS_UNSUPPORTED;
 use crate::{BiosPlatform, Regs};
-use device_model::i8042::{COMMAND_PORT as KBC_COMMAND_PORT, SYSTEM_CONTROL_PORT_A};
+use pc_layout::ports::{I8042_COMMAND, SYSTEM_CONTROL_A};
 
 /// Port 92h bit 0: alternate hot reset (a 0-to-1 edge resets the CPU).
 const PORT_A_ALT_HOT_RESET: u8 = 1 << 0;
@@ -21,14 +21,14 @@ pub const A20_SUPPORT_PORT_92: u16 = 1 << 1;
 
 fn set_a20(pf: &mut dyn BiosPlatform, on: bool) {
     // Bit 0 is written 0 so the write can never be a reset edge.
-    let port_a = pf.port_in(SYSTEM_CONTROL_PORT_A) & !PORT_A_ALT_HOT_RESET;
+    let port_a = pf.port_in(SYSTEM_CONTROL_A) & !PORT_A_ALT_HOT_RESET;
     let (port_a, cmd) = if on {
         (port_a | PORT_A_ALT_GATE_A20, KBC_CMD_A20_ON)
     } else {
         (port_a & !PORT_A_ALT_GATE_A20, KBC_CMD_A20_OFF)
     };
-    pf.port_out(SYSTEM_CONTROL_PORT_A, port_a);
-    pf.port_out(KBC_COMMAND_PORT, cmd);
+    pf.port_out(SYSTEM_CONTROL_A, port_a);
+    pf.port_out(I8042_COMMAND, cmd);
 }
 
 /// POST: opens A20 through both gates, so that port 92h, which AX=2402h
@@ -43,7 +43,7 @@ pub(super) fn a20(regs: &mut Regs, pf: &mut dyn BiosPlatform) {
         0x00 => set_a20(pf, false),
         0x01 => set_a20(pf, true),
         0x02 => {
-            let on = pf.port_in(SYSTEM_CONTROL_PORT_A) & PORT_A_ALT_GATE_A20 != 0;
+            let on = pf.port_in(SYSTEM_CONTROL_A) & PORT_A_ALT_GATE_A20 != 0;
             regs.set_al(u8::from(on));
         }
         0x03 => regs.set_bx(A20_SUPPORT_KBC | A20_SUPPORT_PORT_92),

@@ -4,7 +4,7 @@
 
 /// Where the configuration table lives: F000:E6F5, IBM's address. The ROM
 /// image must hold [`SYSTEM_CONFIG_TABLE`] there.
-pub const SYSTEM_CONFIG_SEGMENT: u16 = 0xF000;
+pub const SYSTEM_CONFIG_SEGMENT: u16 = crate::rom::ROM_SEGMENT;
 /// Offset of the configuration table in the ROM segment.
 pub const SYSTEM_CONFIG_OFFSET: u16 = 0xE6F5;
 /// Linear address of the configuration table.

@@ -6,6 +6,7 @@ use super::STATUS_UNSUPPORTED;
 use crate::bda;
 use crate::regs::linear;
 use crate::{BiosPlatform, RealMemory, Regs};
+use pc_layout::memory::{FOUR_GIB, VGA_WINDOW};
 
 // ---- E820h ----
 
@@ -21,16 +22,15 @@ pub const E820_TYPE_RESERVED: u32 = 2;
 /// End of usable conventional memory: the EBDA starts here.
 pub const LOW_RAM_LIMIT: u64 = bda::EBDA_BASE as u64;
 /// End of the EBDA and start of the VGA window.
-const EBDA_END: u64 = 0xA_0000;
-/// The BIOS ROM area, reserved up to 1 MiB.
-pub const ROM_AREA_BASE: u64 = 0xE_0000;
+const EBDA_END: u64 = VGA_WINDOW;
 /// Extended memory starts at 1 MiB.
-pub const HIGH_RAM_BASE: u64 = 0x10_0000;
-/// RAM below 4 GiB ends here at most; the rest is placed from 4 GiB, as the
-/// CMOS memory bytes describe it (`device_model::cmos_rtc`).
-pub const RAM_BELOW_4G_LIMIT: u64 = device_model::cmos_rtc::RAM_BELOW_4G_LIMIT;
-/// Where RAM above [`RAM_BELOW_4G_LIMIT`] continues.
-const FOUR_GIB: u64 = 1 << 32;
+pub use pc_layout::memory::HIGH_MEMORY as HIGH_RAM_BASE;
+/// RAM below 4 GiB ends here at most; the rest is placed from 4 GiB
+/// ([`FOUR_GIB`]), as the CMOS memory bytes describe it
+/// (`device_model::cmos_rtc`).
+pub use pc_layout::memory::RAM_BELOW_4G_LIMIT;
+/// The BIOS ROM area, reserved up to 1 MiB.
+pub use pc_layout::memory::ROM_AREA as ROM_AREA_BASE;
 /// The most ranges the map has.
 pub const E820_MAX_ENTRIES: usize = 5;
 

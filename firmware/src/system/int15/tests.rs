@@ -8,6 +8,7 @@ use crate::memory::VecMemory;
 use crate::system::test_platform::{regs_with_flags, FakePlatform};
 use alloc::vec;
 use alloc::vec::Vec;
+use device_model::cmos_rtc::{CMOS_MEM_ABOVE_16M_HIGH, CMOS_MEM_ABOVE_16M_LOW};
 
 const MIB: u64 = 1 << 20;
 
@@ -68,6 +69,18 @@ fn e820_puts_ram_past_3_5_gib_above_4_gib() {
     assert_eq!(map[3], (0x10_0000, 0xE000_0000 - 0x10_0000, 1));
     assert_eq!(map[4], (0x1_0000_0000, 0x2000_0000, 1));
     assert_eq!(map.len(), 5);
+}
+
+#[test]
+fn e820_splits_ram_where_the_cmos_memory_bytes_do() {
+    let mut pf = FakePlatform::new(4096 * MIB);
+    pf.rtc.set_memory_size(4096 * MIB);
+    let blocks_above_16m = u64::from(pf.cmos_read(CMOS_MEM_ABOVE_16M_LOW))
+        | u64::from(pf.cmos_read(CMOS_MEM_ABOVE_16M_HIGH)) << 8;
+    let below_4g = SIXTEEN_MIB + blocks_above_16m * BLOCK_64K;
+    assert_eq!(below_4g, RAM_BELOW_4G_LIMIT);
+    let map = walk(4096 * MIB);
+    assert_eq!(map[3].0 + map[3].1, below_4g);
 }
 
 #[test]
@@ -182,11 +195,11 @@ fn a20_functions_drive_port_92_and_the_8042() {
     assert_eq!(run(0x2402, &mut pf).al(), 1);
     run(0x2400, &mut pf);
     assert!(!pf.a20_enabled(), "both gates closed");
-    assert_eq!(pf.port_in(0x92) & 0x02, 0);
+    assert_eq!(pf.port_in(pc_layout::ports::SYSTEM_CONTROL_A) & 0x02, 0);
     assert_eq!(run(0x2402, &mut pf).al(), 0);
     run(0x2401, &mut pf);
     assert!(pf.a20_enabled());
-    assert_eq!(pf.port_in(0x92) & 0x02, 0x02);
+    assert_eq!(pf.port_in(pc_layout::ports::SYSTEM_CONTROL_A) & 0x02, 0x02);
     assert_eq!(run(0x2402, &mut pf).al(), 1);
     assert_eq!(run(0x2403, &mut pf).bx(), 3);
     assert!(!pf.reset_requested(), "no reset edge on port 92h");

@@ -7,10 +7,11 @@
 
 use crate::BiosPlatform;
 use device_model::cmos_rtc::{
-    days_from_civil, days_in_month, weekday_from_days, CMOS_CENTURY, CMOS_DATA_PORT,
-    CMOS_INDEX_PORT, HOURS_PM, REG_A_UIP, REG_B_24_12, REG_B_DM, REG_B_SET, RTC_DATE_OF_MONTH,
-    RTC_DAY_OF_WEEK, RTC_MONTH, RTC_REGISTER_A, RTC_REGISTER_B, RTC_YEAR,
+    days_from_civil, days_in_month, weekday_from_days, CMOS_CENTURY, HOURS_PM, REG_A_UIP,
+    REG_B_24_12, REG_B_DM, REG_B_SET, RTC_DATE_OF_MONTH, RTC_DAY_OF_WEEK, RTC_MONTH,
+    RTC_REGISTER_A, RTC_REGISTER_B, RTC_YEAR,
 };
+use pc_layout::ports::{CMOS_DATA, CMOS_INDEX};
 
 /// Register A reads made waiting for UIP to clear. UIP stays set for 244 us
 /// before an update; each read is a trapped or emulated port access of well
@@ -18,13 +19,13 @@ use device_model::cmos_rtc::{
 pub const UIP_POLL_LIMIT: u32 = 100_000;
 
 pub(super) fn cmos_read(pf: &mut dyn BiosPlatform, index: u8) -> u8 {
-    pf.port_out(CMOS_INDEX_PORT, index);
-    pf.port_in(CMOS_DATA_PORT)
+    pf.port_out(CMOS_INDEX, index);
+    pf.port_in(CMOS_DATA)
 }
 
 pub(super) fn cmos_write(pf: &mut dyn BiosPlatform, index: u8, value: u8) {
-    pf.port_out(CMOS_INDEX_PORT, index);
-    pf.port_out(CMOS_DATA_PORT, value);
+    pf.port_out(CMOS_INDEX, index);
+    pf.port_out(CMOS_DATA, value);
 }
 
 /// Polls register A until UIP is clear; false if it never clears.
