@@ -48,10 +48,10 @@
 //! `inquiry`, `mode`, `toc` and `features`, IDENTIFY PACKET DEVICE in
 //! `identify`.
 
-use crate::block::BlockBackend;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
+use block_backend::BlockBackend;
 
 mod features;
 mod identify;

@@ -102,11 +102,11 @@ use media::{Disk, Media, DEFAULT_HEADS, DEFAULT_SPT, MAX_LBA48};
 use registers::REG_DATA;
 
 use crate::atapi::AtapiDrive;
-use crate::block::BlockBackend;
 use crate::bus::{all_ones, PortIoDevice};
 use crate::DmaMemory;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
+use block_backend::BlockBackend;
 use core::cell::RefCell;
 
 /// Command Block of the primary channel (Data register port).

@@ -1,7 +1,8 @@
 //! The legacy PC platform as plain state machines: each device sits on a bus at
 //! an offset, never touches hardware, time or globals, and runs under `cargo test`.
-//! Output, interrupts, time, storage and guest memory reach a device through the
-//! small traits below, which the hypervisor implements and tests fake.
+//! Output, interrupts, time and guest memory reach a device through the small
+//! traits below, storage through `block_backend::BlockBackend`; the hypervisor
+//! implements them and tests fake them.
 #![no_std]
 // Devices are plain state machines over safe traits; nothing here needs unsafe.
 #![forbid(unsafe_code)]
@@ -11,7 +12,6 @@ extern crate alloc;
 extern crate std;
 
 pub mod atapi;
-pub mod block;
 pub mod bus;
 pub mod cmos_rtc;
 pub mod debug_exit;

@@ -14,8 +14,8 @@ use crate::{int10_video, int13_disk, keyboard, system};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
+use block_backend::{BlockBackend, SharedBlock};
 use core::cell::RefCell;
-use device_model::block::{BlockBackend, SharedBlock};
 use device_model::cmos_rtc::RTC_REGISTER_C;
 use pc_layout::{irqs, ports};
 

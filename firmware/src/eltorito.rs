@@ -28,7 +28,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use device_model::block::BlockBackend;
+use block_backend::BlockBackend;
 
 use crate::platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 

@@ -10,7 +10,7 @@ use crate::memory::RealMemory;
 use crate::regs::{linear, Regs};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use device_model::block::BlockBackend;
+use block_backend::BlockBackend;
 
 /// INT 13h status codes.
 pub mod status {

@@ -6,7 +6,7 @@ use super::identify::{CAP_DMA, CAP_LBA, CMDSET_PACKET};
 use super::mode::CAP_LOCK_STATE;
 use super::toc::lba_to_msf;
 use super::*;
-use crate::block::MemoryBlock;
+use block_backend::MemoryBlock;
 use test_rng::XorShift;
 
 /// An image whose byte at offset i is a hash of i, `len` bytes long.

@@ -4,8 +4,8 @@
 
 use super::registers::{ERROR_ABRT, ERROR_IDNF};
 use crate::atapi::AtapiDrive;
-use crate::block::{BlockBackend, BlockError};
 use alloc::boxed::Box;
+use block_backend::{BlockBackend, BlockError};
 
 /// Bytes in an ATA sector.
 pub const SECTOR_SIZE: usize = 512;

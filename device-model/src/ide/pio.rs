@@ -8,7 +8,7 @@ use super::device::Device;
 use super::media::{media_error, Media, SECTOR_SIZE};
 use super::registers::{ERROR_IDNF, ERROR_UNC};
 use super::transfer::Pio;
-use crate::block::BlockError;
+use block_backend::BlockError;
 
 impl Device {
     /// Reads up to `size` bytes of the current data-in block.

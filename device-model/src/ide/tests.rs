@@ -17,10 +17,10 @@ use super::opcodes::{
 use super::registers::{DIAGNOSTIC_PASSED, ERROR_SENSE_KEY_SHIFT, REG_LBA_LOW, REG_STATUS_COMMAND};
 use super::*;
 use crate::atapi::{ATAPI_BLOCK_SIZE, IDENTIFY_WORD_UDMA};
-use crate::block::{BlockError, MemoryBlock};
 use crate::DmaError;
 use alloc::vec;
 use alloc::vec::Vec;
+use block_backend::{BlockError, MemoryBlock};
 use test_rng::XorShift;
 
 const P: u16 = PRIMARY_COMMAND_BASE;

@@ -9,7 +9,7 @@ use crate::eltorito::test_iso::{boot_entry, mbr, pattern, Iso, IMAGE_SECTOR};
 use crate::memory::VecMemory;
 use crate::system::test_platform::FakePlatform;
 use alloc::vec;
-use device_model::block::MemoryBlock;
+use block_backend::MemoryBlock;
 
 const MIB: usize = 1 << 20;
 const VGA_TEXT: usize = pc_layout::memory::VGA_TEXT as usize;

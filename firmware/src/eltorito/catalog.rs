@@ -7,7 +7,7 @@
 
 use alloc::vec::Vec;
 
-use device_model::block::BlockBackend;
+use block_backend::BlockBackend;
 
 use super::{CatalogFault, ElToritoError, CD_SECTOR_SIZE};
 

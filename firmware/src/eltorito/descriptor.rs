@@ -8,7 +8,7 @@
 //! SPECIFICATION" (padded with zeros) and whose boot system use area starts
 //! with the little-endian sector number of the boot catalog.
 
-use device_model::block::BlockBackend;
+use block_backend::BlockBackend;
 
 use super::{ElToritoError, CD_SECTOR_SIZE};
 

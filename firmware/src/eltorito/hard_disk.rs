@@ -14,7 +14,7 @@
 //! entries that share that geometry: the disk is taken to end where its last
 //! partition ends.
 
-use device_model::block::BlockBackend;
+use block_backend::BlockBackend;
 
 use super::{Chs, ElToritoError, CD_SECTOR_SIZE};
 

@@ -6,7 +6,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use device_model::block::MemoryBlock;
+use block_backend::MemoryBlock;
 
 use super::descriptor::{EL_TORITO_IDENTIFIER, VD_TYPE_BOOT_RECORD, VD_TYPE_TERMINATOR};
 use super::CD_SECTOR_SIZE;

@@ -9,7 +9,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use device_model::block::{BlockBackend, BlockError, MemoryBlock};
+use block_backend::{BlockBackend, BlockError, MemoryBlock};
 
 use super::catalog::{
     BOOTABLE, EXTENSION_INDICATOR, HEADER_FINAL, HEADER_MORE, MEDIA_CONTINUATION, MEDIA_FLOPPY_1M2,

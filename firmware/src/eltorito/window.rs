@@ -5,7 +5,7 @@
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use device_model::block::{BlockBackend, BlockError};
+use block_backend::{BlockBackend, BlockError};
 
 use super::BootImage;
 

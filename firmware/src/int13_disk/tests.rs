@@ -3,7 +3,7 @@
 use super::*;
 use crate::memory::VecMemory;
 use alloc::vec;
-use device_model::block::MemoryBlock;
+use block_backend::MemoryBlock;
 
 fn image(sectors: usize, size: usize) -> Vec<u8> {
     (0..sectors * size)

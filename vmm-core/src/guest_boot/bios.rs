@@ -9,7 +9,7 @@ use crate::pc_board::ConsoleInput;
 use crate::screen_mirror::ScreenMirror;
 use alloc::boxed::Box;
 use alloc::string::String;
-use device_model::block::{BlockBackend, MemoryBlock, SharedBlock};
+use block_backend::{BlockBackend, MemoryBlock, SharedBlock};
 use device_model::ByteSink;
 use firmware::bios::Bios;
 

@@ -1,4 +1,12 @@
-//! Storage behind the emulated disks and CD-ROMs.
+//! Storage behind the emulated disks and CD-ROMs: the [`BlockBackend`] trait
+//! a medium implements, [`MemoryBlock`] (a medium held in memory) and
+//! [`SharedBlock`] (one medium used by two parties, such as the IDE
+//! controller and the BIOS). The device model, the BIOS and the hypervisor
+//! all take their media through this crate.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
