@@ -70,8 +70,9 @@ pub const BOOT_DEVICE_CDROM: u8 = 3;
 pub const BOOT_DEVICE_BEV: u8 = 4;
 
 /// Where RAM stops below 4 GiB in [`CmosRtc::set_memory_size`]: the rest of the
-/// 32-bit space is left for PCI, APIC and firmware; RAM beyond moves above 4 GiB.
-pub const RAM_BELOW_4G_LIMIT: u64 = 0xE000_0000;
+/// 32-bit space is left for PCI, APIC and firmware; RAM beyond moves above 4 GiB
+/// (the board's split, which the BIOS's E820h map follows too).
+pub const RAM_BELOW_4G_LIMIT: u64 = pc_layout::memory::RAM_BELOW_4G_LIMIT;
 
 /// One KiB.
 const KIB: u64 = 1024;
