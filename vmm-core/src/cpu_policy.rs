@@ -4,8 +4,16 @@
 //! policies read it, so a domain adds a leaf, an MSR or the APIC bit here
 //! instead of in the exit handlers.
 
-use crate::cpuid_policy::CpuidResult;
 use alloc::vec::Vec;
+
+/// One CPUID result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuidResult {
+    pub eax: u32,
+    pub ebx: u32,
+    pub ecx: u32,
+    pub edx: u32,
+}
 
 /// First CPUID leaf of the range reserved for hypervisors (Intel SDM vol. 2A,
 /// CPUID: "leaves 40000000H-4FFFFFFFH are reserved for software use"; Xen's

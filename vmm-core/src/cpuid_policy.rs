@@ -63,16 +63,7 @@ const EXT1_ECX_PASSED: u32 = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8
 /// Highest basic leaf we pass on (leaf 7 and below; XSAVE leaf 0Dh is hidden).
 const MAX_BASIC_LEAF: u32 = 0x7;
 
-use crate::cpu_policy::CpuPolicy;
-
-/// One CPUID result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CpuidResult {
-    pub eax: u32,
-    pub ebx: u32,
-    pub ecx: u32,
-    pub edx: u32,
-}
+use crate::cpu_policy::{CpuPolicy, CpuidResult};
 
 /// CPUID.01h:EDX.APIC: an on-chip local APIC.
 const LEAF1_EDX_APIC: u32 = 1 << 9;

@@ -1,7 +1,7 @@
 //! What exit handling needs from the host processor, as a trait so the run loop
 //! runs under `cargo test` with a fake.
 
-use crate::cpuid_policy::CpuidResult;
+use crate::cpu_policy::CpuidResult;
 
 /// The host processor's CPUID and time stamp counter.
 pub trait HostEnv {

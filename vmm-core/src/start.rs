@@ -9,7 +9,7 @@ use block_backend::{MemoryBlock, SharedBlock};
 use core::panic::PanicInfo;
 use log::LevelFilter;
 use svm::npt::NestedPageTable;
-use vmm_core::arch::cpu::HostCpu;
+use vmm_core::arch::host_cpu::HostCpu;
 use vmm_core::arch::phys::{claim, image_range, BootMemory, IDENTITY_MAPPED_END};
 use vmm_core::arch::power::{power_off, RunOutcome};
 use vmm_core::arch::serial::{HostConsole, HostScreenChannel};

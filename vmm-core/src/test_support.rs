@@ -1,6 +1,6 @@
 //! A scriptable vCPU and host for exit-handling tests.
 
-use crate::cpuid_policy::CpuidResult;
+use crate::cpu_policy::CpuidResult;
 use crate::host_env::HostEnv;
 use crate::vcpu::{ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, Vcpu, VmExit};
 use alloc::vec::Vec;

@@ -9,6 +9,7 @@ pub mod debugcon;
 pub mod exceptions;
 pub mod gdt;
 pub mod heap;
+pub mod host_cpu;
 pub mod host_rtc;
 pub mod host_timer;
 pub mod phys;
