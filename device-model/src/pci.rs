@@ -36,13 +36,14 @@
 //! The code is split by concept, and every public item of the submodules is
 //! re-exported here: `config_space` (the type-0 header, its registers and
 //! BARs), `i440fx` (the 82441FX host bridge), `piix3` (the PIIX3 ISA bridge
-//! and IDE functions, and the bus's accessors for their registers) and `bus`
-//! (the mechanism #1 ports, the slots and the RC register).
+//! and IDE functions), `bus` (the mechanism #1 ports, the slots and the RC
+//! register) and `piix3_access` (the bus's accessors for PIIX3 registers).
 
 mod bus;
 mod config_space;
 mod i440fx;
 mod piix3;
+mod piix3_access;
 
 pub use bus::*;
 pub use config_space::*;

@@ -9,7 +9,9 @@
 
 use super::config_space::{width, ConfigSpace};
 use super::i440fx::i440fx_host_config;
-use super::piix3::{piix3_ide_config, piix3_isa_config};
+use super::piix3::{
+    piix3_ide_config, piix3_isa_config, PIIX3_DEVICE, PIIX3_IDE_FUNCTION, PIIX3_ISA_FUNCTION,
+};
 use crate::bus::{all_ones, PortIoDevice};
 use crate::PciFunction;
 use alloc::boxed::Box;
@@ -64,12 +66,6 @@ pub const RC_RCPU: u8 = 1 << 2;
 
 /// Device number of the 82441FX host bridge.
 pub const HOST_BRIDGE_DEVICE: u8 = 0;
-/// Device number of the PIIX3.
-pub const PIIX3_DEVICE: u8 = 1;
-/// PIIX3 function number of the PCI-to-ISA bridge.
-pub const PIIX3_ISA_FUNCTION: u8 = 0;
-/// PIIX3 function number of the IDE controller.
-pub const PIIX3_IDE_FUNCTION: u8 = 1;
 
 /// The reset a write to RC asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

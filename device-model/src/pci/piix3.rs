@@ -2,22 +2,27 @@
 //! defaults from the Intel 82371FB (PIIX) and 82371SB (PIIX3) PCI ISA IDE
 //! Xcelerator datasheet. Function 0 is the PCI-to-ISA bridge (8086:7000) with
 //! PIRQRCA-PIRQRCD; function 1 is the IDE controller (8086:7010) with BMIBA as
-//! I/O BAR 4 and IDETIM/SIDETIM. Also here: the [`PciBus`] accessors the
-//! hypervisor and firmware set-up use for those registers (the bus-master
-//! IDE base, IDE Decode Enable, PIRQ routing).
+//! I/O BAR 4 and IDETIM/SIDETIM. The bus's accessors for those registers are
+//! in `piix3_access`.
 //!
 //! BMIBA decodes all 32 address bits, a deviation from the datasheet that
 //! the parent module's documentation explains. PIIX3's RC Reset Control
 //! register at I/O 0CF9h sits among the configuration ports, so `bus`
 //! decodes it.
 
-use super::bus::{PciBus, PIIX3_DEVICE, PIIX3_IDE_FUNCTION, PIIX3_ISA_FUNCTION};
 use super::config_space::{
-    bar_offset, Bar, ConfigSpace, COMMAND, COMMAND_BUS_MASTER, COMMAND_IO_SPACE,
-    COMMAND_MEMORY_SPACE, COMMAND_SERR_ENABLE, COMMAND_SPECIAL_CYCLES, LATENCY_TIMER, STATUS,
-    STATUS_DEVSEL_MEDIUM, STATUS_FAST_BACK_TO_BACK, STATUS_W1C,
+    Bar, ConfigSpace, COMMAND, COMMAND_BUS_MASTER, COMMAND_IO_SPACE, COMMAND_MEMORY_SPACE,
+    COMMAND_SERR_ENABLE, COMMAND_SPECIAL_CYCLES, LATENCY_TIMER, STATUS, STATUS_DEVSEL_MEDIUM,
+    STATUS_FAST_BACK_TO_BACK, STATUS_W1C,
 };
 use super::i440fx::VENDOR_INTEL;
+
+/// Device number of the PIIX3 on bus 0.
+pub const PIIX3_DEVICE: u8 = 1;
+/// PIIX3 function number of the PCI-to-ISA bridge.
+pub const PIIX3_ISA_FUNCTION: u8 = 0;
+/// PIIX3 function number of the IDE controller.
+pub const PIIX3_IDE_FUNCTION: u8 = 1;
 
 // ---------------------------------------------------------------------------
 // 82371SB PIIX3 function 0: PCI-to-ISA bridge, 01.0
@@ -183,78 +188,4 @@ pub fn piix3_ide_config() -> ConfigSpace {
     cs.define_register(PIIX3_SIDETIM, 1, 0, 0xFF);
     cs.set_interrupt_pin(0);
     cs
-}
-
-// ---------------------------------------------------------------------------
-// The bus's view of the PIIX3 registers
-// ---------------------------------------------------------------------------
-
-impl PciBus {
-    /// The I/O base of the bus-master IDE registers (PIIX3 IDE BAR 4), while
-    /// the IDE function's I/O Space bit is set and the base is non-zero and
-    /// below 0x10000; `None` otherwise (no IDE function, decoding off,
-    /// unassigned).
-    pub fn ide_bmide_base(&self) -> Option<u16> {
-        let ide = self.config(PIIX3_DEVICE, PIIX3_IDE_FUNCTION)?;
-        let base = ide.bar_address(PIIX3_BMIBA_BAR)?;
-        u16::try_from(base).ok().filter(|&b| b != 0)
-    }
-
-    /// Firmware set-up: programs PIIX3 IDE BAR 4 to `base` (aligned down to
-    /// 16 bytes, as the BAR's hardwired bits do) and sets I/O Space and Bus
-    /// Master in its Command register. Does nothing without an IDE function.
-    pub fn set_ide_bmide_base(&mut self, base: u16) {
-        let Some(ide) = self.config_mut(PIIX3_DEVICE, PIIX3_IDE_FUNCTION) else {
-            return;
-        };
-        ide.write_dword(bar_offset(PIIX3_BMIBA_BAR), u32::from(base), 0xF);
-        let command = ide.command() | COMMAND_IO_SPACE | COMMAND_BUS_MASTER;
-        ide.write_dword(COMMAND, u32::from(command), 0x3);
-    }
-
-    /// Whether the PIIX3 IDE's IDETIM for `channel` (0 primary, 1 secondary)
-    /// has IDE Decode Enable set. The datasheet default is off; firmware
-    /// turns it on (see [`PciBus::set_ide_decode`]).
-    pub fn ide_decode_enabled(&self, channel: usize) -> bool {
-        let Some(ide) = self.config(PIIX3_DEVICE, PIIX3_IDE_FUNCTION) else {
-            return false;
-        };
-        if channel > 1 {
-            return false;
-        }
-        let idetim = ide.read_u16(PIIX3_IDETIM + 2 * channel as u8);
-        idetim & IDETIM_IDE != 0
-    }
-
-    /// Firmware set-up: sets or clears IDE Decode Enable in both channels'
-    /// IDETIM, leaving their timing bits alone.
-    pub fn set_ide_decode(&mut self, enabled: bool) {
-        let Some(ide) = self.config_mut(PIIX3_DEVICE, PIIX3_IDE_FUNCTION) else {
-            return;
-        };
-        for reg in [PIIX3_IDETIM, PIIX3_IDETIM + 2] {
-            let old = ide.read_u16(reg);
-            let new = if enabled {
-                old | IDETIM_IDE
-            } else {
-                old & !IDETIM_IDE
-            };
-            let lane = reg & 3;
-            ide.write_dword(reg, u32::from(new) << (8 * lane), 0x3 << lane);
-        }
-    }
-
-    /// The ISA IRQ that PIIX3 routes PIRQ`pirq`# (0 = A .. 3 = D) to, or
-    /// `None` when routing is disabled (IRQROUTEN set) or the IRQ field holds
-    /// a reserved value (0-2, 8, 13).
-    pub fn pirq_route(&self, pirq: usize) -> Option<u8> {
-        if pirq >= PIIX3_PIRQ_COUNT {
-            return None;
-        }
-        let isa = self.config(PIIX3_DEVICE, PIIX3_ISA_FUNCTION)?;
-        let v = isa.read_u8(PIIX3_PIRQRC + pirq as u8);
-        let irq = v & PIRQRC_IRQ_MASK;
-        let usable = !matches!(irq, 0..=2 | 8 | 13);
-        (v & PIRQRC_IRQROUTEN_DISABLE == 0 && usable).then_some(irq)
-    }
 }
