@@ -4,10 +4,10 @@
 //! The platform is documented as a single-CPU PC/AT with two 8259s and no
 //! APIC or ACPI/MP tables: Linux runs it with `noapic nolapic acpi=off`.
 
+use crate::bios_platform::{BiosPlatform, Next, DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 use crate::eltorito::{find_boot_image, load_no_emulation, BootImage, BootMedia, CdWindow};
 use crate::int13_disk::{Drive, DriveKind, Drives, EmulationInfo, Geometry};
 use crate::memory::RealMemory;
-use crate::platform::{BiosPlatform, Next, DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 use crate::regs::Regs;
 use crate::rom::{self, Service};
 use crate::{int10_video, int13_disk, keyboard, system};

@@ -30,7 +30,7 @@ use core::fmt;
 
 use block_backend::BlockBackend;
 
-use crate::platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
+use crate::bios_platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 
 pub mod catalog;
 pub mod descriptor;

@@ -75,8 +75,8 @@ pub use text_screen::{
     CHAR_HEIGHT, COLUMNS, DEFAULT_ATTRIBUTE, PAGES, PAGE_BYTES, ROWS, TEXT_BASE, TEXT_SEGMENT,
 };
 
+use crate::bios_platform::{BiosPlatform, Next};
 use crate::memory::RealMemory;
-use crate::platform::{BiosPlatform, Next};
 use crate::regs::Regs;
 use adapter_config::display_combination;
 use mode::SET_MODE_TEXT_DONE;

@@ -4,8 +4,8 @@
 //! (IBM PC/AT Technical Reference, "Keyboard" BIOS listing; US layout).
 
 use crate::bda::{kbd_peek, kbd_pop, kbd_push};
+use crate::bios_platform::{BiosPlatform, Next};
 use crate::memory::RealMemory;
-use crate::platform::{BiosPlatform, Next};
 use crate::regs::Regs;
 use pc_layout::ports;
 

@@ -18,16 +18,16 @@ extern crate std;
 
 pub mod bda;
 pub mod bios;
+pub mod bios_platform;
 pub mod eltorito;
 pub mod int10_video;
 pub mod int13_disk;
 pub mod keyboard;
 pub mod memory;
-pub mod platform;
 pub mod regs;
 pub mod rom;
 pub mod system;
 
+pub use bios_platform::{BiosPlatform, Next};
 pub use memory::RealMemory;
-pub use platform::{BiosPlatform, Next};
 pub use regs::Regs;

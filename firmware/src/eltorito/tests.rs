@@ -18,7 +18,7 @@ use super::catalog::{
 };
 use super::descriptor::{VD_TYPE_BOOT_RECORD, VD_TYPE_TERMINATOR};
 use super::*;
-use crate::platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
+use crate::bios_platform::{DRIVE_CDROM, DRIVE_FLOPPY, DRIVE_HARD_DISK};
 
 use super::test_iso::*;
 use test_rng::XorShift;

@@ -14,8 +14,8 @@ use super::cursor::DEFAULT_CURSOR_SHAPE;
 use super::params;
 use super::text_screen::{CHAR_HEIGHT, COLUMNS, PAGES, PAGE_BYTES, ROWS};
 use super::Video;
+use crate::bios_platform::BiosPlatform;
 use crate::memory::RealMemory;
-use crate::platform::BiosPlatform;
 use crate::regs::Regs;
 use device_model::vga_text::CRTC_ADDRESS_COLOR;
 

@@ -9,7 +9,7 @@
 //! These are the same values `device_model::vga_text::VgaText` powers on
 //! with, so a mode set restores exactly that state.
 
-use crate::platform::BiosPlatform;
+use crate::bios_platform::BiosPlatform;
 use device_model::vga_text::{
     ATTRIBUTE_ADDRESS, ATTR_ADDRESS_INDEX, ATTR_ADDRESS_PAS, CRTC_ADDRESS_COLOR, CRTC_DATA_COLOR,
     CRTC_VERTICAL_RETRACE_END, GRAPHICS_ADDRESS, GRAPHICS_DATA, INPUT_STATUS_1_COLOR,

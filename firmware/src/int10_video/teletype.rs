@@ -6,8 +6,8 @@
 use super::scroll::{Scroll, Window};
 use super::text_screen::{COLUMNS, DEFAULT_ATTRIBUTE, ROWS};
 use super::{unsupported, Video};
+use crate::bios_platform::BiosPlatform;
 use crate::memory::RealMemory;
-use crate::platform::BiosPlatform;
 use crate::regs::{linear, Regs};
 
 /// AH=13h AL bit 0: leave the cursor after the string.

@@ -5,8 +5,8 @@
 use super::port::{inb, outb};
 use device_model::cmos_rtc::days_from_civil;
 
-const INDEX: u16 = 0x70;
-const DATA: u16 = 0x71;
+const INDEX: u16 = pc_layout::ports::CMOS_INDEX;
+const DATA: u16 = pc_layout::ports::CMOS_DATA;
 /// Register A bit 7: update in progress.
 const REG_A_UIP: u8 = 0x80;
 /// Register B bit 2: binary (else BCD); bit 1: 24-hour (else 12-hour).

@@ -16,13 +16,13 @@ pub const TICK_HZ: u32 = 1000;
 /// First vector of the host master PIC.
 pub const HOST_PIC_BASE: u8 = 0x20;
 
-const PIT_CHANNEL0: u16 = 0x40;
-const PIT_COMMAND: u16 = 0x43;
+const PIT_CHANNEL0: u16 = pc_layout::ports::PIT;
+const PIT_COMMAND: u16 = pc_layout::ports::PIT + 3;
 const PIT_HZ: u32 = 1_193_182;
-const MASTER_CMD: u16 = 0x20;
-const MASTER_DATA: u16 = 0x21;
-const SLAVE_CMD: u16 = 0xA0;
-const SLAVE_DATA: u16 = 0xA1;
+const MASTER_CMD: u16 = pc_layout::ports::PIC_MASTER;
+const MASTER_DATA: u16 = pc_layout::ports::PIC_MASTER + 1;
+const SLAVE_CMD: u16 = pc_layout::ports::PIC_SLAVE;
+const SLAVE_DATA: u16 = pc_layout::ports::PIC_SLAVE + 1;
 
 /// Programs the host PIC and PIT. Interrupts stay disabled until the caller
 /// enables them.

@@ -4,7 +4,7 @@
 use super::port::{inb, outb};
 use device_model::ByteSink;
 
-const COM1: u16 = 0x3F8;
+const COM1: u16 = pc_layout::ports::COM[0];
 /// LSR bit 5: transmitter holding register empty; bit 6: transmitter empty.
 const LSR_THRE: u8 = 1 << 5;
 const LSR_TEMT: u8 = 1 << 6;
@@ -60,7 +60,7 @@ impl ByteSink for HostConsole {
 }
 
 /// The host's COM2: the screen mirror's channel (the runner reads it).
-const COM2: u16 = 0x2F8;
+const COM2: u16 = pc_layout::ports::COM[1];
 
 /// Programs COM2 like COM1.
 pub fn init_com2() {

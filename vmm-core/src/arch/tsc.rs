@@ -6,9 +6,9 @@ use super::cpu::rdtsc;
 use super::port::{inb, outb};
 use spin::Once;
 
-const PIT_CHANNEL2: u16 = 0x42;
-const PIT_COMMAND: u16 = 0x43;
-const PORT_B: u16 = 0x61;
+const PIT_CHANNEL2: u16 = pc_layout::ports::PIT + 2;
+const PIT_COMMAND: u16 = pc_layout::ports::PIT + 3;
+const PORT_B: u16 = pc_layout::ports::PORT_B;
 /// Port B bit 0: channel 2 gate; bit 1: speaker enable; bit 5: channel 2 output.
 const PORT_B_GATE2: u8 = 1 << 0;
 const PORT_B_SPEAKER: u8 = 1 << 1;

@@ -163,3 +163,68 @@ impl InterruptController for PcBoard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::FakeClock;
+    use block_backend::MemoryBlock;
+    use core::cell::Cell;
+
+    struct Discard;
+    impl ByteSink for Discard {
+        fn write_byte(&mut self, _: u8) {}
+    }
+
+    fn board(devices: DeviceSet, bus: &mut PortIoBus) -> PcBoard {
+        let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));
+        PcBoard::new(devices, bus, clock, Box::new(Discard), 0, 1 << 20).unwrap()
+    }
+
+    #[test]
+    fn a_board_without_devices_claims_no_port_and_never_interrupts() {
+        let mut bus = PortIoBus::default();
+        let mut b = board(DeviceSet::None, &mut bus);
+        for port in [
+            pc_layout::ports::PIC_MASTER,
+            pc_layout::ports::PIT,
+            pc_layout::ports::CMOS_DATA,
+            pc_layout::ports::COM[0],
+            pc_layout::ports::IDE_PRIMARY_COMMAND,
+        ] {
+            assert_eq!(bus.read(port, 1), 0xFF, "port {port:#x}");
+        }
+        b.poll(1_000_000_000);
+        b.console_byte(b'x');
+        assert!(!b.has_interrupt());
+        assert!(b.vga().is_none());
+        assert_eq!(b.next_deadline(0), None);
+        let disk = MemoryBlock::new(alloc::vec![0u8; 512], false);
+        assert!(!b.attach_disk(Box::new(disk)));
+        assert!(!b.irqs.is_connected(pc_layout::irqs::PIT));
+    }
+
+    #[test]
+    fn the_pc_board_routes_every_isa_line_to_the_pic() {
+        let mut bus = PortIoBus::default();
+        let mut b = board(DeviceSet::LegacyPc, &mut bus);
+        for irq in 0..pc_layout::irqs::ISA_COUNT {
+            assert!(b.irqs.is_connected(irq));
+        }
+        // Unmask IRQ3 at vector 08h+3, then raise its GSI through the router.
+        for (port, value) in [
+            (0x20u16, 0x11u32),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0x21, 0xF7),
+        ] {
+            bus.write(port, 1, value);
+        }
+        b.irqs.pulse(pc_layout::irqs::COM2_COM4);
+        assert!(b.has_interrupt());
+        assert_eq!(b.acknowledge(), 0x0B);
+        let disk = MemoryBlock::new(alloc::vec![0u8; 512], false);
+        assert!(b.attach_disk(Box::new(disk)));
+    }
+}
