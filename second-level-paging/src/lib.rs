@@ -41,9 +41,17 @@ const _: () = assert!(core::mem::size_of::<Table>() == SMALL_PAGE as usize);
 
 /// How a backend encodes its entries, and where its tables are in physical
 /// memory.
+/// Access rights of a mapping, as every format can express them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read, write and execute.
+    ReadWrite,
+    /// Read and execute: ROM, and pages the hypervisor must see every write to.
+    ReadOnly,
+}
+
 pub trait EntryFormat {
     /// The access rights a mapping can ask for.
-    type Access: Copy;
     /// Flags of an entry that references the next table.
     const TABLE_FLAGS: u64;
     /// The bit of a level-2 entry that makes it map a large page.
@@ -58,9 +66,15 @@ pub trait EntryFormat {
     /// Whether a leaf allows writes.
     fn is_writable(entry: u64) -> bool;
     /// Flags of a leaf with the rights `access` (without the large-page bit).
-    fn leaf_flags(access: Self::Access) -> u64;
+    fn leaf_flags(access: Access) -> u64;
     /// Physical address of a table.
     fn table_address(table: &Table) -> u64;
+    /// What the processor is given to find the hierarchy whose root table is
+    /// at `root`: the address itself (NPT's N_CR3), or the address with the
+    /// format's control bits (EPT's EPTP).
+    fn root_pointer(root: u64) -> u64 {
+        root
+    }
 }
 
 /// Why a mapping was refused.
@@ -108,6 +122,12 @@ impl<F: EntryFormat> PageTables<F> {
         F::table_address(&self.tables[0])
     }
 
+    /// What the processor is given for this hierarchy (see
+    /// [`EntryFormat::root_pointer`]).
+    pub fn root_pointer(&self) -> u64 {
+        F::root_pointer(self.root())
+    }
+
     fn new_table(&mut self) -> usize {
         let table = Box::new(Table([0; 512]));
         let addr = F::table_address(&table);
@@ -134,7 +154,7 @@ impl<F: EntryFormat> PageTables<F> {
 
     /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
     /// addresses allow it and 4 KiB pages elsewhere.
-    pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: F::Access) -> Result<(), MapError> {
+    pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), MapError> {
         if !gpa.is_multiple_of(SMALL_PAGE)
             || !hpa.is_multiple_of(SMALL_PAGE)
             || !len.is_multiple_of(SMALL_PAGE)
@@ -168,13 +188,7 @@ impl<F: EntryFormat> PageTables<F> {
         Ok(())
     }
 
-    fn map_one(
-        &mut self,
-        gpa: u64,
-        hpa: u64,
-        large: bool,
-        access: F::Access,
-    ) -> Result<(), MapError> {
+    fn map_one(&mut self, gpa: u64, hpa: u64, large: bool, access: Access) -> Result<(), MapError> {
         let idx = |level: u32| ((gpa >> (12 + 9 * level)) & 0x1FF) as usize;
         let pdpt = self.child(0, idx(3), gpa)?;
         let pd = self.child(pdpt, idx(2), gpa)?;

@@ -7,12 +7,6 @@
 
 use super::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    ReadWrite,
-    ReadOnly,
-}
-
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
 /// Set only in entries that reference a table.
@@ -27,7 +21,6 @@ const HOST_END: u64 = 1 << 40;
 struct Fake;
 
 impl EntryFormat for Fake {
-    type Access = Access;
     const TABLE_FLAGS: u64 = PRESENT | WRITABLE | TABLE_MARK;
     const LARGE_PAGE_BIT: u64 = LARGE;
     const ADDRESS_MASK: u64 = ADDRESS;
@@ -53,7 +46,6 @@ impl EntryFormat for Fake {
 struct Unchecked;
 
 impl EntryFormat for Unchecked {
-    type Access = Access;
     const TABLE_FLAGS: u64 = Fake::TABLE_FLAGS;
     const LARGE_PAGE_BIT: u64 = Fake::LARGE_PAGE_BIT;
     const ADDRESS_MASK: u64 = Fake::ADDRESS_MASK;
@@ -87,7 +79,6 @@ const P_LARGE: u64 = 1 << 8;
 struct Permissions;
 
 impl EntryFormat for Permissions {
-    type Access = Access;
     const TABLE_FLAGS: u64 = P_READ | P_WRITE | P_EXECUTE;
     const LARGE_PAGE_BIT: u64 = P_LARGE;
     const ADDRESS_MASK: u64 = ADDRESS;
@@ -164,7 +155,7 @@ for_each_format!(
     guest_addresses_beyond_48_bits_are_refused,
 );
 
-fn an_empty_hierarchy_is_one_table_and_translates_nothing<F: EntryFormat<Access = Access>>() {
+fn an_empty_hierarchy_is_one_table_and_translates_nothing<F: EntryFormat>() {
     let t = PageTables::<F>::new();
     assert_eq!(t.table_count(), 1);
     assert_eq!(t.root() % SMALL_PAGE, 0);
@@ -173,7 +164,7 @@ fn an_empty_hierarchy_is_one_table_and_translates_nothing<F: EntryFormat<Access 
     assert!(entries(&t).is_empty());
 }
 
-fn large_aligned_ranges_use_2m_pages<F: EntryFormat<Access = Access>>() {
+fn large_aligned_ranges_use_2m_pages<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 16 << 20, Access::ReadWrite).unwrap();
     // root + level 3 + level 2, no level-1 tables
@@ -183,7 +174,7 @@ fn large_aligned_ranges_use_2m_pages<F: EntryFormat<Access = Access>>() {
     assert_eq!(t.translate(0x100_0000), None);
 }
 
-fn unaligned_host_address_falls_back_to_4k_pages<F: EntryFormat<Access = Access>>() {
+fn unaligned_host_address_falls_back_to_4k_pages<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_1000, 2 << 20, Access::ReadWrite).unwrap();
     assert_eq!(t.table_count(), 4);
@@ -192,7 +183,7 @@ fn unaligned_host_address_falls_back_to_4k_pages<F: EntryFormat<Access = Access>
     assert_eq!(t.translate(0x20_0000), None);
 }
 
-fn a_short_tail_uses_4k_pages_after_the_large_ones<F: EntryFormat<Access = Access>>() {
+fn a_short_tail_uses_4k_pages_after_the_large_ones<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, (2 << 20) + 0x3000, Access::ReadWrite)
         .unwrap();
@@ -213,7 +204,7 @@ fn a_short_tail_uses_4k_pages_after_the_large_ones<F: EntryFormat<Access = Acces
     assert_eq!(t.translate(0x20_3000), None);
 }
 
-fn read_only_mappings_translate_as_not_writable<F: EntryFormat<Access = Access>>() {
+fn read_only_mappings_translate_as_not_writable<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     t.map(0xFFFF_0000, 0x400F_0000, 0x1_0000, Access::ReadOnly)
@@ -223,7 +214,7 @@ fn read_only_mappings_translate_as_not_writable<F: EntryFormat<Access = Access>>
     assert_eq!(t.translate(0x1234), Some((0x4000_1234, true)));
 }
 
-fn entries_are_an_address_ored_with_the_format_flags<F: EntryFormat<Access = Access>>() {
+fn entries_are_an_address_ored_with_the_format_flags<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     t.map(0x20_0000, 0x5000_1000, 0x1000, Access::ReadOnly)
@@ -247,7 +238,7 @@ fn entries_are_an_address_ored_with_the_format_flags<F: EntryFormat<Access = Acc
     );
 }
 
-fn overlapping_maps_are_refused<F: EntryFormat<Access = Access>>() {
+fn overlapping_maps_are_refused<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
     // A 4 KiB page inside a 2 MiB one.
@@ -277,7 +268,7 @@ fn overlapping_maps_are_refused<F: EntryFormat<Access = Access>>() {
     assert_eq!(t.translate(0x40_0000), Some((0x5000_0000, true)));
 }
 
-fn misaligned_arguments_are_refused_before_any_table_is_made<F: EntryFormat<Access = Access>>() {
+fn misaligned_arguments_are_refused_before_any_table_is_made<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     for (gpa, hpa, len) in [(0x10, 0, 0x1000), (0, 0x800, 0x1000), (0, 0, 0x1800)] {
         assert_eq!(
@@ -288,7 +279,7 @@ fn misaligned_arguments_are_refused_before_any_table_is_made<F: EntryFormat<Acce
     assert_eq!(t.table_count(), 1);
 }
 
-fn guest_addresses_beyond_48_bits_are_refused<F: EntryFormat<Access = Access>>() {
+fn guest_addresses_beyond_48_bits_are_refused<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     assert_eq!(
         t.map(GUEST_LIMIT, 0, 0x1000, Access::ReadWrite),
@@ -347,7 +338,7 @@ mod runtime_changes {
     );
 }
 
-fn unmapping_part_of_a_large_page_splits_it_and_keeps_the_rest<F: EntryFormat<Access = Access>>() {
+fn unmapping_part_of_a_large_page_splits_it_and_keeps_the_rest<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, LARGE_PAGE, Access::ReadWrite)
         .unwrap();
@@ -370,7 +361,7 @@ fn unmapping_part_of_a_large_page_splits_it_and_keeps_the_rest<F: EntryFormat<Ac
     assert_eq!(leaves, 510);
 }
 
-fn unmapping_a_whole_large_page_clears_it_without_a_new_table<F: EntryFormat<Access = Access>>() {
+fn unmapping_a_whole_large_page_clears_it_without_a_new_table<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 * LARGE_PAGE, Access::ReadWrite)
         .unwrap();
@@ -385,7 +376,7 @@ fn unmapping_a_whole_large_page_clears_it_without_a_new_table<F: EntryFormat<Acc
     assert_eq!(t.translate(LARGE_PAGE), Some((0x8000_0000, false)));
 }
 
-fn protecting_changes_permissions_and_keeps_addresses<F: EntryFormat<Access = Access>>() {
+fn protecting_changes_permissions_and_keeps_addresses<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, 2 * LARGE_PAGE, Access::ReadWrite)
         .unwrap();
@@ -406,9 +397,7 @@ fn protecting_changes_permissions_and_keeps_addresses<F: EntryFormat<Access = Ac
     assert_eq!(t.translate(0x1000), Some((0x4000_1000, true)));
 }
 
-fn protecting_an_unmapped_page_is_refused_and_unmapping_one_is_not<
-    F: EntryFormat<Access = Access>,
->() {
+fn protecting_an_unmapped_page_is_refused_and_unmapping_one_is_not<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     t.map(0, 0x4000_0000, SMALL_PAGE, Access::ReadWrite)
         .unwrap();
@@ -421,7 +410,7 @@ fn protecting_an_unmapped_page_is_refused_and_unmapping_one_is_not<
     assert_eq!(t.translate(0), None);
 }
 
-fn runtime_changes_check_alignment_and_range<F: EntryFormat<Access = Access>>() {
+fn runtime_changes_check_alignment_and_range<F: EntryFormat>() {
     let mut t = PageTables::<F>::new();
     assert_eq!(t.unmap(0x10, SMALL_PAGE), Err(MapError::Misaligned));
     assert_eq!(

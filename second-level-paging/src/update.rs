@@ -9,13 +9,13 @@
 //! vol. 2, 15.16 "TLB Control"; Intel SDM vol. 3C, 29.4.3.1 "Operations that
 //! Invalidate Cached Mappings").
 
-use super::{EntryFormat, MapError, PageTables, GUEST_LIMIT, LARGE_PAGE, SMALL_PAGE};
+use super::{Access, EntryFormat, MapError, PageTables, GUEST_LIMIT, LARGE_PAGE, SMALL_PAGE};
 
 /// What to do to each page of a range.
 #[derive(Clone, Copy)]
-enum Change<A> {
+enum Change {
     Remove,
-    Protect(A),
+    Protect(Access),
 }
 
 impl<F: EntryFormat> PageTables<F> {
@@ -28,11 +28,11 @@ impl<F: EntryFormat> PageTables<F> {
     /// Gives every page in `[gpa, gpa+len)` the permissions of `access`,
     /// keeping its host address. Every page must be mapped: the first one
     /// that is not is refused, with the pages before it already changed.
-    pub fn protect(&mut self, gpa: u64, len: u64, access: F::Access) -> Result<(), MapError> {
+    pub fn protect(&mut self, gpa: u64, len: u64, access: Access) -> Result<(), MapError> {
         self.change(gpa, len, Change::Protect(access))
     }
 
-    fn change(&mut self, gpa: u64, len: u64, change: Change<F::Access>) -> Result<(), MapError> {
+    fn change(&mut self, gpa: u64, len: u64, change: Change) -> Result<(), MapError> {
         if !gpa.is_multiple_of(SMALL_PAGE) || !len.is_multiple_of(SMALL_PAGE) {
             return Err(MapError::Misaligned);
         }
@@ -50,14 +50,9 @@ impl<F: EntryFormat> PageTables<F> {
 
     /// Changes the mapping of the page at `gpa` (or of the whole 2 MiB page
     /// there when `whole_large` and it is one); returns how far it got.
-    fn change_at(
-        &mut self,
-        gpa: u64,
-        whole_large: bool,
-        change: Change<F::Access>,
-    ) -> Result<u64, MapError> {
+    fn change_at(&mut self, gpa: u64, whole_large: bool, change: Change) -> Result<u64, MapError> {
         let idx = |level: u32| ((gpa >> (12 + 9 * level)) & 0x1FF) as usize;
-        let absent = |change: Change<F::Access>, step: u64| match change {
+        let absent = |change: Change, step: u64| match change {
             Change::Remove => Ok(step),
             Change::Protect(_) => Err(MapError::NotMapped { gpa }),
         };
@@ -105,7 +100,7 @@ impl<F: EntryFormat> PageTables<F> {
 }
 
 /// `entry` after `change`: removed, or its address with the new leaf flags.
-fn apply<F: EntryFormat>(entry: u64, change: Change<F::Access>, large: bool) -> u64 {
+fn apply<F: EntryFormat>(entry: u64, change: Change, large: bool) -> u64 {
     match change {
         Change::Remove => 0,
         Change::Protect(access) => {

@@ -10,7 +10,8 @@
 //! supplies the entry encoding.
 
 use crate::phys_addr;
-use second_level_paging::{EntryFormat, MapError, PageTables, Table};
+pub use second_level_paging::{Access, MapError};
+use second_level_paging::{EntryFormat, PageTables, Table};
 
 /// Entry bit 0: present.
 pub const PRESENT: u64 = 1 << 0;
@@ -23,44 +24,11 @@ pub const PAGE_SIZE_BIT: u64 = 1 << 7;
 /// Bits 51:12 of an entry: the physical address.
 pub const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 
-/// Why a mapping was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NptError {
-    /// An address or size is not aligned to the page size asked for.
-    Misaligned,
-    /// The range is already mapped (at another granularity or address).
-    AlreadyMapped { gpa: u64 },
-    /// Beyond the 48-bit guest-physical space, or a host address beyond
-    /// what an entry can hold.
-    OutOfRange,
-    /// A change of permissions for a page that is not mapped.
-    NotMapped { gpa: u64 },
-}
-
-impl From<MapError> for NptError {
-    fn from(e: MapError) -> Self {
-        match e {
-            MapError::Misaligned => NptError::Misaligned,
-            MapError::AlreadyMapped { gpa } => NptError::AlreadyMapped { gpa },
-            MapError::OutOfRange => NptError::OutOfRange,
-            MapError::NotMapped { gpa } => NptError::NotMapped { gpa },
-        }
-    }
-}
-
-/// Access rights of a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    ReadWrite,
-    ReadOnly,
-}
-
 /// The long-mode entry format (APM vol. 2, 5.3) as nested paging uses it:
 /// U/S set in every entry (15.25.5).
-struct Npt;
+pub struct Npt;
 
 impl EntryFormat for Npt {
-    type Access = Access;
     const TABLE_FLAGS: u64 = PRESENT | WRITABLE | USER;
     const LARGE_PAGE_BIT: u64 = PAGE_SIZE_BIT;
     const ADDRESS_MASK: u64 = ADDRESS_MASK;
@@ -87,56 +55,9 @@ impl EntryFormat for Npt {
     }
 }
 
-/// A nested page-table hierarchy, owning its tables.
-#[derive(Default)]
-pub struct NestedPageTable(PageTables<Npt>);
-
-impl NestedPageTable {
-    /// An empty hierarchy (everything faults).
-    pub fn new() -> Self {
-        Self(PageTables::new())
-    }
-
-    /// The value for the VMCB's N_CR3.
-    pub fn root(&self) -> u64 {
-        self.0.root()
-    }
-
-    /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
-    /// addresses allow it and 4 KiB pages elsewhere.
-    pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), NptError> {
-        Ok(self.0.map(gpa, hpa, len, access)?)
-    }
-
-    /// Removes every mapping in `[gpa, gpa+len)`; the caller flushes the
-    /// guest's cached translations before it runs again.
-    pub fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), NptError> {
-        Ok(self.0.unmap(gpa, len)?)
-    }
-
-    /// Changes the access rights of every mapped page in `[gpa, gpa+len)`;
-    /// the caller flushes the guest's cached translations before it runs again.
-    pub fn protect(&mut self, gpa: u64, len: u64, access: Access) -> Result<(), NptError> {
-        Ok(self.0.protect(gpa, len, access)?)
-    }
-
-    /// Walks the tables as the processor would: the host-physical address and
-    /// writability of `gpa`, or None where the guest would take a nested fault.
-    pub fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        self.0.translate(gpa)
-    }
-
-    /// Number of 4 KiB tables in use.
-    pub fn table_count(&self) -> usize {
-        self.0.table_count()
-    }
-
-    /// The entries of every table, for tests to check their bits.
-    #[cfg(test)]
-    fn tables(&self) -> impl Iterator<Item = &[u64; 512]> + '_ {
-        self.0.tables()
-    }
-}
+/// A nested page-table hierarchy, owning its tables; its
+/// [`PageTables::root_pointer`] is the VMCB's N_CR3.
+pub type NestedPageTable = PageTables<Npt>;
 
 #[cfg(test)]
 mod tests {
@@ -156,20 +77,20 @@ mod tests {
     }
 
     #[test]
-    fn refusals_keep_their_reason_as_npt_errors() {
+    fn refusals_keep_their_reason() {
         let mut n = NestedPageTable::new();
         n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
         assert_eq!(
             n.map(0x10, 0, 0x1000, Access::ReadWrite),
-            Err(NptError::Misaligned)
+            Err(MapError::Misaligned)
         );
         assert_eq!(
             n.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite),
-            Err(NptError::AlreadyMapped { gpa: 0x1000 })
+            Err(MapError::AlreadyMapped { gpa: 0x1000 })
         );
         assert_eq!(
             n.map(1 << 48, 0, 0x1000, Access::ReadWrite),
-            Err(NptError::OutOfRange)
+            Err(MapError::OutOfRange)
         );
     }
 
@@ -178,7 +99,7 @@ mod tests {
         let mut n = NestedPageTable::new();
         assert_eq!(
             n.map(0, 1 << 52, 0x1000, Access::ReadWrite),
-            Err(NptError::OutOfRange),
+            Err(MapError::OutOfRange),
             "a host address past bit 51 is refused, not wrapped"
         );
         n.map(0, (1 << 52) - 0x1000, 0x1000, Access::ReadWrite)

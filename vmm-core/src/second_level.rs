@@ -4,8 +4,9 @@
 //! page and grant mappings come and go — and the backend only loads their
 //! root and flushes what the processor cached when asked.
 //!
-//! Each backend implements [`SecondLevelTables`] for its entry format (the
-//! encodings live in the `svm` and `vmx` crates); [`GuestPhysicalMap`]
+//! [`SecondLevelTables`] is implemented once, for the generic hierarchy of
+//! `second_level_paging` in any entry format (the NPT and EPT encodings live
+//! in the `svm` and `vmx` crates); [`GuestPhysicalMap`]
 //! records when a change needs the vCPUs' cached translations flushed before
 //! the guest runs again (AMD APM vol. 2, 15.16 "TLB Control"; Intel SDM vol.
 //! 3C, 29.4.3 "Invalidating Cached Translation Information"): removing a
@@ -15,6 +16,7 @@
 use crate::guest_memory::Mapping;
 use alloc::boxed::Box;
 pub use second_level_paging::MapError;
+use second_level_paging::{Access, EntryFormat, PageTables};
 
 /// A second-level hierarchy in one backend's entry format.
 pub trait SecondLevelTables {
@@ -29,6 +31,36 @@ pub trait SecondLevelTables {
     /// The host-physical address and writability of `gpa`, as the processor
     /// would translate it.
     fn translate(&self, gpa: u64) -> Option<(u64, bool)>;
+}
+
+fn access(writable: bool) -> Access {
+    if writable {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    }
+}
+
+impl<F: EntryFormat> SecondLevelTables for PageTables<F> {
+    fn map(&mut self, gpa: u64, hpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        PageTables::map(self, gpa, hpa, len, access(writable))
+    }
+
+    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), MapError> {
+        PageTables::unmap(self, gpa, len)
+    }
+
+    fn protect(&mut self, gpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
+        PageTables::protect(self, gpa, len, access(writable))
+    }
+
+    fn root(&self) -> u64 {
+        self.root_pointer()
+    }
+
+    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
+        PageTables::translate(self, gpa)
+    }
 }
 
 /// A domain's guest-physical address space.

@@ -541,7 +541,7 @@ impl VmxCapabilities {
     /// True when guests can run from the reset vector on this backend's EPT:
     /// secondary controls with "enable EPT" and "unrestricted guest", and EPT
     /// with 4-level walks and write-back paging structures (the EPTP
-    /// [`crate::ept::ExtendedPageTable::eptp`] builds).
+    /// [`crate::ept::Ept`]'s root pointer builds).
     pub fn supports_unrestricted_guest_with_ept(&self) -> bool {
         let secondary = SecondaryControls::ENABLE_EPT | SecondaryControls::UNRESTRICTED_GUEST;
         self.primary

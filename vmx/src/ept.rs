@@ -20,7 +20,8 @@
 //! supplies the entry encoding.
 
 use crate::phys_addr;
-use second_level_paging::{EntryFormat, MapError, PageTables, Table, SMALL_PAGE};
+pub use second_level_paging::{Access, MapError};
+use second_level_paging::{EntryFormat, PageTables, Table, SMALL_PAGE};
 
 /// Entry bit 0: reads allowed.
 pub const READ: u64 = 1 << 0;
@@ -59,45 +60,10 @@ pub const EPTP_ACCESSED_DIRTY: u64 = 1 << 6;
 /// Levels in the hierarchy this module builds.
 const WALK_LENGTH: u64 = 4;
 
-/// Why a mapping was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EptError {
-    /// An address or size is not aligned to 4 KiB.
-    Misaligned,
-    /// The range is already mapped (at another granularity or address).
-    AlreadyMapped { gpa: u64 },
-    /// Beyond the 48-bit guest-physical space a 4-level walk covers, or a
-    /// host address beyond what an entry can hold.
-    OutOfRange,
-    /// A change of permissions for a page that is not mapped.
-    NotMapped { gpa: u64 },
-}
-
-impl From<MapError> for EptError {
-    fn from(e: MapError) -> Self {
-        match e {
-            MapError::Misaligned => EptError::Misaligned,
-            MapError::AlreadyMapped { gpa } => EptError::AlreadyMapped { gpa },
-            MapError::OutOfRange => EptError::OutOfRange,
-            MapError::NotMapped { gpa } => EptError::NotMapped { gpa },
-        }
-    }
-}
-
-/// Access rights of a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Read, write and execute.
-    ReadWrite,
-    /// Read and execute: ROM (writes end in an EPT violation).
-    ReadOnly,
-}
-
 /// The EPT entry format (29.3.2).
-struct Ept;
+pub struct Ept;
 
 impl EntryFormat for Ept {
-    type Access = Access;
     /// A non-leaf entry grants everything, so the leaf alone decides: an access
     /// needs its right in every entry of the walk (29.3.3).
     const TABLE_FLAGS: u64 = PERMISSIONS;
@@ -125,71 +91,17 @@ impl EntryFormat for Ept {
     fn table_address(table: &Table) -> u64 {
         phys_addr(table)
     }
-}
-
-/// An EPT hierarchy, owning its tables.
-#[derive(Default)]
-pub struct ExtendedPageTable(PageTables<Ept>);
-
-impl ExtendedPageTable {
-    /// An empty hierarchy (every access is an EPT violation).
-    pub fn new() -> Self {
-        Self(PageTables::new())
-    }
-
-    /// Physical address of the PML4 table.
-    pub fn root(&self) -> u64 {
-        self.0.root()
-    }
 
     /// The value for the VMCS's EPT pointer: write-back paging structures, a
     /// 4-level walk, accessed/dirty flags off, and the PML4 address (SDM 25.6.11).
-    pub fn eptp(&self) -> u64 {
-        self.root() | ((WALK_LENGTH - 1) << EPTP_WALK_LENGTH_SHIFT) | u64::from(MEMORY_TYPE_WB)
-    }
-
-    /// Maps `[gpa, gpa+len)` to `[hpa, hpa+len)`, with 2 MiB pages where both
-    /// addresses allow it and 4 KiB pages elsewhere.
-    pub fn map(&mut self, gpa: u64, hpa: u64, len: u64, access: Access) -> Result<(), EptError> {
-        Ok(self.0.map(gpa, hpa, len, access)?)
-    }
-
-    /// Removes every mapping in `[gpa, gpa+len)`; the caller flushes the
-    /// guest's cached translations before it runs again.
-    pub fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), EptError> {
-        Ok(self.0.unmap(gpa, len)?)
-    }
-
-    /// Changes the access rights of every mapped page in `[gpa, gpa+len)`;
-    /// the caller flushes the guest's cached translations before it runs again.
-    pub fn protect(&mut self, gpa: u64, len: u64, access: Access) -> Result<(), EptError> {
-        Ok(self.0.protect(gpa, len, access)?)
-    }
-
-    /// Walks the tables as the processor would: the host-physical address and
-    /// writability of `gpa`, or None where the guest would take an EPT violation.
-    pub fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        self.0.translate(gpa)
-    }
-
-    /// Number of 4 KiB tables in use.
-    pub fn table_count(&self) -> usize {
-        self.0.table_count()
-    }
-
-    /// The entries of every table, for tests to check their bits.
-    #[cfg(test)]
-    fn tables(&self) -> impl Iterator<Item = &[u64; 512]> + '_ {
-        self.0.tables()
-    }
-
-    /// Whether `addr` is one of these tables, for tests to tell a reference to
-    /// a table from a leaf.
-    #[cfg(test)]
-    fn is_table(&self, addr: u64) -> bool {
-        self.0.is_table(addr)
+    fn root_pointer(root: u64) -> u64 {
+        root | ((WALK_LENGTH - 1) << EPTP_WALK_LENGTH_SHIFT) | u64::from(MEMORY_TYPE_WB)
     }
 }
+
+/// An EPT hierarchy, owning its tables; its [`PageTables::root_pointer`]
+/// is the VMCS's EPT pointer.
+pub type ExtendedPageTable = PageTables<Ept>;
 
 #[cfg(test)]
 mod tests {
@@ -235,20 +147,20 @@ mod tests {
     }
 
     #[test]
-    fn refusals_keep_their_reason_as_ept_errors() {
+    fn refusals_keep_their_reason() {
         let mut n = ExtendedPageTable::new();
         n.map(0, 0x4000_0000, 2 << 20, Access::ReadWrite).unwrap();
         assert_eq!(
             n.map(0x10, 0, 0x1000, Access::ReadWrite),
-            Err(EptError::Misaligned)
+            Err(MapError::Misaligned)
         );
         assert_eq!(
             n.map(0x1000, 0x5000_0000, 0x1000, Access::ReadWrite),
-            Err(EptError::AlreadyMapped { gpa: 0x1000 })
+            Err(MapError::AlreadyMapped { gpa: 0x1000 })
         );
         assert_eq!(
             n.map(1 << 48, 0, 0x1000, Access::ReadWrite),
-            Err(EptError::OutOfRange)
+            Err(MapError::OutOfRange)
         );
     }
 
@@ -257,11 +169,11 @@ mod tests {
         let mut n = ExtendedPageTable::new();
         assert_eq!(
             n.map(0, 1 << 52, 0x1000, Access::ReadWrite),
-            Err(EptError::OutOfRange)
+            Err(MapError::OutOfRange)
         );
         assert_eq!(
             n.map(0, !0xFFF, 0x2000, Access::ReadWrite),
-            Err(EptError::OutOfRange)
+            Err(MapError::OutOfRange)
         );
         assert_eq!(n.table_count(), 1);
         n.map(0, (1 << 52) - 0x1000, 0x1000, Access::ReadWrite)
@@ -302,7 +214,7 @@ mod tests {
     #[test]
     fn eptp_encodes_write_back_four_level_walk_and_root() {
         let n = ExtendedPageTable::new();
-        let eptp = n.eptp();
+        let eptp = n.root_pointer();
         assert_eq!(eptp & EPTP_MEMORY_TYPE_MASK, 6);
         assert_eq!((eptp >> EPTP_WALK_LENGTH_SHIFT) & 0x7, 3);
         assert_eq!(eptp & EPTP_ACCESSED_DIRTY, 0);

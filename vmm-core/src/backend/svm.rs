@@ -1,6 +1,5 @@
 //! AMD SVM behind the neutral vCPU trait.
 
-use crate::second_level::{MapError, SecondLevelTables};
 use crate::vcpu::{
     ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
     VirtInstruction, VmExit,
@@ -9,7 +8,6 @@ use core::fmt;
 use svm::event::Event;
 use svm::exit::{SvmExit, SvmInstruction};
 use svm::host::SvmHost;
-use svm::npt::{Access, NestedPageTable, NptError};
 use svm::vmcb::VmcbSegment;
 use svm::SvmVcpu;
 
@@ -21,52 +19,12 @@ pub struct SvmBackend<'h> {
 
 impl<'h> SvmBackend<'h> {
     /// A vCPU in the reset state with ASID `asid`, translating through the
-    /// nested page table at `n_cr3` (its domain's [`GuestPhysicalMap`] root).
+    /// nested page table at `n_cr3` (its domain's [`crate::second_level::GuestPhysicalMap`] root).
     pub fn new(host: &'h SvmHost, asid: u32, n_cr3: u64) -> Self {
         Self {
             host,
             vcpu: SvmVcpu::new(asid, n_cr3),
         }
-    }
-}
-
-/// The NPT error as the backend-neutral one (the same cases).
-fn neutral_map_error(e: NptError) -> MapError {
-    match e {
-        NptError::Misaligned => MapError::Misaligned,
-        NptError::AlreadyMapped { gpa } => MapError::AlreadyMapped { gpa },
-        NptError::OutOfRange => MapError::OutOfRange,
-        NptError::NotMapped { gpa } => MapError::NotMapped { gpa },
-    }
-}
-
-fn npt_access(writable: bool) -> Access {
-    if writable {
-        Access::ReadWrite
-    } else {
-        Access::ReadOnly
-    }
-}
-
-impl SecondLevelTables for NestedPageTable {
-    fn map(&mut self, gpa: u64, hpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
-        NestedPageTable::map(self, gpa, hpa, len, npt_access(writable)).map_err(neutral_map_error)
-    }
-
-    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), MapError> {
-        NestedPageTable::unmap(self, gpa, len).map_err(neutral_map_error)
-    }
-
-    fn protect(&mut self, gpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
-        NestedPageTable::protect(self, gpa, len, npt_access(writable)).map_err(neutral_map_error)
-    }
-
-    fn root(&self) -> u64 {
-        NestedPageTable::root(self)
-    }
-
-    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        NestedPageTable::translate(self, gpa)
     }
 }
 

@@ -1,12 +1,10 @@
 //! Intel VT-x behind the neutral vCPU trait.
 
-use crate::second_level::{MapError, SecondLevelTables};
 use crate::vcpu::{
     ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
     VirtInstruction, VmExit,
 };
 use core::fmt;
-use vmx::ept::{Access, EptError, ExtendedPageTable};
 use vmx::host::VmxHost;
 use vmx::instructions::{read_cr2, write_cr2};
 use vmx::vcpu::{ar_to_packed, packed_to_ar, SetupError, VmxExit};
@@ -41,51 +39,10 @@ impl fmt::Display for VmxBackendError {
 
 impl<'h> VmxBackend<'h> {
     /// A vCPU in the reset state with VPID `vpid`, translating through the
-    /// EPT whose pointer is `eptp` (its domain's [`GuestPhysicalMap`] root).
+    /// EPT whose pointer is `eptp` (its domain's [`crate::second_level::GuestPhysicalMap`] root).
     pub fn new(host: &'h VmxHost, vpid: u16, eptp: u64) -> Result<Self, VmxBackendError> {
         let vcpu = VmxVcpu::new(host, vpid, eptp).map_err(VmxBackendError::Setup)?;
         Ok(Self { host, vcpu })
-    }
-}
-
-/// The EPT error as the backend-neutral one (the same cases).
-fn neutral_map_error(e: EptError) -> MapError {
-    match e {
-        EptError::Misaligned => MapError::Misaligned,
-        EptError::AlreadyMapped { gpa } => MapError::AlreadyMapped { gpa },
-        EptError::OutOfRange => MapError::OutOfRange,
-        EptError::NotMapped { gpa } => MapError::NotMapped { gpa },
-    }
-}
-
-fn ept_access(writable: bool) -> Access {
-    if writable {
-        Access::ReadWrite
-    } else {
-        Access::ReadOnly
-    }
-}
-
-impl SecondLevelTables for ExtendedPageTable {
-    fn map(&mut self, gpa: u64, hpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
-        ExtendedPageTable::map(self, gpa, hpa, len, ept_access(writable)).map_err(neutral_map_error)
-    }
-
-    fn unmap(&mut self, gpa: u64, len: u64) -> Result<(), MapError> {
-        ExtendedPageTable::unmap(self, gpa, len).map_err(neutral_map_error)
-    }
-
-    fn protect(&mut self, gpa: u64, len: u64, writable: bool) -> Result<(), MapError> {
-        ExtendedPageTable::protect(self, gpa, len, ept_access(writable)).map_err(neutral_map_error)
-    }
-
-    /// The EPT pointer (root, memory type, walk length), as the VMCS takes it.
-    fn root(&self) -> u64 {
-        self.eptp()
-    }
-
-    fn translate(&self, gpa: u64) -> Option<(u64, bool)> {
-        ExtendedPageTable::translate(self, gpa)
     }
 }
 
