@@ -13,10 +13,12 @@ use crate::rom::{self, Service};
 use crate::{int10_video, int13_disk, keyboard, system};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::string::String;
 use alloc::vec::Vec;
 use block_backend::{BlockBackend, SharedBlock};
 use core::cell::RefCell;
 use device_model::cmos_rtc::RTC_REGISTER_C;
+use device_model::rate_limit::RateLimit;
 use pc_layout::{irqs, ports};
 
 /// Where boot sectors are loaded (0000:7C00).
@@ -51,15 +53,42 @@ pub enum BootDevice {
 
 /// What went wrong reading boot media, for the one line the user sees.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BootProblem(pub alloc::string::String);
+pub struct BootProblem(pub String);
+
+/// Most problems one bootstrap attempt keeps (the most recent ones); the
+/// rest are counted in [`Bios::problems_dropped`]. One attempt meets at most
+/// one per boot device, so this is reached only by a very long boot order.
+pub const MAX_PROBLEMS: usize = 16;
+/// Longest problem line kept, in bytes; longer ones are cut (at a character
+/// boundary). Every message this BIOS writes today is well under it.
+pub const MAX_PROBLEM_LEN: usize = 160;
+
+/// The El Torito emulation the last boot set up, which the next bootstrap
+/// undoes before it starts.
+enum Emulated {
+    /// The image is drive 00h; `displaced` is the real diskette drive it
+    /// took the number of, if there was one.
+    Floppy { displaced: Option<Drive> },
+    /// The image is drive 80h; the real hard disks moved up by one.
+    HardDisk,
+}
 
 /// The BIOS of one domain.
 pub struct Bios {
     pub drives: Drives,
     pub boot_order: Vec<BootDevice>,
     cd: Option<SharedBlock>,
-    /// Problems met while trying boot devices (reported by the hypervisor).
+    /// Problems met while trying boot devices in the latest bootstrap attempt
+    /// (reported by the hypervisor when nothing boots): at most
+    /// [`MAX_PROBLEMS`] lines of at most [`MAX_PROBLEM_LEN`] bytes, cleared
+    /// when the next attempt (POST or INT 19h) starts.
     pub problems: Vec<BootProblem>,
+    /// Problems of the latest attempt left out of `problems` (the oldest).
+    pub problems_dropped: u32,
+    /// The emulated drive the last El Torito boot added, if any.
+    emulated: Option<Emulated>,
+    /// Log lines a guest causes by bootstrapping again and again.
+    restart_log: RateLimit,
     /// A running INT 15h AH=86h wait.
     wait: system::TimedWait,
 }
@@ -101,7 +130,68 @@ impl Bios {
             boot_order,
             cd,
             problems: Vec::new(),
+            problems_dropped: 0,
+            emulated: None,
+            restart_log: RateLimit::new(4, 1000),
             wait: system::TimedWait::default(),
+        }
+    }
+
+    /// Records a problem of the current bootstrap attempt: the line is cut to
+    /// [`MAX_PROBLEM_LEN`] bytes and, past [`MAX_PROBLEMS`] lines, the oldest
+    /// is dropped and counted, so a guest that bootstraps in a loop cannot
+    /// grow what the BIOS holds.
+    fn note_problem(&mut self, mut line: String) {
+        if line.len() > MAX_PROBLEM_LEN {
+            line.truncate(line.floor_char_boundary(MAX_PROBLEM_LEN));
+            line.shrink_to_fit();
+        }
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.problems.remove(0);
+            self.problems_dropped = self.problems_dropped.saturating_add(1);
+        }
+        self.problems.push(BootProblem(line));
+    }
+
+    /// The start of a bootstrap attempt (POST's, or any INT 19h): the
+    /// previous attempt's problems are forgotten and its El Torito
+    /// emulation, if any, is ended, so the drives are the machine's own again
+    /// and the attempt sets up at most one emulated drive of its own.
+    ///
+    /// The IBM PC/AT Technical Reference's BOOT_STRAP (INT 19h) starts the
+    /// boot over from the first device; an emulation ends as INT 13h
+    /// AX=4B00h ("terminate disk emulation", El Torito 1.0 section 5) ends
+    /// it, with the drive numbers the emulation shifted given back (3.0:
+    /// the emulated drive takes 00h or 80h and the real ones move up).
+    fn start_bootstrap(&mut self, mem: &mut dyn RealMemory) {
+        self.problems.clear();
+        self.problems_dropped = 0;
+        self.drives.emulation = None;
+        let Some(emulated) = self.emulated.take() else {
+            return;
+        };
+        if self.restart_log.allow() {
+            log::info!(
+                "BIOS: bootstrap again: El Torito emulation ended ({} times so far)",
+                self.restart_log.seen()
+            );
+        }
+        match emulated {
+            Emulated::Floppy { displaced } => {
+                self.drives.list.retain(|d| d.number != DRIVE_FLOPPY);
+                self.drives.list.extend(displaced);
+            }
+            Emulated::HardDisk => {
+                self.drives
+                    .list
+                    .retain(|d| !(d.kind == DriveKind::HardDisk && d.number == DRIVE_HARD_DISK));
+                for d in self.drives.list.iter_mut() {
+                    if d.kind == DriveKind::HardDisk && d.number > DRIVE_HARD_DISK {
+                        d.number -= 1;
+                    }
+                }
+                mem.write_u8(BDA_HARD_DISKS, self.drives.count(DriveKind::HardDisk));
+            }
         }
     }
 
@@ -164,6 +254,9 @@ impl Bios {
     /// POST: the interrupt vectors, the BIOS data area, the interrupt
     /// controllers and timer as a BIOS leaves them, the screen; then boot.
     fn post(&mut self, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) -> Next {
+        // A guest may run POST again (a jump to the reset vector): the drive
+        // counts below are the machine's own, not an earlier boot's.
+        self.start_bootstrap(mem);
         for (v, (seg, off)) in rom::ivt().iter().enumerate() {
             let at = (v * 4) as u32;
             mem.write_u16(at, *off);
@@ -220,6 +313,7 @@ impl Bios {
     /// INT 19h: try each boot device in order; the first with a valid boot
     /// sector or El Torito image starts.
     fn bootstrap(&mut self, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) -> Next {
+        self.start_bootstrap(mem);
         for device in self.boot_order.clone() {
             let next = match device {
                 BootDevice::Cdrom => self.boot_cd(mem),
@@ -245,21 +339,17 @@ impl Bios {
         let d = self.drives.get(drive)?;
         let mut sector = [0u8; 512];
         if d.medium.read_at(0, &mut sector).is_err() {
-            self.problems.push(BootProblem(alloc::format!(
+            self.note_problem(alloc::format!(
                 "drive {drive:#04x}: cannot read its first sector"
-            )));
+            ));
             return None;
         }
         if require_signature && sector[510..512] != [0x55, 0xAA] {
-            self.problems.push(BootProblem(alloc::format!(
-                "drive {drive:#04x}: no boot signature"
-            )));
+            self.note_problem(alloc::format!("drive {drive:#04x}: no boot signature"));
             return None;
         }
         if sector.iter().all(|b| *b == 0) {
-            self.problems.push(BootProblem(alloc::format!(
-                "drive {drive:#04x}: empty boot sector"
-            )));
+            self.note_problem(alloc::format!("drive {drive:#04x}: empty boot sector"));
             return None;
         }
         mem.write(u32::from(BOOT_ADDRESS), &sector);
@@ -278,7 +368,7 @@ impl Bios {
         let image = match find_boot_image(&cd) {
             Ok(i) => i,
             Err(e) => {
-                self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                self.note_problem(alloc::format!("CD: {e}"));
                 return None;
             }
         };
@@ -304,7 +394,7 @@ impl Bios {
                 let code = match load_no_emulation(&cd, &image) {
                     Ok(c) => c,
                     Err(e) => {
-                        self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                        self.note_problem(alloc::format!("CD: {e}"));
                         return None;
                     }
                 };
@@ -355,7 +445,7 @@ impl Bios {
         let code = match load_no_emulation(&cd, image) {
             Ok(c) => c,
             Err(e) => {
-                self.problems.push(BootProblem(alloc::format!("CD: {e}")));
+                self.note_problem(alloc::format!("CD: {e}"));
                 return None;
             }
         };
@@ -366,16 +456,28 @@ impl Bios {
             heads: u32::from(chs.heads),
             sectors: u32::from(chs.sectors),
         };
-        match kind {
-            DriveKind::Floppy => self.drives.list.retain(|d| d.number != DRIVE_FLOPPY),
+        // `start_bootstrap` ended any earlier emulation, so this is the only
+        // emulated drive and the real drives have their own numbers.
+        self.emulated = Some(match kind {
+            DriveKind::Floppy => {
+                let real = self
+                    .drives
+                    .list
+                    .iter()
+                    .position(|d| d.number == DRIVE_FLOPPY);
+                Emulated::Floppy {
+                    displaced: real.map(|i| self.drives.list.remove(i)),
+                }
+            }
             _ => {
                 for d in self.drives.list.iter_mut() {
                     if d.kind == DriveKind::HardDisk && d.number >= DRIVE_HARD_DISK {
                         d.number = d.number.saturating_add(1);
                     }
                 }
+                Emulated::HardDisk
             }
-        }
+        });
         self.drives.list.push(Drive {
             number: drive,
             kind,

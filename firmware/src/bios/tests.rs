@@ -453,3 +453,5 @@ fn int17_reports_no_printer() {
     bios.handle(Service::Interrupt(0x17), &mut regs, &mut mem, &mut pf);
     assert_eq!(regs.ah(), 0x09, "time-out and I/O error");
 }
+
+mod repeated_bootstrap;
