@@ -10,7 +10,7 @@
 //! one exit.
 
 use crate::emulator::fetch::{decode_at_rip, FetchError};
-use crate::guest_memory::GuestMemoryError;
+use crate::guest_memory::{GuestMemory, GuestMemoryError};
 use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
 use crate::vcpu::{Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
@@ -23,7 +23,8 @@ pub const MAX_ELEMENTS_PER_EXIT: u64 = 64 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StringIoError {
     Fetch(FetchError),
-    /// The decoded instruction is not INS/OUTS (the exit and the bytes disagree).
+    /// The decoded instruction is not INS/OUTS of the exit's direction and
+    /// element size (the exit and the bytes disagree).
     NotStringIo,
     /// The guest's linear address could not be translated.
     Translate(TranslateError),
@@ -46,7 +47,7 @@ fn segment_of(register: Register) -> SegReg {
 /// and RIP has moved past it.
 pub fn run_string_io(
     vcpu: &mut dyn Vcpu,
-    memory: &mut crate::guest_memory::GuestMemory,
+    memory: &mut GuestMemory,
     bus: &mut PortIoBus,
     max_phys_bits: u8,
     io: IoAccess,
@@ -67,7 +68,11 @@ pub fn run_string_io(
         insn.mnemonic(),
         Mnemonic::Outsb | Mnemonic::Outsw | Mnemonic::Outsd
     );
-    if !(is_in && io.direction == IoDirection::In || is_out && io.direction == IoDirection::Out) {
+    let agrees = (is_in && io.direction == IoDirection::In
+        || is_out && io.direction == IoDirection::Out)
+        && matches!(io.size, 1 | 2 | 4)
+        && insn.memory_size().size() == usize::from(io.size);
+    if !agrees {
         return Err(StringIoError::NotStringIo);
     }
     // INS writes ES:[rDI]; OUTS reads seg:[rSI] with a possible segment override.
@@ -104,15 +109,11 @@ pub fn run_string_io(
     let mut result = Ok(());
     while done < todo {
         let linear = base.wrapping_add(pointer);
-        let element = translate(
-            vcpu,
-            memory,
-            max_phys_bits,
-            linear,
-            data_access(vcpu, is_in),
-        )
-        .map_err(StringIoError::Translate)
-        .and_then(|gpa| transfer(memory, bus, io, gpa, is_in).map_err(StringIoError::Memory));
+        let element = locate(vcpu, memory, max_phys_bits, linear, io.size, is_in)
+            .map_err(StringIoError::Translate)
+            .and_then(|pieces| {
+                transfer(memory, bus, io, &pieces, is_in).map_err(StringIoError::Memory)
+            });
         if let Err(e) = element {
             result = Err(e);
             break;
@@ -146,21 +147,87 @@ pub fn run_string_io(
     Ok(finished)
 }
 
+/// One element's bytes in guest-physical memory: the part on the element's
+/// first page and, when the element crosses a page boundary, the part on the
+/// next page, each translated on its own.
+struct Pieces {
+    /// (guest-physical address, length) of each part; `count` are used.
+    parts: [(u64, usize); 2],
+    count: usize,
+}
+
+impl Pieces {
+    fn parts(&self) -> &[(u64, usize)] {
+        &self.parts[..self.count]
+    }
+}
+
+/// Translates every page an element of `size` bytes at `linear` touches,
+/// before any of it is accessed, so an element that faults moves nothing.
+///
+/// The two linear pages of an element that crosses a page boundary may map
+/// to any two physical pages, so each is walked separately; if the second is
+/// not accessible the #PF reports CR2 = the first byte on it, the start of
+/// that page (Intel SDM vol. 3A, 4.7 "Page-Fault Exceptions" and 6.15
+/// "Exception and Interrupt Reference", interrupt 14: CR2 holds the linear
+/// address that generated the exception).
+fn locate(
+    vcpu: &dyn Vcpu,
+    memory: &mut GuestMemory,
+    max_phys_bits: u8,
+    linear: u64,
+    size: u8,
+    write: bool,
+) -> Result<Pieces, TranslateError> {
+    let size = usize::from(size);
+    let first = (4096 - (linear & 0xFFF) as usize).min(size);
+    let access = data_access(vcpu, write);
+    let mut pieces = Pieces {
+        parts: [
+            (
+                translate(vcpu, memory, max_phys_bits, linear, access)?,
+                first,
+            ),
+            (0, 0),
+        ],
+        count: 1,
+    };
+    if first < size {
+        let next = linear.wrapping_add(first as u64);
+        pieces.parts[1] = (
+            translate(vcpu, memory, max_phys_bits, next, access)?,
+            size - first,
+        );
+        pieces.count = 2;
+    }
+    Ok(pieces)
+}
+
+/// Moves one element between the port and the translated `pieces`: INS
+/// reads the port once, then stores; OUTS loads, then writes the port once.
 fn transfer(
-    memory: &mut crate::guest_memory::GuestMemory,
+    memory: &mut GuestMemory,
     bus: &mut PortIoBus,
     io: IoAccess,
-    gpa: u64,
+    pieces: &Pieces,
     is_in: bool,
 ) -> Result<(), GuestMemoryError> {
-    let n = usize::from(io.size);
+    let mut bytes = [0u8; 4];
     if is_in {
-        let value = bus.read(io.port, io.size).to_le_bytes();
-        memory.write(gpa, &value[..n])
-    } else {
-        let mut bytes = [0u8; 4];
-        memory.read(gpa, &mut bytes[..n])?;
-        bus.write(io.port, io.size, u32::from_le_bytes(bytes));
-        Ok(())
+        bytes = bus.read(io.port, io.size).to_le_bytes();
     }
+    let mut at = 0;
+    for &(gpa, len) in pieces.parts() {
+        let piece = &mut bytes[at..at + len];
+        if is_in {
+            memory.write(gpa, piece)?;
+        } else {
+            memory.read(gpa, piece)?;
+        }
+        at += len;
+    }
+    if !is_in {
+        bus.write(io.port, io.size, u32::from_le_bytes(bytes));
+    }
+    Ok(())
 }

@@ -491,3 +491,191 @@ fn an_mmio_access_by_an_unsupported_instruction_raises_ud() {
     assert_eq!(v.injected[0].vector, vector::UD);
     assert_eq!(v.rip, 0x7C00);
 }
+
+/// How many times a [`PortProbe`] was read.
+type ReadCount = Rc<core::cell::Cell<u32>>;
+/// What a [`PortProbe`] was written: (size, value).
+type WriteLog = Rc<RefCell<Vec<(u8, u32)>>>;
+
+/// A port device for the string I/O tests: every read returns `value` (cut to
+/// the access size by the bus) and is counted; writes are recorded as
+/// (size, value).
+struct PortProbe {
+    value: u32,
+    reads: ReadCount,
+    writes: WriteLog,
+}
+
+impl device_model::bus::PortIoDevice for PortProbe {
+    fn read(&mut self, _offset: u16, _size: u8) -> u32 {
+        self.reads.set(self.reads.get() + 1);
+        self.value
+    }
+    fn write(&mut self, _offset: u16, size: u8, value: u32) {
+        self.writes.borrow_mut().push((size, value));
+    }
+}
+
+/// The port the string I/O tests' [`PortProbe`] answers on.
+const PROBE_PORT: u16 = 0x5A0;
+
+/// Puts a [`PortProbe`] reading `value` on [`PROBE_PORT`]; returns its read
+/// count and its write log.
+fn probe(dom: &mut Domain, value: u32) -> (ReadCount, WriteLog) {
+    let reads = Rc::new(core::cell::Cell::new(0));
+    let writes = Rc::new(RefCell::new(Vec::new()));
+    dom.io
+        .register(
+            PROBE_PORT,
+            1,
+            Box::new(PortProbe {
+                value,
+                reads: reads.clone(),
+                writes: writes.clone(),
+            }),
+        )
+        .unwrap();
+    (reads, writes)
+}
+
+/// [`paged_vcpu`] plus linear 40_2000h mapped to physical 9_0000h, which is not
+/// adjacent to 8_1000h (where linear 40_1000h lives); linear 40_3000h stays
+/// not present.
+fn paged_vcpu_with_split_pages(dom: &mut Domain) -> FakeVcpu {
+    let v = paged_vcpu(dom);
+    dom.memory
+        .write(0x4010, &(0x9_0000u64 | 7).to_le_bytes())
+        .unwrap();
+    v
+}
+
+#[test]
+fn outsd_across_a_page_boundary_reads_the_second_page_through_its_own_translation() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_0000, &[0x6F]).unwrap(); // outsd (64-bit code)
+    dom.memory.write(0x8_1FFE, &[0x01, 0x02]).unwrap(); // linear 40_1FFEh
+    dom.memory.write(0x8_2000, &[0xEE, 0xEE]).unwrap(); // physically next: not linear 40_2000h
+    dom.memory.write(0x9_0000, &[0x03, 0x04]).unwrap(); // linear 40_2000h
+    v.gprs[Gpr::Rsi as usize] = 0x40_1FFE;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 4, IoDirection::Out, true, false, 0x40_0001),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(*writes.borrow(), [(4, 0x0403_0201)]);
+    assert_eq!(v.gprs[Gpr::Rsi as usize], 0x40_2002);
+    assert_eq!(v.rip, 0x40_0001);
+}
+
+#[test]
+fn insw_across_a_page_boundary_writes_the_second_page_through_its_own_translation() {
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x4433_BBAA);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_0000, &[0x66, 0x6D]).unwrap(); // insw (64-bit code)
+    v.gprs[Gpr::Rdi as usize] = 0x40_1FFF;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 2, IoDirection::In, true, false, 0x40_0002),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(dom.memory.read_bytes::<1>(0x8_1FFF).unwrap(), [0xAA]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x9_0000).unwrap(), [0xBB]);
+    assert_eq!(
+        dom.memory.read_bytes::<1>(0x8_2000).unwrap(),
+        [0],
+        "nothing written physically after the first page"
+    );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x40_2001);
+    assert_eq!(v.rip, 0x40_0002);
+}
+
+#[test]
+fn rep_insd_reaching_a_not_present_page_mid_element_faults_with_cr2_at_that_page() {
+    let (mut dom, _) = domain();
+    let (reads, _) = probe(&mut dom, 0x4433_2211);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    // rep insd (64-bit code)
+    dom.memory.write(0x8_0000, &[0xF3, 0x6D]).unwrap();
+    // element 0 at 40_2FFAh..40_2FFDh; element 1 at 40_2FFEh..40_3001h
+    // reaches the not-present page 40_3000h
+    v.gprs[Gpr::Rdi as usize] = 0x40_2FFA;
+    v.gprs[Gpr::Rcx as usize] = 3;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 4, IoDirection::In, true, true, 0x40_0002),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.injected.len(), 1);
+    assert_eq!(v.injected[0].vector, vector::PF);
+    assert_eq!(
+        v.injected[0].error_code,
+        Some(crate::page_walk::pf::W),
+        "write to a not-present page at CPL 0"
+    );
+    assert_eq!(
+        v.cr.cr2, 0x40_3000,
+        "the first byte that could not be reached"
+    );
+    assert_eq!(
+        dom.memory.read_bytes::<4>(0x9_0FFA).unwrap(),
+        [0x11, 0x22, 0x33, 0x44]
+    );
+    assert_eq!(
+        dom.memory.read_bytes::<2>(0x9_0FFE).unwrap(),
+        [0, 0],
+        "the faulting element is not written in part"
+    );
+    assert_eq!(
+        dom.memory.read_bytes::<4>(0x9_1000).unwrap(),
+        [0; 4],
+        "nor physically contiguous past its page"
+    );
+    assert_eq!(
+        reads.get(),
+        1,
+        "the port is not read for the element that faults"
+    );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x40_2FFE);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 2);
+    assert_eq!(v.rip, 0x40_0000, "the instruction restarts after the fault");
+}
+
+#[test]
+fn rep_outsw_reaching_a_not_present_page_mid_element_faults_as_a_read() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_0000, &[0xF3, 0x66, 0x6F]).unwrap(); // rep outsw (64-bit code)
+    dom.memory.write(0x9_0FFD, &[0x11, 0x22]).unwrap();
+    v.gprs[Gpr::Rsi as usize] = 0x40_2FFD;
+    v.gprs[Gpr::Rcx as usize] = 5;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 2, IoDirection::Out, true, true, 0x40_0003),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(*writes.borrow(), [(2, 0x2211)]);
+    assert_eq!(v.injected[0].vector, vector::PF);
+    assert_eq!(
+        v.injected[0].error_code,
+        Some(0),
+        "read, not present, CPL 0"
+    );
+    assert_eq!(v.cr.cr2, 0x40_3000);
+    assert_eq!(v.gprs[Gpr::Rsi as usize], 0x40_2FFF);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 4);
+    assert_eq!(v.rip, 0x40_0000);
+}
