@@ -3,18 +3,22 @@
 //! "OUTS/OUTSB/OUTSW/OUTSD"; vol. 2B "REP/REPE/REPZ/REPNE/REPNZ").
 //!
 //! The instruction is decoded (QEMU's SVM gives no decode assists) for its
-//! segment and address size. A REP instruction whose count exceeds
-//! [`MAX_ELEMENTS_PER_EXIT`] is left with RIP unchanged and its registers
-//! advanced, so the guest re-executes it: REP string instructions are
-//! restartable exactly so, and the hypervisor never spends unbounded time on
-//! one exit.
+//! segment and address size. Each element's address goes through the checks
+//! the processor makes: segmentation as the mode has it (no ES/DS base in
+//! 64-bit mode, limits outside it), then the guest's paging page by page. A
+//! REP instruction whose count exceeds [`MAX_ELEMENTS_PER_EXIT`] is left with
+//! RIP unchanged and its registers advanced, so the guest re-executes it: REP
+//! string instructions are restartable exactly so, and the hypervisor never
+//! spends unbounded time on one exit.
 
 use crate::emulator::fetch::{decode_at_rip, FetchError};
+use crate::emulator::operands::{checked_linear, seg_reg};
+use crate::emulator::{EmuError, GuestFault};
 use crate::guest_memory::{GuestMemory, GuestMemoryError};
 use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
-use crate::vcpu::{Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
+use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
-use iced_x86::{Mnemonic, OpKind, Register};
+use iced_x86::{Mnemonic, OpKind};
 
 /// Most elements moved in one exit.
 pub const MAX_ELEMENTS_PER_EXIT: u64 = 64 * 1024;
@@ -26,21 +30,11 @@ pub enum StringIoError {
     /// The decoded instruction is not INS/OUTS of the exit's direction and
     /// element size (the exit and the bytes disagree).
     NotStringIo,
-    /// The guest's linear address could not be translated.
+    /// The walk of the guest's page tables left its RAM (a #PF is never an
+    /// error: the guest takes it).
     Translate(TranslateError),
     /// The guest-physical address is not RAM.
     Memory(GuestMemoryError),
-}
-
-fn segment_of(register: Register) -> SegReg {
-    match register {
-        Register::ES => SegReg::Es,
-        Register::CS => SegReg::Cs,
-        Register::SS => SegReg::Ss,
-        Register::FS => SegReg::Fs,
-        Register::GS => SegReg::Gs,
-        _ => SegReg::Ds,
-    }
 }
 
 /// Completes (part of) a string I/O instruction; returns true when it is done
@@ -80,7 +74,7 @@ pub fn run_string_io(
     let (index, segment) = match insn.op_kind(mem_op) {
         OpKind::MemoryESDI | OpKind::MemoryESEDI | OpKind::MemoryESRDI => (Gpr::Rdi, SegReg::Es),
         OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemorySegRSI => {
-            (Gpr::Rsi, segment_of(insn.memory_segment()))
+            (Gpr::Rsi, seg_reg(insn.memory_segment()))
         }
         _ => return Err(StringIoError::NotStringIo),
     };
@@ -96,7 +90,6 @@ pub fn run_string_io(
     } else {
         size
     };
-    let base = vcpu.segment(segment).base;
 
     let count = if rep {
         vcpu.gprs()[Gpr::Rcx as usize] & address_mask
@@ -106,16 +99,16 @@ pub fn run_string_io(
     let todo = count.min(MAX_ELEMENTS_PER_EXIT);
     let mut pointer = vcpu.gprs()[index as usize] & address_mask;
     let mut done = 0;
-    let mut result = Ok(());
+    let mut halt = None;
     while done < todo {
-        let linear = base.wrapping_add(pointer);
-        let element = locate(vcpu, memory, max_phys_bits, linear, io.size, is_in)
-            .map_err(StringIoError::Translate)
+        let element = element_linear(vcpu, segment, pointer, io.size)
+            .and_then(|linear| locate(vcpu, memory, max_phys_bits, linear, io.size, is_in))
             .and_then(|pieces| {
-                transfer(memory, bus, io, &pieces, is_in).map_err(StringIoError::Memory)
+                transfer(memory, bus, io, &pieces, is_in)
+                    .map_err(|e| Halt::Stop(StringIoError::Memory(e)))
             });
         if let Err(e) = element {
-            result = Err(e);
+            halt = Some(e);
             break;
         }
         pointer = pointer.wrapping_add(step) & address_mask;
@@ -129,22 +122,50 @@ pub fn run_string_io(
         let rcx = g[Gpr::Rcx as usize];
         g[Gpr::Rcx as usize] = (rcx & !address_mask) | ((count - done) & address_mask);
     }
-    match result {
+    match halt {
         // A fault ends the instruction with the registers of the elements done,
         // as the processor leaves them (SDM vol. 2B, REP: "interrupted"
         // string instructions resume with the updated registers).
-        Err(StringIoError::Translate(TranslateError::PageFault { error_code, linear })) => {
-            raise_page_fault(vcpu, error_code, linear);
+        Some(Halt::Fault(fault)) => {
+            if let Some(cr2) = fault.cr2 {
+                vcpu.set_cr2(cr2);
+            }
+            vcpu.inject_exception(fault.exception);
             return Ok(false);
         }
-        Err(e) => return Err(e),
-        Ok(()) => {}
+        Some(Halt::Stop(e)) => return Err(e),
+        None => {}
     }
     let finished = done == count;
     if finished {
         vcpu.set_rip(io.next_rip.unwrap_or(insn.next_ip()));
     }
     Ok(finished)
+}
+
+/// Why an element did not move.
+enum Halt {
+    /// The guest takes this fault (#PF, #GP, #SS) with RIP at the instruction.
+    Fault(GuestFault),
+    /// The guest cannot go on.
+    Stop(StringIoError),
+}
+
+/// The linear address of the element at `offset` in `segment`, after the
+/// segment checks: in 64-bit mode the bases of ES, DS, SS and CS are treated
+/// as zero and only an FS or GS override adds its base, and the whole element
+/// must be canonical, else #GP(0) (#SS(0) for SS) (Intel SDM vol. 3A, 3.4.4
+/// "Segment Loading Instructions in IA-32e Mode", 3.3.7.1 "Canonical
+/// Addressing"; AMD APM vol. 2, 4.5.3 "Segment Registers in 64-Bit Mode");
+/// elsewhere the element must lie within the segment's limit and the linear
+/// address wraps at 4 GiB (SDM vol. 3A, 5.3 "Limit Checking"; vol. 2B,
+/// INS/OUTS "Protected Mode Exceptions" and "Real-Address Mode Exceptions").
+fn element_linear(vcpu: &dyn Vcpu, segment: SegReg, offset: u64, size: u8) -> Result<u64, Halt> {
+    checked_linear(vcpu, segment, offset, size).map_err(|e| match e {
+        EmuError::Fault(fault) => Halt::Fault(fault),
+        // checked_linear raises nothing else; a segment fault is its only kind.
+        EmuError::Unsupported(_) | EmuError::Fatal => Halt::Fault(GuestFault::gp()),
+    })
 }
 
 /// One element's bytes in guest-physical memory: the part on the element's
@@ -178,26 +199,29 @@ fn locate(
     linear: u64,
     size: u8,
     write: bool,
-) -> Result<Pieces, TranslateError> {
+) -> Result<Pieces, Halt> {
     let size = usize::from(size);
     let first = (4096 - (linear & 0xFFF) as usize).min(size);
     let access = data_access(vcpu, write);
+    let translate = |memory: &mut GuestMemory, linear| {
+        translate(vcpu, memory, max_phys_bits, linear, access).map_err(|e| match e {
+            TranslateError::PageFault { error_code, linear } => Halt::Fault(GuestFault {
+                exception: Exception {
+                    vector: vector::PF,
+                    error_code: Some(error_code),
+                },
+                cr2: Some(linear),
+            }),
+            TranslateError::TableOutsideRam { .. } => Halt::Stop(StringIoError::Translate(e)),
+        })
+    };
     let mut pieces = Pieces {
-        parts: [
-            (
-                translate(vcpu, memory, max_phys_bits, linear, access)?,
-                first,
-            ),
-            (0, 0),
-        ],
+        parts: [(translate(memory, linear)?, first), (0, 0)],
         count: 1,
     };
     if first < size {
         let next = linear.wrapping_add(first as u64);
-        pieces.parts[1] = (
-            translate(vcpu, memory, max_phys_bits, next, access)?,
-            size - first,
-        );
+        pieces.parts[1] = (translate(memory, next)?, size - first);
         pieces.count = 2;
     }
     Ok(pieces)

@@ -679,3 +679,110 @@ fn rep_outsw_reaching_a_not_present_page_mid_element_faults_as_a_read() {
     assert_eq!(v.gprs[Gpr::Rcx as usize], 4);
     assert_eq!(v.rip, 0x40_0000);
 }
+
+#[test]
+fn ins_in_64_bit_mode_ignores_the_es_base() {
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x5A);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_0000, &[0x6C]).unwrap(); // insb (64-bit code)
+    v.set_segment(SegReg::Es, 0x1000); // a stale base: linear 40_2000h if it counted
+    v.gprs[Gpr::Rdi as usize] = 0x40_1000;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, false, 0x40_0001),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(dom.memory.read_bytes::<1>(0x8_1000).unwrap(), [0x5A]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x9_0000).unwrap(), [0]);
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x40_1001);
+}
+
+#[test]
+fn outs_in_64_bit_mode_ignores_the_ds_base_and_applies_an_fs_or_gs_override_base() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_1000, b"abc").unwrap(); // linear 40_1000h
+    dom.memory.write(0x9_0000, b"xyz").unwrap(); // linear 40_2000h
+    v.set_segment(SegReg::Ds, 0x1000);
+    v.set_segment(SegReg::Fs, 0x40_0000);
+    v.set_segment(SegReg::Gs, 0x40_1000);
+    // outsb; fs outsb; gs outsb (64-bit code), each run from its own RIP
+    dom.memory
+        .write(0x8_0000, &[0x6E, 0x64, 0x6E, 0x65, 0x6E])
+        .unwrap();
+    for (rip, rsi, next) in [
+        (0x40_0000, 0x40_1000, 0x40_0001),
+        (0x40_0001, 0x1001, 0x40_0003),
+        (0x40_0003, 0x1002, 0x40_0005),
+    ] {
+        v.rip = rip;
+        v.gprs[Gpr::Rsi as usize] = rsi;
+        let flow = handle_exit(
+            &mut v,
+            &mut dom,
+            io(PROBE_PORT, 1, IoDirection::Out, true, false, next),
+            &FakeHost::default(),
+        );
+        assert_eq!(flow, Flow::Continue);
+        assert!(v.injected.is_empty(), "{:?}", v.injected);
+        assert_eq!(v.rip, next);
+    }
+    assert_eq!(
+        *writes.borrow(),
+        [
+            (1, u32::from(b'a')),
+            (1, u32::from(b'b')),
+            (1, u32::from(b'z'))
+        ],
+        "DS base ignored, FS base 40_0000h and GS base 40_1000h applied"
+    );
+}
+
+#[test]
+fn ins_to_a_non_canonical_address_raises_gp_and_touches_nothing() {
+    let (mut dom, _) = domain();
+    let (reads, _) = probe(&mut dom, 0x5A);
+    let mut v = paged_vcpu_with_split_pages(&mut dom);
+    dom.memory.write(0x8_0000, &[0xF3, 0x6C]).unwrap(); // rep insb (64-bit code)
+                                                        // bits 63:48 do not copy bit 47: the walker alone would use PML4 entry 0
+    v.gprs[Gpr::Rdi as usize] = 0x8000_0000_0040_1000;
+    v.gprs[Gpr::Rcx as usize] = 2;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, true, 0x40_0002),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.injected[0].vector, vector::GP);
+    assert_eq!(v.injected[0].error_code, Some(0));
+    assert_eq!(reads.get(), 0);
+    assert_eq!(dom.memory.read_bytes::<1>(0x8_1000).unwrap(), [0]);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 2);
+    assert_eq!(v.rip, 0x40_0000);
+}
+
+#[test]
+fn outsw_at_the_last_byte_of_a_real_mode_segment_raises_gp() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    dom.memory.write(0x7C00, &[0x6F]).unwrap(); // outsw (16-bit code)
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.gprs[Gpr::Rsi as usize] = 0xFFFF; // the word's second byte is past DS's 64 KiB limit
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 2, IoDirection::Out, true, false, 0x7C01),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert_eq!(v.injected[0].vector, vector::GP);
+    assert_eq!(v.injected[0].error_code, Some(0));
+    assert!(writes.borrow().is_empty());
+    assert_eq!(v.rip, 0x7C00);
+}
