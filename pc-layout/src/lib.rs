@@ -127,6 +127,11 @@ pub mod memory {
     /// SeaBIOS convention, `device_model::cmos_rtc`) and the BIOS's E820h map
     /// both describe RAM split here.
     pub const RAM_BELOW_4G_LIMIT: u64 = 0xE000_0000;
+    /// The most RAM the board lays out, in MiB: one block from address 0,
+    /// below [`RAM_BELOW_4G_LIMIT`], backed by host memory the hypervisor's
+    /// boot page tables map (the first 4 GiB, shared with the hypervisor and
+    /// the boot modules). RAM above 4 GiB is not offered.
+    pub const MAX_RAM_MIB: u64 = 3072;
     /// The end of the 32-bit physical space; the ROM is aliased just below
     /// it so the reset vector at FFFF_FFF0h lands in it, as the chipset does.
     pub const FOUR_GIB: u64 = 1 << 32;

@@ -19,8 +19,8 @@ use alloc::vec::Vec;
 
 /// Smallest guest RAM we accept: the ROM lives at 960 KiB.
 pub const MIN_MEM_MIB: u64 = 1;
-/// Largest guest RAM we accept (below the 32-bit PCI hole).
-pub const MAX_MEM_MIB: u64 = 3072;
+/// Largest guest RAM we accept (see [`pc_layout::memory::MAX_RAM_MIB`]).
+pub const MAX_MEM_MIB: u64 = pc_layout::memory::MAX_RAM_MIB;
 
 /// What the configuration says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +84,9 @@ impl Default for GuestConfig {
 pub struct ConfigProblem {
     pub line: usize,
     pub message: String,
+    /// The guest cannot run as configured (a default would be a different
+    /// machine than the one asked for, e.g. its RAM size).
+    pub fatal: bool,
 }
 
 impl GuestConfig {
@@ -97,12 +100,14 @@ impl GuestConfig {
             if line.is_empty() {
                 continue;
             }
-            let mut problem = |m: String| {
+            let mut report = |m: String, fatal: bool| {
                 problems.push(ConfigProblem {
                     line: i + 1,
                     message: m,
+                    fatal,
                 })
             };
+            let mut problem = |m: String| report(m, false);
             let Some((key, value)) = line.split_once('=') else {
                 problem(alloc::format!("expected `key = value`, got `{line}`"));
                 continue;
@@ -111,9 +116,12 @@ impl GuestConfig {
             match key {
                 "mem_mib" => match value.parse::<u64>() {
                     Ok(v) if (MIN_MEM_MIB..=MAX_MEM_MIB).contains(&v) => cfg.mem_mib = v,
-                    _ => problem(alloc::format!(
-                        "mem_mib must be {MIN_MEM_MIB}..={MAX_MEM_MIB}, got `{value}`"
-                    )),
+                    _ => report(
+                        alloc::format!(
+                            "mem_mib must be {MIN_MEM_MIB}..={MAX_MEM_MIB}, got `{value}`"
+                        ),
+                        true,
+                    ),
                 },
                 "rom" => cfg.rom = value.to_string(),
                 "disk" => cfg.disk = Some(value.to_string()),
@@ -235,5 +243,21 @@ mod tests {
         let (c, p) = GuestConfig::parse("mem_mib = 0\nnonsense\ncolour = blue\nmem_mib = 99999\n");
         assert_eq!(c.mem_mib, GuestConfig::default().mem_mib);
         assert_eq!(p.iter().map(|x| x.line).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_ram_size_the_board_cannot_lay_out_is_fatal_other_problems_are_not() {
+        let (_, p) = GuestConfig::parse(
+            "mem_mib = 4096
+colour = blue
+",
+        );
+        assert_eq!(p.iter().map(|x| x.fatal).collect::<Vec<_>>(), [true, false]);
+        let (c, p) = GuestConfig::parse(
+            "mem_mib = 3072
+",
+        );
+        assert!(p.is_empty());
+        assert_eq!(c.mem_mib, 3072);
     }
 }

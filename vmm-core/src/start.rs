@@ -104,21 +104,26 @@ fn module_bytes(m: &Module) -> &'static [u8] {
     unsafe { claim(m.start, m.len()) }
 }
 
-fn read_config(boot: &BootInfo) -> GuestConfig {
+/// The guest's configuration; a problem that would make it a different
+/// machine than the one asked for (its RAM size) is an error.
+fn read_config(boot: &BootInfo) -> Result<GuestConfig, String> {
     let Some(m) = module(boot, "config") else {
         log::warn!("vmm: no `config` module, using defaults");
-        return GuestConfig::default();
+        return Ok(GuestConfig::default());
     };
     let text = core::str::from_utf8(module_bytes(m)).unwrap_or("");
     let (config, problems) = GuestConfig::parse(text);
-    for p in problems {
+    for p in &problems {
         log::warn!("vmm: config line {}: {}", p.line, p.message);
     }
-    config
+    match problems.iter().find(|p| p.fatal) {
+        Some(p) => Err(alloc::format!("config line {}: {}", p.line, p.message)),
+        None => Ok(config),
+    }
 }
 
 fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, String> {
-    let config = read_config(boot);
+    let config = read_config(boot)?;
     log::set_max_level(config.log_level());
     if config.selftest == Some(SelfTest::Exception) {
         exceptions::self_test_invalid_opcode();
