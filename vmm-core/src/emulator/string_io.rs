@@ -12,12 +12,14 @@
 //! spends unbounded time on one exit.
 
 use crate::emulator::fetch::{decode_at_rip, FetchError};
+use crate::emulator::guest_access::GuestAccess;
 use crate::emulator::operands::{checked_linear, seg_reg};
 use crate::emulator::{EmuError, GuestFault};
 use crate::guest_memory::{GuestMemory, GuestMemoryError};
 use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
 use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
+use device_model::mmio_bus::MmioBus;
 use iced_x86::{Mnemonic, OpKind};
 
 /// Most elements moved in one exit.
@@ -33,12 +35,14 @@ pub enum StringIoError {
     /// The walk of the guest's page tables left its RAM (a #PF is never an
     /// error: the guest takes it).
     Translate(TranslateError),
-    /// The guest-physical address is not RAM.
-    Memory(GuestMemoryError),
 }
 
 /// Completes (part of) a string I/O instruction; returns true when it is done
-/// and RIP has moved past it.
+/// and RIP has moved past it. Guest-physical memory that is neither RAM nor
+/// ROM is reached as unclaimed MMIO (reads all ones, writes dropped), which is
+/// what the domain's MMIO bus answers while no device is registered on it;
+/// callers that have the domain's bus use [`complete_string_io`], so MMIO
+/// devices see the accesses.
 pub fn run_string_io(
     vcpu: &mut dyn Vcpu,
     memory: &mut GuestMemory,
@@ -46,7 +50,24 @@ pub fn run_string_io(
     max_phys_bits: u8,
     io: IoAccess,
 ) -> Result<bool, StringIoError> {
-    let insn = match decode_at_rip(vcpu, memory, max_phys_bits) {
+    let mut mmio = MmioBus::default();
+    let mut access = GuestAccess {
+        memory,
+        mmio: &mut mmio,
+        max_phys_bits,
+    };
+    complete_string_io(vcpu, &mut access, bus, io)
+}
+
+/// Completes (part of) a string I/O instruction through the domain's RAM and
+/// MMIO bus; returns true when it is done and RIP has moved past it.
+pub fn complete_string_io(
+    vcpu: &mut dyn Vcpu,
+    access: &mut GuestAccess<'_>,
+    bus: &mut PortIoBus,
+    io: IoAccess,
+) -> Result<bool, StringIoError> {
+    let insn = match decode_at_rip(vcpu, access.memory, access.max_phys_bits) {
         Ok(insn) => insn,
         Err(FetchError::PageFault { error_code, linear }) => {
             raise_page_fault(vcpu, error_code, linear);
@@ -102,11 +123,8 @@ pub fn run_string_io(
     let mut halt = None;
     while done < todo {
         let element = element_linear(vcpu, segment, pointer, io.size)
-            .and_then(|linear| locate(vcpu, memory, max_phys_bits, linear, io.size, is_in))
-            .and_then(|pieces| {
-                transfer(memory, bus, io, &pieces, is_in)
-                    .map_err(|e| Halt::Stop(StringIoError::Memory(e)))
-            });
+            .and_then(|linear| locate(vcpu, access, linear, io.size, is_in))
+            .map(|pieces| transfer(access, bus, io, &pieces, is_in));
         if let Err(e) = element {
             halt = Some(e);
             break;
@@ -194,17 +212,16 @@ impl Pieces {
 /// address that generated the exception).
 fn locate(
     vcpu: &dyn Vcpu,
-    memory: &mut GuestMemory,
-    max_phys_bits: u8,
+    access: &mut GuestAccess<'_>,
     linear: u64,
     size: u8,
     write: bool,
 ) -> Result<Pieces, Halt> {
     let size = usize::from(size);
     let first = (4096 - (linear & 0xFFF) as usize).min(size);
-    let access = data_access(vcpu, write);
-    let translate = |memory: &mut GuestMemory, linear| {
-        translate(vcpu, memory, max_phys_bits, linear, access).map_err(|e| match e {
+    let kind = data_access(vcpu, write);
+    let mut translate = |linear| {
+        translate(vcpu, access.memory, access.max_phys_bits, linear, kind).map_err(|e| match e {
             TranslateError::PageFault { error_code, linear } => Halt::Fault(GuestFault {
                 exception: Exception {
                     vector: vector::PF,
@@ -216,12 +233,12 @@ fn locate(
         })
     };
     let mut pieces = Pieces {
-        parts: [(translate(memory, linear)?, first), (0, 0)],
+        parts: [(translate(linear)?, first), (0, 0)],
         count: 1,
     };
     if first < size {
         let next = linear.wrapping_add(first as u64);
-        pieces.parts[1] = (translate(memory, next)?, size - first);
+        pieces.parts[1] = (translate(next)?, size - first);
         pieces.count = 2;
     }
     Ok(pieces)
@@ -230,12 +247,12 @@ fn locate(
 /// Moves one element between the port and the translated `pieces`: INS
 /// reads the port once, then stores; OUTS loads, then writes the port once.
 fn transfer(
-    memory: &mut GuestMemory,
+    access: &mut GuestAccess<'_>,
     bus: &mut PortIoBus,
     io: IoAccess,
     pieces: &Pieces,
     is_in: bool,
-) -> Result<(), GuestMemoryError> {
+) {
     let mut bytes = [0u8; 4];
     if is_in {
         bytes = bus.read(io.port, io.size).to_le_bytes();
@@ -244,14 +261,61 @@ fn transfer(
     for &(gpa, len) in pieces.parts() {
         let piece = &mut bytes[at..at + len];
         if is_in {
-            memory.write(gpa, piece)?;
+            store(access, gpa, piece);
         } else {
-            memory.read(gpa, piece)?;
+            load(access, gpa, piece);
         }
         at += len;
     }
     if !is_in {
         bus.write(io.port, io.size, u32::from_le_bytes(bytes));
     }
-    Ok(())
 }
+
+/// Stores one element's piece as the platform decodes its address: RAM takes
+/// it, the read-only ROM alias ignores it (a ROM has no write path), and
+/// anything else is a memory cycle on the MMIO bus, which hands it to the
+/// device that claims the address or drops it, as an undecoded write on a PC
+/// is. The processor's side of INS is only the store (Intel SDM vol. 2B,
+/// INS: "the byte, word, or doubleword ... is transferred to the memory
+/// location"); what the store reaches is the platform's.
+fn store(access: &mut GuestAccess<'_>, gpa: u64, data: &[u8]) {
+    match access.memory.write(gpa, data) {
+        Ok(()) | Err(GuestMemoryError::ReadOnly { .. }) => {}
+        Err(GuestMemoryError::Unbacked { .. }) => match data.len() {
+            n @ (1 | 2 | 4) => {
+                let mut value = [0u8; 8];
+                value[..n].copy_from_slice(data);
+                access.mmio.write(gpa, n as u8, u64::from_le_bytes(value));
+            }
+            _ => {
+                for (i, b) in data.iter().enumerate() {
+                    access
+                        .mmio
+                        .write(gpa.wrapping_add(i as u64), 1, u64::from(*b));
+                }
+            }
+        },
+    }
+}
+
+/// Loads one element's piece: from RAM or the ROM alias, else from the MMIO
+/// bus (all ones where no device claims the address).
+fn load(access: &mut GuestAccess<'_>, gpa: u64, buf: &mut [u8]) {
+    if access.memory.read(gpa, buf).is_ok() {
+        return;
+    }
+    match buf.len() {
+        n @ (1 | 2 | 4) => {
+            buf.copy_from_slice(&access.mmio.read(gpa, n as u8).to_le_bytes()[..n]);
+        }
+        _ => {
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = access.mmio.read(gpa.wrapping_add(i as u64), 1) as u8;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

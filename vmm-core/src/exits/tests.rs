@@ -208,7 +208,7 @@ fn a_huge_rep_count_is_split_across_exits_without_moving_rip() {
 }
 
 #[test]
-fn string_io_into_unbacked_memory_stops_the_guest_instead_of_writing_elsewhere() {
+fn string_io_into_unbacked_memory_is_dropped_as_unclaimed_mmio_and_the_guest_goes_on() {
     let (mut dom, _) = domain();
     dom.memory.write(0x7C00, &[0xF3, 0x6C]).unwrap(); // rep insb
     let mut v = FakeVcpu::at(0, 0x7C00);
@@ -221,10 +221,19 @@ fn string_io_into_unbacked_memory_stops_the_guest_instead_of_writing_elsewhere()
         io(0x1234, 1, IoDirection::In, true, true, 0x7C02),
         &FakeHost::default(),
     );
-    assert!(
-        matches!(flow, Flow::Stop(StopReason::StringIo { .. })),
-        "{flow:?}"
+    // ES:FFFFh is 10_FFEFh, past the 1 MiB of RAM: the MMIO bus drops the
+    // byte as nobody claims it (nothing lands at FFEFh either); DI then wraps
+    // to 0 and the other three bytes land in RAM at ES:0000h.
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(dom.memory.read_bytes::<1>(0xFFEF).unwrap(), [0]);
+    assert_eq!(
+        dom.memory.read_bytes::<4>(0xF_FFF0).unwrap(),
+        [0xFF, 0xFF, 0xFF, 0]
     );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 3);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0);
+    assert_eq!(v.rip, 0x7C02);
 }
 
 #[test]
@@ -785,4 +794,58 @@ fn outsw_at_the_last_byte_of_a_real_mode_segment_raises_gp() {
     assert_eq!(v.injected[0].error_code, Some(0));
     assert!(writes.borrow().is_empty());
     assert_eq!(v.rip, 0x7C00);
+}
+
+#[test]
+fn rep_ins_into_the_rom_alias_drops_the_writes_and_the_guest_goes_on() {
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x5A);
+    dom.memory.write(0xF_0010, &[0xC3; 4]).unwrap();
+    assert!(dom.memory.add_alias(crate::guest_memory::Alias {
+        gpa: 0xFFFF_0000,
+        len: 0x1_0000,
+        target: 0xF_0000,
+    }));
+    dom.memory.write(0x7C00, &[0xF3, 0x6C]).unwrap(); // rep insb
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.segments[SegReg::Es as usize].base = 0xFFFF_0000; // unreal-mode ES on the ROM alias
+    v.gprs[Gpr::Rdi as usize] = 0x10;
+    v.gprs[Gpr::Rcx as usize] = 3;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(
+        dom.memory.read_bytes::<4>(0xF_0010).unwrap(),
+        [0xC3; 4],
+        "the ROM ignores the writes"
+    );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x13);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0);
+    assert_eq!(v.rip, 0x7C02);
+}
+
+#[test]
+fn rep_outs_from_unbacked_memory_reads_all_ones_and_the_guest_goes_on() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    dom.memory.write(0x7C00, &[0xF3, 0x6F]).unwrap(); // rep outsw
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.segments[SegReg::Ds as usize].base = 0x20_0000; // past the 1 MiB of RAM
+    v.gprs[Gpr::Rcx as usize] = 2;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 2, IoDirection::Out, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(*writes.borrow(), [(2, 0xFFFF), (2, 0xFFFF)]);
+    assert_eq!(v.gprs[Gpr::Rsi as usize], 4);
+    assert_eq!(v.rip, 0x7C02);
 }
