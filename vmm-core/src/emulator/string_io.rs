@@ -133,12 +133,13 @@ pub fn complete_string_io(
         done += 1;
     }
 
-    // Write back the pointer and count, keeping the bits above the address size.
-    let g = vcpu.gprs_mut();
-    g[index as usize] = (g[index as usize] & !address_mask) | pointer;
-    if rep {
-        let rcx = g[Gpr::Rcx as usize];
-        g[Gpr::Rcx as usize] = (rcx & !address_mask) | ((count - done) & address_mask);
+    if done > 0 {
+        let g = vcpu.gprs_mut();
+        g[index as usize] = address_register(g[index as usize], pointer, address_mask);
+        if rep {
+            g[Gpr::Rcx as usize] =
+                address_register(g[Gpr::Rcx as usize], count - done, address_mask);
+        }
     }
     match halt {
         // A fault ends the instruction with the registers of the elements done,
@@ -159,6 +160,23 @@ pub fn complete_string_io(
         vcpu.set_rip(io.next_rip.unwrap_or(insn.next_ip()));
     }
     Ok(finished)
+}
+
+/// The new value of rSI, rDI or rCX after a string instruction updated it at
+/// the address size whose mask is `mask`: the address size picks SI/DI/CX,
+/// ESI/EDI/ECX or RSI/RDI/RCX (Intel SDM vol. 2B, "REP/REPE/REPZ/REPNE/REPNZ":
+/// "In 64-bit mode, if 67H is used to override address size attribute, the
+/// count register is ECX and any implicit source/destination operand will use
+/// the corresponding 32-bit index register"), and that register is written
+/// as any register of its width is: a 16-bit write keeps bits 63:16, a
+/// 32-bit write zero-extends into bits 63:32 (vol. 1, 3.4.1.1
+/// "General-Purpose Registers in 64-Bit Mode"; outside 64-bit mode bits 63:32
+/// are not visible, and are undefined once it is entered).
+fn address_register(old: u64, value: u64, mask: u64) -> u64 {
+    match mask {
+        0xFFFF => (old & !0xFFFF) | (value & 0xFFFF),
+        _ => value & mask,
+    }
 }
 
 /// Why an element did not move.

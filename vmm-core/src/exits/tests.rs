@@ -849,3 +849,150 @@ fn rep_outs_from_unbacked_memory_reads_all_ones_and_the_guest_goes_on() {
     assert_eq!(v.gprs[Gpr::Rsi as usize], 4);
     assert_eq!(v.rip, 0x7C02);
 }
+
+/// A long-mode vCPU whose 4-level tables identity-map the first 2 MiB with
+/// one large page, with code at 7C00h.
+fn identity_paged_vcpu(dom: &mut Domain) -> FakeVcpu {
+    let put = |dom: &mut Domain, gpa: u64, v: u64| dom.memory.write(gpa, &v.to_le_bytes()).unwrap();
+    put(dom, 0x1000, 0x2000 | 7);
+    put(dom, 0x2000, 0x3000 | 7);
+    put(dom, 0x3000, 0x87); // 2 MiB page at 0, PS|U|W|P
+    let mut v = paged_vcpu(dom);
+    v.rip = 0x7C00;
+    v
+}
+
+#[test]
+fn addr32_rep_ins_in_64_bit_mode_counts_ecx_and_zero_extends_rcx_and_rdi() {
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x5A);
+    let mut v = paged_vcpu(&mut dom);
+    dom.memory.write(0x8_0000, &[0x67, 0xF3, 0x6C]).unwrap(); // addr32 rep insb (64-bit code)
+    v.gprs[Gpr::Rdi as usize] = 0xFFFF_FFFF_0040_1000;
+    v.gprs[Gpr::Rcx as usize] = 0xFFFF_FFFF_0000_0002;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, true, 0x40_0003),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(
+        dom.memory.read_bytes::<3>(0x8_1000).unwrap(),
+        [0x5A, 0x5A, 0]
+    );
+    // ECX and EDI are 32-bit registers here: their writes zero-extend
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x40_1002);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0);
+    assert_eq!(v.rip, 0x40_0003);
+}
+
+#[test]
+fn addr32_rep_outs_in_64_bit_mode_with_ecx_zero_does_nothing() {
+    let (mut dom, _) = domain();
+    let (_, writes) = probe(&mut dom, 0);
+    let mut v = paged_vcpu(&mut dom);
+    dom.memory.write(0x8_0000, &[0x67, 0xF3, 0x6E]).unwrap(); // addr32 rep outsb (64-bit code)
+    v.gprs[Gpr::Rsi as usize] = 0xFFFF_FFFF_0040_1000;
+    v.gprs[Gpr::Rcx as usize] = 0x1_0000_0000; // ECX = 0: 2^32 is not a count here
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::Out, true, true, 0x40_0003),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(writes.borrow().is_empty());
+    assert_eq!(v.gprs[Gpr::Rsi as usize], 0xFFFF_FFFF_0040_1000);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0x1_0000_0000);
+    assert_eq!(v.rip, 0x40_0003);
+}
+
+#[test]
+fn a_rep_count_near_2_pow_64_is_bounded_per_exit_and_resumes() {
+    use crate::emulator::string_io::MAX_ELEMENTS_PER_EXIT;
+    let (mut dom, _) = domain();
+    let (reads, _) = probe(&mut dom, 0x5A);
+    let mut v = identity_paged_vcpu(&mut dom);
+    dom.memory.write(0x7C00, &[0xF3, 0x6C]).unwrap(); // rep insb (64-bit code)
+    v.gprs[Gpr::Rdi as usize] = 0x1_0000;
+    v.gprs[Gpr::Rcx as usize] = u64::MAX;
+    for exit in 1..=2u64 {
+        let flow = handle_exit(
+            &mut v,
+            &mut dom,
+            io(PROBE_PORT, 1, IoDirection::In, true, true, 0x7C02),
+            &FakeHost::default(),
+        );
+        assert_eq!(flow, Flow::Continue);
+        assert!(v.injected.is_empty(), "{:?}", v.injected);
+        assert_eq!(u64::from(reads.get()), exit * MAX_ELEMENTS_PER_EXIT);
+        assert_eq!(
+            v.gprs[Gpr::Rcx as usize],
+            u64::MAX - exit * MAX_ELEMENTS_PER_EXIT
+        );
+        assert_eq!(
+            v.gprs[Gpr::Rdi as usize],
+            0x1_0000 + exit * MAX_ELEMENTS_PER_EXIT
+        );
+        assert_eq!(v.rip, 0x7C00, "unfinished: the guest executes it again");
+    }
+    assert_eq!(dom.memory.read_bytes::<1>(0x1_0000).unwrap(), [0x5A]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x2_FFFF).unwrap(), [0x5A]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x3_0000).unwrap(), [0]);
+}
+
+#[test]
+fn a_32_bit_count_of_2_pow_32_minus_1_is_bounded_per_exit_and_resumes() {
+    use crate::emulator::string_io::MAX_ELEMENTS_PER_EXIT;
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x5A);
+    dom.memory.write(0x7C00, &[0xF3, 0x6C]).unwrap(); // rep insb (32-bit code)
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.cr.cr0 = 0x11;
+    v.segments[SegReg::Cs as usize].attrs |= crate::vcpu::Segment::ATTR_DB;
+    v.segments[SegReg::Es as usize].limit = 0xFFFF_FFFF;
+    v.gprs[Gpr::Rdi as usize] = 0x1_0000;
+    v.gprs[Gpr::Rcx as usize] = 0xFFFF_FFFF;
+    handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, true, 0x7C02),
+        &FakeHost::default(),
+    );
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(
+        v.gprs[Gpr::Rcx as usize],
+        0xFFFF_FFFF - MAX_ELEMENTS_PER_EXIT
+    );
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x1_0000 + MAX_ELEMENTS_PER_EXIT);
+    assert_eq!(v.rip, 0x7C00);
+}
+
+#[test]
+fn addr16_rep_ins_in_32_bit_code_wraps_di_and_keeps_the_upper_halves() {
+    let (mut dom, _) = domain();
+    probe(&mut dom, 0x5A);
+    dom.memory.write(0x7C00, &[0x67, 0xF3, 0x6C]).unwrap(); // addr16 rep insb (32-bit code)
+    let mut v = FakeVcpu::at(0, 0x7C00);
+    v.cr.cr0 = 0x11;
+    v.segments[SegReg::Cs as usize].attrs |= crate::vcpu::Segment::ATTR_DB;
+    v.segments[SegReg::Es as usize].base = 0x1_0000;
+    v.gprs[Gpr::Rdi as usize] = 0x1234_FFFF;
+    v.gprs[Gpr::Rcx as usize] = 0xABCD_0002;
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        io(PROBE_PORT, 1, IoDirection::In, true, true, 0x7C03),
+        &FakeHost::default(),
+    );
+    assert_eq!(flow, Flow::Continue);
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(dom.memory.read_bytes::<1>(0x1_FFFF).unwrap(), [0x5A]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x1_0000).unwrap(), [0x5A]);
+    assert_eq!(dom.memory.read_bytes::<1>(0x2_0000).unwrap(), [0]);
+    assert_eq!(v.gprs[Gpr::Rdi as usize], 0x1234_0001);
+    assert_eq!(v.gprs[Gpr::Rcx as usize], 0xABCD_0000);
+    assert_eq!(v.rip, 0x7C03);
+}
