@@ -13,6 +13,7 @@ pub mod code {
     pub const INIT: u64 = 0x63;
     pub const VINTR: u64 = 0x64;
     pub const CPUID: u64 = 0x72;
+    pub const INVD: u64 = 0x76;
     pub const HLT: u64 = 0x78;
     pub const INVLPGA: u64 = 0x7A;
     pub const IOIO: u64 = 0x7B;
@@ -25,6 +26,7 @@ pub mod code {
     pub const STGI: u64 = 0x84;
     pub const CLGI: u64 = 0x85;
     pub const SKINIT: u64 = 0x86;
+    pub const WBINVD: u64 = 0x89;
     pub const XSETBV: u64 = 0x8D;
     pub const NPF: u64 = 0x400;
     /// VMEXIT_INVALID (-1). QEMU's TCG zero-extends it from 32 bits
@@ -79,6 +81,10 @@ pub enum SvmExit {
     Vmmcall,
     Svm(SvmInstruction),
     Xsetbv,
+    /// INVD (intercepted: see [`crate::intercepts::default_misc1`]).
+    Invd,
+    /// WBINVD or WBNOINVD, when intercepted.
+    Wbinvd,
     /// An intercepted exception (vector, EXITINFO1 error code).
     Exception {
         vector: u8,
@@ -133,6 +139,8 @@ impl SvmExit {
             code::SKINIT => SvmExit::Svm(SvmInstruction::Skinit),
             code::INVLPGA => SvmExit::Svm(SvmInstruction::Invlpga),
             code::XSETBV => SvmExit::Xsetbv,
+            code::INVD => SvmExit::Invd,
+            code::WBINVD => SvmExit::Wbinvd,
             c if (code::EXCEPTION_BASE..code::EXCEPTION_BASE + 32).contains(&c) => {
                 SvmExit::Exception {
                     vector: (c - code::EXCEPTION_BASE) as u8,
@@ -206,6 +214,12 @@ mod tests {
                 fetch: true
             })
         );
+    }
+
+    #[test]
+    fn invd_and_wbinvd_decode() {
+        assert_eq!(SvmExit::decode(0x76, 0, 0), SvmExit::Invd);
+        assert_eq!(SvmExit::decode(0x89, 0, 0), SvmExit::Wbinvd);
     }
 
     #[test]

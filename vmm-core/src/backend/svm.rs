@@ -63,6 +63,8 @@ pub fn neutral_exit(exit: SvmExit) -> VmExit {
             SvmInstruction::Invlpga => VirtInstruction::Invlpga,
         }),
         SvmExit::Xsetbv => VmExit::Xsetbv,
+        SvmExit::Invd => VmExit::Invd,
+        SvmExit::Wbinvd => VmExit::Wbinvd,
         SvmExit::NestedPageFault(f) => VmExit::NestedPageFault {
             gpa: f.gpa,
             write: f.write,
@@ -256,6 +258,12 @@ mod tests {
                 next_rip: Some(0x1234)
             })
         );
+    }
+
+    #[test]
+    fn invd_and_wbinvd_map_to_their_neutral_exits() {
+        assert_eq!(neutral_exit(SvmExit::decode(0x76, 0, 0)), VmExit::Invd);
+        assert_eq!(neutral_exit(SvmExit::decode(0x89, 0, 0)), VmExit::Wbinvd);
     }
 
     #[test]

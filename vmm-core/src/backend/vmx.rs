@@ -72,6 +72,8 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
         VmxExit::Vmcall => VmExit::Hypercall,
         VmxExit::VmxInstruction => VmExit::VirtInstruction(VirtInstruction::Vmx),
         VmxExit::Xsetbv => VmExit::Xsetbv,
+        VmxExit::Invd => VmExit::Invd,
+        VmxExit::Wbinvd => VmExit::Wbinvd,
         VmxExit::EptViolation { gpa, violation } => VmExit::NestedPageFault {
             gpa,
             write: violation.write,
@@ -246,5 +248,16 @@ impl Vcpu for VmxBackend<'_> {
             write!(out, " {name}={value:#x}")?;
         }
         writeln!(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invd_and_wbinvd_map_to_their_neutral_exits() {
+        assert_eq!(neutral_exit(VmxExit::Invd), VmExit::Invd);
+        assert_eq!(neutral_exit(VmxExit::Wbinvd), VmExit::Wbinvd);
     }
 }

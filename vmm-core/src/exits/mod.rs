@@ -4,6 +4,7 @@
 
 mod bios_stop;
 mod bios_trap;
+mod cache;
 mod cpuid;
 mod flow;
 mod halt;
@@ -65,6 +66,7 @@ pub fn handle_exit(
             fetch: true,
         } => Flow::Stop(StopReason::UnbackedAccess { gpa, write }),
         VmExit::NestedPageFault { .. } => mmio::handle_mmio(vcpu, dom),
+        VmExit::Invd | VmExit::Wbinvd => cache::handle_cache_flush(vcpu, dom),
         VmExit::InvalidState { code } => Flow::Stop(StopReason::InvalidState { code }),
         VmExit::Unknown { code } => Flow::Stop(StopReason::UnhandledExit { code }),
     };

@@ -68,6 +68,12 @@ pub enum VmExit {
     VirtInstruction(VirtInstruction),
     /// XSETBV.
     Xsetbv,
+    /// INVD: intercepted on SVM, unconditional on VMX (AMD APM vol. 2, 15.9
+    /// "Instruction Intercepts"; Intel SDM vol. 3C, 26.1.2 "Instructions That
+    /// Cause VM Exits Unconditionally").
+    Invd,
+    /// WBINVD or WBNOINVD, where the backend intercepts it.
+    Wbinvd,
     /// A guest-physical access that no RAM backs (MMIO or nothing).
     NestedPageFault { gpa: u64, write: bool, fetch: bool },
     /// The hardware refused to enter the guest: its state is invalid.
@@ -94,6 +100,8 @@ impl VmExit {
             VmExit::Hypercall => ExitReason::Hypercall,
             VmExit::VirtInstruction(_) => ExitReason::VirtInstruction,
             VmExit::Xsetbv => ExitReason::Xsetbv,
+            VmExit::Invd => ExitReason::Invd,
+            VmExit::Wbinvd => ExitReason::Wbinvd,
             VmExit::NestedPageFault { .. } => ExitReason::NestedPageFault,
             VmExit::InvalidState { .. } => ExitReason::InvalidState,
             VmExit::Unknown { .. } => ExitReason::Unknown,
@@ -140,6 +148,8 @@ exit_reasons! {
     Hypercall => "hypercall",
     VirtInstruction => "virt-insn",
     Xsetbv => "xsetbv",
+    Invd => "invd",
+    Wbinvd => "wbinvd",
     NestedPageFault => "npf",
     InvalidState => "invalid",
     Unknown => "unknown",

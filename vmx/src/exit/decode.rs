@@ -30,6 +30,10 @@ pub enum VmxExit {
     Vmcall,
     VmxInstruction,
     Xsetbv,
+    /// INVD, which exits unconditionally (SDM vol. 3C, 26.1.2).
+    Invd,
+    /// WBINVD or WBNOINVD, with "WBINVD exiting" set.
+    Wbinvd,
     EptViolation {
         gpa: u64,
         violation: EptViolation,
@@ -90,6 +94,8 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
         ExitReason::Vmcall => VmxExit::Vmcall,
         ExitReason::Vmx(_) => VmxExit::VmxInstruction,
         ExitReason::Xsetbv => VmxExit::Xsetbv,
+        ExitReason::Invd => VmxExit::Invd,
+        ExitReason::Wbinvd => VmxExit::Wbinvd,
         ExitReason::EptViolation => VmxExit::EptViolation {
             gpa: read(w64::GUEST_PHYSICAL_ADDRESS),
             violation: EptViolation::decode(qualification),
@@ -170,6 +176,18 @@ mod tests {
                 reason: reason::CR_ACCESS,
                 qualification: 0
             }
+        );
+    }
+
+    #[test]
+    fn invd_and_wbinvd_are_exits_of_their_own() {
+        assert_eq!(
+            decode(u32::from(reason::INVD), 0, vmcs),
+            Decoded::Exit(VmxExit::Invd)
+        );
+        assert_eq!(
+            decode(u32::from(reason::WBINVD), 0, vmcs),
+            Decoded::Exit(VmxExit::Wbinvd)
         );
     }
 
