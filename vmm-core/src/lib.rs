@@ -23,6 +23,7 @@ pub mod guest_memory;
 pub mod guest_paging;
 pub mod host_env;
 pub mod interrupts;
+pub mod log_lock;
 pub mod memory;
 pub mod msr_policy;
 pub mod page_walk;

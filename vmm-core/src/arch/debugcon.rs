@@ -2,6 +2,7 @@
 //! `-debugcon`, Bochs' `port_e9_hack`), kept apart from the guest's console.
 
 use super::port::outb;
+use crate::log_lock::{with_lock_or_anyway, LOCK_ATTEMPTS};
 use core::fmt::{self, Write};
 use log::{LevelFilter, Log, Metadata, Record};
 use spin::Mutex;
@@ -33,8 +34,9 @@ impl Log for Logger {
 
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
-            let _guard = LOCK.lock();
-            let _ = writeln!(DebugCon, "[{:<5}] {}", record.level(), record.args());
+            with_lock_or_anyway(&LOCK, LOCK_ATTEMPTS, || {
+                let _ = writeln!(DebugCon, "[{:<5}] {}", record.level(), record.args());
+            });
         }
     }
 
@@ -52,6 +54,7 @@ pub fn init(level: LevelFilter) {
 
 /// Writes raw text (a report block) to the log channel, unprefixed.
 pub fn write_raw(args: fmt::Arguments) {
-    let _guard = LOCK.lock();
-    let _ = DebugCon.write_fmt(args);
+    with_lock_or_anyway(&LOCK, LOCK_ATTEMPTS, || {
+        let _ = DebugCon.write_fmt(args);
+    });
 }

@@ -15,11 +15,10 @@ use crate::emulator::fetch::{decode_at_rip, FetchError};
 use crate::emulator::guest_access::GuestAccess;
 use crate::emulator::operands::{checked_linear, seg_reg};
 use crate::emulator::{EmuError, GuestFault};
-use crate::guest_memory::{GuestMemory, GuestMemoryError};
+use crate::guest_memory::GuestMemoryError;
 use crate::guest_paging::{data_access, raise_page_fault, translate, TranslateError};
 use crate::vcpu::{vector, Exception, Gpr, IoAccess, IoDirection, SegReg, Vcpu, RFLAGS_DF};
 use device_model::bus::PortIoBus;
-use device_model::mmio_bus::MmioBus;
 use iced_x86::{Mnemonic, OpKind};
 
 /// Most elements moved in one exit.
@@ -35,28 +34,6 @@ pub enum StringIoError {
     /// The walk of the guest's page tables left its RAM (a #PF is never an
     /// error: the guest takes it).
     Translate(TranslateError),
-}
-
-/// Completes (part of) a string I/O instruction; returns true when it is done
-/// and RIP has moved past it. Guest-physical memory that is neither RAM nor
-/// ROM is reached as unclaimed MMIO (reads all ones, writes dropped), which is
-/// what the domain's MMIO bus answers while no device is registered on it;
-/// callers that have the domain's bus use [`complete_string_io`], so MMIO
-/// devices see the accesses.
-pub fn run_string_io(
-    vcpu: &mut dyn Vcpu,
-    memory: &mut GuestMemory,
-    bus: &mut PortIoBus,
-    max_phys_bits: u8,
-    io: IoAccess,
-) -> Result<bool, StringIoError> {
-    let mut mmio = MmioBus::default();
-    let mut access = GuestAccess {
-        memory,
-        mmio: &mut mmio,
-        max_phys_bits,
-    };
-    complete_string_io(vcpu, &mut access, bus, io)
 }
 
 /// Completes (part of) a string I/O instruction through the domain's RAM and

@@ -82,7 +82,8 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
     let service = (real_mode && cs.base == u64::from(ROM_SEGMENT) << 4)
         .then(|| rom::service_at(vcpu.rip() as u16))
         .flatten();
-    let next_rip = io.next_rip.unwrap_or(vcpu.rip() + 2);
+    // `out imm8, al` is two bytes; RIP wraps as the processor's would.
+    let next_rip = io.next_rip.unwrap_or(vcpu.rip().wrapping_add(2));
     let (Some(service), Some(bios)) = (service, dom.bios.as_mut()) else {
         vcpu.set_rip(next_rip);
         return Flow::Continue;
@@ -90,7 +91,10 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
 
     let g = *vcpu.gprs();
     let ss = vcpu.segment(SegReg::Ss);
-    let flags_at = ss.base + ((g[Gpr::Rsp as usize] + 4) & 0xFFFF);
+    // The FLAGS image the INT pushed, at SS:SP+4 (SP wraps within the segment).
+    let flags_at = ss
+        .base
+        .wrapping_add(g[Gpr::Rsp as usize].wrapping_add(4) & 0xFFFF);
     let is_interrupt = matches!(service, Service::Interrupt(_));
     let memory = RealModeMemory(&mut dom.memory);
     let flags = if is_interrupt {
@@ -173,4 +177,85 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
         }
     }
     Flow::Continue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest_config::GuestConfig;
+    use crate::guest_memory::test_memory;
+    use crate::test_support::{FakeClock, FakeTables, FakeVcpu};
+    use crate::vcpu::{IoDirection, CR0_PE};
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+    use core::cell::Cell;
+
+    struct Discard;
+    impl device_model::ByteSink for Discard {
+        fn write_byte(&mut self, _: u8) {}
+    }
+
+    fn bios_domain() -> Domain {
+        let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));
+        let mut dom = Domain::new(
+            1,
+            GuestConfig::default(),
+            test_memory(0x10_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            clock,
+            0,
+        )
+        .unwrap();
+        dom.bios = Some(firmware::bios::Bios::new(None, None, None, Vec::new()));
+        dom
+    }
+
+    fn trap_write() -> IoAccess {
+        IoAccess {
+            port: firmware::rom::TRAP_PORT,
+            size: 1,
+            direction: IoDirection::Out,
+            string: false,
+            rep: false,
+            next_rip: None,
+        }
+    }
+
+    #[test]
+    fn a_trap_port_write_at_the_top_of_the_address_space_wraps_rip_instead_of_overflowing() {
+        let mut dom = bios_domain();
+        let mut vcpu = FakeVcpu::default();
+        vcpu.cr.cr0 |= CR0_PE;
+        vcpu.rip = u64::MAX - 1;
+        assert_eq!(
+            handle_trap(&mut vcpu, &mut dom, trap_write()),
+            Flow::Continue
+        );
+        assert_eq!(
+            vcpu.rip, 0,
+            "not a BIOS call: stepped over like any port write"
+        );
+    }
+
+    #[test]
+    fn a_bios_call_with_stale_upper_rsp_bits_reads_flags_wrapped_within_ss() {
+        let mut dom = bios_domain();
+        // The BDA's base memory size, which INT 12h returns.
+        dom.memory.write(0x413, &639u16.to_le_bytes()).unwrap();
+        // INT 12h (memory size): a service that returns at once.
+        let stub = (rom::STUB_BASE..rom::STUB_BASE + 0x200)
+            .find(|ip| rom::service_at(*ip) == Some(Service::Interrupt(0x12)))
+            .map(u64::from)
+            .expect("INT 12h has a stub");
+        let mut vcpu = FakeVcpu::at(u64::from(ROM_SEGMENT) << 4, stub);
+        // Real mode uses SP only; stale upper bits (left by a mode switch) must
+        // not overflow the FLAGS address, which is SS:(SP+4) mod 64 KiB.
+        vcpu.gprs[Gpr::Rsp as usize] = u64::MAX - 1;
+        assert_eq!(
+            handle_trap(&mut vcpu, &mut dom, trap_write()),
+            Flow::Continue
+        );
+        assert_eq!(vcpu.gprs[Gpr::Rax as usize] & 0xFFFF, 639, "INT 12h ran");
+    }
 }

@@ -5,7 +5,8 @@ use super::flow::Flow;
 use super::instruction::complete;
 use super::stop::StopReason;
 use crate::domain::Domain;
-use crate::emulator::string_io::run_string_io;
+use crate::emulator::guest_access::GuestAccess;
+use crate::emulator::string_io::complete_string_io;
 use crate::vcpu::{Gpr, IoAccess, IoDirection, Vcpu};
 
 /// Mask of an access of `size` bytes.
@@ -19,7 +20,12 @@ fn size_mask(size: u8) -> u64 {
 
 /// INS/OUTS (with REP) completed in the hypervisor.
 pub(super) fn handle_string_io(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -> Flow {
-    match run_string_io(vcpu, &mut dom.memory, &mut dom.io, dom.max_phys_bits, io) {
+    let mut access = GuestAccess {
+        memory: &mut dom.memory,
+        mmio: &mut dom.mmio,
+        max_phys_bits: dom.max_phys_bits,
+    };
+    match complete_string_io(vcpu, &mut access, &mut dom.io, io) {
         Ok(_) => Flow::Continue,
         Err(error) => Flow::Stop(StopReason::StringIo {
             port: io.port,

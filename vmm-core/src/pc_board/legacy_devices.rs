@@ -20,6 +20,7 @@ use device_model::pci::{PciBus, PciPorts};
 use device_model::pic8259::{PicIrqLine, PicPair, PicPorts};
 use device_model::pit8254::{Pit, PitPorts};
 use device_model::post_code::PostCode;
+use device_model::rate_limit::RateLimit;
 use device_model::uart16550::Uart16550;
 use device_model::vga_text::{VgaPorts, VgaText};
 use device_model::{ByteSink, Clock};
@@ -48,6 +49,8 @@ pub struct LegacyDevices {
     bmide_at: Option<u16>,
     /// The BAR4 base last acted on (a refused move is not retried every exit).
     bmide_seen: Option<u16>,
+    /// A guest reprogramming BAR4 in a loop gets a few log lines, not a flood.
+    relocation_warnings: RateLimit,
 }
 
 impl LegacyDevices {
@@ -148,6 +151,7 @@ impl LegacyDevices {
             ide,
             bmide_at,
             bmide_seen: bmide_at,
+            relocation_warnings: RateLimit::new(20, 10_000),
         })
     }
 
@@ -181,7 +185,9 @@ impl LegacyDevices {
             match bus.register(base, BUS_MASTER_LEN, ports) {
                 Ok(()) => self.bmide_at = Some(base),
                 Err(_) => {
-                    log::warn!("IDE bus-master registers cannot move to {base:#x}: ports taken")
+                    if self.relocation_warnings.allow() {
+                        log::warn!("IDE bus-master registers cannot move to {base:#x}: ports taken")
+                    }
                 }
             }
         }
