@@ -5,19 +5,31 @@
 //! host: the guest/host masks make the guest read its own values from the
 //! read shadows, and a guest write that would change an owned bit exits and
 //! is completed here, with EFER.LMA and the IA-32e-mode-guest entry control
-//! following a change of CR0.PG.
+//! following a change of CR0.PG. Such a write is checked first as the
+//! processor checks it (`checks`): what it would refuse is #GP(0) for the
+//! guest, not a state VM entry refuses.
+
+mod checks;
+
+use checks::{check_cr0_write, check_cr4_write, CrWriteContext};
 
 use super::{read, write, SetupError, VmxVcpu, RSP};
 use crate::controls::EntryControls;
-use crate::exit::CrAccess;
+use crate::exit::{CrAccess, InterruptionType};
 use crate::fields::{natural as n, w32, w64};
 use crate::host::CR4_VMXE;
 
 /// CR0.NE (bit 5) and the bits the guest/host mask lets the host own.
 const CR0_NE: u64 = 1 << 5;
+/// #GP, the fault of a refused MOV to CR (SDM vol. 3A, 7.15).
+const VECTOR_GP: u8 = 13;
+/// CS in the guest segment order (ES, CS, SS, DS, FS, GS, LDTR, TR).
+const SEGMENT_CS: u32 = 1;
+/// Access rights bit 13: L, 64-bit code segment (SDM vol. 3C, 25.4.1).
+const AR_L: u32 = 1 << 13;
 
 /// EFER once a MOV to CR0 of `cr0` has completed: LMA = LME AND PG (Intel
-/// SDM vol. 3A, 11.8.5; AMD APM vol. 2, 14.6.1).
+/// SDM vol. 3A, 10.8.5; AMD APM vol. 2, 14.6.1).
 pub fn efer_after_cr0_write(efer: u64, cr0: u64) -> u64 {
     const PG: u64 = 1 << 31;
     const LME: u64 = 1 << 8;
@@ -47,32 +59,60 @@ impl VmxVcpu {
         write(n::GUEST_CR4, (value | fixed0 | CR4_VMXE) & fixed1)
     }
 
-    /// A MOV to CR0/CR4 that touched a host-owned bit: record the guest's
-    /// value and step over the instruction.
+    /// A MOV to CR0/CR4 that touched a host-owned bit. The exit comes before
+    /// the instruction's own checks (SDM vol. 3C, 26.1.1 "Relative Priority
+    /// of Faults and VM Exits"), so they are made here: a value the processor
+    /// would refuse raises #GP(0) with RIP left on the instruction (see
+    /// [`checks`]); any other is recorded and the instruction stepped over.
     pub(super) fn complete_cr_access(&mut self, access: CrAccess) -> Result<bool, SetupError> {
         let CrAccess::MovToCr { cr, gpr } = access else {
             return Ok(false);
         };
-        let value = if usize::from(gpr) == RSP {
+        let source = if usize::from(gpr) == RSP {
             read(n::GUEST_RSP)
         } else {
             self.gprs[usize::from(gpr & 15)]
         };
+        let ctx = self.cr_write_context();
+        let value = ctx.operand(source);
+        let checked = match cr {
+            0 => check_cr0_write(value, &ctx),
+            4 => check_cr4_write(value, &ctx),
+            _ => return Ok(false),
+        };
+        if checked.is_err() {
+            self.queue_event(VECTOR_GP, InterruptionType::HardwareException, Some(0))?;
+            return Ok(true);
+        }
         match cr {
             0 => {
                 self.set_cr0_value(value)?;
                 self.follow_long_mode_activation(value);
             }
-            4 => self.set_cr4_value(value)?,
-            _ => return Ok(false),
+            _ => self.set_cr4_value(value)?,
         }
         self.skip_instruction()?;
         Ok(true)
     }
 
+    /// What a MOV to CR0/CR4 is checked against: the guest's own view of its
+    /// control registers, EFER and CS.L, and the CR4 bits it may not set
+    /// (those outside IA32_VMX_CR4_FIXED1, and VMXE: CPUID hides VMX).
+    fn cr_write_context(&self) -> CrWriteContext {
+        let (_, _, _, cs_access_rights) = self.segment(SEGMENT_CS);
+        CrWriteContext {
+            cr0: self.cr0(),
+            cr3: self.cr3(),
+            cr4: self.cr4(),
+            efer: self.efer(),
+            cs_long: cs_access_rights & AR_L != 0,
+            cr4_reserved: !self.cr4_fixed.1 | CR4_VMXE,
+        }
+    }
+
     /// The processor's part of a MOV to CR0 the hypervisor completed:
     /// EFER.LMA becomes EFER.LME AND CR0.PG, activating or leaving IA-32e
-    /// mode (Intel SDM vol. 3A, 11.8.5 "Initializing IA-32e Mode"; AMD APM
+    /// mode (Intel SDM vol. 3A, 10.8.5 "Initializing IA-32e Mode"; AMD APM
     /// vol. 2, 14.6.1), and the IA-32e-mode-guest entry control follows it.
     fn follow_long_mode_activation(&mut self, cr0: u64) {
         let efer = self.efer();
