@@ -3,6 +3,12 @@
 //! ROM at the top of the 4 GiB space, where the reset vector lies). Every
 //! access is bounds-checked; a guest address outside RAM is an error, never a
 //! touch of host memory.
+//!
+//! Part of RAM can be shadow ROM: the firmware image below 1 MiB, loaded by
+//! the hypervisor and then read-only to the guest, as a chipset's PAM
+//! registers leave the BIOS shadow after POST (Intel 82441FX PMC datasheet,
+//! PAM0-PAM6). Guest stores, string I/O and BIOS services writing there are
+//! dropped or refused like writes to a ROM, and bus-master DMA into it fails.
 
 use alloc::vec::Vec;
 
@@ -37,6 +43,8 @@ pub struct Mapping {
 pub struct GuestMemory {
     ram: &'static mut [u8],
     aliases: Vec<Alias>,
+    /// `[start, end)` of RAM that the guest sees as ROM.
+    shadow_rom: Option<(u64, u64)>,
 }
 
 impl GuestMemory {
@@ -45,7 +53,28 @@ impl GuestMemory {
         Self {
             ram,
             aliases: Vec::new(),
+            shadow_rom: None,
         }
+    }
+
+    /// Makes `[gpa, gpa+len)` of RAM read-only to the guest from now on (the
+    /// hypervisor loads it first through [`GuestMemory::ram_mut`] or
+    /// [`GuestMemory::write`]). False if the range is not inside RAM.
+    pub fn set_shadow_rom(&mut self, gpa: u64, len: u64) -> bool {
+        let fits = gpa
+            .checked_add(len)
+            .is_some_and(|end| end <= self.ram_size());
+        if fits {
+            self.shadow_rom = Some((gpa, gpa + len));
+        }
+        fits
+    }
+
+    /// The part of `[gpa, end)` that is shadow ROM, if any.
+    fn rom_overlap(&self, gpa: u64, end: u64) -> Option<(u64, u64)> {
+        let (start, stop) = self.shadow_rom?;
+        let (a, b) = (gpa.max(start), end.min(stop));
+        (a < b).then_some((a, b))
     }
 
     /// Size of RAM in bytes.
@@ -65,15 +94,26 @@ impl GuestMemory {
         fits
     }
 
-    /// The host-side layout, for nested paging.
+    /// The host-side layout, for nested paging: RAM (with the shadow ROM
+    /// read-only), then the aliases.
     pub fn mappings(&self) -> Vec<Mapping> {
         let base = self.ram.as_ptr() as u64;
-        let mut v = alloc::vec![Mapping {
-            gpa: 0,
-            hpa: base,
-            len: self.ram_size(),
-            writable: true
-        }];
+        let size = self.ram_size();
+        let (rom_start, rom_end) = self.shadow_rom.unwrap_or((size, size));
+        let mut v: Vec<Mapping> = [
+            (0, rom_start, true),
+            (rom_start, rom_end, false),
+            (rom_end, size, true),
+        ]
+        .into_iter()
+        .filter(|(start, end, _)| start < end)
+        .map(|(start, end, writable)| Mapping {
+            gpa: start,
+            hpa: base + start,
+            len: end - start,
+            writable,
+        })
+        .collect();
         v.extend(self.aliases.iter().map(|a| Mapping {
             gpa: a.gpa,
             hpa: base + a.target,
@@ -106,14 +146,27 @@ impl GuestMemory {
         Ok(())
     }
 
-    /// Writes `data` at `gpa`.
+    /// Writes `data` at `gpa`. Bytes that fall on ROM (an alias or the
+    /// shadow ROM) are not written and the write reports `ReadOnly`; bytes
+    /// of the same write that fall on RAM are written, as a processor's
+    /// store to both would leave them.
     pub fn write(&mut self, gpa: u64, data: &[u8]) -> Result<(), GuestMemoryError> {
         let (off, writable) = self.locate(gpa, data.len())?;
         if !writable {
             return Err(GuestMemoryError::ReadOnly { gpa });
         }
-        self.ram[off..off + data.len()].copy_from_slice(data);
-        Ok(())
+        let end = gpa + data.len() as u64;
+        let Some((rom_start, rom_end)) = self.rom_overlap(gpa, end) else {
+            self.ram[off..off + data.len()].copy_from_slice(data);
+            return Ok(());
+        };
+        for (start, stop) in [(gpa, rom_start), (rom_end, end)] {
+            if start < stop {
+                let (from, to) = ((start - gpa) as usize, (stop - gpa) as usize);
+                self.ram[off + from..off + to].copy_from_slice(&data[from..to]);
+            }
+        }
+        Err(GuestMemoryError::ReadOnly { gpa: rom_start })
     }
 
     /// Reads a little-endian value of `N` bytes.
@@ -212,5 +265,36 @@ mod tests {
         assert_eq!(maps.len(), 2);
         assert_eq!(maps[1].hpa - maps[0].hpa, 0xF_0000);
         assert!(!maps[1].writable);
+    }
+
+    #[test]
+    fn shadow_rom_refuses_guest_writes_keeps_ram_around_it_and_maps_read_only() {
+        let mut m = test_memory(0x20_0000);
+        m.write(0xF_0000, &[0xEA]).unwrap();
+        assert!(m.set_shadow_rom(0xF_0000, 0x1_0000));
+        assert_eq!(
+            m.write(0xF_0000, &[0]),
+            Err(GuestMemoryError::ReadOnly { gpa: 0xF_0000 })
+        );
+        assert_eq!(m.read_bytes::<1>(0xF_0000).unwrap(), [0xEA]);
+        // A write straddling the ROM's start keeps its RAM part, as a store would.
+        assert_eq!(
+            m.write(0xE_FFFE, &[1, 2, 3, 4]),
+            Err(GuestMemoryError::ReadOnly { gpa: 0xF_0000 })
+        );
+        assert_eq!(m.read_bytes::<4>(0xE_FFFE).unwrap(), [1, 2, 0xEA, 0]);
+        m.write(0x10_0000, &[5]).unwrap();
+        let maps = m.mappings();
+        let flags: Vec<(u64, u64, bool)> =
+            maps.iter().map(|x| (x.gpa, x.len, x.writable)).collect();
+        assert_eq!(
+            flags,
+            [
+                (0, 0xF_0000, true),
+                (0xF_0000, 0x1_0000, false),
+                (0x10_0000, 0x10_0000, true)
+            ]
+        );
+        assert!(!m.set_shadow_rom(0x1F_F000, 0x2000), "must lie inside RAM");
     }
 }

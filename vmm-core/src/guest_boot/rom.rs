@@ -9,7 +9,8 @@ use pc_layout::memory::{FOUR_GIB, HIGH_MEMORY, MAX_ROM_SIZE};
 /// the alias).
 const PAGE_SIZE: u64 = 4096;
 
-/// Copies a ROM image so it ends at 1 MiB, and aliases it below 4 GiB so the
+/// Copies a ROM image so it ends at 1 MiB, read-only to the guest from then
+/// on (a shadow ROM), and aliases it below 4 GiB so the
 /// reset vector (FFFF_FFF0h, Intel SDM vol. 3A, 10.1.4 "First Instruction
 /// Executed") lands in it, as the PC chipset does.
 pub fn load_rom_image(memory: &mut GuestMemory, image: &[u8], name: &str) -> Result<(), String> {
@@ -26,6 +27,9 @@ pub fn load_rom_image(memory: &mut GuestMemory, image: &[u8], name: &str) -> Res
     memory
         .write(HIGH_MEMORY - len, image)
         .map_err(|e| alloc::format!("cannot load the ROM: {e:?}"))?;
+    // From now on the image is a shadow ROM: the guest cannot overwrite it
+    // by stores, BIOS services or DMA.
+    memory.set_shadow_rom(HIGH_MEMORY - len, len);
     memory.add_alias(Alias {
         gpa: FOUR_GIB - len,
         len,
@@ -62,5 +66,21 @@ mod tests {
         let mut small = test_memory(0x8_0000);
         let err = load_rom_image(&mut small, &[0; 4096], "rom").unwrap_err();
         assert!(err.contains("1 MiB"), "{err}");
+    }
+
+    #[test]
+    fn the_guest_cannot_overwrite_the_loaded_image() {
+        let mut memory = test_memory(0x20_0000);
+        load_rom_image(&mut memory, &[0x90; 0x1000], "test").unwrap();
+        assert!(memory.write(HIGH_MEMORY - 0x10, &[0xCC]).is_err());
+        let mut byte = [0u8];
+        memory.read(HIGH_MEMORY - 0x10, &mut byte).unwrap();
+        assert_eq!(byte[0], 0x90);
+        let rom = memory
+            .mappings()
+            .into_iter()
+            .find(|m| m.gpa == HIGH_MEMORY - 0x1000)
+            .expect("the image has a mapping of its own");
+        assert!(!rom.writable);
     }
 }
