@@ -20,6 +20,9 @@ impl MsrState for VcpuMsrs<'_> {
     fn set_efer(&mut self, efer: u64) {
         self.vcpu.set_efer(efer);
     }
+    fn cr0(&self) -> u64 {
+        self.vcpu.control_regs().cr0
+    }
     fn tsc(&self) -> u64 {
         self.tsc
     }
