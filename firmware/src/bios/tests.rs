@@ -272,26 +272,6 @@ fn nothing_bootable_says_so_on_screen_and_halts() {
     assert_eq!(bios.problems.len(), 2, "{:?}", bios.problems);
 }
 
-#[test]
-fn every_vector_with_hostile_registers_returns_without_panicking() {
-    let (mut mem, mut pf) = machine();
-    let mut bios = Bios::new(None, Some(disk(8, 0)), None, vec![]);
-    for v in 0..=255u8 {
-        let mut regs = Regs {
-            eax: 0xFFFF_FFFF,
-            ebx: 0xFFFF_FFFF,
-            ecx: 0xFFFF_FFFF,
-            edx: 0xFF,
-            esi: 0xFFFF_FFFF,
-            edi: 0xFFFF_FFFF,
-            ds: 0xFFFF,
-            es: 0xFFFF,
-            ..Default::default()
-        };
-        bios.handle(Service::Interrupt(v), &mut regs, &mut mem, &mut pf);
-    }
-}
-
 /// A UART that records writes; its line status says "transmitter empty,
 /// `data_ready`", its receive buffer holds `rx`.
 struct RecordingUart {
@@ -454,4 +434,5 @@ fn int17_reports_no_printer() {
     assert_eq!(regs.ah(), 0x09, "time-out and I/O error");
 }
 
+mod hostile_registers;
 mod repeated_bootstrap;
