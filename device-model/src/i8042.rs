@@ -43,14 +43,16 @@
 //!   leaves), port 0x92 clear.
 //! - CPU reset: output port bit 0 written 0 (D1), a pulse command F0-FF with
 //!   bit 0 clear (FE), or port 0x92 bit 0 going from 0 to 1. The hypervisor
-//!   performs the reset when [`I8042::take_reset_request`] returns true; that
-//!   reset clears port 0x92, as a system reset does. The 8042 itself keeps
-//!   running across a CPU reset, so it keeps its state.
+//!   performs the reset when [`I8042::take_reset_source`] names one of them
+//!   (see [`crate::reset`] for the references); taking it clears port 0x92,
+//!   as a system reset does. The 8042 itself keeps its state: a hypervisor
+//!   that resets the whole board, as QEMU does, builds a fresh one.
 
 mod keyboard;
 mod keymap;
 
 use crate::bus::PortIoDevice;
+use crate::reset::ResetSource;
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use core::cell::RefCell;
@@ -260,7 +262,8 @@ pub struct I8042 {
     output_port: u8,
     /// System Control Port A.
     port_a: u8,
-    reset_requested: bool,
+    /// The reset the guest asked for and the hypervisor has not taken yet.
+    reset_request: Option<ResetSource>,
     /// Host time the last keystroke byte entered the output buffer.
     last_scan_ns: Option<u64>,
     keyboard: Keyboard,
@@ -288,7 +291,7 @@ impl I8042 {
             last_write_command: false,
             output_port: OUTPUT_PORT_POWER_ON,
             port_a: 0,
-            reset_requested: false,
+            reset_request: None,
             last_scan_ns: None,
             keyboard: Keyboard::default(),
         }
@@ -344,7 +347,7 @@ impl I8042 {
                 let old = self.port_a;
                 self.port_a = value & PORT_A_MASK;
                 if value & PORT_A_ALT_HOT_RESET != 0 && old & PORT_A_ALT_HOT_RESET == 0 {
-                    self.reset_requested = true;
+                    self.reset_request = Some(ResetSource::FastReset);
                 }
             }
             _ => {}
@@ -396,15 +399,22 @@ impl I8042 {
         self.output_port & OUTPUT_PORT_GATE_A20 != 0 || self.port_a & PORT_A_ALT_GATE_A20 != 0
     }
 
-    /// True once after the guest asked for a CPU reset (8042 output port or
-    /// port 0x92). The caller resets the CPU; as that system reset does,
-    /// port 0x92 is cleared here.
-    pub fn take_reset_request(&mut self) -> bool {
-        let requested = core::mem::take(&mut self.reset_requested);
-        if requested {
+    /// Once after the guest asked for a CPU reset, how it asked: a pulse
+    /// command (FE), the output port written through D1, or port 0x92 (the
+    /// latest if several). The caller resets the CPU; as that system reset
+    /// does, port 0x92 is cleared here.
+    pub fn take_reset_source(&mut self) -> Option<ResetSource> {
+        let request = self.reset_request.take();
+        if request.is_some() {
             self.port_a = 0;
         }
-        requested
+        request
+    }
+
+    /// True once after the guest asked for a CPU reset, however it asked:
+    /// [`I8042::take_reset_source`] without the source.
+    pub fn take_reset_request(&mut self) -> bool {
+        self.take_reset_source().is_some()
     }
 
     /// Lock LEDs the guest last set (bit 0 Scroll, 1 Num, 2 Caps Lock).
@@ -487,7 +497,7 @@ impl I8042 {
             // F0-FF: a 0 in bits 0-3 pulses that output port line low for
             // 6 us; only the reset line's pulse has a lasting effect.
             CMD_PULSE_OUTPUT_PORT..=0xFF if cmd & OUTPUT_PORT_SYS_RESET == 0 => {
-                self.reset_requested = true;
+                self.reset_request = Some(ResetSource::I8042Pulse);
             }
             // Other pulses and commands (vendor extensions) are ignored, as an
             // 8042 does.
@@ -505,7 +515,7 @@ impl I8042 {
             }
             CMD_WRITE_OUTPUT_PORT => {
                 if value & OUTPUT_PORT_SYS_RESET == 0 {
-                    self.reset_requested = true;
+                    self.reset_request = Some(ResetSource::I8042OutputPort);
                 }
                 // The reset line is released again once the CPU has reset.
                 self.output_port =

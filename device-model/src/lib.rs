@@ -23,6 +23,7 @@ pub mod pic8259;
 pub mod pit8254;
 pub mod post_code;
 pub mod rate_limit;
+pub mod reset;
 pub mod uart16550;
 pub mod vga_text;
 

@@ -268,7 +268,10 @@ mod tests {
 
     #[test]
     fn random_registers_never_panic_or_write_outside_the_bda_ebda_or_buffer() {
-        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut rng = XorShift::per_run(
+            "random_registers_never_panic_or_write_outside_the_bda_ebda_or_buffer",
+            0x9E37_79B9_7F4A_7C15,
+        );
         let mut m = mem();
         for b in m.0.iter_mut() {
             *b = rng.next() as u8;

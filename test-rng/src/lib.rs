@@ -1,13 +1,14 @@
-//! Deterministic pseudo-random numbers for stress and property tests: the same
-//! seed gives the same sequence on every machine and every run, so a failing
-//! random test fails again when rerun. Not for anything that needs
-//! unpredictability.
+//! Pseudo-random numbers for stress and property tests. The same seed gives
+//! the same sequence on every machine, so a failing random test fails again
+//! when replayed; [`XorShift::per_run`] picks a new seed on every run (more
+//! of the input space over time), prints it, and takes it back from
+//! `VMM_TEST_SEED` to replay a failure. Not for anything that needs
+//! unpredictability. Used only by tests, so it has the standard library.
 //!
 //! [`XorShift`] is Marsaglia's xorshift64 with shifts 13, 7, 17 ("Xorshift
 //! RNGs", Journal of Statistical Software 8(14), 2003); [`XorShift32`] is his
 //! xorshift32 with shifts 13, 17, 5. Both are the generators the tests used
 //! when each carried its own copy, so their sequences are unchanged.
-#![no_std]
 #![forbid(unsafe_code)]
 
 /// xorshift64 (shifts 13, 7, 17): each step returns the new state.
@@ -20,6 +21,18 @@ pub struct XorShift(pub u64);
 impl XorShift {
     /// A generator starting from `seed` (which should not be 0).
     pub const fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A generator for the randomised test `test`, seeded anew on every run:
+    /// from `VMM_TEST_SEED` when set (hexadecimal with `0x`, or decimal), else
+    /// from the clock mixed with `salt`. The seed is printed (cargo test shows
+    /// it with a failing test's output) with the command that replays it.
+    pub fn per_run(test: &str, salt: u64) -> Self {
+        let seed = seed_from_env().unwrap_or_else(|| fresh_seed(salt));
+        std::eprintln!(
+            "{test}: seed {seed:#x} (replay: VMM_TEST_SEED={seed:#x} cargo test {test})"
+        );
         Self(seed)
     }
 
@@ -46,6 +59,42 @@ impl XorShift {
     }
 }
 
+/// The environment variable that replays a randomised test's seed.
+pub const SEED_VARIABLE: &str = "VMM_TEST_SEED";
+
+/// `VMM_TEST_SEED` as a seed, when set to a non-zero number.
+fn seed_from_env() -> Option<u64> {
+    parse_seed(&std::env::var(SEED_VARIABLE).ok()?)
+}
+
+/// A seed written as `0x` hexadecimal or decimal; None for 0 or garbage.
+pub fn parse_seed(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let value = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => text.parse().ok()?,
+    };
+    (value != 0).then_some(value)
+}
+
+/// A non-zero seed from the clock and `salt` (so tests started in the same
+/// nanosecond still differ), through one round of splitmix64's finaliser.
+fn fresh_seed(salt: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut z = nanos ^ salt ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    if z == 0 {
+        1
+    } else {
+        z
+    }
+}
+
 /// xorshift32 (shifts 13, 17, 5) on a 32-bit state: each step returns the new
 /// state. A zero state never leaves zero.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +104,13 @@ impl XorShift32 {
     /// A generator starting from `seed` (which should not be 0).
     pub const fn new(seed: u32) -> Self {
         Self(seed)
+    }
+
+    /// As [`XorShift::per_run`], on a 32-bit state.
+    pub fn per_run(test: &str, salt: u32) -> Self {
+        let seed = XorShift::per_run(test, u64::from(salt)).0;
+        // Fold to 32 bits, never to zero.
+        Self(((seed ^ (seed >> 32)) as u32).max(1))
     }
 
     /// Advances the state and returns it.
@@ -140,5 +196,20 @@ mod tests {
         assert_eq!(rng.next(), 0x0CB2_5480);
         assert_eq!(rng.next(), 0x826C_85B1);
         assert_eq!(rng.0, 0x826C_85B1);
+    }
+
+    #[test]
+    fn seeds_parse_in_hex_or_decimal_and_never_zero() {
+        assert_eq!(parse_seed("0x1F"), Some(31));
+        assert_eq!(parse_seed(" 42 "), Some(42));
+        assert_eq!(parse_seed("0"), None);
+        assert_eq!(parse_seed("zz"), None);
+    }
+
+    #[test]
+    fn fresh_seeds_are_non_zero_and_differ_by_salt() {
+        let (a, b) = (fresh_seed(1), fresh_seed(2));
+        assert!(a != 0 && b != 0);
+        assert_ne!(a, b);
     }
 }

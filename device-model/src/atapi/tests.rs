@@ -559,7 +559,10 @@ fn random_packets_never_panic_and_keep_sense_consistent() {
         0xBE,
     ];
     let sizes = [0usize, 1, 2048, 3 * 2048 + 7, 40 * 2048];
-    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+    let mut rng = XorShift::per_run(
+        "random_packets_never_panic_and_keep_sense_consistent",
+        0x2545_F491_4F6C_DD1D,
+    );
     let mut image_len = 3 * 2048 + 7;
     let mut d = AtapiDrive::new(Some(medium(image_len)));
     let mut counts = [0usize; 4];

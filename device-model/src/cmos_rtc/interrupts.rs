@@ -5,8 +5,8 @@
 
 use super::clock::{NS_PER_SEC, TIME_BASE_HZ};
 use super::registers::{
-    REG_A_RS, REG_B_AIE, REG_B_PIE, REG_B_SET, REG_B_UIE, REG_C_AF, REG_C_IRQF, REG_C_PF, REG_C_UF,
-    RTC_REGISTER_A, RTC_REGISTER_B, RTC_REGISTER_C,
+    REG_A_RS, REG_B_AIE, REG_B_PIE, REG_B_SET, REG_B_SQWE, REG_B_UIE, REG_C_AF, REG_C_IRQF,
+    REG_C_PF, REG_C_UF, RTC_REGISTER_A, RTC_REGISTER_B, RTC_REGISTER_C,
 };
 use super::CmosRtc;
 
@@ -52,6 +52,21 @@ impl CmosRtc {
         }
         next.map(|t| t.max(i128::from(now_ns)))
             .and_then(|t| u64::try_from(t).ok())
+    }
+
+    /// The RESET pin asserted at `now_ns`, as a system reset drives it (the
+    /// datasheet's "RESET" pin description): PIE, AIE, UIE and SQWE in
+    /// register B and IRQF, PF, AF and UF in register C are cleared, so IRQ8
+    /// goes low; the clock, the calendar and the RAM are not affected, nor
+    /// is the rest of register B (SET, DM, 24/12, DSE) or register A.
+    pub fn reset(&mut self, now_ns: u64) {
+        self.advance(now_ns);
+        let b = self.reg(RTC_REGISTER_B);
+        self.set_reg(
+            RTC_REGISTER_B,
+            b & !(REG_B_PIE | REG_B_AIE | REG_B_UIE | REG_B_SQWE),
+        );
+        self.set_reg(RTC_REGISTER_C, 0);
     }
 
     pub(super) fn update_irqf(&mut self) {

@@ -647,3 +647,25 @@ fn random_register_traffic_never_panics_and_keeps_invariants() {
         }
     }
 }
+
+#[test]
+fn reset_pin_clears_interrupt_enables_and_flags_and_keeps_time_and_ram() {
+    let mut rtc = saturday_afternoon();
+    let b = REG_B_PIE | REG_B_AIE | REG_B_UIE | REG_B_SQWE | REG_B_DM | REG_B_24_12;
+    put(&mut rtc, RTC_REGISTER_B, b, 0);
+    put(&mut rtc, 0x40, 0x5A, 0);
+    assert!(rtc.irq_level(2 * SEC), "periodic and update-ended pending");
+    rtc.reset(2 * SEC);
+    assert!(!rtc.irq_level(2 * SEC), "IRQ8 low after RESET");
+    assert_eq!(
+        get(&mut rtc, RTC_REGISTER_B, 2 * SEC),
+        REG_B_DM | REG_B_24_12
+    );
+    assert_eq!(get(&mut rtc, RTC_REGISTER_C, 2 * SEC), 0);
+    assert_eq!(get(&mut rtc, RTC_REGISTER_A, 2 * SEC), 0x26);
+    assert_eq!(get(&mut rtc, 0x40, 2 * SEC), 0x5A, "RAM kept");
+    // The clock ran on through the reset, in the mode the guest chose.
+    assert_eq!(get(&mut rtc, RTC_SECONDS, 2 * SEC), 58);
+    assert_eq!(rtc.next_event_ns(2 * SEC), None, "no source enabled");
+    assert!(!rtc.irq_level(10 * SEC));
+}

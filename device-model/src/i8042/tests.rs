@@ -315,15 +315,37 @@ fn a20_through_port_92_ors_with_the_output_port() {
 fn reset_through_pulse_command_fe_and_output_port_bit_0() {
     let mut d = I8042::new();
     command(&mut d, 0xFF);
-    assert!(!d.take_reset_request(), "FF pulses nothing");
+    assert_eq!(d.take_reset_source(), None, "FF pulses nothing");
     command(&mut d, 0xFE);
-    assert!(d.take_reset_request());
-    assert!(!d.take_reset_request(), "reported once");
+    assert_eq!(d.take_reset_source(), Some(ResetSource::I8042Pulse));
+    assert_eq!(d.take_reset_source(), None, "reported once");
     command(&mut d, 0xF0);
     assert!(d.take_reset_request());
     command_with_data(&mut d, 0xD1, 0xDE);
-    assert!(d.take_reset_request());
+    assert_eq!(d.take_reset_source(), Some(ResetSource::I8042OutputPort));
     assert_ne!(command(&mut d, 0xD0).unwrap() & OUTPUT_PORT_SYS_RESET, 0);
+}
+
+#[test]
+fn the_pulse_through_the_port_bus_is_reported_as_the_i8042_pulse() {
+    let dev = Rc::new(RefCell::new(I8042::new()));
+    let mut bus = PortIoBus::default();
+    bus.register(
+        COMMAND_PORT,
+        1,
+        Box::new(I8042Ports::new(COMMAND_PORT, dev.clone())),
+    )
+    .unwrap();
+    bus.write(0x64, 1, 0xFE);
+    assert_eq!(
+        dev.borrow_mut().take_reset_source(),
+        Some(ResetSource::I8042Pulse)
+    );
+    // The other pulses (bits 1-3 low, bit 0 high) do not reset.
+    for cmd in [0xF1, 0xF3, 0xF7, 0xFD] {
+        bus.write(0x64, 1, cmd);
+        assert_eq!(dev.borrow_mut().take_reset_source(), None, "{cmd:#x}");
+    }
 }
 
 #[test]
@@ -337,8 +359,8 @@ fn reset_through_port_92_bit_0_on_a_rising_edge() {
         SYSTEM_CONTROL_PORT_A,
         PORT_A_ALT_HOT_RESET | PORT_A_ALT_GATE_A20,
     );
-    assert!(d.take_reset_request());
-    assert!(!d.take_reset_request());
+    assert_eq!(d.take_reset_source(), Some(ResetSource::FastReset));
+    assert_eq!(d.take_reset_source(), None);
     // The system reset cleared port A, so the next 0-to-1 resets again.
     assert_eq!(d.read(SYSTEM_CONTROL_PORT_A), 0);
     d.write(SYSTEM_CONTROL_PORT_A, PORT_A_ALT_HOT_RESET);
@@ -458,13 +480,19 @@ fn port_adapter_serves_the_three_ranges_on_the_bus() {
     assert_eq!(bus.read(0x64, 1) & u32::from(STATUS_OBF), 1);
     assert_eq!(bus.read(0x60, 2), 0xFF55);
     bus.write(0x92, 1, 0x03);
-    assert!(dev.borrow_mut().take_reset_request());
+    assert_eq!(
+        dev.borrow_mut().take_reset_source(),
+        Some(ResetSource::FastReset)
+    );
     assert_eq!(bus.read(0x92, 1), 0);
 }
 
 #[test]
 fn random_register_accesses_never_panic_and_keep_invariants() {
-    let mut rng = XorShift(0x8042_0060_0064_0092);
+    let mut rng = XorShift::per_run(
+        "random_register_accesses_never_panic_and_keep_invariants",
+        0x8042_0060_0064_0092,
+    );
     let mut d = I8042::new();
     let mut now = 0u64;
     let ports = [DATA_PORT, COMMAND_PORT, SYSTEM_CONTROL_PORT_A, 0x61];

@@ -441,6 +441,26 @@ fn reset_control_hard_reset_after_srst_then_rcpu() {
 }
 
 #[test]
+fn reset_control_0e_is_a_hard_reset_as_06_is() {
+    // Bit 3 is reserved on the PIIX3 (FULL_RST on later chipsets): Linux's
+    // `reboot=pci` writes 0Eh for a cold reboot and 06h for a warm one.
+    let mut bus = PciBus::new_pc();
+    for value in [0x06, 0x0E] {
+        bus.write(RESET_CONTROL_PORT, 1, 0x02);
+        bus.write(RESET_CONTROL_PORT, 1, value);
+        assert_eq!(
+            bus.take_reset_request(),
+            Some(ResetKind::Hard),
+            "{value:#x}"
+        );
+        assert_eq!(bus.read(RESET_CONTROL_PORT, 1), u32::from(RC_SRST));
+    }
+    // Without RCPU nothing resets, whatever else is set.
+    bus.write(RESET_CONTROL_PORT, 1, 0x0A);
+    assert_eq!(bus.take_reset_request(), None);
+}
+
+#[test]
 fn linux_pci_direct_probe_finds_type1_and_rejects_type2() {
     let mut bus = PciBus::new_pc();
     // pci_check_type1()
@@ -519,7 +539,10 @@ fn port_adapter_serves_cf8_to_cfff_through_the_port_bus() {
 #[test]
 fn random_register_traffic_never_panics_and_keeps_invariants() {
     let mut bus = PciBus::new_pc();
-    let mut rng = XorShift32(0x1BAD_5EED);
+    let mut rng = XorShift32::per_run(
+        "random_register_traffic_never_panics_and_keeps_invariants",
+        0x1BAD_5EED,
+    );
     let sizes = [0u8, 1, 2, 3, 4, 8, 255];
     for _ in 0..50_000 {
         let r = rng.next();

@@ -622,7 +622,10 @@ fn pit_ports_work_on_the_bus_with_the_clock() {
 
 #[test]
 fn random_register_traffic_never_panics_and_keeps_invariants() {
-    let mut rng = XorShift(0x8254_0061_DEAD_BEEF);
+    let mut rng = XorShift::per_run(
+        "random_register_traffic_never_panics_and_keeps_invariants",
+        0x8254_0061_DEAD_BEEF,
+    );
     let mut pit = Pit::new(0);
     let mut now: u64 = 0;
     let (mut scheduled, mut fired) = (0u32, 0u32);

@@ -631,7 +631,10 @@ fn the_freedos_cd_boots_a_1m44_floppy_image() {
 /// read through its window in full.
 #[test]
 fn random_and_damaged_images_never_panic() {
-    let mut rng = XorShift(0xE170_0715_0CD0_0100);
+    let mut rng = XorShift::per_run(
+        "random_and_damaged_images_never_panic",
+        0xE170_0715_0CD0_0100,
+    );
     let media = [
         MEDIA_NO_EMULATION,
         MEDIA_HARD_DISK,

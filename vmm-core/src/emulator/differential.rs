@@ -82,7 +82,10 @@ fn alu_matches_the_cpu_on_edge_operands_with_both_carries() {
 
 #[test]
 fn alu_matches_the_cpu_on_random_operands() {
-    let mut rng = XorShift(0x1234_5678_9ABC_DEF1);
+    let mut rng = XorShift::per_run(
+        "alu_matches_the_cpu_on_random_operands",
+        0x1234_5678_9ABC_DEF1,
+    );
     for op in OPS {
         for size in SIZES {
             for _ in 0..4000 {
@@ -124,7 +127,10 @@ fn encode_mem_dest(op: AluOp, size: u8) -> Vec<u8> {
 
 #[test]
 fn emulated_memory_destination_matches_the_cpu() {
-    let mut rng = XorShift(0x0DDB_A11C_AFE5_EED5);
+    let mut rng = XorShift::per_run(
+        "emulated_memory_destination_matches_the_cpu",
+        0x0DDB_A11C_AFE5_EED5,
+    );
     for op in OPS {
         for size in SIZES {
             let bytes = encode_mem_dest(op, size);
@@ -175,7 +181,10 @@ fn emulated_memory_destination_matches_the_cpu() {
 fn shifts_and_rotates_match_the_cpu_for_every_count() {
     use super::native::native_shift;
     use super::shift::{shift, ShiftOp};
-    let mut rng = XorShift(0x5EED_0F5E_ED5E_ED00);
+    let mut rng = XorShift::per_run(
+        "shifts_and_rotates_match_the_cpu_for_every_count",
+        0x5EED_0F5E_ED5E_ED00,
+    );
     let ops = [
         ShiftOp::Shl,
         ShiftOp::Shr,
@@ -245,7 +254,7 @@ fn bit_tests_match_the_cpu() {
     use super::flags::CF;
     use super::native::native_bt;
     use iced_x86::Mnemonic;
-    let mut rng = XorShift(0xB17_B17_B17);
+    let mut rng = XorShift::per_run("bit_tests_match_the_cpu", 0xB17_B17_B17);
     for m in [Mnemonic::Bt, Mnemonic::Bts, Mnemonic::Btr, Mnemonic::Btc] {
         for size in [2u8, 4, 8] {
             for _ in 0..2000 {

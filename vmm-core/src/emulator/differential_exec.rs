@@ -162,7 +162,10 @@ const CASES: &[(&[u8], u64, bool)] = &[
 #[test]
 fn memory_instructions_match_the_cpu_in_registers_flags_and_memory() {
     let mut machine = NativeMachine::new(REGION);
-    let mut rng = XorShift(0xE4EC_E4EC_E4EC_E4EC);
+    let mut rng = XorShift::per_run(
+        "memory_instructions_match_the_cpu_in_registers_flags_and_memory",
+        0xE4EC_E4EC_E4EC_E4EC,
+    );
     for &(bytes, undefined, with_df) in CASES {
         for round in 0..200 {
             compare(

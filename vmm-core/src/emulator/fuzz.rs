@@ -46,7 +46,10 @@ fn random_vcpu(rng: &mut XorShift, bitness: u32) -> FakeVcpu {
 
 #[test]
 fn random_instructions_on_flat_memory_never_panic() {
-    let mut rng = XorShift(0xF022_F022_F022_F022);
+    let mut rng = XorShift::per_run(
+        "random_instructions_on_flat_memory_never_panic",
+        0xF022_F022_F022_F022,
+    );
     let mut executed = 0;
     for i in 0..100_000 {
         let bitness = [16, 32, 64][i % 3];
@@ -73,7 +76,10 @@ fn random_instructions_on_flat_memory_never_panic() {
 
 #[test]
 fn random_instructions_through_random_guest_page_tables_never_panic() {
-    let mut rng = XorShift(0x1DEA_1DEA_1DEA_1DEA);
+    let mut rng = XorShift::per_run(
+        "random_instructions_through_random_guest_page_tables_never_panic",
+        0x1DEA_1DEA_1DEA_1DEA,
+    );
     let mut mem = test_memory(0x4_0000);
     let mut mmio = MmioBus::default();
     let mut outcomes = [0u32; 4];

@@ -57,18 +57,6 @@ fn write_string_of_65535_characters_stays_on_its_page() {
     assert!(m.bda_cursor(0).1 <= 24);
 }
 
-/// xorshift64: deterministic pseudo-random numbers for the stress test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn random_calls_stay_in_bounds_and_keep_the_crtc_in_step() {
     const FUNCTIONS: [u8; 24] = [
@@ -76,7 +64,10 @@ fn random_calls_stay_in_bounds_and_keep_the_crtc_in_step() {
         0x11, 0x12, 0x13, 0x1A, 0x4F, 0x04, 0x1B, 0xEE, 0x0E,
     ];
     let mut m = Machine::new();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = test_rng::XorShift::per_run(
+        "random_calls_stay_in_bounds_and_keep_the_crtc_in_step",
+        0x9E37_79B9_7F4A_7C15,
+    );
     for _ in 0..3000 {
         let pick = rng.next();
         let ah = FUNCTIONS[(pick % FUNCTIONS.len() as u64) as usize];
