@@ -20,6 +20,8 @@ pub struct GuestLogLimits {
     pub injected_exception: RateLimit,
     pub unhandled_msr: RateLimit,
     pub unsupported_mmio_instruction: RateLimit,
+    /// "BIOS: booting ..." (a boot sector looping on INT 19h boots again and again).
+    pub bios_boot: RateLimit,
 }
 
 impl Default for GuestLogLimits {
@@ -28,6 +30,7 @@ impl Default for GuestLogLimits {
             injected_exception: RateLimit::new(20, 10_000),
             unhandled_msr: RateLimit::new(20, 10_000),
             unsupported_mmio_instruction: RateLimit::new(20, 10_000),
+            bios_boot: RateLimit::new(20, 10_000),
         }
     }
 }

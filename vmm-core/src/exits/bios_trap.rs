@@ -164,10 +164,12 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
             gp[Gpr::Rsp as usize] = BOOT_STACK;
             vcpu.set_rip(u64::from(ip));
             vcpu.set_rflags(0x202);
-            log::info!(
-                "dom{}: BIOS: booting {cs:04x}:{ip:04x} from drive {dl:#04x}",
-                dom.id
-            );
+            if dom.log_limits.bios_boot.allow() {
+                log::info!(
+                    "dom{}: BIOS: booting {cs:04x}:{ip:04x} from drive {dl:#04x}",
+                    dom.id
+                );
+            }
         }
         Next::Halt => {
             for p in &bios.problems {
