@@ -24,7 +24,9 @@ mod qualification;
 
 pub use decode::VmxExit;
 pub(crate) use decode::{decode, Decoded};
-pub use interruption::{encode_entry_interruption, InterruptionInfo, InterruptionType};
+pub use interruption::{
+    encode_entry_interruption, entry_error_code, InterruptionInfo, InterruptionType,
+};
 pub use qualification::{CrAccess, EptViolation, IoQualification};
 
 /// Basic exit reasons, bits 15:0 of the exit-reason field (appendix C).

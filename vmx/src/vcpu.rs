@@ -12,7 +12,10 @@ use crate::capabilities::{EptVpidCap, MissingControls};
 use crate::controls::{
     EntryControls, ExitControls, PinBasedControls, PrimaryControls, SecondaryControls,
 };
-use crate::exit::{decode, encode_entry_interruption, Decoded, InterruptionInfo, InterruptionType};
+use crate::exit::{
+    decode, encode_entry_interruption, entry_error_code, Decoded, InterruptionInfo,
+    InterruptionType,
+};
 use crate::fields::{natural as n, w16, w32, w64};
 use crate::host::{Page, VmxHost};
 use crate::instructions::{
@@ -459,8 +462,10 @@ impl VmxVcpu {
         ((read(w32::GUEST_SS_ACCESS_RIGHTS) >> 5) & 3) as u8
     }
 
-    /// Queues a hardware exception for the next entry.
+    /// Queues a hardware exception for the next entry, without its error code
+    /// in real mode (see [`entry_error_code`]).
     pub fn inject_exception(&mut self, vector: u8, error_code: Option<u32>) {
+        let error_code = entry_error_code(error_code, read(n::GUEST_CR0));
         let _ = self.queue_event(vector, InterruptionType::HardwareException, error_code);
     }
 

@@ -113,6 +113,19 @@ pub fn encode_entry_interruption(
     v
 }
 
+/// CR0.PE (bit 0).
+const CR0_PE: u64 = 1;
+
+/// The error code a hardware exception injected into a guest whose CR0 is
+/// `guest_cr0` carries: none in real mode, where exceptions push no error
+/// code (SDM vol. 3B, chapter "8086 Emulation", "Interrupt and Exception
+/// Handling" in real-address mode) and VM
+/// entry refuses one under "unrestricted guest" with CR0.PE = 0 (SDM vol. 3C,
+/// 27.2.1.3 "Checks on VM-Entry Control Fields").
+pub fn entry_error_code(error_code: Option<u32>, guest_cr0: u64) -> Option<u32> {
+    error_code.filter(|_| guest_cr0 & CR0_PE != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +196,18 @@ mod tests {
         assert_eq!(info.vector, 8);
         assert_eq!(info.kind, InterruptionType::HardwareException);
         assert!(info.error_code_valid);
+    }
+
+    #[test]
+    fn real_mode_exceptions_carry_no_error_code() {
+        const ET_NE: u64 = 0x30;
+        assert_eq!(
+            entry_error_code(Some(0), ET_NE),
+            None,
+            "#GP(0) in real mode"
+        );
+        assert_eq!(entry_error_code(Some(0), ET_NE | 1), Some(0));
+        assert_eq!(entry_error_code(None, ET_NE | 1), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use checks::{check_cr0_write, check_cr4_write, CrWriteContext};
 
 use super::{read, write, SetupError, VmxVcpu, RSP};
 use crate::controls::EntryControls;
-use crate::exit::{CrAccess, InterruptionType};
+use crate::exit::CrAccess;
 use crate::fields::{natural as n, w32, w64};
 use crate::host::CR4_VMXE;
 
@@ -81,7 +81,7 @@ impl VmxVcpu {
             _ => return Ok(false),
         };
         if checked.is_err() {
-            self.queue_event(VECTOR_GP, InterruptionType::HardwareException, Some(0))?;
+            self.inject_exception(VECTOR_GP, Some(0));
             return Ok(true);
         }
         match cr {
