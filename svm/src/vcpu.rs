@@ -129,6 +129,8 @@ impl SvmVcpu {
         s.g_pat = RESET_PAT;
         self.gprs = [0; 16];
         self.vmcb.control.event_inj = 0;
+        self.vmcb.control.interrupt_shadow = 0;
+        self.set_interrupt_window_exiting(false);
         self.vmcb.control.tlb_control = TLB_FLUSH_ALL;
     }
 

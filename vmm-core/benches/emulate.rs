@@ -54,6 +54,7 @@ impl Vcpu for BenchVcpu {
     fn set_control_regs(&mut self, _: ControlRegs) {}
     fn flush_guest_physical_translations(&mut self) {}
     fn set_descriptor_tables(&mut self, _: DescriptorTable, _: DescriptorTable) {}
+    fn reset(&mut self) {}
     fn segment(&self, seg: SegReg) -> Segment {
         let attrs = if seg == SegReg::Cs { 0x29B } else { 0x93 };
         Segment {

@@ -24,6 +24,8 @@ pub struct FakeVcpu {
     pub xmm: [u128; 16],
     /// Second-level translation flushes asked for.
     pub flushes: u32,
+    /// Times [`Vcpu::reset`] was called.
+    pub resets: u32,
 }
 
 impl Default for FakeVcpu {
@@ -55,6 +57,7 @@ impl Default for FakeVcpu {
             interruptible: true,
             xmm: [0; 16],
             flushes: 0,
+            resets: 0,
         }
     }
 }
@@ -143,6 +146,38 @@ impl Vcpu for FakeVcpu {
     fn set_descriptor_tables(&mut self, gdtr: DescriptorTable, idtr: DescriptorTable) {
         self.gdtr = gdtr;
         self.idtr = idtr;
+    }
+    fn reset(&mut self) {
+        let data = Segment {
+            selector: 0,
+            attrs: 0x93,
+            limit: 0xFFFF,
+            base: 0,
+        };
+        self.segments = [data; 6];
+        self.segments[index(SegReg::Cs)] = Segment {
+            selector: 0xF000,
+            attrs: 0x9B,
+            limit: 0xFFFF,
+            base: 0xFFFF_0000,
+        };
+        self.rip = 0xFFF0;
+        self.rflags = 2;
+        self.cr = ControlRegs {
+            cr0: 0x6000_0010,
+            ..Default::default()
+        };
+        let table = DescriptorTable {
+            base: 0,
+            limit: 0xFFFF,
+        };
+        self.gdtr = table;
+        self.idtr = table;
+        self.gprs = [0; 16];
+        self.xmm = [0; 16];
+        self.window_exiting = false;
+        self.flushes += 1;
+        self.resets += 1;
     }
     fn cpl(&self) -> u8 {
         0

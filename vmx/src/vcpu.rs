@@ -310,10 +310,16 @@ impl VmxVcpu {
         write(n::GUEST_IA32_SYSENTER_ESP, 0)?;
         write(n::GUEST_IA32_SYSENTER_EIP, 0)?;
         write(w64::GUEST_IA32_DEBUGCTL, 0)?;
-        write(w64::GUEST_IA32_EFER, 0)?;
+        // EFER 0, and the "IA-32e mode guest" entry control with it.
+        self.set_efer(0);
         write(w64::GUEST_IA32_PAT, 0x0007_0406_0007_0406)?;
         self.gprs = [0; 16];
-        Ok(())
+        // A reset drops a queued event and the linear and combined mappings
+        // the processor cached for this guest (a second reset is no first
+        // entry: the previous run's state is still in the VMCS and TLBs).
+        write(w32::ENTRY_INTERRUPTION_INFO, 0)?;
+        self.set_interrupt_window_exiting(false);
+        flush_ept(self.invept_kind, self.eptp)
     }
 
     /// Runs the guest until an exit the hypervisor must see.

@@ -202,6 +202,14 @@ impl Vcpu for SvmBackend<'_> {
         }
     }
 
+    fn reset(&mut self) {
+        // The VMCB's guest state, pending event, interrupt window and TLB.
+        self.vcpu.reset();
+        for i in 0..16 {
+            super::xmm::write_xmm(i, 0);
+        }
+    }
+
     fn cpl(&self) -> u8 {
         self.vcpu.save().cpl
     }

@@ -214,6 +214,19 @@ impl Vcpu for VmxBackend<'_> {
             .set_descriptor_tables((gdtr.base, gdtr.limit), (idtr.base, idtr.limit));
     }
 
+    fn reset(&mut self) {
+        // The VMCS's guest state, entry controls, pending event, interrupt
+        // window and cached translations.
+        if let Err(e) = self.vcpu.reset() {
+            log::error!("vmx: cannot reset the vCPU: {e:?}");
+        }
+        // CR2 is not in the VMCS: the guest's is the processor's own.
+        write_cr2(0);
+        for i in 0..16 {
+            super::xmm::write_xmm(i, 0);
+        }
+    }
+
     fn cpl(&self) -> u8 {
         self.vcpu.cpl()
     }

@@ -77,6 +77,16 @@ pub trait Vcpu {
         self.set_rip(state.rip);
         self.set_rflags(state.rflags);
     }
+    /// Puts the vCPU in the x86 power-on state, as a system reset does (Intel
+    /// SDM vol. 3A, 10.1.1 "Processor State After Reset", table 10-1; AMD APM
+    /// vol. 2, 14.1.3 "Processor Initialization State"): real mode at
+    /// F000:FFF0 with CS base FFFF_0000h (the first fetch is at FFFF_FFF0h),
+    /// CR0 6000_0010h, the other control registers, EFER and the
+    /// general-purpose and XMM registers 0, RFLAGS 2, GDTR and IDTR at base 0
+    /// with limit FFFFh; an event queued for injection and an interrupt-window
+    /// request are dropped, and cached translations are flushed. The domain's
+    /// memory and second-level map are not touched.
+    fn reset(&mut self);
     /// Current privilege level.
     fn cpl(&self) -> u8;
     /// Queues an exception for delivery at the next entry.
