@@ -1,7 +1,9 @@
 //! #VMEXIT codes and their decoding into typed exits (AMD APM vol. 2, appendix C
 //! "SVM Intercept Exit Codes"; 15.25.6 "Nested versus Guest Page Faults, Fault
-//! Ordering" for the nested page fault information).
+//! Ordering" for the nested page fault information; 15.7.2 "Intercepts During
+//! IDT Interrupt Delivery" for EXITINTINFO).
 
+use crate::event::Event;
 use crate::ioio::IoioInfo;
 
 /// EXITCODE values (APM vol. 2, table C-1).
@@ -57,6 +59,10 @@ pub struct NestedPageFault {
     pub write: bool,
     /// Error code bit 4: an instruction fetch.
     pub fetch: bool,
+    /// The event the processor was delivering when the fault happened (its
+    /// IDT, GDT or stack accesses faulted), from EXITINTINFO (APM vol. 2,
+    /// 15.7.2); None for a fault of the instruction at RIP.
+    pub during_delivery: Option<Event>,
 }
 
 /// A #VMEXIT, decoded.
@@ -102,6 +108,25 @@ pub enum SvmExit {
 }
 
 impl SvmExit {
+    /// Decodes EXITCODE, EXITINFO1, EXITINFO2 and EXITINTINFO: as
+    /// [`SvmExit::decode`], with the event in delivery, if any, attached to a
+    /// nested page fault (which then is the processor's, not the
+    /// instruction's).
+    pub fn decode_with_exit_int_info(
+        exit_code: u64,
+        info1: u64,
+        info2: u64,
+        exit_int_info: u64,
+    ) -> Self {
+        match Self::decode(exit_code, info1, info2) {
+            SvmExit::NestedPageFault(fault) => SvmExit::NestedPageFault(NestedPageFault {
+                during_delivery: Event::decode(exit_int_info),
+                ..fault
+            }),
+            other => other,
+        }
+    }
+
     /// Decodes EXITCODE, EXITINFO1 and EXITINFO2.
     pub fn decode(exit_code: u64, info1: u64, info2: u64) -> Self {
         if exit_code as u32 == code::INVALID_LOW32 {
@@ -152,6 +177,7 @@ impl SvmExit {
                 present: info1 & 1 != 0,
                 write: info1 & 2 != 0,
                 fetch: info1 & 0x10 != 0,
+                during_delivery: None,
             }),
             _ => SvmExit::Other {
                 code: exit_code,
@@ -211,8 +237,40 @@ mod tests {
                 gpa: 0xFEE0_0000,
                 present: false,
                 write: true,
-                fetch: true
+                fetch: true,
+                during_delivery: None,
             })
+        );
+    }
+
+    #[test]
+    fn an_npf_during_event_delivery_carries_the_event_from_exitintinfo() {
+        // INT3 being delivered (#BP, type 3, valid) when the IDT read faulted.
+        let int3 = 3 | (3 << 8) | (1 << 31);
+        let e = SvmExit::decode_with_exit_int_info(code::NPF, 0x4, 0xC000_0018, int3);
+        assert_eq!(
+            e,
+            SvmExit::NestedPageFault(NestedPageFault {
+                gpa: 0xC000_0018,
+                present: false,
+                write: false,
+                fetch: false,
+                during_delivery: Some(Event::exception(3, None)),
+            })
+        );
+        // No event in delivery: EXITINTINFO's valid bit is clear.
+        let e = SvmExit::decode_with_exit_int_info(code::NPF, 0x4, 0xC000_0018, 3 | (3 << 8));
+        assert!(matches!(
+            e,
+            SvmExit::NestedPageFault(NestedPageFault {
+                during_delivery: None,
+                ..
+            })
+        ));
+        // Other exits are decoded as without EXITINTINFO.
+        assert_eq!(
+            SvmExit::decode_with_exit_int_info(code::HLT, 0, 0, int3),
+            SvmExit::Hlt
         );
     }
 

@@ -153,7 +153,12 @@ impl SvmVcpu {
         // One flush after reset is enough: the ASID keeps this guest's TLB entries
         // apart from the host's.
         c.tlb_control = 0;
-        let exit = SvmExit::decode(c.exit_code, c.exit_info1, c.exit_info2);
+        let exit = SvmExit::decode_with_exit_int_info(
+            c.exit_code,
+            c.exit_info1,
+            c.exit_info2,
+            c.exit_int_info,
+        );
         // An event whose delivery the exit interrupted must be delivered again
         // (APM vol. 2, 15.7.2), unless the handler injects something else.
         c.event_inj = match Event::decode(c.exit_int_info) {

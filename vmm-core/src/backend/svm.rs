@@ -1,11 +1,11 @@
 //! AMD SVM behind the neutral vCPU trait.
 
 use crate::vcpu::{
-    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
-    VirtInstruction, VmExit,
+    ControlRegs, DeliveredEvent, DescriptorTable, EventKind, Exception, Gprs, IoAccess,
+    IoDirection, SegReg, Segment, Vcpu, VirtInstruction, VmExit,
 };
 use core::fmt;
-use svm::event::Event;
+use svm::event::{Event, EventType};
 use svm::exit::{SvmExit, SvmInstruction};
 use svm::host::SvmHost;
 use svm::vmcb::VmcbSegment;
@@ -65,16 +65,36 @@ pub fn neutral_exit(exit: SvmExit) -> VmExit {
         SvmExit::Xsetbv => VmExit::Xsetbv,
         SvmExit::Invd => VmExit::Invd,
         SvmExit::Wbinvd => VmExit::Wbinvd,
-        SvmExit::NestedPageFault(f) => VmExit::NestedPageFault {
-            gpa: f.gpa,
-            write: f.write,
-            fetch: f.fetch,
+        SvmExit::NestedPageFault(f) => match f.during_delivery {
+            Some(event) => VmExit::NestedPageFaultDuringDelivery {
+                gpa: f.gpa,
+                write: f.write,
+                event: delivered_event(event),
+            },
+            None => VmExit::NestedPageFault {
+                gpa: f.gpa,
+                write: f.write,
+                fetch: f.fetch,
+            },
         },
         SvmExit::Invalid => VmExit::InvalidState { code: u64::MAX },
         SvmExit::Exception { vector, .. } => VmExit::Unknown {
             code: 0x40 + u64::from(vector),
         },
         SvmExit::Other { code, .. } => VmExit::Unknown { code },
+    }
+}
+
+/// The neutral form of an event EXITINTINFO reports in delivery.
+fn delivered_event(event: Event) -> DeliveredEvent {
+    DeliveredEvent {
+        vector: event.vector,
+        kind: match event.kind {
+            EventType::Interrupt => EventKind::ExternalInterrupt,
+            EventType::Nmi => EventKind::Nmi,
+            EventType::Exception => EventKind::Exception,
+            EventType::SoftwareInterrupt => EventKind::Software,
+        },
     }
 }
 
@@ -272,6 +292,53 @@ mod tests {
     fn invd_and_wbinvd_map_to_their_neutral_exits() {
         assert_eq!(neutral_exit(SvmExit::decode(0x76, 0, 0)), VmExit::Invd);
         assert_eq!(neutral_exit(SvmExit::decode(0x89, 0, 0)), VmExit::Wbinvd);
+    }
+
+    #[test]
+    fn an_npf_during_event_delivery_maps_to_its_own_exit_with_the_event() {
+        let npf = |info1, gpa, exit_int_info| {
+            neutral_exit(SvmExit::decode_with_exit_int_info(
+                0x400,
+                info1,
+                gpa,
+                exit_int_info,
+            ))
+        };
+        // INT3 (#BP, type 3) in delivery, its frame push faulted (a write).
+        let int3 = 3 | (3 << 8) | (1 << 31);
+        assert_eq!(
+            npf(0x6, 0xC000_0018, int3),
+            VmExit::NestedPageFaultDuringDelivery {
+                gpa: 0xC000_0018,
+                write: true,
+                event: DeliveredEvent {
+                    vector: 3,
+                    kind: EventKind::Exception
+                },
+            }
+        );
+        // #DF (error code 0) in delivery.
+        let df = 8 | (3 << 8) | (1 << 11) | (1 << 31);
+        assert!(matches!(
+            npf(0x4, 0xC000_0040, df),
+            VmExit::NestedPageFaultDuringDelivery { event, .. } if event.is_double_fault()
+        ));
+        // IRQ0 of a real-mode PIC is vector 8 too, but an interrupt, not #DF.
+        let irq0 = 8 | (1 << 31);
+        assert!(matches!(
+            npf(0x6, 0xF000, irq0),
+            VmExit::NestedPageFaultDuringDelivery { event, .. }
+                if !event.is_double_fault() && event.kind == EventKind::ExternalInterrupt
+        ));
+        // Nothing in delivery: the instruction's own access.
+        assert_eq!(
+            npf(0x4, 0xFEE0_0000, 0),
+            VmExit::NestedPageFault {
+                gpa: 0xFEE0_0000,
+                write: false,
+                fetch: false
+            }
+        );
     }
 
     #[test]

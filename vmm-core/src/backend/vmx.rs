@@ -1,10 +1,11 @@
 //! Intel VT-x behind the neutral vCPU trait.
 
 use crate::vcpu::{
-    ControlRegs, DescriptorTable, Exception, Gprs, IoAccess, IoDirection, SegReg, Segment, Vcpu,
-    VirtInstruction, VmExit,
+    ControlRegs, DeliveredEvent, DescriptorTable, EventKind, Exception, Gprs, IoAccess,
+    IoDirection, SegReg, Segment, Vcpu, VirtInstruction, VmExit,
 };
 use core::fmt;
+use vmx::exit::{InterruptionInfo, InterruptionType};
 use vmx::host::VmxHost;
 use vmx::instructions::{read_cr2, write_cr2};
 use vmx::vcpu::{ar_to_packed, packed_to_ar, SetupError, VmxExit};
@@ -74,7 +75,20 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
         VmxExit::Xsetbv => VmExit::Xsetbv,
         VmxExit::Invd => VmExit::Invd,
         VmxExit::Wbinvd => VmExit::Wbinvd,
-        VmxExit::EptViolation { gpa, violation } => VmExit::NestedPageFault {
+        VmxExit::EptViolation {
+            gpa,
+            violation,
+            during_delivery: Some(info),
+        } => VmExit::NestedPageFaultDuringDelivery {
+            gpa,
+            write: violation.write,
+            event: delivered_event(info),
+        },
+        VmxExit::EptViolation {
+            gpa,
+            violation,
+            during_delivery: None,
+        } => VmExit::NestedPageFault {
             gpa,
             write: violation.write,
             fetch: violation.fetch,
@@ -100,6 +114,24 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
         },
         VmxExit::Other { reason, .. } => VmExit::Unknown {
             code: u64::from(reason),
+        },
+    }
+}
+
+/// The neutral form of the event the IDT-vectoring information reports in
+/// delivery (SDM vol. 3C, 25.9.3: types 0, 2, 3, 4, 5 and 6 only).
+fn delivered_event(info: InterruptionInfo) -> DeliveredEvent {
+    DeliveredEvent {
+        vector: info.vector,
+        kind: match info.kind {
+            InterruptionType::ExternalInterrupt => EventKind::ExternalInterrupt,
+            InterruptionType::Nmi => EventKind::Nmi,
+            InterruptionType::HardwareException => EventKind::Exception,
+            InterruptionType::SoftwareInterrupt
+            | InterruptionType::PrivilegedSoftwareException
+            | InterruptionType::SoftwareException
+            | InterruptionType::Reserved
+            | InterruptionType::OtherEvent => EventKind::Software,
         },
     }
 }
@@ -267,6 +299,52 @@ impl Vcpu for VmxBackend<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ept_violation_during_event_delivery_maps_to_its_own_exit_with_the_event() {
+        use vmx::exit::EptViolation;
+        let violation = EptViolation::decode(0x2); // a write
+        let df = InterruptionInfo::decode(8 | (3 << 8) | (1 << 11) | (1 << 31));
+        assert_eq!(
+            neutral_exit(VmxExit::EptViolation {
+                gpa: 0xC000_0040,
+                violation,
+                during_delivery: df,
+            }),
+            VmExit::NestedPageFaultDuringDelivery {
+                gpa: 0xC000_0040,
+                write: true,
+                event: DeliveredEvent {
+                    vector: 8,
+                    kind: EventKind::Exception
+                },
+            }
+        );
+        // INT3 is a software exception (type 6), never a #DF whatever its vector.
+        let int3 = InterruptionInfo::decode(3 | (6 << 8) | (1 << 31));
+        assert!(matches!(
+            neutral_exit(VmxExit::EptViolation {
+                gpa: 0xC000_0018,
+                violation,
+                during_delivery: int3,
+            }),
+            VmExit::NestedPageFaultDuringDelivery {
+                event: DeliveredEvent {
+                    vector: 3,
+                    kind: EventKind::Software
+                },
+                ..
+            }
+        ));
+        assert!(matches!(
+            neutral_exit(VmxExit::EptViolation {
+                gpa: 0xFEE0_0000,
+                violation,
+                during_delivery: None,
+            }),
+            VmExit::NestedPageFault { write: true, .. }
+        ));
+    }
 
     #[test]
     fn invd_and_wbinvd_map_to_their_neutral_exits() {

@@ -6,6 +6,7 @@ mod bios_stop;
 mod bios_trap;
 mod cache;
 mod cpuid;
+mod event_delivery;
 mod flow;
 mod halt;
 mod hypercall;
@@ -58,6 +59,11 @@ pub fn handle_exit(
         | VmExit::Sipi { .. } => Flow::Continue,
         VmExit::Hypercall | VmExit::VirtInstruction(_) | VmExit::Xsetbv => {
             hypercall::handle_unsupported_instruction(vcpu, dom)
+        }
+        // The processor's own access while delivering an event, not the
+        // instruction's: never emulated as MMIO.
+        VmExit::NestedPageFaultDuringDelivery { gpa, write, event } => {
+            event_delivery::handle_fault_during_delivery(vcpu, dom, gpa, write, event)
         }
         // Executing from memory no RAM backs: the guest has lost its way.
         VmExit::NestedPageFault {

@@ -17,6 +17,10 @@ pub enum StopReason {
     InvalidState { code: u64 },
     /// An access to guest-physical memory that nothing backs.
     UnbackedAccess { gpa: u64, write: bool },
+    /// Delivering `vector` touched guest-physical memory a device or ROM
+    /// backs (an IDT or stack there): the processor's delivery cannot be
+    /// completed by the hypervisor.
+    UnemulatedEventDelivery { gpa: u64, write: bool, vector: u8 },
     /// An instruction we had to decode could not be fetched or decoded.
     Undecodable(FetchError),
     /// A string I/O instruction that could not be completed.
@@ -61,6 +65,12 @@ impl core::fmt::Display for StopReason {
                     if *write { "write" } else { "read" }
                 )
             }
+            StopReason::UnemulatedEventDelivery { gpa, write, vector } => write!(
+                f,
+                "delivering vector {vector} {} guest-physical address {gpa:#x}, \
+                 which a device or ROM backs: not emulated",
+                if *write { "wrote" } else { "read" }
+            ),
             StopReason::Undecodable(e) => {
                 write!(f, "could not decode the instruction at rip: {e:?}")
             }

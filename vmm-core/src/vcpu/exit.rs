@@ -36,6 +36,37 @@ pub enum VirtInstruction {
     Vmx,
 }
 
+/// The kind of an event the processor delivers through the IDT (AMD APM
+/// vol. 2, 15.20 "Event Injection", EVENTINJ TYPE; Intel SDM vol. 3C, 25.9.3
+/// "Information for VM Exits That Occur During Event Delivery").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A maskable interrupt from outside the processor.
+    ExternalInterrupt,
+    Nmi,
+    /// A fault or abort the processor raised (#PF, #GP, #DF, ...).
+    Exception,
+    /// INT n, INT3, INTO, INT1: raised by an instruction.
+    Software,
+}
+
+/// An event whose delivery an exit interrupted (the backend queues it again
+/// for the next entry unless the handler injects something else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveredEvent {
+    pub vector: u8,
+    pub kind: EventKind,
+}
+
+impl DeliveredEvent {
+    /// True for a double fault (#DF, vector 8, raised by the processor): a
+    /// fault while delivering it is a triple fault (Intel SDM vol. 3A, 7.15
+    /// "Interrupt 8—Double Fault Exception (#DF)"; AMD APM vol. 2, 8.2.9).
+    pub fn is_double_fault(self) -> bool {
+        self.kind == EventKind::Exception && self.vector == super::vector::DF
+    }
+}
+
 /// Why the guest stopped running, in backend-neutral terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmExit {
@@ -76,6 +107,15 @@ pub enum VmExit {
     Wbinvd,
     /// A guest-physical access that no RAM backs (MMIO or nothing).
     NestedPageFault { gpa: u64, write: bool, fetch: bool },
+    /// A nested page fault the processor took while delivering `event`
+    /// (reading the IDT or GDT, pushing the frame on the stack), not an
+    /// access of the instruction at RIP (AMD APM vol. 2, 15.7.2 "Intercepts
+    /// During IDT Interrupt Delivery"; Intel SDM vol. 3C, 25.9.3).
+    NestedPageFaultDuringDelivery {
+        gpa: u64,
+        write: bool,
+        event: DeliveredEvent,
+    },
     /// The hardware refused to enter the guest: its state is invalid.
     InvalidState { code: u64 },
     /// An exit code the backend does not know.
@@ -102,7 +142,9 @@ impl VmExit {
             VmExit::Xsetbv => ExitReason::Xsetbv,
             VmExit::Invd => ExitReason::Invd,
             VmExit::Wbinvd => ExitReason::Wbinvd,
-            VmExit::NestedPageFault { .. } => ExitReason::NestedPageFault,
+            VmExit::NestedPageFault { .. } | VmExit::NestedPageFaultDuringDelivery { .. } => {
+                ExitReason::NestedPageFault
+            }
             VmExit::InvalidState { .. } => ExitReason::InvalidState,
             VmExit::Unknown { .. } => ExitReason::Unknown,
         }

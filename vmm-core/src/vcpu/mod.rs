@@ -6,7 +6,9 @@
 mod exit;
 mod registers;
 
-pub use exit::{ExitReason, IoAccess, IoDirection, VirtInstruction, VmExit};
+pub use exit::{
+    DeliveredEvent, EventKind, ExitReason, IoAccess, IoDirection, VirtInstruction, VmExit,
+};
 pub use registers::{
     ControlRegs, DescriptorTable, Gpr, Gprs, InitialState, SegReg, Segment, CR0_PE, CR0_PG,
     EFER_LMA, GPR_NAMES, RFLAGS_DF, RFLAGS_IF,

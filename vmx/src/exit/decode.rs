@@ -8,7 +8,9 @@
 //! undecided: the vCPU completes a MOV to a host-owned CR0/CR4 bit itself
 //! (see `vcpu::control_registers`), and such exits never leave this crate.
 
-use super::{CrAccess, EptViolation, ExitReason, ExitReasonField, IoQualification};
+use super::{
+    CrAccess, EptViolation, ExitReason, ExitReasonField, InterruptionInfo, IoQualification,
+};
 use crate::fields::{natural as n, w32, w64};
 use crate::instructions::VmxError;
 
@@ -37,6 +39,10 @@ pub enum VmxExit {
     EptViolation {
         gpa: u64,
         violation: EptViolation,
+        /// The event the processor was delivering when the violation
+        /// happened, from the IDT-vectoring information field (SDM vol. 3C,
+        /// 25.9.3); None for an access of the instruction at RIP.
+        during_delivery: Option<InterruptionInfo>,
     },
     /// The VM entry failed on the guest state (reason 33) or MSR loading (34).
     InvalidGuestState {
@@ -99,6 +105,7 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
         ExitReason::EptViolation => VmxExit::EptViolation {
             gpa: read(w64::GUEST_PHYSICAL_ADDRESS),
             violation: EptViolation::decode(qualification),
+            during_delivery: InterruptionInfo::decode(read(w32::IDT_VECTORING_INFO) as u32),
         },
         ExitReason::CrAccess => {
             return Decoded::CrAccess {
@@ -125,7 +132,7 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::reason;
+    use crate::exit::{reason, InterruptionType};
 
     /// A VMCS whose fields all read 0 but guest RIP, the instruction length
     /// and the guest-physical address.
@@ -157,6 +164,33 @@ mod tests {
             decode(u32::from(reason::EPT_VIOLATION), 0x2, vmcs),
             Decoded::Exit(VmxExit::EptViolation {
                 gpa: 0xFEE0_0000,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_ept_violation_during_event_delivery_carries_the_idt_vectoring_information() {
+        // INT3 (vector 3, software exception, type 6) being delivered.
+        let int3 = 3 | (6 << 8) | (1 << 31);
+        let vectoring = |field| match field {
+            w32::IDT_VECTORING_INFO => int3,
+            other => vmcs(other),
+        };
+        let Decoded::Exit(VmxExit::EptViolation {
+            during_delivery, ..
+        }) = decode(u32::from(reason::EPT_VIOLATION), 0x1, vectoring)
+        else {
+            panic!("not an EPT violation");
+        };
+        let info = during_delivery.expect("the event in delivery");
+        assert_eq!(info.vector, 3);
+        assert_eq!(info.kind, InterruptionType::SoftwareException);
+        // Without a valid IDT-vectoring field there is none.
+        assert!(matches!(
+            decode(u32::from(reason::EPT_VIOLATION), 0x1, vmcs),
+            Decoded::Exit(VmxExit::EptViolation {
+                during_delivery: None,
                 ..
             })
         ));
