@@ -2,12 +2,15 @@
 
 use crate::cpu_policy::CpuPolicy;
 use crate::exit_stats::ExitStats;
+use crate::guest_boot::media::BiosMedia;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
 use crate::pc_board::{DeviceSet, PcBoard};
+use crate::reset::history::ResetHistory;
 use crate::second_level::{GuestPhysicalMap, MapError, SecondLevelTables};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::vec::Vec;
 use core::cell::Cell;
 use device_model::bus::PortIoBus;
 use device_model::debug_exit::{DebugExit, ExitRequest};
@@ -50,6 +53,13 @@ pub struct Domain {
     pub mmio: MmioBus,
     /// The emulated BIOS, when the guest boots through it.
     pub bios: Option<firmware::bios::Bios>,
+    /// The firmware image at the reset vector (the BIOS's or a test ROM),
+    /// which a reset loads again; empty until the boot path records it.
+    pub rom_image: Vec<u8>,
+    /// The media in the drives, which a reset puts back.
+    pub media: BiosMedia,
+    /// The resets the guest has asked for.
+    pub resets: ResetHistory,
     /// The text-screen mirror, for guests that use the screen.
     pub screen: Option<crate::screen_mirror::ScreenMirror>,
     pub stats: ExitStats,
@@ -99,12 +109,7 @@ impl Domain {
             memory.ram_size(),
         )
         .map_err(|c| DomainError::PortConflict(c.base))?;
-        io.register(
-            pc_layout::ports::TEST_EXIT,
-            1,
-            Box::new(DebugExit::new(exit_request.clone())),
-        )
-        .map_err(|c| DomainError::PortConflict(c.base))?;
+        register_test_exit(&mut io, &exit_request)?;
         Ok(Self {
             id,
             config,
@@ -114,6 +119,9 @@ impl Domain {
             board,
             mmio: MmioBus::default(),
             bios: None,
+            rom_image: Vec::new(),
+            media: BiosMedia::default(),
+            resets: ResetHistory::default(),
             screen: None,
             stats: ExitStats::default(),
             next_stats_ns: 0,
@@ -123,4 +131,29 @@ impl Domain {
             cpu: CpuPolicy::default(),
         })
     }
+
+    /// A system reset of the board: its devices back in their reset state on
+    /// a fresh port bus, with the test-exit port ([`PcBoard::reset`]; the
+    /// drives are empty until the media go back in). Memory, the
+    /// second-level map, the MMIO bus and the statistics stay.
+    pub fn reset_board(&mut self) -> Result<(), DomainError> {
+        let mut io = PortIoBus::default();
+        self.board
+            .reset(&mut io)
+            .map_err(|c| DomainError::PortConflict(c.base))?;
+        self.exit_request.set(None);
+        register_test_exit(&mut io, &self.exit_request)?;
+        self.io = io;
+        Ok(())
+    }
+}
+
+/// Places the test-exit port on `io`, writing to `exit_request`.
+fn register_test_exit(io: &mut PortIoBus, exit_request: &ExitRequest) -> Result<(), DomainError> {
+    io.register(
+        pc_layout::ports::TEST_EXIT,
+        1,
+        Box::new(DebugExit::new(exit_request.clone())),
+    )
+    .map_err(|c| DomainError::PortConflict(c.base))
 }

@@ -12,7 +12,9 @@
 //! of the ISO in the ATAPI drive on the secondary master), `console_input`
 //! (`serial`: host terminal input goes to COM1; `keyboard`: to the PS/2
 //! keyboard as scan codes), `selftest` (`exception`: raise an exception inside the hypervisor before the
-//! guest starts, to prove the fault report works).
+//! guest starts, to prove the fault report works), `no_reboot` (`true`: a
+//! reset the guest requests stops it, as QEMU's `-no-reboot` does, instead of
+//! rebooting it; a triple fault stops the guest either way).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -47,6 +49,8 @@ pub struct GuestConfig {
     pub boot_order: Vec<firmware::bios::BootDevice>,
     /// Boot module holding the floppy image (drive A:).
     pub floppy: Option<String>,
+    /// A reset the guest requests stops it instead of rebooting it.
+    pub no_reboot: bool,
 }
 
 /// Self-tests of the hypervisor's own failure paths.
@@ -75,6 +79,7 @@ impl Default for GuestConfig {
                 firmware::bios::BootDevice::Floppy
             ],
             floppy: None,
+            no_reboot: false,
         }
     }
 }
@@ -162,6 +167,13 @@ impl GuestConfig {
                     "0" | "false" | "no" => cfg.stats = false,
                     _ => problem(alloc::format!("stats must be true or false, got `{value}`")),
                 },
+                "no_reboot" => match value {
+                    "1" | "true" | "yes" => cfg.no_reboot = true,
+                    "0" | "false" | "no" => cfg.no_reboot = false,
+                    _ => problem(alloc::format!(
+                        "no_reboot must be true or false, got `{value}`"
+                    )),
+                },
                 "stats_every_ms" => match value.parse::<u64>() {
                     Ok(v) => cfg.stats_every_ms = v,
                     _ => problem(alloc::format!(
@@ -220,6 +232,17 @@ mod tests {
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn no_reboot_is_off_unless_asked_for() {
+        assert!(!GuestConfig::parse("").0.no_reboot);
+        assert!(GuestConfig::parse("no_reboot = true").0.no_reboot);
+        assert!(!GuestConfig::parse("no_reboot = no").0.no_reboot);
+        let (c, p) = GuestConfig::parse("no_reboot = maybe");
+        assert!(!c.no_reboot);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("no_reboot"), "{p:?}");
     }
 
     #[test]

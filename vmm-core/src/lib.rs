@@ -28,6 +28,7 @@ pub mod memory;
 pub mod msr_policy;
 pub mod page_walk;
 pub mod pc_board;
+pub mod reset;
 pub mod run_loop;
 pub mod screen_mirror;
 pub mod second_level;

@@ -1,12 +1,13 @@
 //! The vCPU run loop: sample the devices, deliver a pending interrupt, enter
-//! the guest, handle the exit, count it, repeat until the guest stops. Generic
-//! over the backend, so the hot path has no dynamic dispatch into the hardware
-//! layer.
+//! the guest, handle the exit, count it, act on a reset the guest asked for,
+//! repeat until the guest stops. Generic over the backend, so the hot path
+//! has no dynamic dispatch into the hardware layer.
 
 use crate::domain::Domain;
 use crate::exits::{handle_exit, Flow, StopReason};
 use crate::host_env::HostEnv;
 use crate::interrupts::{deliver, InterruptController};
+use crate::reset::handle_reset_request;
 use crate::vcpu::Vcpu;
 
 /// Runs `vcpu` in `dom` until the guest stops; returns why.
@@ -20,9 +21,16 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
             .stats
             .guest_cycles
             .saturating_add(exited.saturating_sub(entered));
-        let flow = handle_exit(vcpu, dom, exit, host);
+        let mut flow = handle_exit(vcpu, dom, exit, host);
         dom.stats
             .record(exit.reason(), host.tsc().saturating_sub(exited));
+        // A reset request (an OUT to 64h, 92h or CF9h, the BIOS's or the
+        // guest's own) takes effect before the guest runs on.
+        if flow == Flow::Continue {
+            if let Some(source) = dom.board.take_reset_request() {
+                flow = handle_reset_request(vcpu, dom, source, host.now_ns());
+            }
+        }
         match flow {
             Flow::Continue => {}
             Flow::Halt => sleep_until_interrupt(dom, host, vcpu.backend_name()),

@@ -5,6 +5,7 @@ extern crate alloc;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
+use alloc::vec::Vec;
 use block_backend::{MemoryBlock, SharedBlock};
 use core::panic::PanicInfo;
 use log::LevelFilter;
@@ -141,11 +142,11 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     let ram = unsafe { claim(ram_start, mem_size) };
     ram.fill(0);
     let mut memory = GuestMemory::new(ram);
-    if config.bios {
-        guest_boot::bios::load_bios(&mut memory)?;
+    let rom_image = if config.bios {
+        guest_boot::bios::load_bios(&mut memory)?
     } else {
-        load_rom(boot, &config, &mut memory)?;
-    }
+        load_rom(boot, &config, &mut memory)?
+    };
 
     let stats = config.stats;
     // The domain owns its second-level tables, in the backend's format.
@@ -163,6 +164,8 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         host_rtc::unix_time(),
     )
     .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
+    // A reset loads the image again.
+    dom.rom_image = rom_image;
     attach_media(boot, &mut dom)?;
     if dom.config.keyboard_input {
         dom.board.console_input = vmm_core::pc_board::ConsoleInput::Keyboard;
@@ -240,7 +243,7 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
 }
 
 /// Puts the configured media in place. The modules' memory becomes the
-/// media: writes to the disk stay for the run.
+/// media: writes to the disk stay for the run, across resets too.
 fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
     let media = |kind: &str, name: &str| -> Result<&'static mut [u8], String> {
         let m =
@@ -264,27 +267,33 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
         )));
     }
     if let Some(name) = dom.config.floppy.clone() {
-        found.floppy = Some(MemoryBlock::new(media("floppy", &name)?, false));
+        found.floppy = Some(SharedBlock::new(MemoryBlock::new(
+            media("floppy", &name)?,
+            false,
+        )));
     }
     if dom.config.bios {
         serial::init_com2();
         guest_boot::bios::attach_bios(dom, found, Box::new(HostScreenChannel));
     } else {
         // A ROM guest drives the IDE controller itself; it has no BIOS.
-        if let Some(d) = found.disk {
-            dom.board.attach_disk(Box::new(d));
-        }
-        if let Some(c) = found.cdrom {
-            dom.board.attach_cdrom(Box::new(c));
-        }
+        dom.media = found;
+        guest_boot::bios::insert_media(dom);
     }
     Ok(())
 }
 
-fn load_rom(boot: &BootInfo, config: &GuestConfig, memory: &mut GuestMemory) -> Result<(), String> {
+/// Loads the ROM module the configuration names; returns its image, for the
+/// domain to load again at a reset.
+fn load_rom(
+    boot: &BootInfo,
+    config: &GuestConfig,
+    memory: &mut GuestMemory,
+) -> Result<Vec<u8>, String> {
     let m = module(boot, &config.rom)
         .ok_or_else(|| alloc::format!("no ROM module named `{}`", config.rom))?;
-    guest_boot::rom::load_rom_image(memory, module_bytes(m), &config.rom)
+    guest_boot::rom::load_rom_image(memory, module_bytes(m), &config.rom)?;
+    Ok(module_bytes(m).to_vec())
 }
 
 /// Logs why the guest stopped, its registers when it did not end cleanly, and

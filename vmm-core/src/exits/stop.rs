@@ -1,8 +1,10 @@
 //! Why a guest stops for good, and how that is reported.
 
 use super::bios_stop::BiosStop;
+use crate::domain::DomainError;
 use crate::emulator::fetch::FetchError;
 use crate::emulator::string_io::StringIoError;
+use device_model::reset::ResetSource;
 
 /// Why a guest stopped for good.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,8 +13,18 @@ pub enum StopReason {
     HaltedForever,
     /// The guest wrote this status to the test-exit port.
     ExitRequested(u8),
-    /// Triple fault (shutdown).
+    /// Triple fault (shutdown). Never a reboot: a guest that breaks down is
+    /// stopped and reported, whatever `no_reboot` says.
     TripleFault,
+    /// The guest asked for a system reset and the configuration says
+    /// `no_reboot`: the end QEMU's `-no-reboot` gives a rebooting guest.
+    ResetRequested { source: ResetSource },
+    /// The guest asked for more than `resets` resets within `window_secs`
+    /// seconds of host time: a reboot loop, stopped before it eats the host.
+    ResetLoop { resets: u32, window_secs: u32 },
+    /// The board could not be rebuilt for a reset (a hypervisor bug: the
+    /// same board was built when the domain was).
+    ResetFailed(DomainError),
     /// The hardware refused the guest's state.
     InvalidState { code: u64 },
     /// An access to guest-physical memory that nothing backs.
@@ -36,7 +48,9 @@ impl StopReason {
     pub fn is_clean(&self) -> bool {
         matches!(
             self,
-            StopReason::HaltedForever | StopReason::ExitRequested(0)
+            StopReason::HaltedForever
+                | StopReason::ExitRequested(0)
+                | StopReason::ResetRequested { .. }
         )
     }
 
@@ -44,7 +58,7 @@ impl StopReason {
     /// not for a clean end, nor when the BIOS gave up (the reason is the
     /// media, which the log line before names).
     pub fn shows_guest_state(&self) -> bool {
-        !self.is_clean() && !matches!(self, StopReason::Bios(_))
+        !self.is_clean() && !matches!(self, StopReason::Bios(_) | StopReason::ResetFailed(_))
     }
 }
 
@@ -54,6 +68,19 @@ impl core::fmt::Display for StopReason {
             StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
             StopReason::ExitRequested(s) => write!(f, "requested exit with status {s}"),
             StopReason::TripleFault => write!(f, "triple fault (shutdown)"),
+            StopReason::ResetRequested { source } => {
+                write!(f, "reset requested ({source}), not rebooting (no_reboot)")
+            }
+            StopReason::ResetLoop {
+                resets,
+                window_secs,
+            } => write!(
+                f,
+                "reboot loop: more than {resets} resets within {window_secs} s of host time"
+            ),
+            StopReason::ResetFailed(e) => {
+                write!(f, "the board could not be rebuilt for a reset: {e:?}")
+            }
             StopReason::Bios(why) => write!(f, "{why}"),
             StopReason::InvalidState { code } => {
                 write!(f, "invalid guest state (exit code {code:#x})")

@@ -5,10 +5,13 @@
 //! - [`rom`]: a ROM image ending at 1 MiB and aliased below 4 GiB, entered at
 //!   the reset vector (the built-in test guests, and the BIOS's own image).
 //! - [`bios`]: the emulated BIOS on the PC/AT board with its media.
+//! - [`media`]: the media in the drives, kept by the domain so a reset can
+//!   boot them again.
 //!
 //! A PVH boot path (`pvh.rs`: kernel ELF, `hvm_start_info`, 32-bit entry
 //! through [`crate::vcpu::Vcpu::load_initial_state`], no legacy devices)
 //! belongs here too.
 
 pub mod bios;
+pub mod media;
 pub mod rom;

@@ -1,7 +1,12 @@
 //! Where the host terminal's typed bytes go on the board: COM1's receiver,
-//! the PS/2 keyboard, or both.
+//! the PS/2 keyboard, or both; and the board's end of the host console, which
+//! outlives the COM1 of one power-on (a reset builds a new one).
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use device_model::ByteSink;
 
 /// Where console input goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +27,22 @@ impl ConsoleInput {
             ConsoleInput::Keyboard => (false, true),
             ConsoleInput::Both => (true, true),
         }
+    }
+}
+
+/// The host console COM1 transmits to, shared by every COM1 the board builds.
+#[derive(Clone)]
+pub struct SharedSink(Rc<RefCell<Box<dyn ByteSink>>>);
+
+impl SharedSink {
+    pub fn new(sink: Box<dyn ByteSink>) -> Self {
+        Self(Rc::new(RefCell::new(sink)))
+    }
+}
+
+impl ByteSink for SharedSink {
+    fn write_byte(&mut self, byte: u8) {
+        self.0.borrow_mut().write_byte(byte);
     }
 }
 

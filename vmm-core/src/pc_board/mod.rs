@@ -1,7 +1,7 @@
 //! A domain's board: the devices it has (a PC/AT's legacy set, or none for a
 //! guest that uses only paravirtual devices), the interrupt routing between
-//! them and the vCPU, and where typed input goes. Ports, IRQs and addresses
-//! come from one table, the `pc_layout` crate.
+//! them and the vCPU, where typed input goes, and what a system reset does to
+//! them. Ports, IRQs and addresses come from one table, the `pc_layout` crate.
 
 mod console;
 mod irq_routing;
@@ -16,9 +16,10 @@ use crate::interrupts::InterruptController;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use block_backend::BlockBackend;
-use console::SerialBacklog;
+use console::{SerialBacklog, SharedSink};
 use core::cell::Ref;
 use device_model::bus::{PortConflict, PortIoBus};
+use device_model::reset::ResetSource;
 use device_model::vga_text::VgaText;
 use device_model::{ByteSink, Clock};
 
@@ -40,6 +41,10 @@ pub struct PcBoard {
     clock: Rc<dyn Clock>,
     pub console_input: ConsoleInput,
     serial_backlog: SerialBacklog,
+    /// What [`PcBoard::reset`] builds the board again from.
+    devices: DeviceSet,
+    console: SharedSink,
+    ram_bytes: u64,
 }
 
 impl PcBoard {
@@ -53,13 +58,25 @@ impl PcBoard {
         unix_seconds: u64,
         ram_bytes: u64,
     ) -> Result<Self, PortConflict> {
+        let console = SharedSink::new(console);
+        Self::build(devices, bus, clock, console, unix_seconds, ram_bytes)
+    }
+
+    fn build(
+        devices: DeviceSet,
+        bus: &mut PortIoBus,
+        clock: Rc<dyn Clock>,
+        console: SharedSink,
+        unix_seconds: u64,
+        ram_bytes: u64,
+    ) -> Result<Self, PortConflict> {
         let mut irqs = IrqRouter::default();
         let legacy = match devices {
             DeviceSet::LegacyPc => Some(LegacyDevices::new(
                 bus,
                 &mut irqs,
                 &clock,
-                console,
+                Box::new(console.clone()),
                 unix_seconds,
                 ram_bytes,
             )?),
@@ -71,7 +88,51 @@ impl PcBoard {
             clock,
             console_input: ConsoleInput::Serial,
             serial_backlog: SerialBacklog::default(),
+            devices,
+            console,
+            ram_bytes,
         })
+    }
+
+    /// A system reset: the board's devices as a newly built board has them,
+    /// placed on `bus` (a fresh one: the old bus's devices are this board's
+    /// old ones), with nothing in the drives. As on a PC, the battery-backed
+    /// RTC is the exception: it keeps its time and CMOS RAM and only sees its
+    /// RESET pin ([`device_model::cmos_rtc::CmosRtc::reset`]). What the host
+    /// set up stays: the console, where typed bytes go, and typed bytes not
+    /// yet delivered.
+    ///
+    /// Every request is a full reset, whatever its source, as QEMU's PIIX3 and
+    /// i8042 models make it (on a PC/AT the 8042's line resets the processor
+    /// alone, and a PIIX3 soft reset is an INIT; both leave the devices as
+    /// they are, but the BIOS's POST then programs them all again anyway).
+    pub fn reset(&mut self, bus: &mut PortIoBus) -> Result<(), PortConflict> {
+        let mut fresh = Self::build(
+            self.devices,
+            bus,
+            self.clock.clone(),
+            self.console.clone(),
+            0,
+            self.ram_bytes,
+        )?;
+        if let (Some(old), Some(new)) = (self.legacy.as_ref(), fresh.legacy.as_ref()) {
+            core::mem::swap(&mut *old.rtc.borrow_mut(), &mut *new.rtc.borrow_mut());
+            new.rtc.borrow_mut().reset(self.clock.now_ns());
+        }
+        fresh.console_input = self.console_input;
+        fresh.serial_backlog = core::mem::take(&mut self.serial_backlog);
+        *self = fresh;
+        Ok(())
+    }
+
+    /// The reset the guest asked for through the board's devices since the
+    /// last call, if any: the 8042's pulse or output port, port 92h, or the
+    /// PIIX3's RC register at CF9h (see [`device_model::reset`]).
+    pub fn take_reset_request(&mut self) -> Option<ResetSource> {
+        let d = self.legacy.as_ref()?;
+        let keyboard = d.kbc.borrow_mut().take_reset_source();
+        let chipset = d.pci.borrow_mut().take_reset_request();
+        keyboard.or(chipset.map(ResetSource::ResetControl))
     }
 
     /// Puts a hard disk on the IDE primary master; false without IDE.
@@ -170,6 +231,7 @@ mod tests {
     use crate::test_support::FakeClock;
     use block_backend::MemoryBlock;
     use core::cell::Cell;
+    use device_model::pci::ResetKind;
 
     struct Discard;
     impl ByteSink for Discard {
@@ -226,5 +288,93 @@ mod tests {
         assert_eq!(b.acknowledge(), 0x0B);
         let disk = MemoryBlock::new(alloc::vec![0u8; 512], false);
         assert!(b.attach_disk(Box::new(disk)));
+    }
+
+    /// Records what COM1 transmits.
+    struct Recorder(Rc<core::cell::RefCell<alloc::vec::Vec<u8>>>);
+    impl ByteSink for Recorder {
+        fn write_byte(&mut self, byte: u8) {
+            self.0.borrow_mut().push(byte);
+        }
+    }
+
+    /// Unmasks IRQ3 only, as [`the_pc_board_routes_every_isa_line_to_the_pic`] does.
+    fn program_pic(bus: &mut PortIoBus) {
+        for (port, value) in [(0x20u16, 0x11u32), (0x21, 0x08), (0x21, 0x04)] {
+            bus.write(port, 1, value);
+        }
+        bus.write(0x21, 1, 0x01);
+        bus.write(0x21, 1, 0xF7);
+    }
+
+    #[test]
+    fn a_reset_gives_fresh_devices_on_the_new_bus_and_keeps_the_rtc_and_the_console() {
+        let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));
+        let sent = Rc::new(core::cell::RefCell::new(alloc::vec::Vec::new()));
+        let mut bus = PortIoBus::default();
+        let mut b = PcBoard::new(
+            DeviceSet::LegacyPc,
+            &mut bus,
+            clock,
+            Box::new(Recorder(sent.clone())),
+            1_700_000_000,
+            1 << 20,
+        )
+        .unwrap();
+        b.console_input = ConsoleInput::Both;
+        program_pic(&mut bus);
+        assert_eq!(bus.read(0x21, 1), 0xF7);
+        bus.write(0x3FF, 1, 0x5A); // COM1 scratch register
+        bus.write(0x70, 1, 0x40); // CMOS RAM
+        bus.write(0x71, 1, 0xA5);
+        bus.write(0x70, 1, 0x0B); // register B: periodic interrupt on
+        bus.write(0x71, 1, 0x42);
+
+        let mut fresh_bus = PortIoBus::default();
+        b.reset(&mut fresh_bus).unwrap();
+        assert_eq!(fresh_bus.read(0x21, 1), 0xFF, "the 8259's power-on mask");
+        assert_eq!(fresh_bus.read(0x3FF, 1), 0, "a fresh UART");
+        fresh_bus.write(0x70, 1, 0x40);
+        assert_eq!(fresh_bus.read(0x71, 1), 0xA5, "CMOS RAM survives");
+        fresh_bus.write(0x70, 1, 0x0B);
+        assert_eq!(fresh_bus.read(0x71, 1), 0x02, "RESET cleared PIE only");
+        fresh_bus.write(0x3F8, 1, u32::from(b'R'));
+        assert_eq!(*sent.borrow(), b"R", "COM1 still reaches the console");
+        assert_eq!(b.console_input, ConsoleInput::Both);
+        program_pic(&mut fresh_bus);
+        b.irqs.pulse(pc_layout::irqs::COM2_COM4);
+        assert!(b.has_interrupt(), "the router drives the new 8259");
+    }
+
+    #[test]
+    fn reset_requests_come_from_the_8042_port_92h_and_cf9h_once_each() {
+        let mut bus = PortIoBus::default();
+        let mut b = board(DeviceSet::LegacyPc, &mut bus);
+        assert_eq!(b.take_reset_request(), None);
+        for (port, value, source) in [
+            (0x64u16, 0xFEu32, ResetSource::I8042Pulse),
+            (0xCF9, 0x06, ResetSource::ResetControl(ResetKind::Hard)),
+            (0xCF9, 0x0E, ResetSource::ResetControl(ResetKind::Hard)),
+            (0xCF9, 0x04, ResetSource::ResetControl(ResetKind::Soft)),
+            (0x92, 0x01, ResetSource::FastReset),
+        ] {
+            bus.write(port, 1, value);
+            assert_eq!(
+                b.take_reset_request(),
+                Some(source),
+                "{port:#x} <- {value:#x}"
+            );
+            assert_eq!(b.take_reset_request(), None, "taken once");
+        }
+        // An 8042 output port write with bit 0 clear (D1h, then the data).
+        bus.write(0x64, 1, 0xD1);
+        bus.write(0x60, 1, 0xDE);
+        assert_eq!(b.take_reset_request(), Some(ResetSource::I8042OutputPort));
+        let mut none_bus = PortIoBus::default();
+        let mut none = board(DeviceSet::None, &mut none_bus);
+        none_bus.write(0x64, 1, 0xFE);
+        assert_eq!(none.take_reset_request(), None);
+        none.reset(&mut PortIoBus::default()).unwrap();
+        assert!(none.legacy.is_none());
     }
 }
