@@ -22,20 +22,24 @@ struct AtBase {
 
 impl EmuMemory for AtBase {
     fn read(&mut self, _: &dyn Vcpu, linear: u64, buf: &mut [u8]) -> Result<(), EmuError> {
-        let off = linear.checked_sub(self.base).ok_or(EmuError::Fatal)? as usize;
+        let off = linear
+            .checked_sub(self.base)
+            .ok_or(EmuError::Fatal { gpa: linear })? as usize;
         let src = self
             .bytes
             .get(off..off + buf.len())
-            .ok_or(EmuError::Fatal)?;
+            .ok_or(EmuError::Fatal { gpa: linear })?;
         buf.copy_from_slice(src);
         Ok(())
     }
     fn write(&mut self, _: &dyn Vcpu, linear: u64, data: &[u8]) -> Result<(), EmuError> {
-        let off = linear.checked_sub(self.base).ok_or(EmuError::Fatal)? as usize;
+        let off = linear
+            .checked_sub(self.base)
+            .ok_or(EmuError::Fatal { gpa: linear })? as usize;
         let dst = self
             .bytes
             .get_mut(off..off + data.len())
-            .ok_or(EmuError::Fatal)?;
+            .ok_or(EmuError::Fatal { gpa: linear })?;
         dst.copy_from_slice(data);
         Ok(())
     }

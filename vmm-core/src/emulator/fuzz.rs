@@ -115,7 +115,7 @@ fn random_instructions_through_random_guest_page_tables_never_panic() {
             Ok(()) => 0,
             Err(EmuError::Fault(_)) => 1,
             Err(EmuError::Unsupported(_)) => 2,
-            Err(EmuError::Fatal) => 3,
+            Err(EmuError::Fatal { .. }) => 3,
         };
         outcomes[slot] += 1;
     }

@@ -40,7 +40,7 @@ impl GuestAccess<'_> {
                 },
                 cr2: Some(linear),
             }),
-            TranslateError::TableOutsideRam { .. } => EmuError::Fatal,
+            TranslateError::TableOutsideRam { gpa } => EmuError::Fatal { gpa },
         })
     }
 

@@ -57,8 +57,9 @@ pub enum EmuError {
     Fault(GuestFault),
     /// Not an instruction this emulator executes: the guest gets #UD.
     Unsupported(Mnemonic),
-    /// Memory the guest cannot have (page tables outside RAM): stop the guest.
-    Fatal,
+    /// Memory the guest cannot have (a page table at `gpa`, outside RAM):
+    /// stop the guest and report the address.
+    Fatal { gpa: u64 },
 }
 
 /// Guest memory as the emulator reaches it: linear addresses (segmentation

@@ -177,7 +177,7 @@ fn element_linear(vcpu: &dyn Vcpu, segment: SegReg, offset: u64, size: u8) -> Re
     checked_linear(vcpu, segment, offset, size).map_err(|e| match e {
         EmuError::Fault(fault) => Halt::Fault(fault),
         // checked_linear raises nothing else; a segment fault is its only kind.
-        EmuError::Unsupported(_) | EmuError::Fatal => Halt::Fault(GuestFault::gp()),
+        EmuError::Unsupported(_) | EmuError::Fatal { .. } => Halt::Fault(GuestFault::gp()),
     })
 }
 

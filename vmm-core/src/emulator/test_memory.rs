@@ -21,7 +21,9 @@ impl FlatMemory {
     }
 
     fn range(&self, linear: u64, len: usize) -> Result<core::ops::Range<usize>, EmuError> {
-        let end = linear.checked_add(len as u64).ok_or(EmuError::Fatal)?;
+        let end = linear
+            .checked_add(len as u64)
+            .ok_or(EmuError::Fatal { gpa: linear })?;
         if end > self.bytes.len() as u64 {
             return Err(EmuError::Fault(super::GuestFault::gp()));
         }

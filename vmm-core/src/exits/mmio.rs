@@ -43,9 +43,9 @@ pub(super) fn handle_mmio(vcpu: &mut dyn Vcpu, dom: &mut Domain) -> Flow {
             });
             Flow::Continue
         }
-        Err(EmuError::Fatal) => Flow::Stop(StopReason::UnbackedAccess {
-            gpa: 0,
-            write: false,
-        }),
+        // A page table outside RAM: report where the walk went.
+        Err(EmuError::Fatal { gpa }) => {
+            Flow::Stop(StopReason::UnbackedAccess { gpa, write: false })
+        }
     }
 }

@@ -996,3 +996,34 @@ fn addr16_rep_ins_in_32_bit_code_wraps_di_and_keeps_the_upper_halves() {
     assert_eq!(v.gprs[Gpr::Rcx as usize], 0xABCD_0000);
     assert_eq!(v.rip, 0x7C03);
 }
+
+#[test]
+fn an_mmio_access_whose_page_table_lies_outside_ram_stops_naming_the_table() {
+    let (mut dom, _) = domain();
+    let mut v = paged_vcpu(&mut dom);
+    // PD entry 3 (linear 60_0000h..) points at a page table past the 1 MiB of RAM.
+    dom.memory
+        .write(0x3018, &(0x4000_0000u64 | 7).to_le_bytes())
+        .unwrap();
+    // mov eax, [0x600000]
+    dom.memory
+        .write(0x8_0000, &[0x8B, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00])
+        .unwrap();
+    let flow = handle_exit(
+        &mut v,
+        &mut dom,
+        VmExit::NestedPageFault {
+            gpa: 0xFEE0_0000,
+            write: false,
+            fetch: false,
+        },
+        &FakeHost::default(),
+    );
+    assert_eq!(
+        flow,
+        Flow::Stop(StopReason::UnbackedAccess {
+            gpa: 0x4000_0000,
+            write: false
+        })
+    );
+}
