@@ -456,6 +456,15 @@ impl PicPair {
         }
     }
 
+    /// True when no input of the pair can ever raise INT: every master input
+    /// is masked, or every one but the cascade with every slave input masked
+    /// too. A processor halted with only this controller to wake it then
+    /// sleeps forever (IMR, "Operation Command Word 1" in the 8259A datasheet).
+    pub fn every_input_masked(&self) -> bool {
+        let cascade = 1u8 << CASCADE_IR;
+        self.master.imr == 0xFF || (self.master.imr | cascade == 0xFF && self.slave.imr == 0xFF)
+    }
+
     /// The master's INT output: an interrupt waits for the CPU's acknowledge.
     pub fn has_interrupt(&self) -> bool {
         self.master.pending().is_some()

@@ -24,6 +24,9 @@ pub const MIN_MEM_MIB: u64 = 1;
 /// Largest guest RAM we accept (see [`pc_layout::memory::MAX_RAM_MIB`]).
 pub const MAX_MEM_MIB: u64 = pc_layout::memory::MAX_RAM_MIB;
 
+/// The default halt watchdog: long enough for any wait a guest means.
+pub const DEFAULT_HALT_WATCHDOG_MS: u64 = 10_000;
+
 /// What the configuration says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuestConfig {
@@ -34,6 +37,9 @@ pub struct GuestConfig {
     /// so a benchmark can read the counts at the moment the guest reached a
     /// point.
     pub stats_every_ms: u64,
+    /// How long a guest may sit halted with every interrupt line masked
+    /// before it is stopped and reported (0: forever, as hardware would).
+    pub halt_watchdog_ms: u64,
     pub log: String,
     /// A hypervisor self-test to run instead of the guest.
     pub selftest: Option<SelfTest>,
@@ -67,6 +73,7 @@ impl Default for GuestConfig {
             rom: "rom".to_string(),
             stats: false,
             stats_every_ms: 0,
+            halt_watchdog_ms: DEFAULT_HALT_WATCHDOG_MS,
             log: "info".to_string(),
             selftest: None,
             disk: None,
@@ -178,6 +185,12 @@ impl GuestConfig {
                     Ok(v) => cfg.stats_every_ms = v,
                     _ => problem(alloc::format!(
                         "stats_every_ms must be a number of milliseconds, got `{value}`"
+                    )),
+                },
+                "halt_watchdog_ms" => match value.parse::<u64>() {
+                    Ok(v) => cfg.halt_watchdog_ms = v,
+                    _ => problem(alloc::format!(
+                        "halt_watchdog_ms must be a number of milliseconds, got `{value}`"
                     )),
                 },
                 "log" => match value {

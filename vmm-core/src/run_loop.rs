@@ -33,7 +33,11 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         }
         match flow {
             Flow::Continue => {}
-            Flow::Halt => sleep_until_interrupt(dom, host, vcpu.backend_name()),
+            Flow::Halt => {
+                if let Some(reason) = sleep_until_interrupt(dom, host, vcpu.backend_name()) {
+                    return reason;
+                }
+            }
             Flow::Stop(reason) => {
                 if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
                     screen.flush(&dom.memory, &vga);
@@ -75,9 +79,15 @@ fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
 }
 
 /// A guest halted with interrupts enabled: wait, a host tick at a time, until
-/// a device interrupts it (or the user types). Real hardware waits forever
-/// when nothing can interrupt, and so does this.
-fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv, backend: &str) {
+/// a device interrupts it (or the user types). A wait for a device or a key
+/// may last forever; a wait while the controller masks every input cannot
+/// end, and after `halt_watchdog_ms` of it the guest is stopped and reported.
+fn sleep_until_interrupt(
+    dom: &mut Domain,
+    host: &dyn HostEnv,
+    backend: &str,
+) -> Option<StopReason> {
+    let mut masked_since: Option<u64> = None;
     loop {
         while let Some(byte) = host.console_input() {
             dom.board.console_byte(byte);
@@ -89,7 +99,16 @@ fn sleep_until_interrupt(dom: &mut Domain, host: &dyn HostEnv, backend: &str) {
         }
         snapshot_stats(dom, now, backend);
         if dom.board.has_interrupt() {
-            return;
+            return None;
+        }
+        let watchdog_ms = dom.config.halt_watchdog_ms;
+        if watchdog_ms > 0 && !dom.board.interrupts_possible() {
+            let since = *masked_since.get_or_insert(now);
+            if now.saturating_sub(since) >= watchdog_ms.saturating_mul(1_000_000) {
+                return Some(StopReason::HaltedWithEveryInterruptMasked { watchdog_ms });
+            }
+        } else {
+            masked_since = None;
         }
         host.wait_for_event();
     }
@@ -128,5 +147,70 @@ mod tests {
         let reason = run_vcpu(&mut vcpu, &mut dom, &FakeHost::default());
         assert_eq!(reason, StopReason::TripleFault);
         assert_eq!(vcpu.flushes, 1);
+    }
+
+    fn halting_domain(watchdog_ms: u64) -> (Domain, FakeVcpu) {
+        let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
+        let config = GuestConfig {
+            halt_watchdog_ms: watchdog_ms,
+            ..GuestConfig::default()
+        };
+        let mut dom = Domain::new(
+            1,
+            config,
+            test_memory(0x10_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            clock,
+            0,
+        )
+        .unwrap();
+        dom.memory.write(0x1000, &[0xF4, 0xF4]).unwrap(); // hlt; hlt
+        let mut vcpu = FakeVcpu::default();
+        vcpu.rip = 0x1000;
+        vcpu.rflags |= crate::vcpu::RFLAGS_IF;
+        vcpu.exits = alloc::vec![crate::vcpu::VmExit::Hlt];
+        (dom, vcpu)
+    }
+
+    #[test]
+    fn sti_hlt_with_every_line_masked_is_stopped_by_the_watchdog() {
+        let (mut dom, mut vcpu) = halting_domain(50);
+        let host = FakeHost::default();
+        let reason = run_vcpu(&mut vcpu, &mut dom, &host);
+        assert_eq!(
+            reason,
+            StopReason::HaltedWithEveryInterruptMasked { watchdog_ms: 50 }
+        );
+        assert!(
+            host.tsc.get() >= 50_000_000,
+            "after the watchdog, not at once"
+        );
+    }
+
+    #[test]
+    fn a_halt_with_a_line_open_waits_for_its_interrupt_not_the_watchdog() {
+        let (mut dom, mut vcpu) = halting_domain(50);
+        // The BIOS's PIC set-up with IRQ0 open, and the PIT at 100 ms.
+        for (port, value) in [
+            (0x20u16, 0x11u32),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0x21, 0xFE),
+        ] {
+            dom.io.write(port, 1, value);
+        }
+        let count = 119_318u32; // 100 ms
+        for (port, value) in [(0x43u16, 0x34u32), (0x40, count & 0xFF), (0x40, count >> 8)] {
+            dom.io.write(port, 1, value);
+        }
+        dom.board.poll(0);
+        let _ = dom.board.acknowledge();
+        dom.io.write(0x20, 1, 0x20);
+        let reason = run_vcpu(&mut vcpu, &mut dom, &FakeHost::default());
+        // Woken by IRQ0 (past the 50 ms watchdog), the script then ends.
+        assert_eq!(reason, StopReason::TripleFault);
+        assert_eq!(vcpu.interrupts, [0x08]);
     }
 }

@@ -732,3 +732,27 @@ fn random_port_garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn every_input_masked_sees_through_the_cascade() {
+    let mut pic = PicPair::new();
+    assert!(pic.every_input_masked(), "power-on: all masked");
+    for (port, value) in [(0x20u16, 0x11u8), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01)] {
+        pic.write_port(port, value);
+    }
+    for (port, value) in [(0xA0u16, 0x11u8), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01)] {
+        pic.write_port(port, value);
+    }
+    pic.write_port(0x21, 0xFF);
+    pic.write_port(0xA1, 0x00);
+    assert!(pic.every_input_masked(), "master masks the cascade too");
+    pic.write_port(0x21, 0xFB);
+    assert!(!pic.every_input_masked(), "cascade open, slave lines open");
+    pic.write_port(0xA1, 0xFF);
+    assert!(
+        pic.every_input_masked(),
+        "cascade open, every slave line masked"
+    );
+    pic.write_port(0x21, 0xFE);
+    assert!(!pic.every_input_masked(), "IRQ0 open");
+}

@@ -11,6 +11,10 @@ use device_model::reset::ResetSource;
 pub enum StopReason {
     /// HLT with interrupts disabled: nothing can ever wake it.
     HaltedForever,
+    /// HLT with interrupts enabled while the interrupt controller masks every
+    /// input, for longer than the `halt_watchdog_ms` watchdog: nothing can
+    /// wake it either (real hardware would hang silently).
+    HaltedWithEveryInterruptMasked { watchdog_ms: u64 },
     /// The guest wrote this status to the test-exit port.
     ExitRequested(u8),
     /// Triple fault (shutdown). Never a reboot: a guest that breaks down is
@@ -66,6 +70,11 @@ impl core::fmt::Display for StopReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
+            StopReason::HaltedWithEveryInterruptMasked { watchdog_ms } => write!(
+                f,
+                "halted for {watchdog_ms} ms with interrupts enabled but every interrupt \
+                 line masked: nothing can wake it (halt_watchdog_ms)"
+            ),
             StopReason::ExitRequested(s) => write!(f, "requested exit with status {s}"),
             StopReason::TripleFault => write!(f, "triple fault (shutdown)"),
             StopReason::ResetRequested { source } => {

@@ -202,6 +202,15 @@ impl PcBoard {
         }
     }
 
+    /// False when the board's interrupt controller masks every input, so a
+    /// halted vCPU can never be woken by it. A board without the PC/AT's
+    /// controller cannot tell (its guest's wake-ups come from elsewhere).
+    pub fn interrupts_possible(&self) -> bool {
+        self.legacy
+            .as_ref()
+            .is_none_or(|d| !d.pic.borrow().every_input_masked())
+    }
+
     /// Current time of the board clock.
     pub fn now_ns(&self) -> u64 {
         self.clock.now_ns()
