@@ -166,10 +166,12 @@ mod tests {
         )
         .unwrap();
         dom.memory.write(0x1000, &[0xF4, 0xF4]).unwrap(); // hlt; hlt
-        let mut vcpu = FakeVcpu::default();
-        vcpu.rip = 0x1000;
-        vcpu.rflags |= crate::vcpu::RFLAGS_IF;
-        vcpu.exits = alloc::vec![crate::vcpu::VmExit::Hlt];
+        let vcpu = FakeVcpu {
+            rip: 0x1000,
+            rflags: 0x2 | crate::vcpu::RFLAGS_IF,
+            exits: alloc::vec![crate::vcpu::VmExit::Hlt],
+            ..FakeVcpu::default()
+        };
         (dom, vcpu)
     }
 
