@@ -115,6 +115,11 @@ struct RunArgs {
     /// Terminal input goes to the guest's PS/2 keyboard instead of its COM1.
     #[arg(long)]
     keyboard: bool,
+    /// A reset the guest requests (8042 pulse, port 92h, CF9h) ends the run
+    /// with exit code 0 instead of rebooting the guest, like QEMU's
+    /// -no-reboot. A triple fault stops and reports the guest either way.
+    #[arg(long)]
+    no_reboot: bool,
     /// Print exit statistics (count and handling cycles per exit reason) when the guest stops.
     #[arg(long)]
     stats: bool,
@@ -313,6 +318,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
             .map(|(t, n)| (*n, unescape(t)))
             .collect(),
         keyboard: args.keyboard,
+        no_reboot: args.no_reboot,
     };
     let report = match run(&opts) {
         Ok(r) => r,
@@ -541,5 +547,29 @@ mod unescape_tests {
     fn escapes_become_bytes() {
         assert_eq!(unescape(r"dir\r"), b"dir\r");
         assert_eq!(unescape(r"a\tb\\c\x41"), b"a\tb\\cA");
+    }
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use super::{Cli, Cmd};
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn no_reboot_is_a_run_option_whose_help_says_a_triple_fault_still_stops() {
+        let cli = Cli::try_parse_from(["cargo xtask", "run", "--guest", "reset", "--no-reboot"])
+            .expect("--no-reboot parses");
+        let Cmd::Run(args) = cli.command else {
+            panic!("not a run")
+        };
+        assert!(args.no_reboot);
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("run")
+            .expect("the run subcommand")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--no-reboot"), "{help}");
+        assert!(help.contains("triple fault"), "{help}");
     }
 }

@@ -88,6 +88,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if opts.keyboard {
         config_text.push_str("console_input = keyboard\n");
     }
+    if opts.no_reboot {
+        config_text.push_str("no_reboot = true\n");
+    }
     if let Some(disk) = &opts.disk {
         check_image(disk, "disk")?;
         config_text.push_str("disk = disk0\n");

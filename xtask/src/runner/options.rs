@@ -71,6 +71,9 @@ pub struct RunOptions {
     pub qemu_cpu: Option<String>,
     /// A hypervisor self-test to run instead of the guest (`exception`).
     pub selftest: Option<String>,
+    /// A reset the guest requests stops it (cleanly) instead of rebooting
+    /// it, as QEMU's `-no-reboot` does.
+    pub no_reboot: bool,
 }
 
 impl Default for RunOptions {
@@ -98,6 +101,7 @@ impl Default for RunOptions {
             input: Vec::new(),
             send: Vec::new(),
             keyboard: false,
+            no_reboot: false,
         }
     }
 }
