@@ -5,8 +5,8 @@
 pub mod bios_probe;
 pub mod devtest;
 pub mod hello;
+pub mod hostile;
 pub mod keyboard;
-pub mod reset;
 mod rom;
 pub mod timer;
 pub mod triple_fault;
@@ -48,9 +48,19 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         build: triple_fault::build,
     },
     BuiltinGuest {
-        name: "reset",
-        about: "counts its boots in RAM, pulses the 8042 reset (64h <- FEh) on the first, exits 0 on the second",
-        build: reset::build,
+        name: "hostile-cpu",
+        about: "hostile suite: INVD, INT with SP=0, VMCALL/VMMCALL/XSETBV/VMXON/VMRUN, INS/OUTS into ROM, MMIO and a missing page",
+        build: hostile::cpu::build,
+    },
+    BuiltinGuest {
+        name: "hostile-cr",
+        about: "hostile suite: CR0/CR4/EFER writes a processor refuses with #GP",
+        build: hostile::cr::build,
+    },
+    BuiltinGuest {
+        name: "hostile-cr4",
+        about: "hostile suite: CR4 writes a processor refuses with #GP (a reserved bit, VMXE)",
+        build: hostile::cr::build_cr4,
     },
 ];
 
