@@ -7,6 +7,7 @@ pub mod devtest;
 pub mod hello;
 pub mod hostile;
 pub mod keyboard;
+pub mod reset;
 mod rom;
 pub mod timer;
 pub mod triple_fault;
@@ -46,6 +47,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "triple-fault",
         about: "prints a line, then triple-faults (an empty IDT and INT3)",
         build: triple_fault::build,
+    },
+    BuiltinGuest {
+        name: "reset",
+        about: "counts its boots in RAM, pulses the 8042 reset (64h <- FEh) on the first, exits 0 on the second",
+        build: reset::build,
     },
     BuiltinGuest {
         name: "hostile-cpu",
