@@ -7,8 +7,8 @@
 //!   commands F0-FF "Pulse Output Port" (bits 0-3 of the command select the
 //!   output port lines pulsed low for about 6 us; output port bit 0 is the
 //!   system reset line, so FEh resets the processor) and D1 "Write Output
-//!   Port" (bit 0 written 0); the Intel UPI-41A/8042 data sheet describes the
-//!   same port pins;
+//!   Port" (bit 0 written 0); the output port is the 8042's port 2 (Intel
+//!   UPI-41A data sheet), whose pin P20 the AT wires to the reset line;
 //! - the Intel 82371FB (PIIX) and 82371SB (PIIX3) PCI ISA IDE Xcelerator data
 //!   sheet, "RC—Reset Control Register (I/O Address CF9h)": RCPU (bit 2) going
 //!   to 1 starts a hard reset (SRST, bit 1, set: PCIRST# and CPU reset) or a
