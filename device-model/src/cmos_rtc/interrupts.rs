@@ -14,6 +14,12 @@ use super::CmosRtc;
 pub const RTC_IRQ: u8 = pc_layout::irqs::RTC;
 
 impl CmosRtc {
+    /// The IRQ8 output as the guest's last access left it, without letting
+    /// time run on (a read of register C has just lowered it, say).
+    pub fn irq_asserted(&self) -> bool {
+        self.reg(RTC_REGISTER_C) & REG_C_IRQF != 0
+    }
+
     /// The IRQ8 output at `now_ns`: high while register C's IRQF is set.
     pub fn irq_level(&mut self, now_ns: u64) -> bool {
         self.advance(now_ns);

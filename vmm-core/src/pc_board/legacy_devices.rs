@@ -194,7 +194,21 @@ impl LegacyDevices {
     }
 
     /// Samples every device's interrupt output onto its GSI at `now_ns`.
+    ///
+    /// Time-driven sources are sampled twice: first as the guest's last
+    /// access left them, then after time has run on to `now_ns`. A line the
+    /// guest lowered (reading RTC register C, the 8042's output buffer) and
+    /// that a new periodic interrupt or a paced keystroke raises again before
+    /// this poll must be seen low in between, or the edge-triggered 8259
+    /// never sees the rising edge and the interrupt is lost for good (8259A
+    /// datasheet, "Edge Triggered Mode"; the iPXE hang of issue 17).
     pub fn poll(&mut self, now_ns: u64, router: &IrqRouter) {
+        {
+            let kbc = self.kbc.borrow();
+            router.set_level(irqs::KEYBOARD, kbc.irq1_level());
+            router.set_level(irqs::MOUSE, kbc.irq12_level());
+        }
+        router.set_level(irqs::RTC, self.rtc.borrow().irq_asserted());
         if self.pit.borrow_mut().irq0_pending(now_ns) {
             // The PIT's output is an edge at the 8259.
             router.pulse(irqs::PIT);

@@ -386,4 +386,101 @@ mod tests {
         none.reset(&mut PortIoBus::default()).unwrap();
         assert!(none.legacy.is_none());
     }
+
+    #[test]
+    fn an_rtc_interrupt_raised_again_before_the_poll_after_its_acknowledge_is_not_lost() {
+        let time = Rc::new(Cell::new(0u64));
+        let clock = Rc::new(FakeClock(time.clone()));
+        let mut bus = PortIoBus::default();
+        let mut b = PcBoard::new(
+            DeviceSet::LegacyPc,
+            &mut bus,
+            clock,
+            Box::new(Discard),
+            0,
+            1 << 20,
+        )
+        .unwrap();
+        // 8259 pair as a BIOS leaves it: master at 08h, slave at 70h, only
+        // the cascade and IRQ8 open.
+        for (port, value) in [
+            (0x20u16, 0x11u32),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0x21, 0xFB),
+            (0xA0, 0x11),
+            (0xA1, 0x70),
+            (0xA1, 0x02),
+            (0xA1, 0x01),
+            (0xA1, 0xFE),
+        ] {
+            bus.write(port, 1, value);
+        }
+        // RTC periodic interrupt at 1024 Hz (rate 6), PIE on: as iPXE programs it.
+        for (index, value) in [(0x0Au32, 0x26u32), (0x0B, 0x42)] {
+            bus.write(0x70, 1, index);
+            bus.write(0x71, 1, value);
+        }
+        let period = 976_563u64;
+        time.set(2 * period + 1000);
+        b.poll(time.get());
+        assert!(b.has_interrupt());
+        assert_eq!(b.acknowledge(), 0x70);
+        // The handler: read register C (IRQ8 falls), EOI both chips...
+        time.set(3 * period - 1000);
+        bus.write(0x70, 1, 0x0C);
+        let _ = bus.read(0x71, 1);
+        bus.write(0xA0, 1, 0x20);
+        bus.write(0x20, 1, 0x20);
+        // ...and the next poll comes only after the next periodic edge.
+        time.set(3 * period + 1000);
+        b.poll(time.get());
+        assert!(
+            b.has_interrupt(),
+            "the next periodic interrupt reaches the PIC"
+        );
+        assert_eq!(b.acknowledge(), 0x70);
+    }
+
+    #[test]
+    fn a_keystroke_paced_in_before_the_poll_after_the_last_was_read_is_not_lost() {
+        let time = Rc::new(Cell::new(0u64));
+        let clock = Rc::new(FakeClock(time.clone()));
+        let mut bus = PortIoBus::default();
+        let mut b = PcBoard::new(
+            DeviceSet::LegacyPc,
+            &mut bus,
+            clock,
+            Box::new(Discard),
+            0,
+            1 << 20,
+        )
+        .unwrap();
+        b.console_input = ConsoleInput::Keyboard;
+        for (port, value) in [
+            (0x20u16, 0x11u32),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0x21, 0xFD),
+        ] {
+            bus.write(port, 1, value);
+        }
+        b.console_byte(b'a');
+        time.set(1_000_000);
+        b.poll(time.get());
+        assert!(b.has_interrupt());
+        assert_eq!(b.acknowledge(), 0x09);
+        // The handler reads the scan code (IRQ1 falls) and EOIs...
+        let _ = bus.read(0x60, 1);
+        bus.write(0x20, 1, 0x20);
+        // ...and the next poll comes after the next byte was paced in.
+        time.set(10_000_000);
+        b.poll(time.get());
+        assert!(
+            b.has_interrupt(),
+            "the next keystroke's IRQ1 reaches the PIC"
+        );
+    }
 }
