@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::Instant;
 use vmm_core::emulator::{emulate, EmuError, EmuMemory};
 use vmm_core::vcpu::{
-    ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, Vcpu, VmExit,
+    ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, SystemSegReg, Vcpu, VmExit,
 };
 
 /// A 64-bit vCPU with flat segments.
@@ -65,6 +65,11 @@ impl Vcpu for BenchVcpu {
         }
     }
     fn set_segment(&mut self, _: SegReg, _: Segment) {}
+    fn system_segment(&self, _: SystemSegReg) -> Segment {
+        Segment::default()
+    }
+    fn set_system_segment(&mut self, _: SystemSegReg, _: Segment) {}
+    fn set_pae_pdptes(&mut self, _: [u64; 4]) {}
     fn gdtr(&self) -> DescriptorTable {
         DescriptorTable::default()
     }

@@ -2,7 +2,9 @@
 
 use crate::cpu_policy::CpuidResult;
 use crate::host_env::HostEnv;
-use crate::vcpu::{ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, Vcpu, VmExit};
+use crate::vcpu::{
+    ControlRegs, DescriptorTable, Exception, Gprs, SegReg, Segment, SystemSegReg, Vcpu, VmExit,
+};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::fmt;
@@ -17,6 +19,10 @@ pub struct FakeVcpu {
     pub segments: [Segment; 6],
     pub gdtr: DescriptorTable,
     pub idtr: DescriptorTable,
+    pub ldtr: Segment,
+    pub tr: Segment,
+    /// The PAE PDPTEs last loaded through [`Vcpu::set_pae_pdptes`].
+    pub pdptes: Option<[u64; 4]>,
     pub injected: Vec<Exception>,
     pub interrupts: Vec<u8>,
     pub window_exiting: bool,
@@ -51,6 +57,21 @@ impl Default for FakeVcpu {
                 base: 0,
                 limit: 0x3FF,
             },
+            // The reset state (SDM vol. 3A, 10.1.1, table 10-1): an LDT and
+            // a busy 32-bit TSS at base 0.
+            ldtr: Segment {
+                selector: 0,
+                attrs: 0x82,
+                limit: 0xFFFF,
+                base: 0,
+            },
+            tr: Segment {
+                selector: 0,
+                attrs: 0x8B,
+                limit: 0xFFFF,
+                base: 0,
+            },
+            pdptes: None,
             injected: Vec::new(),
             interrupts: Vec::new(),
             window_exiting: false,
@@ -136,6 +157,21 @@ impl Vcpu for FakeVcpu {
     }
     fn idtr(&self) -> DescriptorTable {
         self.idtr
+    }
+    fn system_segment(&self, seg: SystemSegReg) -> Segment {
+        match seg {
+            SystemSegReg::Ldtr => self.ldtr,
+            SystemSegReg::Tr => self.tr,
+        }
+    }
+    fn set_system_segment(&mut self, seg: SystemSegReg, value: Segment) {
+        match seg {
+            SystemSegReg::Ldtr => self.ldtr = value,
+            SystemSegReg::Tr => self.tr = value,
+        }
+    }
+    fn set_pae_pdptes(&mut self, pdptes: [u64; 4]) {
+        self.pdptes = Some(pdptes);
     }
     fn set_control_regs(&mut self, control: ControlRegs) {
         self.cr = control;

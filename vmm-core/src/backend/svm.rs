@@ -2,7 +2,7 @@
 
 use crate::vcpu::{
     ControlRegs, DeliveredEvent, DescriptorTable, EventKind, Exception, Gprs, IoAccess,
-    IoDirection, SegReg, Segment, Vcpu, VirtInstruction, VmExit,
+    IoDirection, SegReg, Segment, SystemSegReg, Vcpu, VirtInstruction, VmExit,
 };
 use core::fmt;
 use svm::event::{Event, EventType};
@@ -188,6 +188,34 @@ impl Vcpu for SvmBackend<'_> {
             base: v.base,
         };
     }
+
+    fn system_segment(&self, seg: SystemSegReg) -> Segment {
+        let s = self.vcpu.save();
+        to_segment(match seg {
+            SystemSegReg::Ldtr => &s.ldtr,
+            SystemSegReg::Tr => &s.tr,
+        })
+    }
+
+    fn set_system_segment(&mut self, seg: SystemSegReg, v: Segment) {
+        let s = self.vcpu.save_mut();
+        let target = match seg {
+            SystemSegReg::Ldtr => &mut s.ldtr,
+            SystemSegReg::Tr => &mut s.tr,
+        };
+        *target = VmcbSegment {
+            selector: v.selector,
+            attrib: v.attrs,
+            limit: v.limit,
+            base: v.base,
+        };
+    }
+
+    /// The VMCB has no PDPTE fields (AMD APM vol. 2, appendix B, table B-2
+    /// "VMCB Layout, State Save Area"): nothing to load. Task switches, the
+    /// one caller, are not intercepted on SVM: the processor performs them
+    /// itself (`svm::intercepts::default_misc1`).
+    fn set_pae_pdptes(&mut self, _pdptes: [u64; 4]) {}
 
     fn gdtr(&self) -> DescriptorTable {
         let s = &self.vcpu.save().gdtr;

@@ -2,7 +2,7 @@
 
 use crate::vcpu::{
     ControlRegs, DeliveredEvent, DescriptorTable, EventKind, Exception, Gprs, IoAccess,
-    IoDirection, SegReg, Segment, Vcpu, VirtInstruction, VmExit,
+    IoDirection, SegReg, Segment, SystemSegReg, Vcpu, VirtInstruction, VmExit,
 };
 use core::fmt;
 use vmx::exit::{InterruptionInfo, InterruptionType};
@@ -136,6 +136,15 @@ fn delivered_event(info: InterruptionInfo) -> DeliveredEvent {
     }
 }
 
+/// LDTR and TR in the VMCS's guest segment order (ES, CS, SS, DS, FS, GS,
+/// LDTR, TR).
+fn system_index(seg: SystemSegReg) -> u32 {
+    match seg {
+        SystemSegReg::Ldtr => 6,
+        SystemSegReg::Tr => 7,
+    }
+}
+
 fn index(seg: SegReg) -> u32 {
     match seg {
         SegReg::Es => 0,
@@ -226,6 +235,32 @@ impl Vcpu for VmxBackend<'_> {
     fn idtr(&self) -> DescriptorTable {
         let (base, limit) = self.vcpu.idtr();
         DescriptorTable { base, limit }
+    }
+
+    fn system_segment(&self, seg: SystemSegReg) -> Segment {
+        let (selector, base, limit, ar) = self.vcpu.segment(system_index(seg));
+        Segment {
+            selector,
+            attrs: ar_to_packed(ar),
+            limit,
+            base,
+        }
+    }
+
+    fn set_system_segment(&mut self, seg: SystemSegReg, v: Segment) {
+        self.vcpu.set_segment(
+            system_index(seg),
+            v.selector,
+            v.base,
+            v.limit,
+            packed_to_ar(v.attrs),
+        );
+    }
+
+    fn set_pae_pdptes(&mut self, pdptes: [u64; 4]) {
+        if let Err(e) = self.vcpu.set_pae_pdptes(pdptes) {
+            log::error!("vmx: cannot load the PAE PDPTEs: {e:?}");
+        }
     }
 
     fn set_control_regs(&mut self, c: ControlRegs) {

@@ -10,8 +10,8 @@ pub use exit::{
     DeliveredEvent, EventKind, ExitReason, IoAccess, IoDirection, VirtInstruction, VmExit,
 };
 pub use registers::{
-    ControlRegs, DescriptorTable, Gpr, Gprs, InitialState, SegReg, Segment, CR0_PE, CR0_PG,
-    EFER_LMA, GPR_NAMES, RFLAGS_DF, RFLAGS_IF,
+    ControlRegs, DescriptorTable, Gpr, Gprs, InitialState, SegReg, Segment, SystemSegReg, CR0_PE,
+    CR0_PG, EFER_LMA, GPR_NAMES, RFLAGS_DF, RFLAGS_IF,
 };
 
 use core::fmt;
@@ -59,6 +59,18 @@ pub trait Vcpu {
     fn set_segment(&mut self, seg: SegReg, value: Segment);
     fn gdtr(&self) -> DescriptorTable;
     fn idtr(&self) -> DescriptorTable;
+    /// LDTR or TR, hidden part included.
+    fn system_segment(&self, seg: SystemSegReg) -> Segment;
+    /// Loads LDTR or TR (selector and hidden part), as a task switch does.
+    fn set_system_segment(&mut self, seg: SystemSegReg, value: Segment);
+    /// Loads the four PAE page-directory-pointer-table entries the processor
+    /// holds in registers once CR3 is loaded under PAE paging (Intel SDM
+    /// vol. 3A, 4.4.1 "PDPTE Registers"), after the hypervisor loaded CR3 on
+    /// the guest's behalf (a task switch): VT-x with EPT enters the guest
+    /// with the PDPTEs of its VMCS fields (SDM vol. 3C, 27.3.2.4 "Loading
+    /// Page-Directory-Pointer-Table Entries"). SVM has no such registers
+    /// and ignores them.
+    fn set_pae_pdptes(&mut self, pdptes: [u64; 4]);
     /// Loads CR0, CR2, CR3, CR4 and EFER as a starting state (the backend
     /// keeps its own bits and follows EFER.LMA in its entry controls).
     fn set_control_regs(&mut self, control: ControlRegs);

@@ -57,6 +57,16 @@ pub enum SegReg {
     Gs,
 }
 
+/// The system segment registers, which name a descriptor in the GDT (Intel
+/// SDM vol. 3A, 2.4.4 "Local Descriptor Table Register (LDTR)", 2.4.5 "Task
+/// Register (TR)"); their hidden part uses [`Segment`]'s packed attributes,
+/// and a not-present LDTR is an unusable (null) one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemSegReg {
+    Ldtr,
+    Tr,
+}
+
 /// A descriptor-table register (GDTR/IDTR).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DescriptorTable {

@@ -139,6 +139,23 @@ impl VmxVcpu {
         Ok(())
     }
 
+    /// Loads the guest's PAE PDPTE registers (SDM vol. 3A, 4.4.1): with EPT,
+    /// VM entry under PAE paging takes them from these fields rather than
+    /// from memory (SDM vol. 3C, 27.3.2.4), so a CR3 the hypervisor loads
+    /// on the guest's behalf brings its PDPTEs along.
+    pub fn set_pae_pdptes(&mut self, pdptes: [u64; 4]) -> Result<(), SetupError> {
+        let fields = [
+            w64::GUEST_PDPTE0,
+            w64::GUEST_PDPTE1,
+            w64::GUEST_PDPTE2,
+            w64::GUEST_PDPTE3,
+        ];
+        for (field, value) in fields.into_iter().zip(pdptes) {
+            write(field, value)?;
+        }
+        Ok(())
+    }
+
     /// CR0 as the guest sees it (host-owned bits from the read shadow).
     pub fn cr0(&self) -> u64 {
         let mask = read(n::CR0_GUEST_HOST_MASK);
