@@ -32,6 +32,7 @@ pub mod reset;
 pub mod run_loop;
 pub mod screen_mirror;
 pub mod second_level;
+pub mod task_switch;
 pub mod vcpu;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod mmio;
 mod msr;
 mod port_io;
 mod stop;
+mod task_switch;
 #[cfg(test)]
 mod tests;
 
@@ -73,6 +74,11 @@ pub fn handle_exit(
         } => Flow::Stop(StopReason::UnbackedAccess { gpa, write }),
         VmExit::NestedPageFault { .. } => mmio::handle_mmio(vcpu, dom),
         VmExit::Invd | VmExit::Wbinvd => cache::handle_cache_flush(vcpu, dom),
+        VmExit::TaskSwitch {
+            selector,
+            source,
+            next_rip,
+        } => task_switch::handle_task_switch(vcpu, dom, selector, source, next_rip),
         VmExit::InvalidState { code } => Flow::Stop(StopReason::InvalidState { code }),
         VmExit::Unknown { code } => Flow::Stop(StopReason::UnhandledExit { code }),
     };

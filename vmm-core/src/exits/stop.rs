@@ -4,6 +4,7 @@ use super::bios_stop::BiosStop;
 use crate::domain::DomainError;
 use crate::emulator::fetch::FetchError;
 use crate::emulator::string_io::StringIoError;
+use crate::task_switch::StopCause;
 use device_model::reset::ResetSource;
 
 /// Why a guest stopped for good.
@@ -43,6 +44,9 @@ pub enum StopReason {
     StringIo { port: u16, error: StringIoError },
     /// The emulated BIOS ended the guest.
     Bios(BiosStop),
+    /// A task switch to TSS `selector` that cannot be completed for the
+    /// guest (a TSS or descriptor table outside RAM, say).
+    TaskSwitch { selector: u16, cause: StopCause },
     /// An exit this hypervisor does not handle.
     UnhandledExit { code: u64 },
 }
@@ -112,6 +116,12 @@ impl core::fmt::Display for StopReason {
             }
             StopReason::StringIo { port, error } => {
                 write!(f, "string I/O on port {port:#x} failed: {error:?}")
+            }
+            StopReason::TaskSwitch { selector, cause } => {
+                write!(
+                    f,
+                    "task switch to TSS selector {selector:#x} not completed: {cause}"
+                )
             }
             StopReason::UnhandledExit { code } => write!(f, "unhandled exit code {code:#x}"),
         }

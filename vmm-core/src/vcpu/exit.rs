@@ -67,6 +67,25 @@ impl DeliveredEvent {
     }
 }
 
+/// What started a task switch (Intel SDM vol. 3A, 8.3 "Task Switching": a
+/// CALL or JMP to a TSS descriptor or task gate, an IRET with EFLAGS.NT = 1,
+/// or an interrupt or exception through a task gate in the IDT; SDM vol. 3C,
+/// 28.2.1, table "Exit Qualification for Task Switches").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskSwitchSource {
+    Call,
+    Jmp,
+    Iret,
+    /// An event delivered through a task gate in the IDT: the switch
+    /// completes its delivery, and an exception's error code goes onto the
+    /// new task's stack (SDM vol. 3A, 7.12.2 "Interrupt Tasks").
+    Gate {
+        vector: u8,
+        kind: EventKind,
+        error_code: Option<u32>,
+    },
+}
+
 /// Why the guest stopped running, in backend-neutral terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmExit {
@@ -116,6 +135,18 @@ pub enum VmExit {
         write: bool,
         event: DeliveredEvent,
     },
+    /// A task switch the hypervisor completes (VT-x exits on every one,
+    /// Intel SDM vol. 3C, 26.4.2 "Treatment of Task Switches", after
+    /// checking the gate and the new TSS descriptor).
+    TaskSwitch {
+        /// The new task's TSS selector.
+        selector: u16,
+        source: TaskSwitchSource,
+        /// RIP after the instruction that switched (CALL, JMP, IRET, INT n),
+        /// where the hardware reports it; None for an event the processor
+        /// raised (the task returns to RIP) or where the length is not given.
+        next_rip: Option<u64>,
+    },
     /// The hardware refused to enter the guest: its state is invalid.
     InvalidState { code: u64 },
     /// An exit code the backend does not know.
@@ -145,6 +176,7 @@ impl VmExit {
             VmExit::NestedPageFault { .. } | VmExit::NestedPageFaultDuringDelivery { .. } => {
                 ExitReason::NestedPageFault
             }
+            VmExit::TaskSwitch { .. } => ExitReason::TaskSwitch,
             VmExit::InvalidState { .. } => ExitReason::InvalidState,
             VmExit::Unknown { .. } => ExitReason::Unknown,
         }
@@ -193,6 +225,7 @@ exit_reasons! {
     Invd => "invd",
     Wbinvd => "wbinvd",
     NestedPageFault => "npf",
+    TaskSwitch => "task-switch",
     InvalidState => "invalid",
     Unknown => "unknown",
 }

@@ -7,7 +7,8 @@ mod exit;
 mod registers;
 
 pub use exit::{
-    DeliveredEvent, EventKind, ExitReason, IoAccess, IoDirection, VirtInstruction, VmExit,
+    DeliveredEvent, EventKind, ExitReason, IoAccess, IoDirection, TaskSwitchSource,
+    VirtInstruction, VmExit,
 };
 pub use registers::{
     ControlRegs, DescriptorTable, Gpr, Gprs, InitialState, SegReg, Segment, SystemSegReg, CR0_PE,
