@@ -75,6 +75,11 @@ bitflags! {
 /// modified lines as well, so it is intercepted (APM vol. 2, 15.9
 /// "Instruction Intercepts") and completed as WBINVD by the hypervisor, as
 /// VT-x forces for every hypervisor (Intel SDM vol. 3C, 26.1.2).
+///
+/// Task switches are not intercepted (vector 3 bit 29, exit code 7Dh, APM
+/// vol. 2, appendix B table B-1 and appendix C): the processor performs
+/// them in the guest itself, a #DF task gate included. VT-x, which cannot,
+/// exits on each one and `vmm-core` completes it.
 pub fn default_misc1() -> Misc1 {
     Misc1::INTR
         | Misc1::NMI
@@ -110,5 +115,10 @@ mod tests {
     #[test]
     fn invd_is_intercepted_so_a_guest_cannot_discard_the_hosts_dirty_lines() {
         assert!(default_misc1().contains(Misc1::INVD));
+    }
+
+    #[test]
+    fn task_switches_are_left_to_the_processor() {
+        assert!(!default_misc1().contains(Misc1::TASK_SWITCH));
     }
 }

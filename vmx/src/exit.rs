@@ -12,7 +12,9 @@
 //!   25.9.2 "Information for VM Exits Due to Vectored Events", 25.9.3
 //!   "Information for VM Exits That Occur During Event Delivery";
 //! - vol. 3C, 28.2.1 "Basic VM-Exit Information" (exit qualifications for
-//!   control-register accesses, I/O instructions and EPT violations);
+//!   task switches, control-register accesses, I/O instructions and EPT
+//!   violations);
+//! - vol. 3C, 26.4.2 "Treatment of Task Switches";
 //! - vol. 3C, 25.8.3 "VM-Entry Controls for Event Injection" and 27.6.1.1
 //!   "Details of Vectored-Event Injection".
 //!
@@ -27,7 +29,9 @@ pub(crate) use decode::{decode, Decoded};
 pub use interruption::{
     encode_entry_interruption, entry_error_code, InterruptionInfo, InterruptionType,
 };
-pub use qualification::{CrAccess, EptViolation, IoQualification};
+pub use qualification::{
+    CrAccess, EptViolation, IoQualification, TaskSwitchQualification, TaskSwitchSource,
+};
 
 /// Basic exit reasons, bits 15:0 of the exit-reason field (appendix C).
 pub mod reason {

@@ -13,7 +13,7 @@ use crate::controls::{
     EntryControls, ExitControls, PinBasedControls, PrimaryControls, SecondaryControls,
 };
 use crate::exit::{
-    decode, encode_entry_interruption, entry_error_code, Decoded, InterruptionInfo,
+    decode, encode_entry_interruption, entry_error_code, reason, Decoded, InterruptionInfo,
     InterruptionType,
 };
 use crate::fields::{natural as n, w16, w32, w64};
@@ -345,7 +345,13 @@ impl VmxVcpu {
             self.launched = true;
             self.gprs[RSP] = read(n::GUEST_RSP);
             let _ = write(w32::ENTRY_INTERRUPTION_INFO, 0);
-            self.requeue_vectored_event();
+            // A task switch through a task gate in the IDT reports the event
+            // it was delivering in the IDT-vectoring fields (SDM vol. 3C,
+            // 26.4.2): the hypervisor completes that delivery by completing
+            // the switch, so the event is not delivered a second time.
+            if read(w32::EXIT_REASON) as u16 != reason::TASK_SWITCH {
+                self.requeue_vectored_event();
+            }
             if let Some(exit) = self.decode_exit() {
                 return exit;
             }

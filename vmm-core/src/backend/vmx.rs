@@ -2,10 +2,10 @@
 
 use crate::vcpu::{
     ControlRegs, DeliveredEvent, DescriptorTable, EventKind, Exception, Gprs, IoAccess,
-    IoDirection, SegReg, Segment, SystemSegReg, Vcpu, VirtInstruction, VmExit,
+    IoDirection, SegReg, Segment, SystemSegReg, TaskSwitchSource, Vcpu, VirtInstruction, VmExit,
 };
 use core::fmt;
-use vmx::exit::{InterruptionInfo, InterruptionType};
+use vmx::exit::{InterruptionInfo, InterruptionType, TaskSwitchQualification};
 use vmx::host::VmxHost;
 use vmx::instructions::{read_cr2, write_cr2};
 use vmx::vcpu::{ar_to_packed, packed_to_ar, SetupError, VmxExit};
@@ -93,6 +93,11 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
             write: violation.write,
             fetch: violation.fetch,
         },
+        VmxExit::TaskSwitch {
+            qualification,
+            next_rip,
+            event,
+        } => task_switch(qualification, next_rip, event),
         VmxExit::InvalidGuestState {
             reason,
             qualification,
@@ -115,6 +120,40 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
         VmxExit::Other { reason, .. } => VmExit::Unknown {
             code: u64::from(reason),
         },
+    }
+}
+
+/// The neutral task switch. A switch through a task gate without valid
+/// IDT-vectoring information, which the SDM rules out (vol. 3C, 26.4.2),
+/// stays an unknown exit.
+fn task_switch(
+    qualification: TaskSwitchQualification,
+    next_rip: Option<u64>,
+    event: Option<(InterruptionInfo, Option<u32>)>,
+) -> VmExit {
+    use vmx::exit::TaskSwitchSource as Vmx;
+    let source = match (qualification.source, event) {
+        (Vmx::Call, _) => TaskSwitchSource::Call,
+        (Vmx::Jmp, _) => TaskSwitchSource::Jmp,
+        (Vmx::Iret, _) => TaskSwitchSource::Iret,
+        (Vmx::IdtGate, Some((info, error_code))) => {
+            let DeliveredEvent { vector, kind } = delivered_event(info);
+            TaskSwitchSource::Gate {
+                vector,
+                kind,
+                error_code,
+            }
+        }
+        (Vmx::IdtGate, None) => {
+            return VmExit::Unknown {
+                code: u64::from(vmx::exit::reason::TASK_SWITCH),
+            }
+        }
+    };
+    VmExit::TaskSwitch {
+        selector: qualification.selector,
+        source,
+        next_rip,
     }
 }
 
@@ -379,6 +418,52 @@ mod tests {
             }),
             VmExit::NestedPageFault { write: true, .. }
         ));
+    }
+
+    #[test]
+    fn task_switches_map_with_their_source_and_event() {
+        use vmx::exit::TaskSwitchSource as Vmx;
+        let q = |source| TaskSwitchQualification {
+            selector: 0x28,
+            source,
+        };
+        assert_eq!(
+            neutral_exit(VmxExit::TaskSwitch {
+                qualification: q(Vmx::Call),
+                next_rip: Some(0x1005),
+                event: None,
+            }),
+            VmExit::TaskSwitch {
+                selector: 0x28,
+                source: TaskSwitchSource::Call,
+                next_rip: Some(0x1005),
+            }
+        );
+        let df = InterruptionInfo::decode(8 | (3 << 8) | (1 << 11) | (1 << 31)).unwrap();
+        assert_eq!(
+            neutral_exit(VmxExit::TaskSwitch {
+                qualification: q(Vmx::IdtGate),
+                next_rip: None,
+                event: Some((df, Some(0))),
+            }),
+            VmExit::TaskSwitch {
+                selector: 0x28,
+                source: TaskSwitchSource::Gate {
+                    vector: 8,
+                    kind: EventKind::Exception,
+                    error_code: Some(0),
+                },
+                next_rip: None,
+            }
+        );
+        assert_eq!(
+            neutral_exit(VmxExit::TaskSwitch {
+                qualification: q(Vmx::IdtGate),
+                next_rip: None,
+                event: None,
+            }),
+            VmExit::Unknown { code: 9 }
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use super::{
     CrAccess, EptViolation, ExitReason, ExitReasonField, InterruptionInfo, IoQualification,
+    TaskSwitchQualification, TaskSwitchSource,
 };
 use crate::fields::{natural as n, w32, w64};
 use crate::instructions::VmxError;
@@ -43,6 +44,21 @@ pub enum VmxExit {
         /// happened, from the IDT-vectoring information field (SDM vol. 3C,
         /// 25.9.3); None for an access of the instruction at RIP.
         during_delivery: Option<InterruptionInfo>,
+    },
+    /// A task switch, which VMX non-root operation leaves to the hypervisor
+    /// once the gate and the new TSS descriptor passed their checks (SDM
+    /// vol. 3C, 26.4.2 "Treatment of Task Switches").
+    TaskSwitch {
+        qualification: TaskSwitchQualification,
+        /// Guest RIP plus the VM-exit instruction length (SDM 28.2.5) when an
+        /// instruction started the switch: CALL, JMP, IRET, or INT n, INT3,
+        /// INTO, INT1 through a task gate. None for an event the processor
+        /// raised, whose task returns to guest RIP.
+        next_rip: Option<u64>,
+        /// For a switch through a task gate in the IDT, the event being
+        /// delivered and its error code, from the IDT-vectoring fields (SDM
+        /// 25.9.3); None otherwise.
+        event: Option<(InterruptionInfo, Option<u32>)>,
     },
     /// The VM entry failed on the guest state (reason 33) or MSR loading (34).
     InvalidGuestState {
@@ -107,6 +123,7 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
             violation: EptViolation::decode(qualification),
             during_delivery: InterruptionInfo::decode(read(w32::IDT_VECTORING_INFO) as u32),
         },
+        ExitReason::TaskSwitch => decode_task_switch(qualification, &read),
         ExitReason::CrAccess => {
             return Decoded::CrAccess {
                 access: CrAccess::decode(qualification),
@@ -127,6 +144,34 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
             qualification,
         },
     })
+}
+
+/// A task-switch exit: the qualification, the event from the IDT-vectoring
+/// fields for a switch through a task gate, and the return RIP where an
+/// instruction started the switch.
+fn decode_task_switch(qualification: u64, read: &impl Fn(u32) -> u64) -> VmxExit {
+    let qualification = TaskSwitchQualification::decode(qualification);
+    let event = match qualification.source {
+        TaskSwitchSource::IdtGate => InterruptionInfo::decode(read(w32::IDT_VECTORING_INFO) as u32)
+            .map(|info| {
+                let error_code = info
+                    .error_code_valid
+                    .then(|| read(w32::IDT_VECTORING_ERROR_CODE) as u32);
+                (info, error_code)
+            }),
+        _ => None,
+    };
+    let by_instruction = match event {
+        Some((info, _)) => info.kind.needs_instruction_length(),
+        None => qualification.source != TaskSwitchSource::IdtGate,
+    };
+    let next_rip =
+        by_instruction.then(|| read(n::GUEST_RIP).wrapping_add(read(w32::EXIT_INSTRUCTION_LENGTH)));
+    VmxExit::TaskSwitch {
+        qualification,
+        next_rip,
+        event,
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +239,65 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_task_switch_by_an_instruction_carries_its_next_rip() {
+        // JMP 0030:0 to a TSS: source 2, instruction length 2 at FFF0h.
+        let exit = decode(u32::from(reason::TASK_SWITCH), (2 << 30) | 0x30, vmcs);
+        assert_eq!(
+            exit,
+            Decoded::Exit(VmxExit::TaskSwitch {
+                qualification: TaskSwitchQualification {
+                    selector: 0x30,
+                    source: TaskSwitchSource::Jmp
+                },
+                next_rip: Some(0xFFF2),
+                event: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_task_switch_through_a_task_gate_carries_the_event_and_its_error_code() {
+        // #DF (vector 8, hardware exception, error code 0) through the gate.
+        let df = 8 | (3 << 8) | (1 << 11) | (1 << 31);
+        let fields = |field| match field {
+            w32::IDT_VECTORING_INFO => df,
+            w32::IDT_VECTORING_ERROR_CODE => 0,
+            other => vmcs(other),
+        };
+        let Decoded::Exit(VmxExit::TaskSwitch {
+            qualification,
+            next_rip,
+            event: Some((info, error_code)),
+        }) = decode(u32::from(reason::TASK_SWITCH), (3 << 30) | 0x48, fields)
+        else {
+            panic!("not a task switch with its event");
+        };
+        assert_eq!(qualification.selector, 0x48);
+        assert_eq!(qualification.source, TaskSwitchSource::IdtGate);
+        assert_eq!(
+            (info.vector, info.kind),
+            (8, InterruptionType::HardwareException)
+        );
+        assert_eq!(error_code, Some(0));
+        assert_eq!(next_rip, None, "a fault's task returns to the faulting RIP");
+        // INT 30h through a task gate returns past the instruction.
+        let int30 = 0x30 | (4 << 8) | (1 << 31);
+        let fields = |field| match field {
+            w32::IDT_VECTORING_INFO => int30,
+            other => vmcs(other),
+        };
+        let Decoded::Exit(VmxExit::TaskSwitch {
+            next_rip,
+            event: Some((_, error_code)),
+            ..
+        }) = decode(u32::from(reason::TASK_SWITCH), (3 << 30) | 0x48, fields)
+        else {
+            panic!("not a task switch with its event");
+        };
+        assert_eq!((next_rip, error_code), (Some(0xFFF2), None));
     }
 
     #[test]

@@ -1,6 +1,52 @@
-//! Exit qualifications this backend decodes: I/O instructions, control-register
-//! accesses and EPT violations (SDM vol. 3C, 28.2.1 "Basic VM-Exit
-//! Information"; numbering and revision as in [`crate::controls`]).
+//! Exit qualifications this backend decodes: task switches, I/O
+//! instructions, control-register accesses and EPT violations (SDM vol. 3C,
+//! 28.2.1 "Basic VM-Exit Information"; numbering and revision as in
+//! [`crate::controls`]).
+
+/// Task-switch qualification bits 15:0: the selector of the new task's TSS.
+const TASK_SWITCH_SELECTOR_MASK: u64 = 0xFFFF;
+/// Task-switch qualification bits 31:30: what started the switch.
+const TASK_SWITCH_SOURCE_SHIFT: u32 = 30;
+/// Width of the source (2 bits).
+const TASK_SWITCH_SOURCE_MASK: u64 = 0x3;
+
+/// What started a task switch, bits 31:30 of its qualification (SDM 28.2.1,
+/// table "Exit Qualification for Task Switches").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskSwitchSource {
+    /// 0: a CALL instruction.
+    Call,
+    /// 1: an IRET instruction (EFLAGS.NT = 1).
+    Iret,
+    /// 2: a JMP instruction.
+    Jmp,
+    /// 3: a task gate in the IDT; the IDT-vectoring information describes
+    /// the event (SDM vol. 3C, 26.4.2 "Treatment of Task Switches", 25.9.3).
+    IdtGate,
+}
+
+/// Exit qualification of a task switch (SDM 28.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskSwitchQualification {
+    /// The new task's TSS selector.
+    pub selector: u16,
+    pub source: TaskSwitchSource,
+}
+
+impl TaskSwitchQualification {
+    /// Decodes the qualification (bits 29:16 and 63:32 are reserved).
+    pub fn decode(q: u64) -> Self {
+        Self {
+            selector: (q & TASK_SWITCH_SELECTOR_MASK) as u16,
+            source: match (q >> TASK_SWITCH_SOURCE_SHIFT) & TASK_SWITCH_SOURCE_MASK {
+                0 => TaskSwitchSource::Call,
+                1 => TaskSwitchSource::Iret,
+                2 => TaskSwitchSource::Jmp,
+                _ => TaskSwitchSource::IdtGate,
+            },
+        }
+    }
+}
 
 /// I/O qualification bits 2:0: access size minus one (0, 1 or 3).
 const IO_SIZE_MASK: u64 = 0x7;
@@ -167,6 +213,26 @@ impl EptViolation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_switch_sources_and_selector_decode() {
+        // CALL to TSS selector 0x28.
+        assert_eq!(
+            TaskSwitchQualification::decode(0x28),
+            TaskSwitchQualification {
+                selector: 0x28,
+                source: TaskSwitchSource::Call
+            }
+        );
+        let source = |q| TaskSwitchQualification::decode(q).source;
+        assert_eq!(source(1 << 30), TaskSwitchSource::Iret);
+        assert_eq!(source(2 << 30), TaskSwitchSource::Jmp);
+        assert_eq!(source(3 << 30), TaskSwitchSource::IdtGate);
+        // Reserved bits 29:16 and 63:32 change nothing.
+        let q = TaskSwitchQualification::decode(0xFFFF_FFFF_3FFF_0000 | (3 << 30) | 0x4B);
+        assert_eq!(q.selector, 0x4B);
+        assert_eq!(q.source, TaskSwitchSource::IdtGate);
+    }
 
     #[test]
     fn io_out_dx_byte() {
