@@ -35,5 +35,7 @@ pub mod second_level;
 pub mod task_switch;
 pub mod vcpu;
 
-#[cfg(test)]
-pub(crate) mod test_support;
+/// The exit tests' fakes (a scriptable vCPU, host, clock and second-level
+/// tables); public with the `fuzzing` feature, for the targets in `fuzz/`.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod test_support;
