@@ -1,0 +1,257 @@
+//! Seed inputs: one or a few well-formed inputs per target (a DMA read, a
+//! bootable CD, a BIOS boot followed by disk calls), from which the fuzzer
+//! reaches the deep paths in seconds instead of first having to discover
+//! the formats. `cargo xtask fuzz` has each target write its seeds into its
+//! corpus folder before fuzzing (the `VMM_FUZZ_SEEDS` variable names it).
+
+use firmware::eltorito::catalog::{
+    BOOTABLE, HEADER_ID_VALIDATION, KEY_55, KEY_AA, MEDIA_FLOPPY_1M44, MEDIA_HARD_DISK,
+    MEDIA_NO_EMULATION, PLATFORM_X86,
+};
+use firmware::eltorito::descriptor::{
+    BOOT_CATALOG_POINTER, BOOT_SYSTEM_IDENTIFIER, EL_TORITO_IDENTIFIER, STANDARD_IDENTIFIER,
+    VD_TYPE_BOOT_RECORD, VD_TYPE_TERMINATOR,
+};
+use std::path::Path;
+
+/// The environment variable naming the folder seeds are written to.
+pub const SEED_DIR_VAR: &str = "VMM_FUZZ_SEEDS";
+
+const SECTOR: usize = 2048;
+
+/// Writes `target`'s seeds as `seed-N` files into the folder
+/// [`SEED_DIR_VAR`] names, if it is set; called once before fuzzing starts.
+pub fn write_from_env(target: &str) {
+    let Some(dir) = std::env::var_os(SEED_DIR_VAR) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    for (i, seed) in seeds(target).iter().enumerate() {
+        let path = dir.join(format!("seed-{i}"));
+        if let Err(e) = std::fs::write(&path, seed) {
+            eprintln!("cannot write the seed {}: {e}", path.display());
+        }
+    }
+}
+
+/// The seeds of `target`.
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    match target {
+        "emulator" => emulator(),
+        "ide_dma" => ide_dma(),
+        "eltorito" => eltorito(),
+        "bios_handle" => bios_handle(),
+        "bios_trap" => bios_trap(),
+        _ => Vec::new(),
+    }
+}
+
+/// An MMIO-style store and a string move in each mode, flat and through RAM.
+fn emulator() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (mode, insn) in [
+        (0u8, &[0x88u8, 0x07][..]),       // mov [bx], al
+        (1, &[0x89, 0x03]),               // mov [ebx], eax
+        (2, &[0x48, 0x89, 0x18]),         // mov [rax], rbx
+        (0, &[0xF3, 0xA4]),               // rep movsb
+        (4, &[0x8B, 0x07]),               // mov ax, [bx], through guest RAM
+        (2 | 4, &[0x48, 0x8B, 0x00]),     // mov rax, [rax], through paging
+        (1 | 4 | 8, &[0x0F, 0xB1, 0x0B]), // cmpxchg [ebx], ecx, 32-bit paging
+    ] {
+        let mut s = vec![mode];
+        let mut bytes = [0x90u8; 15];
+        bytes[..insn.len()].copy_from_slice(insn);
+        s.extend_from_slice(&bytes);
+        // rflags, cr3 (and its PCD/PWT byte), six segments, RIP, registers.
+        s.extend_from_slice(&[0x02, 0x00]);
+        s.extend_from_slice(&[0x00, 0x10, 0x00, 0x00, 0x00]);
+        for _ in 0..6 {
+            s.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0]);
+        }
+        s.extend_from_slice(&[0x00, 0x01]);
+        for r in 0..16u8 {
+            s.extend_from_slice(&[2, 0x00, 0x20 + r]);
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// READ DMA of one sector from the primary master, and an ATAPI READ(10)
+/// of one block by DMA from the secondary master.
+fn ide_dma() -> Vec<Vec<u8>> {
+    let prd = |table: u16, address: u16, count: u16| {
+        let mut s = vec![5];
+        s.extend_from_slice(&table.to_le_bytes());
+        s.extend_from_slice(&[0, 0]); // one entry, EOT
+        s.extend_from_slice(&(address / 2).to_le_bytes());
+        s.extend_from_slice(&count.to_le_bytes());
+        s
+    };
+    let start = |channel: u8, table: u32| {
+        let mut s = vec![11, channel];
+        s.extend_from_slice(&table.to_le_bytes());
+        s.push(0x08);
+        s
+    };
+    let mut disk = prd(0x1000, 0x2000, 512);
+    disk.extend_from_slice(&[9, 0]); // ATA command, primary master
+    disk.extend_from_slice(&0u64.to_le_bytes()); // LBA 0
+    disk.extend_from_slice(&1u16.to_le_bytes()); // one sector
+    disk.extend_from_slice(&[0, 0]); // READ DMA, features 0
+    disk.extend(start(0, 0x1000));
+    disk.extend_from_slice(&[1, 7, 0]); // read Status
+    let mut cd = prd(0x1100, 0x4000, 2048);
+    // TEST UNIT READY collects the new disc's unit attention first.
+    cd.extend_from_slice(&[10, 0, 0, 0]);
+    cd.extend_from_slice(&[4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    cd.extend_from_slice(&[1, 16, 0]); // read Status
+    cd.extend_from_slice(&[10, 1, 0x00, 0x08]); // PACKET with DMA, byte count 800h
+    cd.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 1, 0, 0, 0]); // READ(10) LBA 2, 1 block
+    cd.extend(start(1, 0x1100));
+    vec![disk, cd]
+}
+
+/// An ISO from sector 16: primary volume descriptor, El Torito boot record,
+/// terminator, the catalog at 19 and a boot image at 20.
+fn iso(media_type: u8, sector_count: u16) -> Vec<u8> {
+    let mut iso = vec![0u8; 8 * SECTOR];
+    let descriptor = |iso: &mut Vec<u8>, index: usize, vd_type: u8| {
+        let d = &mut iso[index * SECTOR..];
+        d[0] = vd_type;
+        d[1..6].copy_from_slice(STANDARD_IDENTIFIER);
+        d[6] = 1;
+    };
+    descriptor(&mut iso, 0, 1);
+    descriptor(&mut iso, 1, VD_TYPE_BOOT_RECORD);
+    let boot_record = &mut iso[SECTOR..2 * SECTOR];
+    boot_record[BOOT_SYSTEM_IDENTIFIER..BOOT_SYSTEM_IDENTIFIER + 32]
+        .copy_from_slice(EL_TORITO_IDENTIFIER);
+    boot_record[BOOT_CATALOG_POINTER..BOOT_CATALOG_POINTER + 4]
+        .copy_from_slice(&19u32.to_le_bytes());
+    descriptor(&mut iso, 2, VD_TYPE_TERMINATOR);
+    // The catalog: validation entry (checksummed), then the default entry.
+    let catalog = &mut iso[3 * SECTOR..4 * SECTOR];
+    catalog[0] = HEADER_ID_VALIDATION;
+    catalog[1] = PLATFORM_X86;
+    catalog[4..8].copy_from_slice(b"fuzz");
+    catalog[0x1E] = KEY_55;
+    catalog[0x1F] = KEY_AA;
+    let sum = catalog[..32].chunks_exact(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    });
+    catalog[0x1C..0x1E].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
+    let default = &mut catalog[32..64];
+    default[0] = BOOTABLE;
+    default[1] = media_type;
+    default[6..8].copy_from_slice(&sector_count.to_le_bytes());
+    default[8..12].copy_from_slice(&20u32.to_le_bytes());
+    // The boot image: a boot sector, with a partition table for a hard disk
+    // (one partition ending at cylinder 19, head 15, sector 63: 10 MB).
+    let image = &mut iso[4 * SECTOR..];
+    image[..3].copy_from_slice(&[0xEB, 0xFE, 0x90]);
+    if media_type == MEDIA_HARD_DISK {
+        image[0x1BE..0x1CE].copy_from_slice(&[
+            0x80, 1, 1, 0, 0x06, 15, 63, 19, 63, 0, 0, 0, 0x01, 0x4E, 0, 0,
+        ]);
+    }
+    image[510] = 0x55;
+    image[511] = 0xAA;
+    iso
+}
+
+/// The ISOs of [`iso`] behind the size class that lets each boot.
+fn eltorito() -> Vec<Vec<u8>> {
+    [
+        (0u8, MEDIA_NO_EMULATION, 4u16),
+        (2, MEDIA_FLOPPY_1M44, 1),
+        (6, MEDIA_HARD_DISK, 1),
+    ]
+    .into_iter()
+    .map(|(class, media, count)| {
+        let mut s = vec![class];
+        s.extend(iso(media, count));
+        s
+    })
+    .collect()
+}
+
+/// The media header of [`crate::media::BiosMedia::from_input`]: a disk with
+/// a boot sector and a no-emulation CD, booted CD first.
+fn media_header() -> Vec<u8> {
+    let mut s = vec![0b110, 0b0100_0100]; // disk and CD; order: CD, disk
+    s.extend_from_slice(&[3, 0, 0]); // floppy: 1.44 MB, no data
+    let mut boot = vec![0u8; 512];
+    boot[..2].copy_from_slice(&[0xEB, 0xFE]);
+    boot[510..].copy_from_slice(&[0x55, 0xAA]);
+    s.push(4); // disk: 10 MB
+    s.extend_from_slice(&512u16.to_le_bytes());
+    s.extend(boot);
+    let cd = iso(MEDIA_NO_EMULATION, 4);
+    s.push(1); // CD: 2.2 MB
+    s.extend_from_slice(&(cd.len() as u16).to_le_bytes());
+    s.extend(cd);
+    s
+}
+
+/// A call: service selector, then EAX..EBP, DS, ES, FLAGS.
+fn call(select: u8, eax: u32, ebx: u32, ecx: u32, edx: u32, es: u16, edi: u32) -> Vec<u8> {
+    let mut s = vec![0, select];
+    for r in [eax, ebx, ecx, edx, 0, edi, 0] {
+        s.extend_from_slice(&r.to_le_bytes());
+    }
+    s.extend_from_slice(&0u16.to_le_bytes());
+    s.extend_from_slice(&es.to_le_bytes());
+    s.extend_from_slice(&0x0202u16.to_le_bytes());
+    s
+}
+
+/// POST (which boots the CD), then INT 13h reads from the disk and the CD,
+/// E820, the time of day and teletype output.
+fn bios_handle() -> Vec<Vec<u8>> {
+    let mut s = Vec::new();
+    s.extend_from_slice(&255u16.to_le_bytes()); // 256 MiB
+    s.push(0); // the first MiB and the HMA
+    s.extend(media_header());
+    s.extend_from_slice(&1_709_214_330u32.to_le_bytes());
+    // Selectors: (index of the vector in SERVICED) << 3.
+    s.extend(call(15, 0, 0, 0, 0, 0, 0)); // POST
+    s.extend(call(0, 0x0201, 0x7E00, 0x0001, 0x0080, 0, 0)); // INT 13h AH=02h
+    s.extend(call(0, 0x0800, 0, 0, 0x0080, 0, 0)); // INT 13h AH=08h
+    s.extend(call(0, 0x4B01, 0, 0, 0x00E0, 0, 0x500)); // INT 13h AX=4B01h
+    s.extend(call(2 << 3, 0xE820, 0, 20, 0x534D_4150, 0, 0x600)); // INT 15h E820
+    s.extend(call(4 << 3, 0x0200, 0, 0, 0, 0, 0)); // INT 1Ah AH=02h
+    s.extend(call(1 << 3, 0x0E41, 0, 0, 0, 0, 0)); // INT 10h AH=0Eh
+    vec![s]
+}
+
+/// The same story through the hypervisor's trap path: POST from the ROM,
+/// then INT 13h and INT 10h calls from their stubs.
+fn bios_trap() -> Vec<Vec<u8>> {
+    let mut s = media_header();
+    s.push(0); // no RAM patches
+    s.extend_from_slice(&1_709_214_330u32.to_le_bytes());
+    // trap: op 0, how (low bits: 0 POST, 3 a serviced vector by index), index,
+    // registers (mostly-small encoding: 2 = a 16-bit value), flags, DS, ES, SS, size.
+    let trap = |how: u8, index: Option<u8>, ax: u16, bx: u16, cx: u16, dx: u16| {
+        let mut t = vec![0, how];
+        t.extend(index);
+        for r in [ax, cx, dx, bx, 0x7000, 0, 0, 0] {
+            t.push(2);
+            t.extend_from_slice(&r.to_le_bytes());
+        }
+        for _ in 8..16 {
+            t.extend_from_slice(&[2, 0, 0]);
+        }
+        t.extend_from_slice(&0x0202u16.to_le_bytes());
+        t.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        t.push(0);
+        t
+    };
+    s.extend(trap(0, None, 0, 0, 0, 0));
+    s.extend(trap(3, Some(0), 0x0201, 0x7E00, 0x0001, 0x0080));
+    s.extend(trap(3, Some(0), 0x4200, 0, 0, 0x00E0));
+    s.extend(trap(3, Some(1), 0x0E41, 0, 0, 0));
+    s.extend_from_slice(&[6, 0x40, 0x42, 0x0F, 0]); // time passes, board serviced
+    vec![s]
+}
