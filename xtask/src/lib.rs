@@ -6,6 +6,7 @@ pub mod bench_boot;
 pub mod bochs;
 pub mod build;
 pub mod expect;
+pub mod fuzz;
 pub mod grub;
 pub mod guests;
 pub mod linux_iso;

@@ -55,6 +55,8 @@ enum Cmd {
         #[arg(value_enum)]
         what: BenchKind,
     },
+    /// Coverage-guided fuzzing (libFuzzer) of a target, or `all` in turn; `--list` lists them.
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 /// The benchmarks.
@@ -197,6 +199,7 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Cmd::AuditUnsafe { root } => audit_unsafe(&root.unwrap_or_else(workspace_root)),
+        Cmd::Fuzz(args) => xtask::fuzz::command(&args),
         Cmd::Guests => {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);

@@ -13,10 +13,19 @@ pub enum Need {
     Bochs,
     /// Making ISO and floppy images of test guests, and the Linux test ISO.
     GuestMedia,
+    /// The fuzz targets (`cargo xtask fuzz`): libFuzzer is C++, built from
+    /// the `libfuzzer-sys` crate's sources.
+    Fuzz,
 }
 
 /// Every need: what `cargo xtask test` provisions.
-pub const ALL_NEEDS: [Need; 4] = [Need::Qemu, Need::GrubIso, Need::Bochs, Need::GuestMedia];
+pub const ALL_NEEDS: [Need; 5] = [
+    Need::Qemu,
+    Need::GrubIso,
+    Need::Bochs,
+    Need::GuestMedia,
+    Need::Fuzz,
+];
 
 /// A Debian package, the file that shows it is installed (a program found on
 /// PATH, or an absolute path for packages without one), and what needs it.
@@ -97,6 +106,13 @@ pub const PACKAGES: &[Package] = &[
         provides: "zstd",
         also: &[],
         needed_for: &[Need::GuestMedia],
+    },
+    // The C++ compiler libfuzzer-sys builds libFuzzer with (as `c++`).
+    Package {
+        name: "g++",
+        provides: "g++",
+        also: &["c++"],
+        needed_for: &[Need::Fuzz],
     },
 ];
 
