@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod keyboard;
 pub mod reset;
 mod rom;
+pub mod task_gate;
 pub mod timer;
 pub mod triple_fault;
 
@@ -47,6 +48,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "triple-fault",
         about: "prints a line, then triple-faults (an empty IDT and INT3)",
         build: triple_fault::build,
+    },
+    BuiltinGuest {
+        name: "task-gate",
+        about: "protected mode, #GP without a gate: #DF through a task gate, handled in its own task; exits 0",
+        build: task_gate::build,
     },
     BuiltinGuest {
         name: "reset",
