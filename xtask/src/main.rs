@@ -506,6 +506,10 @@ fn test_command(no_lint: bool) -> i32 {
     if !ok || failed > 0 {
         return fail("tests failed");
     }
+    eprintln!("xtask: fuzz smoke");
+    if let Err(e) = xtask::fuzz::smoke() {
+        return fail(&e);
+    }
     0
 }
 
