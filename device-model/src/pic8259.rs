@@ -419,6 +419,14 @@ impl Pic8259 {
     }
 }
 
+/// One chip's request, mask and in-service registers, as a report shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PicRegisters {
+    pub irr: u8,
+    pub imr: u8,
+    pub isr: u8,
+}
+
 /// The master and slave 8259A of a PC with their ELCRs.
 #[derive(Clone, Debug)]
 pub struct PicPair {
@@ -463,6 +471,16 @@ impl PicPair {
     pub fn every_input_masked(&self) -> bool {
         let cascade = 1u8 << CASCADE_IR;
         self.master.imr == 0xFF || (self.master.imr | cascade == 0xFF && self.slave.imr == 0xFF)
+    }
+
+    /// The master's and the slave's IRR, IMR and ISR, read without the side
+    /// effects of a guest's OCW3 read or poll (for reports).
+    pub fn registers(&self) -> [PicRegisters; 2] {
+        [&self.master, &self.slave].map(|chip| PicRegisters {
+            irr: chip.irr,
+            imr: chip.imr,
+            isr: chip.isr,
+        })
     }
 
     /// The master's INT output: an interrupt waits for the CPU's acknowledge.

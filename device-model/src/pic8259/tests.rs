@@ -756,3 +756,35 @@ fn every_input_masked_sees_through_the_cascade() {
     pic.write_port(0x21, 0xFE);
     assert!(!pic.every_input_masked(), "IRQ0 open");
 }
+
+#[test]
+fn registers_report_both_chips_without_changing_what_the_guest_reads() {
+    let mut pic = linux();
+    pic.write_port(SLAVE_DATA, 0xFE); // only IRQ8 open on the slave
+    pulse(&mut pic, 8);
+    pulse(&mut pic, 9); // masked: waits in the slave's IRR
+    pulse(&mut pic, 1);
+    assert_eq!(pic.acknowledge(), 0x21);
+    pic.write_port(MASTER_COMMAND, READ_ISR);
+    let [master, slave] = pic.registers();
+    assert_eq!(
+        master,
+        PicRegisters {
+            irr: 0x04,
+            imr: 0x00,
+            isr: 0x02
+        }
+    );
+    assert_eq!(
+        slave,
+        PicRegisters {
+            irr: 0x03,
+            imr: 0xFE,
+            isr: 0x00
+        }
+    );
+    // The guest's OCW3 choice (ISR) still holds, and nothing was acknowledged.
+    assert_eq!(pic.read_port(MASTER_COMMAND), 0x02);
+    pic.write_port(MASTER_COMMAND, EOI);
+    assert_eq!(pic.acknowledge(), 0x28);
+}
