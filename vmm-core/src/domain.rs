@@ -5,6 +5,7 @@ use crate::exit_stats::ExitStats;
 use crate::guest_boot::media::BiosMedia;
 use crate::guest_config::GuestConfig;
 use crate::guest_memory::GuestMemory;
+use crate::heartbeat::HeartbeatClock;
 use crate::pc_board::{DeviceSet, PcBoard};
 use crate::reset::history::ResetHistory;
 use crate::second_level::{GuestPhysicalMap, MapError, SecondLevelTables};
@@ -65,6 +66,8 @@ pub struct Domain {
     pub stats: ExitStats,
     /// Host time of the next statistics snapshot (with `stats_every_ms`).
     pub next_stats_ns: u64,
+    /// When the next heartbeat is due (with `heartbeat_ms`).
+    pub heartbeat: HeartbeatClock,
     /// Set when the guest writes the test-exit port.
     pub exit_request: ExitRequest,
     pub log_limits: GuestLogLimits,
@@ -125,6 +128,7 @@ impl Domain {
             screen: None,
             stats: ExitStats::default(),
             next_stats_ns: 0,
+            heartbeat: HeartbeatClock::default(),
             exit_request,
             log_limits: GuestLogLimits::default(),
             max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,

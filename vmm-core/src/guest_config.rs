@@ -14,7 +14,10 @@
 //! keyboard as scan codes), `selftest` (`exception`: raise an exception inside the hypervisor before the
 //! guest starts, to prove the fault report works), `no_reboot` (`true`: a
 //! reset the guest requests stops it, as QEMU's `-no-reboot` does, instead of
-//! rebooting it; a triple fault stops the guest either way).
+//! rebooting it; a triple fault stops the guest either way), `stats_every_ms`
+//! (log an exit statistics block this often), `heartbeat_ms` (log a
+//! [`crate::heartbeat`] line this often: where the guest is, its PIC and its
+//! recent exits), `halt_watchdog_ms`.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -37,6 +40,10 @@ pub struct GuestConfig {
     /// so a benchmark can read the counts at the moment the guest reached a
     /// point.
     pub stats_every_ms: u64,
+    /// Log a heartbeat line (the guest's RIP, IF, halt, PIC and top exits)
+    /// this often while the guest runs (0: never), for the report of a run
+    /// that times out.
+    pub heartbeat_ms: u64,
     /// How long a guest may sit halted with every interrupt line masked
     /// before it is stopped and reported (0: forever, as hardware would).
     pub halt_watchdog_ms: u64,
@@ -73,6 +80,7 @@ impl Default for GuestConfig {
             rom: "rom".to_string(),
             stats: false,
             stats_every_ms: 0,
+            heartbeat_ms: 0,
             halt_watchdog_ms: DEFAULT_HALT_WATCHDOG_MS,
             log: "info".to_string(),
             selftest: None,
@@ -187,6 +195,12 @@ impl GuestConfig {
                         "stats_every_ms must be a number of milliseconds, got `{value}`"
                     )),
                 },
+                "heartbeat_ms" => match value.parse::<u64>() {
+                    Ok(v) => cfg.heartbeat_ms = v,
+                    _ => problem(alloc::format!(
+                        "heartbeat_ms must be a number of milliseconds, got `{value}`"
+                    )),
+                },
                 "halt_watchdog_ms" => match value.parse::<u64>() {
                     Ok(v) => cfg.halt_watchdog_ms = v,
                     _ => problem(alloc::format!(
@@ -245,6 +259,16 @@ mod tests {
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn heartbeat_is_off_unless_asked_for() {
+        assert_eq!(GuestConfig::parse("").0.heartbeat_ms, 0);
+        assert_eq!(
+            GuestConfig::parse("heartbeat_ms = 5000").0.heartbeat_ms,
+            5000
+        );
+        assert_eq!(GuestConfig::parse("heartbeat_ms = soon").1.len(), 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::domain::Domain;
 use crate::exits::{handle_exit, Flow, StopReason};
+use crate::heartbeat::Heartbeat;
 use crate::host_env::HostEnv;
 use crate::interrupts::{deliver, InterruptController};
 use crate::reset::handle_reset_request;
@@ -34,7 +35,7 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         match flow {
             Flow::Continue => {}
             Flow::Halt => {
-                if let Some(reason) = sleep_until_interrupt(dom, host, vcpu.backend_name()) {
+                if let Some(reason) = sleep_until_interrupt(dom, host, &*vcpu) {
                     return reason;
                 }
             }
@@ -60,6 +61,7 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
         screen.tick(now, &dom.memory, &vga);
     }
     snapshot_stats(dom, now, vcpu.backend_name());
+    heartbeat(&*vcpu, dom, now, false);
     if dom.second_level.take_flush() {
         vcpu.flush_guest_physical_translations();
     }
@@ -78,6 +80,19 @@ fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
     log::info!("statistics snapshot\n{text}");
 }
 
+/// With `heartbeat_ms`, logs where the guest is once per period (see
+/// [`crate::heartbeat`]); `halted` says it sleeps until an interrupt.
+fn heartbeat(vcpu: &dyn Vcpu, dom: &mut Domain, now: u64, halted: bool) {
+    let period_ms = dom.config.heartbeat_ms;
+    if !dom.heartbeat.due(now, period_ms) {
+        return;
+    }
+    let pic = dom.board.pic_registers();
+    let beat = Heartbeat::capture(vcpu, pic, halted, now, &dom.heartbeat, &dom.stats);
+    dom.heartbeat.beat(now, period_ms, &dom.stats);
+    log::info!("dom{}: {beat}", dom.id);
+}
+
 /// A guest halted with interrupts enabled: wait, a host tick at a time, until
 /// a device interrupts it (or the user types). A wait for a device or a key
 /// may last forever; a wait while the controller masks every input cannot
@@ -85,7 +100,7 @@ fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
 fn sleep_until_interrupt(
     dom: &mut Domain,
     host: &dyn HostEnv,
-    backend: &str,
+    vcpu: &dyn Vcpu,
 ) -> Option<StopReason> {
     let mut masked_since: Option<u64> = None;
     loop {
@@ -97,7 +112,8 @@ fn sleep_until_interrupt(
         if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
             screen.tick(now, &dom.memory, &vga);
         }
-        snapshot_stats(dom, now, backend);
+        snapshot_stats(dom, now, vcpu.backend_name());
+        heartbeat(vcpu, dom, now, true);
         if dom.board.has_interrupt() {
             return None;
         }

@@ -19,6 +19,7 @@ use block_backend::BlockBackend;
 use console::{SerialBacklog, SharedSink};
 use core::cell::Ref;
 use device_model::bus::{PortConflict, PortIoBus};
+use device_model::pic8259::PicRegisters;
 use device_model::reset::ResetSource;
 use device_model::vga_text::VgaText;
 use device_model::{ByteSink, Clock};
@@ -209,6 +210,11 @@ impl PcBoard {
         self.legacy
             .as_ref()
             .is_none_or(|d| !d.pic.borrow().every_input_masked())
+    }
+
+    /// The 8259 pair's registers (master, slave), on a board that has them.
+    pub fn pic_registers(&self) -> Option<[PicRegisters; 2]> {
+        self.legacy.as_ref().map(|d| d.pic.borrow().registers())
     }
 
     /// Current time of the board clock.
