@@ -371,7 +371,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         }
         Outcome::Timeout => {
             eprintln!("xtask: timed out after {} s", timeout.as_secs());
-            tail();
+            eprintln!("{}", report.timeout_report().unwrap_or_default());
         }
     }
     report.outcome.exit_code()

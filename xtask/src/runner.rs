@@ -14,7 +14,10 @@ mod report;
 mod streams;
 
 pub use options::{Emulator, Loader, RunOptions, BIOS_GUEST};
-pub use report::{last_stats_block, Outcome, RunReport, STATS_BEGIN, STATS_END};
+pub use report::{
+    last_heartbeat, last_stats_block, Outcome, RunReport, HEARTBEAT, HEARTBEAT_MS, STATS_BEGIN,
+    STATS_END,
+};
 pub use streams::stream_stdout;
 
 use bochs_run::spawn_bochs;
@@ -79,6 +82,8 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         check_image(floppy, "floppy")?;
         config_text.push_str("floppy = floppy0\n");
     }
+    // Where the guest is, every few seconds: what a timeout reports.
+    config_text.push_str(&format!("heartbeat_ms = {HEARTBEAT_MS}\n"));
     if let Some(ms) = opts.stats_every_ms {
         config_text.push_str(&format!("stats_every_ms = {ms}\n"));
     }

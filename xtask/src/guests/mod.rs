@@ -9,6 +9,7 @@ pub mod hostile;
 pub mod keyboard;
 pub mod reset;
 mod rom;
+pub mod spin;
 pub mod task_gate;
 pub mod timer;
 pub mod triple_fault;
@@ -48,6 +49,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "triple-fault",
         about: "prints a line, then triple-faults (an empty IDT and INT3)",
         build: triple_fault::build,
+    },
+    BuiltinGuest {
+        name: "spin",
+        about: "prints a line, then spins on `jmp $` with interrupts on and the PIC masked (until the timeout)",
+        build: spin::build,
     },
     BuiltinGuest {
         name: "task-gate",

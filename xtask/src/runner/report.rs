@@ -8,6 +8,13 @@ use std::time::Duration;
 pub const STATS_BEGIN: &str = "--- exit statistics ---";
 pub const STATS_END: &str = "--- end of exit statistics ---";
 
+/// What the hypervisor's heartbeat lines start with (`vmm_core::heartbeat`).
+pub const HEARTBEAT: &str = "heartbeat:";
+/// How often the runner asks the hypervisor for a heartbeat.
+pub const HEARTBEAT_MS: u64 = 5_000;
+/// Guest console lines a timeout report shows.
+const TIMEOUT_TAIL_LINES: usize = 40;
+
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -68,7 +75,36 @@ pub fn last_stats_block(log: &str) -> Option<String> {
     Some(log[start..end].trim_matches('\n').to_string())
 }
 
+/// The last heartbeat line in `log`, from its [`HEARTBEAT`] on.
+pub fn last_heartbeat(log: &str) -> Option<&str> {
+    log.lines()
+        .rev()
+        .find_map(|l| l.find(HEARTBEAT).map(|at| l[at..].trim_end()))
+}
+
 impl RunReport {
+    /// For a run that timed out, what shows where the guest was stuck: the
+    /// hypervisor's last heartbeat (its RIP, CS:IP, IF, halt, the PIC and
+    /// the top exits of the last period) and the last 40 lines of guest
+    /// output; None for other outcomes.
+    pub fn timeout_report(&self) -> Option<String> {
+        if self.outcome != Outcome::Timeout {
+            return None;
+        }
+        let beat = match last_heartbeat(&self.hv_log) {
+            Some(line) => format!("the hypervisor's last heartbeat:\n  {line}"),
+            None => format!(
+                "the hypervisor logged no heartbeat (one is due every {HEARTBEAT_MS} ms once the guest runs): \
+                 it never started the guest or is stuck itself; see {}",
+                self.hv_log_path.display()
+            ),
+        };
+        Some(format!(
+            "{beat}\n--- last {TIMEOUT_TAIL_LINES} lines of guest output ---\n{}",
+            self.console_tail(TIMEOUT_TAIL_LINES)
+        ))
+    }
+
     /// The exit statistics block of the log (the last, when the hypervisor
     /// printed snapshots), if the hypervisor printed one.
     pub fn stats(&self) -> Option<String> {
@@ -92,3 +128,53 @@ impl RunReport {
 pub(super) const QEMU_GUEST_FINISHED: i32 = 1;
 pub(super) const QEMU_GUEST_FAILED: i32 = 3;
 pub(super) const QEMU_HYPERVISOR_FAILED: i32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(outcome: Outcome, hv_log: &str, console: &str) -> RunReport {
+        RunReport {
+            outcome,
+            console: console.into(),
+            hv_log: hv_log.into(),
+            hv_log_path: PathBuf::from("target/runs/x/hv.log"),
+            screen: String::new(),
+            matched_after: None,
+            hv_log_at_match: None,
+        }
+    }
+
+    const LOG: &str = "[INFO ] vmm: starting at the reset vector\n\
+        [INFO ] dom1: heartbeat: at_ms=5000 rip=0000000000000010 cs=f000 mode=real\n\
+        [INFO ] BIOS: booting\n\
+        [INFO ] dom1: heartbeat: at_ms=10000 rip=0000000000000042 cs=f000 mode=real\n";
+
+    #[test]
+    fn the_last_heartbeat_is_found_from_its_prefix_on() {
+        assert_eq!(
+            last_heartbeat(LOG),
+            Some("heartbeat: at_ms=10000 rip=0000000000000042 cs=f000 mode=real")
+        );
+        assert_eq!(last_heartbeat("[INFO ] nothing\n"), None);
+    }
+
+    #[test]
+    fn a_timeout_reports_the_last_heartbeat_and_the_console_tail() {
+        let console: String = (1..=50).map(|i| format!("line {i}\n")).collect();
+        let text = report(Outcome::Timeout, LOG, &console)
+            .timeout_report()
+            .expect("a timeout has a report");
+        assert!(text.contains("rip=0000000000000042"), "{text}");
+        assert!(!text.contains("rip=0000000000000010"), "{text}");
+        assert!(text.contains("line 11\nline 12"), "{text}");
+        assert!(!text.contains("line 10\n"), "{text}");
+        let silent = report(Outcome::Timeout, "", "").timeout_report().unwrap();
+        assert!(silent.contains("no heartbeat"), "{silent}");
+        assert!(silent.contains("target/runs/x/hv.log"), "{silent}");
+        assert_eq!(
+            report(Outcome::ExpectationsMet, LOG, "").timeout_report(),
+            None
+        );
+    }
+}
