@@ -26,12 +26,15 @@ use crate::world_switch::vmx_world_switch;
 use alloc::boxed::Box;
 
 mod control_registers;
+mod protected_mode_entry;
 
 pub use crate::access_rights::{ar_to_packed, packed_to_ar};
 pub use crate::exit::VmxExit;
 pub use control_registers::efer_after_cr0_write;
 
 const RSP: usize = 4;
+/// CS in the guest segment order (ES, CS, SS, DS, FS, GS, LDTR, TR).
+const SEGMENT_CS: u32 = 1;
 /// Reset-state access rights: present read/write data, present execute/read code,
 /// LDT, busy 32-bit TSS (SDM vol. 3A, 10.1.1 table 10-1).
 const AR_DATA: u32 = 0x93;
@@ -91,6 +94,9 @@ pub struct VmxVcpu {
     /// The EPT pointer and how this processor invalidates its translations.
     eptp: u64,
     invept_kind: Option<InveptKind>,
+    /// The guest's CS RPL while VM entry is given another one (see
+    /// `protected_mode_entry`).
+    kept_cs_rpl: Option<protected_mode_entry::KeptRpl>,
 }
 
 /// The INVEPT types (Intel SDM vol. 3C, 29.4.3.1; INVEPT in vol. 2B).
@@ -272,6 +278,7 @@ impl VmxVcpu {
             cr4_fixed: (caps.cr4_fixed0, caps.cr4_fixed1),
             eptp,
             invept_kind,
+            kept_cs_rpl: None,
         };
         vcpu.reset()?;
         Ok(vcpu)
@@ -279,6 +286,7 @@ impl VmxVcpu {
 
     /// The x86 power-on state (SDM vol. 3A, 10.1.1, table 10-1).
     pub fn reset(&mut self) -> Result<(), SetupError> {
+        self.keep_cs_rpl(None)?;
         for i in 0..8 {
             let (sel, base, limit, ar) = segment_fields(i);
             let (s, b, a) = match i {
@@ -326,6 +334,7 @@ impl VmxVcpu {
     pub fn run(&mut self, _host: &VmxHost) -> VmxExit {
         loop {
             let _ = write(n::GUEST_RSP, self.gprs[RSP]);
+            let _ = self.prepare_cs_for_entry();
             // SAFETY: VMX root operation with this vCPU's VMCS current, its
             // host state describing this processor and EPT confining the
             // guest; the routine saves and restores the callee-saved registers
@@ -428,6 +437,11 @@ impl VmxVcpu {
     /// Segment `i` (ES, CS, SS, DS, FS, GS, LDTR, TR): selector, base, limit,
     /// access rights in the SDM's VMX format.
     pub fn segment(&self, i: u32) -> (u16, u64, u32, u32) {
+        if i == SEGMENT_CS {
+            let cs = self.cs_fields();
+            let selector = protected_mode_entry::guest_cs_selector(self.kept_cs_rpl, cs);
+            return (selector, cs.base, cs.limit, cs.access_rights);
+        }
         let (sel, base, limit, ar) = segment_fields(i.min(7));
         (
             read(sel) as u16,
@@ -439,6 +453,10 @@ impl VmxVcpu {
 
     /// Loads segment `i` (ES, CS, SS, DS, FS, GS, LDTR, TR).
     pub fn set_segment(&mut self, i: u32, selector: u16, base: u64, limit: u32, ar: u32) {
+        if i == SEGMENT_CS {
+            // The selector given is the guest's own, RPL and all.
+            let _ = self.keep_cs_rpl(None);
+        }
         let (sel, b, l, a) = segment_fields(i.min(7));
         let _ = write(sel, u64::from(selector));
         let _ = write(b, base);

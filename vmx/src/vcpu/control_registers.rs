@@ -46,9 +46,17 @@ impl VmxVcpu {
     /// bits VMX forces (NE), hidden behind the mask and read shadow.
     pub(super) fn set_cr0_value(&mut self, value: u64) -> Result<(), SetupError> {
         let (fixed0, fixed1) = self.cr0_fixed;
-        write(n::CR0_GUEST_HOST_MASK, fixed0 | !fixed1 | CR0_NE)?;
+        write(n::CR0_GUEST_HOST_MASK, self.cr0_host_owned())?;
         write(n::CR0_READ_SHADOW, value)?;
         write(n::GUEST_CR0, (value | fixed0) & fixed1)
+    }
+
+    /// The CR0 guest/host mask: the bits VMX operation fixes (bar PE and PG,
+    /// which unrestricted guest frees), NE, and PE while the guest's CS RPL
+    /// is kept from VM entry (`protected_mode_entry`).
+    pub(super) fn cr0_host_owned(&self) -> u64 {
+        let (fixed0, fixed1) = self.cr0_fixed;
+        fixed0 | !fixed1 | CR0_NE | self.cr0_owned_for_cs()
     }
 
     /// Sets the guest's CR4 as the guest sees it; VMXE stays set underneath.
