@@ -9,6 +9,7 @@ pub mod expect;
 pub mod fuzz;
 pub mod grub;
 pub mod guests;
+pub mod ipxe;
 pub mod linux_iso;
 pub mod packages;
 pub mod provision;

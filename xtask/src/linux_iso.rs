@@ -35,9 +35,9 @@
 //! (the package cache), `initrd` (the initramfs and `/init`), `iso` (the CD
 //! and `xorriso`); this file decides when to rebuild.
 
-mod apt;
+pub(crate) mod apt;
 mod cpio;
-mod host;
+pub(crate) mod host;
 mod initrd;
 mod iso;
 mod modules;

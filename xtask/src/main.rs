@@ -447,6 +447,10 @@ fn test_command(no_lint: bool) -> i32 {
     if let Err(e) = xtask::linux_iso::make_linux_iso(false) {
         return fail(&format!("cannot build the Linux test ISO: {e}"));
     }
+    eprintln!("xtask: the iPXE test ISO");
+    if let Err(e) = xtask::ipxe::ipxe_iso() {
+        return fail(&format!("cannot fetch the iPXE test ISO: {e}"));
+    }
     if !no_lint {
         if !step(
             "cargo fmt --check",

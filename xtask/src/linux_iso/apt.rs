@@ -1,6 +1,8 @@
 //! The Debian packages the ISO is made from: which kernel the
 //! `linux-image-amd64` metapackage names, and `apt-get download` into the
-//! cache, where a kernel package, once there, stays the one used.
+//! cache, where a kernel package, once there, stays the one used. Other
+//! guests made from Debian packages (`crate::ipxe`) fetch theirs through
+//! [`Apt::fetch`] into the same cache.
 
 use super::host::{create_dir, list_dir, run};
 use crate::tools;
@@ -36,30 +38,53 @@ impl Debs {
 /// apt: resolving the stock kernel and downloading packages into the cache,
 /// running `apt-get update` at most once when the package lists are stale.
 #[derive(Default)]
-pub(super) struct Apt {
+pub(crate) struct Apt {
     updated: bool,
 }
 
 impl Apt {
     /// The four packages, from the cache or downloaded into it.
     pub(super) fn fetch_debs(&mut self, cache: &Path) -> Result<Debs, String> {
-        if !tools::has("apt-get") || !tools::has("dpkg-deb") {
-            return Err(
-                "make-linux-iso needs apt-get and dpkg-deb (a Debian or Ubuntu host)".into(),
-            );
-        }
-        let cached = list_dir(cache)?;
-        let kernel_package = match cached_kernel(&cached) {
+        require_apt()?;
+        let kernel_package = match cached_kernel(&list_dir(cache)?) {
             Some(package) => package,
             None => self.resolve_kernel()?,
         };
-        let wanted = [
-            kernel_package.as_str(),
-            BUSYBOX_PACKAGE,
-            ISOLINUX_PACKAGE,
-            SYSLINUX_COMMON_PACKAGE,
-        ];
-        let missing: Vec<&str> = wanted
+        let [kernel, busybox, isolinux, syslinux_common] = self.fetch(
+            cache,
+            [
+                kernel_package.as_str(),
+                BUSYBOX_PACKAGE,
+                ISOLINUX_PACKAGE,
+                SYSLINUX_COMMON_PACKAGE,
+            ],
+        )?;
+        Ok(Debs {
+            kernel,
+            busybox,
+            isolinux,
+            syslinux_common,
+        })
+    }
+
+    /// The `.deb` files of `packages` (names), in that order: each the
+    /// cached one (the highest version if several), the missing ones
+    /// downloaded with one `apt-get download`. Downloads into the cache take
+    /// turns, across threads and processes.
+    pub(crate) fn fetch<const N: usize>(
+        &mut self,
+        cache: &Path,
+        packages: [&str; N],
+    ) -> Result<[PathBuf; N], String> {
+        require_apt()?;
+        create_dir(cache)?;
+        let lock_path = cache.join(".download.lock");
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+        lock.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+        let cached = list_dir(cache)?;
+        let missing: Vec<&str> = packages
             .iter()
             .copied()
             .filter(|p| cached_deb(&cached, p).is_none())
@@ -68,22 +93,19 @@ impl Apt {
             self.download(&missing, cache)?;
         }
         let cached = list_dir(cache)?;
-        let path = |package: &str| {
-            cached_deb(&cached, package)
-                .map(|f| cache.join(f))
-                .ok_or_else(|| {
-                    format!(
-                        "apt-get download left no {package}_*.deb in {}",
-                        cache.display()
-                    )
-                })
-        };
-        Ok(Debs {
-            kernel: path(&kernel_package)?,
-            busybox: path(BUSYBOX_PACKAGE)?,
-            isolinux: path(ISOLINUX_PACKAGE)?,
-            syslinux_common: path(SYSLINUX_COMMON_PACKAGE)?,
-        })
+        let mut paths = Vec::with_capacity(N);
+        for package in packages {
+            let file = cached_deb(&cached, package).ok_or_else(|| {
+                format!(
+                    "apt-get download left no {package}_*.deb in {}",
+                    cache.display()
+                )
+            })?;
+            paths.push(cache.join(file));
+        }
+        Ok(paths
+            .try_into()
+            .expect("one path for each of the N packages"))
     }
 
     /// The `linux-image-<version>-amd64` package the metapackage depends on.
@@ -156,6 +178,15 @@ impl Apt {
             "apt-get update",
         )
         .map(|_| ())
+    }
+}
+
+/// Guests made from Debian packages need a Debian or Ubuntu host.
+fn require_apt() -> Result<(), String> {
+    if tools::has("apt-get") && tools::has("dpkg-deb") {
+        Ok(())
+    } else {
+        Err("guests made from Debian packages (make-linux-iso, the iPXE CD) need apt-get and dpkg-deb (a Debian or Ubuntu host)".into())
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs a command to completion; a failure becomes one line naming `what`.
-pub(super) fn run(cmd: &mut Command, what: &str) -> Result<Output, String> {
+pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<Output, String> {
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run {what}: {e}"))?;
@@ -28,7 +28,7 @@ pub(super) fn error_line(stderr: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-pub(super) fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
@@ -46,7 +46,7 @@ pub(super) fn list_dir(dir: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-pub(super) fn create_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
@@ -54,7 +54,7 @@ pub(super) fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-pub(super) fn write(path: &Path, data: &[u8]) -> Result<(), String> {
+pub(crate) fn write(path: &Path, data: &[u8]) -> Result<(), String> {
     std::fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
