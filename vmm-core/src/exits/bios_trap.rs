@@ -65,6 +65,28 @@ fn real_segment(selector: u16, attrs: u16) -> Segment {
     }
 }
 
+/// Attribute bit 7: present. A segment the guest made unusable (a null
+/// selector loaded in protected mode) reads as not present.
+const ATTR_PRESENT: u16 = 1 << 7;
+
+/// `old` once the BIOS loaded `selector` into it in real mode, as a BIOS in
+/// assembly does with `mov es, ax`: the selector and the base change, the
+/// limit and attributes stay, an "unreal" 4 GiB limit included (Intel SDM
+/// vol. 3A, 10.9.2 "Switching Back to Real-Address Mode": without a reload
+/// "execution continues using the descriptor attributes loaded during
+/// protected mode", and a real-mode load reloads only the selector and
+/// base). An unusable segment becomes the real-mode data segment.
+fn real_mode_load(old: Segment, selector: u16) -> Segment {
+    if old.attrs & ATTR_PRESENT == 0 {
+        return real_segment(selector, REAL_DATA);
+    }
+    Segment {
+        selector,
+        base: u64::from(selector) << 4,
+        ..old
+    }
+}
+
 /// The 32-bit view of a register, and writing it back keeping bits 63:32.
 fn low(v: u64) -> u32 {
     v as u32
@@ -138,11 +160,14 @@ pub(super) fn handle_trap(vcpu: &mut dyn Vcpu, dom: &mut Domain, io: IoAccess) -
     ] {
         gp[index as usize] = merge(gp[index as usize], value);
     }
-    if regs.ds != before.ds {
-        vcpu.set_segment(SegReg::Ds, real_segment(regs.ds, REAL_DATA));
-    }
-    if regs.es != before.es {
-        vcpu.set_segment(SegReg::Es, real_segment(regs.es, REAL_DATA));
+    for (seg, selector, before) in [
+        (SegReg::Ds, regs.ds, before.ds),
+        (SegReg::Es, regs.es, before.es),
+    ] {
+        if selector != before {
+            let old = vcpu.segment(seg);
+            vcpu.set_segment(seg, real_mode_load(old, selector));
+        }
     }
 
     match next {
@@ -237,6 +262,72 @@ mod tests {
         assert_eq!(
             vcpu.rip, 0,
             "not a BIOS call: stepped over like any port write"
+        );
+    }
+
+    /// The ROM offset of the `out` in the stub of interrupt `vector`.
+    fn stub_of(vector: u8) -> u64 {
+        (rom::STUB_BASE..rom::STUB_BASE + 0x200)
+            .find(|ip| rom::service_at(*ip) == Some(Service::Interrupt(vector)))
+            .map(u64::from)
+            .expect("the vector has a stub")
+    }
+
+    #[test]
+    fn a_bios_call_returning_es_keeps_its_unreal_limit_and_attributes() {
+        let mut dom = bios_domain();
+        let floppy = block_backend::MemoryBlock::new(vec![0u8; 1_474_560], true);
+        dom.bios = Some(firmware::bios::Bios::new(
+            Some(Box::new(floppy)),
+            None,
+            None,
+            Vec::new(),
+        ));
+        // INT 13h AH=08h on the floppy: ES:DI = the diskette parameter table.
+        let mut vcpu = FakeVcpu::at(u64::from(ROM_SEGMENT) << 4, stub_of(0x13));
+        vcpu.gprs[Gpr::Rax as usize] = 0x0800;
+        vcpu.gprs[Gpr::Rsp as usize] = 0x7000;
+        // ES and DS left "unreal" by a trip through protected mode: 4 GiB,
+        // page-granular, 32-bit read/write data.
+        let unreal = Segment {
+            selector: 0,
+            attrs: 0xC93,
+            limit: 0xFFFF_FFFF,
+            base: 0,
+        };
+        vcpu.segments[SegReg::Es as usize] = unreal;
+        vcpu.segments[SegReg::Ds as usize] = unreal;
+        assert_eq!(
+            handle_trap(&mut vcpu, &mut dom, trap_write()),
+            Flow::Continue
+        );
+        assert_eq!(
+            vcpu.segments[SegReg::Es as usize],
+            Segment {
+                selector: ROM_SEGMENT,
+                base: u64::from(ROM_SEGMENT) << 4,
+                ..unreal
+            },
+            "a real-mode load changes the selector and base only"
+        );
+        assert_eq!(
+            vcpu.segments[SegReg::Ds as usize],
+            unreal,
+            "DS, untouched by the service, is not rewritten"
+        );
+    }
+
+    #[test]
+    fn a_real_mode_load_into_an_unusable_segment_makes_a_real_mode_data_segment() {
+        let unusable = Segment {
+            selector: 0,
+            attrs: 0,
+            limit: 0,
+            base: 0,
+        };
+        assert_eq!(
+            real_mode_load(unusable, 0xF000),
+            real_segment(0xF000, REAL_DATA)
         );
     }
 
