@@ -12,12 +12,13 @@
 //! `... -- svm_on_qemu` or `vmx_on_bochs` one backend.
 
 use regex::Regex;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tests::{options, run_ok};
 use xtask::bochs::BochsCpu;
-use xtask::guests::hostile::{cpu, cr, probe_result};
-use xtask::runner::{Emulator, Outcome, RunOptions, RunReport};
+use xtask::guests::hostile::{bios, cpu, cr, dma, probe_result, stops, timers};
+use xtask::runner::{Emulator, Outcome, RunOptions, RunReport, BIOS_GUEST};
 
 /// The backend a case runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -387,5 +388,526 @@ fn unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report() {
             "{}",
             context(report)
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Attacks that end the run: a run per case and backend.
+
+/// Runs `guest` with exit statistics.
+fn stopping_run(guest: &str, backend: On) -> RunReport {
+    let report = run_ok(&RunOptions {
+        stats: true,
+        ..on(guest, backend)
+    });
+    assert_backend(&report, backend);
+    report
+}
+
+/// Asserts that the guest announced its attack, did not survive it, and was
+/// stopped with `stop` in the hypervisor's report.
+fn assert_stopped(report: &RunReport, announcement: &str, stop: &str) {
+    assert!(report.console.contains(announcement), "{}", context(report));
+    assert!(
+        !report.console.contains(stops::SURVIVED),
+        "{}",
+        context(report)
+    );
+    assert_eq!(report.outcome, Outcome::GuestFailed, "{}", context(report));
+    assert!(
+        report.hv_log.contains(&format!("guest stopped: {stop}")),
+        "expected `guest stopped: {stop}`\n{}",
+        context(report)
+    );
+    assert!(
+        report.hv_log.contains("run outcome: GuestFailed"),
+        "{}",
+        context(report)
+    );
+}
+
+case! {
+    /// The IDT in memory nothing backs, then INT3 (protected mode): the
+    /// nested page fault during delivery becomes #DF, whose delivery faults
+    /// the same way: a triple fault, reported (two NPFs, no livelock).
+    fn idt_in_unbacked_memory_then_int3_is_a_reported_triple_fault(backend) {
+        let report = stopping_run("hostile-npf-idt", backend);
+        assert_stopped(&report, stops::NPF_IDT, "triple fault (shutdown)");
+        assert_eq!(exit_count(&report, "npf"), 2, "{}", context(&report));
+    }
+}
+
+case! {
+    /// The same with the real-mode IVT (LIDT with a 32-bit base).
+    fn ivt_in_unbacked_memory_then_int3_is_a_reported_triple_fault(backend) {
+        let report = stopping_run("hostile-npf-ivt", backend);
+        assert_stopped(&report, stops::NPF_IVT, "triple fault (shutdown)");
+        assert_eq!(exit_count(&report, "npf"), 2, "{}", context(&report));
+    }
+}
+
+case! {
+    /// UD2 with an IDT of limit 0 in protected mode: #UD, #GP, #DF find no
+    /// gate: the processor shuts down and the hypervisor reports it.
+    fn ud2_with_an_empty_idt_is_a_reported_triple_fault(backend) {
+        let report = stopping_run("hostile-triple-fault", backend);
+        assert_stopped(&report, stops::TRIPLE_FAULT, "triple fault (shutdown)");
+        assert_eq!(exit_count(&report, "shutdown"), 1, "{}", context(&report));
+    }
+}
+
+case! {
+    /// #GP with its gate not present becomes #NP, then #DF, whose gate is a
+    /// task gate: the processor switches to the double-fault task (back
+    /// link to the interrupted task, error code 0 on its stack, TR its TSS).
+    fn double_fault_through_a_task_gate_runs_the_double_fault_task(backend) {
+        let report = run_ok(&on("hostile-task-gate", backend));
+        assert!(report.console.contains(stops::TASK_GATE), "{}", context(&report));
+        assert_eq!(
+            probe_result(&report.console, "df-task"),
+            Some("ran link 0028 err 00000000 tr 0030"),
+            "{}",
+            context(&report)
+        );
+        assert_eq!(report.outcome, Outcome::GuestFinished, "{}", context(&report));
+    }
+}
+
+/// The stop line names 2000_0000h (in hex or, as the emulator's error
+/// prints it, in decimal).
+fn assert_names_unbacked_table(report: &RunReport) {
+    let line = report
+        .hv_log
+        .lines()
+        .find(|l| l.contains("guest stopped:"))
+        .unwrap_or_else(|| panic!("no stop line\n{}", context(report)));
+    assert!(
+        line.contains("0x20000000") || line.contains("536870912"),
+        "{line}\n{}",
+        context(report)
+    );
+}
+
+case! {
+    /// Paging turned on with CR3 outside RAM: the next fetch walks a page
+    /// directory nothing backs; the guest is stopped with the table's
+    /// address in the report (issue 11: it said 0).
+    fn cr3_outside_ram_is_reported_with_the_tables_address(backend) {
+        let report = stopping_run("hostile-cr3-outside-ram", backend);
+        assert!(report.console.contains(stops::CR3_OUTSIDE_RAM), "{}", context(&report));
+        assert!(!report.console.contains(stops::SURVIVED), "{}", context(&report));
+        assert_eq!(report.outcome, Outcome::GuestFailed, "{}", context(&report));
+        assert_names_unbacked_table(&report);
+    }
+}
+
+case! {
+    /// An MMIO read whose page table lies outside RAM: the emulator's page
+    /// walk fails; the report names the table's address, not 0.
+    fn mmio_read_through_a_page_table_outside_ram_is_reported_with_the_tables_address(backend) {
+        let report = stopping_run("hostile-pt-outside-ram", backend);
+        assert_stopped(
+            &report,
+            stops::PT_OUTSIDE_RAM,
+            "read of unbacked guest-physical address 0x20000000",
+        );
+        assert_names_unbacked_table(&report);
+    }
+}
+
+case! {
+    /// A real-mode INT whose stack is in the shadow ROM: delivery writes
+    /// the frame into read-only memory, which the hypervisor cannot complete
+    /// for the processor; it says so instead of looping.
+    fn interrupt_with_its_stack_in_the_shadow_rom_is_reported_not_emulated(backend) {
+        let report = stopping_run("hostile-stack-in-rom", backend);
+        assert_stopped(
+            &report,
+            stops::STACK_IN_ROM,
+            "delivering vector 96 wrote guest-physical address 0xff00e, which a device or ROM backs: not emulated",
+        );
+    }
+}
+
+case! {
+    /// `sti; hlt` with every 8259 input masked: nothing can wake the guest;
+    /// after the halt watchdog (10 s by default) it is stopped and reported
+    /// instead of hanging silently.
+    fn sti_hlt_with_every_line_masked_is_reported_after_the_watchdog(backend) {
+        let report = stopping_run("hostile-masked-halt", backend);
+        assert_stopped(
+            &report,
+            stops::MASKED_HALT,
+            "halted for 10000 ms with interrupts enabled but every interrupt line masked",
+        );
+    }
+}
+
+case! {
+    /// A guest that asks for a reset on every boot, by CF9h, port 92h, the
+    /// 8042's output port and its pulse in turn: each reboots it (RAM kept,
+    /// so it counts), until the hypervisor stops the reboot loop.
+    fn a_guest_resetting_on_every_boot_is_stopped_as_a_reboot_loop(backend) {
+        let report = stopping_run("hostile-reset-loop", backend);
+        for (boot, way) in stops::RESET_WAYS.iter().enumerate() {
+            let line = format!("{}{:04X} via {way}", stops::RESET_BOOT, boot + 1);
+            assert!(report.console.contains(&line), "{line}\n{}", context(&report));
+        }
+        for (n, source) in [
+            "PIIX3 CF9h hard reset",
+            "port 92h fast reset",
+            "i8042 output port",
+            "i8042 pulse",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let line = format!("guest requested a reset ({source}); rebooting (reset {})", n + 1);
+            assert!(report.hv_log.contains(&line), "{line}\n{}", context(&report));
+        }
+        assert_eq!(report.outcome, Outcome::GuestFailed, "{}", context(&report));
+        assert!(
+            report
+                .hv_log
+                .contains("guest stopped: reboot loop: more than 100 resets within 10 s of host time"),
+            "{}",
+            context(&report)
+        );
+    }
+}
+
+case! {
+    /// With `--no-reboot` the first request (CF9h) ends the run cleanly.
+    fn cf9_reset_with_no_reboot_ends_the_run_after_one_boot(backend) {
+        let report = run_ok(&RunOptions {
+            no_reboot: true,
+            ..on("hostile-reset-loop", backend)
+        });
+        assert!(report.console.contains(&format!("{}0001 via cf9", stops::RESET_BOOT)), "{}", context(&report));
+        assert!(!report.console.contains(&format!("{}0002", stops::RESET_BOOT)), "{}", context(&report));
+        assert_eq!(report.outcome, Outcome::GuestFinished, "{}", context(&report));
+        assert!(
+            report.hv_log.contains(
+                "guest stopped: reset requested (PIIX3 CF9h hard reset), not rebooting (no_reboot)"
+            ),
+            "{}",
+            context(&report)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// hostile-pit-rtc: the timers at their fastest rates.
+
+static TIMERS: Shared = Shared::new();
+
+fn timers_run(backend: On) -> &'static RunReport {
+    TIMERS.get(backend, || {
+        let report = run_ok(&on("hostile-pit-rtc", backend));
+        assert_backend(&report, backend);
+        report
+    })
+}
+
+case! {
+    /// `sti; hlt; cli` with IRQ0 already requested: STI's shadow covers
+    /// only the HLT, so the interrupt ends the HLT and is taken before the
+    /// CLI (the handler masks IRQ0 after one).
+    fn sti_hlt_cli_takes_the_interrupt_requested_before_the_hlt(backend) {
+        assert_probe(timers_run(backend), timers::STI_HLT_CLI, "ok irq0 0001");
+    }
+}
+
+case! {
+    /// The PIT at divisor 2 (about 600 kHz): the interrupts are delivered
+    /// one after another, and when the handler masks IRQ0 the guest goes on.
+    fn pit_at_its_fastest_rate_is_delivered_and_the_guest_recovers(backend) {
+        let report = timers_run(backend);
+        assert_probe(report, timers::PIT_FASTEST, &format!("ok irq0 {:04X}", timers::STORM));
+        assert_finished(report, timers::DONE);
+    }
+}
+
+case! {
+    /// With the PIT at 1 kHz a loop of 1000 port reads runs to its end and
+    /// the interrupts keep coming meanwhile.
+    fn a_loop_makes_progress_while_the_pit_interrupts(backend) {
+        let report = timers_run(backend);
+        let line = probe_result(&report.console, timers::PIT_FAST_LOOP)
+            .unwrap_or_else(|| panic!("no line\n{}", context(report)));
+        let caps = Regex::new(r"^ok loop 03E8 irq0 ([0-9A-F]{4})$")
+            .unwrap()
+            .captures(line)
+            .unwrap_or_else(|| panic!("{line}\n{}", context(report)));
+        let irqs = u32::from_str_radix(&caps[1], 16).unwrap();
+        assert!(irqs > 0, "{line}\n{}", context(report));
+    }
+}
+
+case! {
+    /// The RTC's periodic interrupt at rate 3 (8192 Hz), acknowledged by
+    /// reading register C in the handler: it keeps interrupting until the
+    /// handler masks it.
+    fn rtc_at_its_fastest_rate_keeps_interrupting(backend) {
+        assert_probe(
+            timers_run(backend),
+            timers::RTC_FASTEST,
+            &format!("ok irq8 {:04X}", timers::STORM),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// hostile-ide-dma: hostile PRD tables.
+
+/// A scratch folder for this test process's images.
+fn scratch() -> PathBuf {
+    let dir = xtask::workspace_root()
+        .join("target")
+        .join("test-images")
+        .join(format!("hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `bytes` to `name` in [`scratch`] once per process.
+fn image(name: &str, bytes: impl FnOnce() -> Vec<u8>) -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let path = scratch().join(name);
+    if !path.exists() {
+        std::fs::write(&path, bytes()).unwrap();
+    }
+    path
+}
+
+static DMA: Shared = Shared::new();
+
+fn dma_run(backend: On) -> &'static RunReport {
+    DMA.get(backend, || {
+        let report = run_ok(&RunOptions {
+            disk: Some(image("dma-disk.img", dma::disk_image)),
+            mem_mib: dma::RAM_MIB,
+            ..on("hostile-ide-dma", backend)
+        });
+        assert_backend(&report, backend);
+        report
+    })
+}
+
+/// Bus master: Error and Interrupt, no longer Active; the drive: DRDY, DSC
+/// and ERR, with ABRT in the error register; one IRQ14; seen at the first
+/// poll of the bus-master status.
+const DMA_ABORTED: &str = "ok bm 06 st 51 er 04 irq 0001 polls 0001";
+
+case! {
+    /// The control: one entry with EOT, one sector: Interrupt without
+    /// Error, the drive ready, the data there.
+    fn a_valid_prd_table_completes_with_an_interrupt(backend) {
+        assert_probe(
+            dma_run(backend),
+            dma::DMA_GOOD,
+            "ok bm 04 st 50 er 00 irq 0001 polls 0001 data 42424242",
+        );
+    }
+}
+
+case! {
+    /// 4608 2-byte entries and no EOT for a 40-sector transfer: the walk
+    /// stops at the hypervisor's bound: bus-master error, ABRT, IRQ14, at
+    /// once.
+    fn prd_table_without_eot_is_a_bus_master_error_with_abrt_and_an_irq(backend) {
+        assert_probe(dma_run(backend), dma::DMA_PRD_WITHOUT_EOT, DMA_ABORTED);
+    }
+}
+
+case! {
+    /// 5120 2-byte entries, EOT on the last: more than one transfer may
+    /// walk: bus-master error, ABRT, IRQ14, at once.
+    fn prd_table_of_5000_entries_is_a_bus_master_error_with_abrt_and_an_irq(backend) {
+        assert_probe(dma_run(backend), dma::DMA_PRD_5000_ENTRIES, DMA_ABORTED);
+    }
+}
+
+case! {
+    /// A buffer in the ROM alias below 4 GiB: the DMA write is refused,
+    /// the ROM reads back unchanged.
+    fn prd_buffer_in_the_rom_alias_is_a_bus_master_error_and_the_rom_is_kept(backend) {
+        assert_probe(
+            dma_run(backend),
+            dma::DMA_BUFFER_IN_ROM_ALIAS,
+            &format!("{DMA_ABORTED} rom 3CC35AA5"),
+        );
+    }
+}
+
+case! {
+    /// A buffer running past the end of RAM: refused as a whole, the RAM
+    /// part untouched.
+    fn prd_buffer_crossing_the_end_of_ram_is_a_bus_master_error_and_ram_is_untouched(backend) {
+        assert_probe(
+            dma_run(backend),
+            dma::DMA_BUFFER_CROSSING_RAM_END,
+            &format!("{DMA_ABORTED} ram EEEEEEEE last EEEEEEEE"),
+        );
+    }
+}
+
+case! {
+    /// An entry with count 0 is 64 KiB: 129 sectors fill it, the 129th
+    /// does not fit: bus-master error, the 64 KiB written, nothing past it.
+    fn prd_entry_with_count_zero_is_64_kib_and_the_overflow_is_an_error(backend) {
+        let report = dma_run(backend);
+        assert_probe(
+            report,
+            dma::DMA_ZERO_COUNT,
+            &format!("{DMA_ABORTED} end 42424242 past EEEEEEEE"),
+        );
+        assert_finished(report, dma::DONE);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The BIOS's services, attacked by a boot disk with 1 MiB of RAM.
+
+static BIOS_ATTACKS: Shared = Shared::new();
+
+fn bios_attacks_run(backend: On) -> &'static RunReport {
+    BIOS_ATTACKS.get(backend, || {
+        let report = run_ok(&RunOptions {
+            guest: BIOS_GUEST.into(),
+            disk: Some(image("bios-attacks.img", bios::attack_disk)),
+            boot: Some("disk".into()),
+            mem_mib: bios::ATTACK_MEM_MIB,
+            ..on("hello", backend)
+        });
+        assert_backend(&report, backend);
+        report
+    })
+}
+
+case! {
+    /// INT 13h AH=42h into FFFF:FFF0, past the end of RAM: CF=1, AH=04h
+    /// (sector not found), no block counted as moved.
+    fn int13_extended_read_into_a_buffer_past_ram_fails_with_ah_04(backend) {
+        assert_probe(bios_attacks_run(backend), bios::DAP_BUFFER_PAST_RAM, "ok cf 01 ah 04 count 0000");
+    }
+}
+
+case! {
+    /// AH=42h into FFFF:0000: 16 bytes of shadow ROM, then nothing: CF=1,
+    /// AH=04h, the ROM's bytes kept.
+    fn int13_extended_read_straddling_the_end_of_ram_fails_and_writes_nothing(backend) {
+        assert_probe(
+            bios_attacks_run(backend),
+            bios::DAP_BUFFER_STRADDLING_RAM_END,
+            "ok cf 01 ah 04 rom kept",
+        );
+    }
+}
+
+case! {
+    /// AH=42h with the packet itself at FFFF:FFF8, past RAM: the BIOS reads
+    /// no valid packet: CF=1, AH=01h (invalid function).
+    fn int13_extended_read_with_its_packet_past_ram_fails_with_ah_01(backend) {
+        assert_probe(bios_attacks_run(backend), bios::DAP_PAST_RAM, "ok cf 01 ah 01");
+    }
+}
+
+case! {
+    /// AH=42h into F000:0000, the BIOS's own image: refused (CF=1, AH=04h),
+    /// the image kept.
+    fn int13_read_into_the_bios_rom_fails_and_the_rom_is_kept(backend) {
+        assert_probe(bios_attacks_run(backend), bios::READ_INTO_ROM, "ok cf 01 ah 04 rom kept");
+    }
+}
+
+case! {
+    /// INT 15h E820h with ES:DI at FFFF:FFF0, past RAM: CF=1, AH=86h.
+    fn e820_into_a_buffer_past_ram_fails_with_ah_86(backend) {
+        assert_probe(bios_attacks_run(backend), bios::E820_BUFFER_PAST_RAM, "ok cf 01 ah 86");
+    }
+}
+
+case! {
+    /// E820h with ES:DI at FFFF:0000, straddling the end of RAM: CF=1,
+    /// AH=86h, the ROM's bytes kept.
+    fn e820_into_a_buffer_straddling_the_end_of_ram_fails_and_writes_nothing(backend) {
+        assert_probe(
+            bios_attacks_run(backend),
+            bios::E820_BUFFER_STRADDLING_RAM_END,
+            "ok cf 01 ah 86 rom kept",
+        );
+    }
+}
+
+case! {
+    /// A store into the F segment after POST: dropped, as by a shadow ROM;
+    /// the BIOS image reads back unchanged.
+    fn writes_to_the_f_segment_bios_rom_after_post_are_dropped(backend) {
+        assert_probe(bios_attacks_run(backend), bios::ROM_WRITE, "ok rom kept");
+    }
+}
+
+case! {
+    /// INT 13h with SS:SP = 2000:0002: the return frame wraps around the
+    /// stack segment (FLAGS at 2000:0000); the BIOS's answer (CF=1,
+    /// AH=01h for an unknown function) reaches the caller and the word
+    /// after the segment (3000:0000) is untouched.
+    fn int13_with_its_stack_wrapping_returns_its_flags_inside_the_segment(backend) {
+        let report = bios_attacks_run(backend);
+        assert_probe(report, bios::INT13_SP_WRAP, "ok cf 01 ah 01 sentinel BEEF");
+        assert_finished(report, bios::ATTACK_DONE);
+    }
+}
+
+case! {
+    /// A floppy that calls INT 19h again and again behind a disk that never
+    /// boots: every bootstrap fails on the disk and boots the floppy; the
+    /// hypervisor keeps no more per attempt (issue 11: the heap ran out)
+    /// and its log stays short.
+    fn int19_loop_with_failing_disk_keeps_the_hypervisor_alive(backend) {
+        let report = run_ok(&RunOptions {
+            guest: BIOS_GUEST.into(),
+            floppy: Some(image("int19.img", bios::int19_loop_floppy)),
+            disk: Some(image("zero-disk.img", || vec![0u8; 1 << 20])),
+            boot: Some("disk,floppy".into()),
+            timeout: Duration::from_secs(if backend == On::Vmx { 120 } else { 60 }),
+            ..on("hello", backend)
+        });
+        assert_backend(&report, backend);
+        let done = format!("{}{:04X}", bios::INT19_DONE, bios::INT19_BOOTS);
+        assert!(report.console.contains(&done), "{done}\n{}", context(&report));
+        assert_eq!(report.outcome, Outcome::GuestFinished, "{}", context(&report));
+        let lines = report.hv_log.lines().count();
+        assert!(lines < 100, "{lines} log lines for {} boots\n{}", bios::INT19_BOOTS, context(&report));
+    }
+}
+
+case! {
+    /// Guest RAM the board cannot lay out (4096 MiB: RAM is one block below
+    /// the 32-bit PCI hole, at most 3072 MiB) is refused with one line,
+    /// before any guest code runs: by the runner, or by the hypervisor.
+    fn mem_4096_is_refused_with_one_line(backend) {
+        let opts = RunOptions {
+            mem_mib: 4096,
+            ..on("hello", backend)
+        };
+        match xtask::runner::run(&opts) {
+            Err(e) => {
+                assert!(!e.contains('\n') && e.contains("3072"), "{e}");
+            }
+            Ok(report) => {
+                assert_eq!(report.outcome, Outcome::HypervisorFailed, "{}", context(&report));
+                let errors: Vec<&str> = report
+                    .hv_log
+                    .lines()
+                    .filter(|l| l.starts_with("[ERROR]"))
+                    .collect();
+                assert_eq!(errors.len(), 1, "{errors:?}\n{}", context(&report));
+                assert!(errors[0].contains("4096") && errors[0].contains("3072"), "{}", errors[0]);
+                assert!(report.console.is_empty(), "{}", context(&report));
+            }
+        }
     }
 }

@@ -80,6 +80,61 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         about: "hostile suite: CR4 writes a processor refuses with #GP (a reserved bit, VMXE)",
         build: hostile::cr::build_cr4,
     },
+    BuiltinGuest {
+        name: "hostile-npf-idt",
+        about: "hostile suite: INT3 with the protected-mode IDT where nothing backs it (a triple fault)",
+        build: hostile::stops::build_npf_idt,
+    },
+    BuiltinGuest {
+        name: "hostile-npf-ivt",
+        about: "hostile suite: INT3 with the real-mode IVT where nothing backs it (a triple fault)",
+        build: hostile::stops::build_npf_ivt,
+    },
+    BuiltinGuest {
+        name: "hostile-triple-fault",
+        about: "hostile suite: UD2 with an empty IDT in protected mode",
+        build: hostile::stops::build_triple_fault,
+    },
+    BuiltinGuest {
+        name: "hostile-task-gate",
+        about: "hostile suite: #GP without a gate, then #DF through a task gate to a double-fault task",
+        build: hostile::stops::build_task_gate,
+    },
+    BuiltinGuest {
+        name: "hostile-cr3-outside-ram",
+        about: "hostile suite: paging turned on with CR3 outside RAM",
+        build: hostile::stops::build_cr3_outside_ram,
+    },
+    BuiltinGuest {
+        name: "hostile-pt-outside-ram",
+        about: "hostile suite: an MMIO read through a page table outside RAM",
+        build: hostile::stops::build_pt_outside_ram,
+    },
+    BuiltinGuest {
+        name: "hostile-stack-in-rom",
+        about: "hostile suite: a real-mode INT with its stack in the shadow ROM",
+        build: hostile::stops::build_stack_in_rom,
+    },
+    BuiltinGuest {
+        name: "hostile-masked-halt",
+        about: "hostile suite: sti; hlt with every 8259 input masked",
+        build: hostile::stops::build_masked_halt,
+    },
+    BuiltinGuest {
+        name: "hostile-reset-loop",
+        about: "hostile suite: asks for a reset on every boot (CF9h, 92h, 8042 output port, 8042 pulse in turn)",
+        build: hostile::stops::build_reset_loop,
+    },
+    BuiltinGuest {
+        name: "hostile-pit-rtc",
+        about: "hostile suite: the PIT and the RTC at their fastest rates while the guest loops and halts",
+        build: hostile::timers::build,
+    },
+    BuiltinGuest {
+        name: "hostile-ide-dma",
+        about: "hostile suite: READ DMA through hostile PRD tables (run with a disk)",
+        build: hostile::dma::build,
+    },
 ];
 
 /// The guest named `name`.

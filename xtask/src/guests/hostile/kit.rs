@@ -41,8 +41,13 @@ const VAR_ES: u32 = VARS + 16;
 /// Free words and dwords for the probes (SS-relative).
 pub const SCRATCH: u32 = VARS + 0x20;
 
-/// The protected-mode IDT, built at run time (32 16-bit interrupt gates).
-const IDT: u32 = 0x1000;
+/// The protected-mode IDT, built at run time: 256 gates, the first 32 16-bit
+/// interrupt gates to the runtime's stubs, the rest not present.
+pub const IDT: u32 = 0x1000;
+/// Where the GDT is copied to (RAM, after the IDT).
+pub const GDT: u32 = 0x1800;
+/// Gates in the IDT.
+const IDT_GATES: u32 = 256;
 /// The page directory and the page table mapping the first 4 MiB.
 pub const PAGE_DIRECTORY: u32 = 0x2000;
 pub const PAGE_TABLE: u32 = 0x3000;
@@ -287,6 +292,49 @@ impl<'a> Prog<'a> {
         self.call_routine(self.r.enter_pm)
     }
 
+    /// Initialises the 8259 pair as a PC BIOS does (edge-triggered, cascade
+    /// on IRQ2, 8086 mode) with the vector bases and masks given.
+    pub fn program_pics(
+        &mut self,
+        master_base: u8,
+        slave_base: u8,
+        master_mask: u8,
+        slave_mask: u8,
+    ) -> Result<(), IcedError> {
+        for (port, value) in [
+            (0x20u32, 0x11u8),
+            (0xA0, 0x11),
+            (0x21, master_base),
+            (0xA1, slave_base),
+            (0x21, 0x04),
+            (0xA1, 0x02),
+            (0x21, 0x01),
+            (0xA1, 0x01),
+            (0x21, master_mask),
+            (0xA1, slave_mask),
+        ] {
+            self.mov(al, u32::from(value))?;
+            self.out(port, al)?;
+        }
+        Ok(())
+    }
+
+    /// Points IDT gate `vector` at `handler` (a 16-bit interrupt gate); in
+    /// protected mode, with ES flat.
+    pub fn set_interrupt_gate(&mut self, vector: u32, handler: u32) -> Result<(), IcedError> {
+        self.set_gate(vector, [handler as u16, CODE_SEL, 0x8600, 0])
+    }
+
+    /// Writes IDT gate `vector` (four words); in protected mode, ES flat.
+    pub fn set_gate(&mut self, vector: u32, words: [u16; 4]) -> Result<(), IcedError> {
+        self.push(ebx)?;
+        self.mov(ebx, IDT + vector * 8)?;
+        for (i, w) in words.iter().enumerate() {
+            self.mov(word_ptr(ebx + 2 * i as i32).es(), u32::from(*w))?;
+        }
+        self.pop(ebx)
+    }
+
     /// Turns on 32-bit paging (4 KiB pages) identity-mapping the first 4 MiB
     /// through [`PAGE_TABLE`]; in protected mode, with ES flat.
     pub fn paging_on(&mut self) -> Result<(), IcedError> {
@@ -498,9 +546,9 @@ impl<'a> Prog<'a> {
         }
         let gdt_at = self.data(&gdt);
         let mut gdtr = ((gdt.len() - 1) as u16).to_le_bytes().to_vec();
-        gdtr.extend((self.code_base + gdt_at).to_le_bytes());
+        gdtr.extend(GDT.to_le_bytes());
         let gdtr = self.data(&gdtr);
-        let mut idtr = ((STUBS * 8 - 1) as u16).to_le_bytes().to_vec();
+        let mut idtr = ((IDT_GATES * 8 - 1) as u16).to_le_bytes().to_vec();
         idtr.extend(IDT.to_le_bytes());
         let idtr = self.data(&idtr);
         let pm_stubs = self.addr(r.pm_stubs);
@@ -524,6 +572,20 @@ impl<'a> Prog<'a> {
         self.add(ax, STUB_LEN)?;
         self.add(di, 8u32)?;
         self.loop_(gate)?;
+        // The other gates are not present.
+        self.xor(ax, ax)?;
+        self.mov(cx, (IDT_GATES - STUBS) * 4)?;
+        self.rep().stosw()?;
+        self.pop(es)?;
+        // The GDT goes to RAM: the processor writes descriptors' busy and
+        // accessed bits, and the code segment may be a read-only ROM.
+        self.push(es)?;
+        self.xor(ax, ax)?;
+        self.mov(es, ax)?;
+        self.mov(si, gdt_at)?;
+        self.mov(di, GDT)?;
+        self.mov(cx, gdt.len() as u32)?;
+        self.rep().movsb()?;
         self.pop(es)?;
         self.lgdt(ptr(gdtr))?;
         self.lidt(ptr(idtr))?;

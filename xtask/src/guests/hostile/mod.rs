@@ -11,9 +11,13 @@
 //! the names are the constants of each guest's module.
 
 mod asm;
+pub mod bios;
 pub mod cpu;
 pub mod cr;
+pub mod dma;
 pub mod kit;
+pub mod stops;
+pub mod timers;
 
 use super::rom::ROM_SIZE;
 use iced_x86::code_asm::IcedError;
