@@ -7,6 +7,7 @@ pub mod devtest;
 pub mod hello;
 pub mod hostile;
 pub mod keyboard;
+pub mod mode_switch;
 pub mod reset;
 mod rom;
 pub mod spin;
@@ -59,6 +60,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "task-gate",
         about: "protected mode, #GP without a gate: #DF through a task gate, handled in its own task; exits 0",
         build: task_gate::build,
+    },
+    BuiltinGuest {
+        name: "mode-switch",
+        about: "real mode to protected mode and back with exits in between, unreal limits, RPL 1-3 real-mode CS; exits 0",
+        build: mode_switch::build,
     },
     BuiltinGuest {
         name: "reset",
