@@ -94,8 +94,9 @@ impl RunReport {
         let beat = match last_heartbeat(&self.hv_log) {
             Some(line) => format!("the hypervisor's last heartbeat:\n  {line}"),
             None => format!(
-                "the hypervisor logged no heartbeat (one is due every {HEARTBEAT_MS} ms once the guest runs): \
-                 it never started the guest or is stuck itself; see {}",
+                "the hypervisor logged no heartbeat (the first is due {HEARTBEAT_MS} ms of its time after \
+                 the guest starts, a few times that under Bochs): the run ended sooner, or the guest \
+                 never started, or the hypervisor is stuck itself; see {}",
                 self.hv_log_path.display()
             ),
         };
