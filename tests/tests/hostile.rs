@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tests::{options, run_ok};
 use xtask::bochs::BochsCpu;
-use xtask::guests::hostile::{bios, cpu, cr, dma, probe_result, stops, timers};
+use xtask::guests::hostile::{bios, cpu, cr, dma, long_mode, probe_result, stops, timers};
 use xtask::runner::{Emulator, Outcome, RunOptions, RunReport, BIOS_GUEST};
 
 /// The backend a case runs on.
@@ -363,6 +363,74 @@ case! {
         assert_finished(report, cr::DONE_CR4);
     }
     svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR4 and the SVM backend does not intercept it; see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
+}
+
+// ---------------------------------------------------------------------------
+// hostile-long-mode: 64-bit mode.
+
+static LONG: Shared = Shared::new();
+
+fn long_run(backend: On) -> &'static RunReport {
+    LONG.get(backend, || {
+        let report = run_ok(&on("hostile-long-mode", backend));
+        assert_backend(&report, backend);
+        report
+    })
+}
+
+case! {
+    /// INSB in 64-bit mode with ES loaded from a descriptor whose base is
+    /// 10000h: segment bases other than FS/GS do not apply there, so the
+    /// byte lands at RDI = 20000h (issue 11: string I/O applied the base).
+    fn string_io_in_64_bit_mode_ignores_the_es_base(backend) {
+        assert_probe(
+            long_run(backend),
+            long_mode::INS64_IGNORES_ES_BASE,
+            "ok at20000 5A at30000 00 rdi 0001",
+        );
+    }
+}
+
+case! {
+    /// WRMSR clearing EFER.LME in 64-bit mode (paging on): #GP(0).
+    fn efer_lme_cleared_in_long_mode_is_gp(backend) {
+        assert_probe(long_run(backend), long_mode::EFER_LME_CLEAR_IN_LONG_MODE, "fault 0D err 0000");
+    }
+}
+
+case! {
+    /// MOV to CR0 with a reserved bit of its upper half (32): #GP(0).
+    fn cr0_reserved_upper_bit_is_gp(backend) {
+        assert_probe(long_run(backend), long_mode::CR0_BIT_32, "fault 0D err 0000");
+    }
+    svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR0 and the SVM backend does not intercept it (the write is taken as if the bit were clear); see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
+}
+
+case! {
+    /// MOV to CR4 with a reserved bit of its upper half (32): #GP(0).
+    fn cr4_reserved_upper_bit_is_gp(backend) {
+        assert_probe(long_run(backend), long_mode::CR4_BIT_32, "fault 0D err 0000");
+    }
+    svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR4 and the SVM backend does not intercept it; see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
+}
+
+case! {
+    /// Clearing CR4.PAE while IA32_EFER.LMA = 1: #GP(0).
+    fn cr4_pae_cleared_in_long_mode_is_gp(backend) {
+        assert_probe(long_run(backend), long_mode::CR4_PAE_CLEAR_IN_LONG_MODE, "fault 0D err 0000");
+    }
+    svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR4 and the SVM backend does not intercept it; see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
+}
+
+case! {
+    /// Leaving long mode from 64-bit code (CS.L = 1) by clearing CR0.PG:
+    /// #GP(0); the guest leaves from compatibility mode afterwards.
+    fn leaving_long_mode_from_64_bit_code_is_gp(backend) {
+        let report = long_run(backend);
+        assert_probe(report, long_mode::CR0_PG_CLEAR_IN_64_BIT_MODE, "fault 0D err 0000");
+        assert_finished(report, long_mode::DONE);
+    }
+    svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR0 and the SVM backend does not intercept it; see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
 }
 
 /// Under QEMU's TCG a MOV to CR0/CR4 the processor should refuse goes

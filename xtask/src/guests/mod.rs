@@ -141,6 +141,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         about: "hostile suite: READ DMA through hostile PRD tables (run with a disk)",
         build: hostile::dma::build,
     },
+    BuiltinGuest {
+        name: "hostile-long-mode",
+        about: "hostile suite: INSB in 64-bit mode with an ES base, CR0/CR4/EFER writes refused in long mode",
+        build: hostile::long_mode::build,
+    },
 ];
 
 /// The guest named `name`.

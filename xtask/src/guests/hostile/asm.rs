@@ -13,7 +13,8 @@ use std::ops::{Deref, DerefMut};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark(usize);
 
-/// A 16-bit assembler whose marks have addresses (from the previous pass).
+/// An assembler (16-bit unless made by [`assemble_bits`]) whose marks have
+/// addresses (from the previous pass).
 pub struct Asm {
     pub a: CodeAssembler,
     base: u64,
@@ -37,9 +38,9 @@ impl DerefMut for Asm {
 }
 
 impl Asm {
-    fn new(base: u64, prev: Vec<u64>) -> Self {
+    fn new(bitness: u32, base: u64, prev: Vec<u64>) -> Self {
         Self {
-            a: CodeAssembler::new(16).expect("16 is a valid bitness"),
+            a: CodeAssembler::new(bitness).expect("a valid bitness"),
             base,
             slots: Vec::new(),
             prev,
@@ -121,9 +122,18 @@ impl Asm {
 /// `base` bytes below the first byte (0 for a ROM at F000:0000, 7C00h for a
 /// boot sector at 0000:7C00), until every mark's address is stable.
 pub fn assemble(base: u64, emit: impl Fn(&mut Asm) -> Result<(), IcedError>) -> Vec<u8> {
+    assemble_bits(16, base, emit)
+}
+
+/// [`assemble`] for `bitness`-bit code (16, 32 or 64) at address `base`.
+pub fn assemble_bits(
+    bitness: u32,
+    base: u64,
+    emit: impl Fn(&mut Asm) -> Result<(), IcedError>,
+) -> Vec<u8> {
     let mut prev = Vec::new();
     for _ in 0..8 {
-        let mut asm = Asm::new(base, prev.clone());
+        let mut asm = Asm::new(bitness, base, prev.clone());
         emit(&mut asm).expect("hostile guest code is valid");
         let (code, addrs) = asm.finish().expect("hostile guest code assembles");
         if addrs == prev {

@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod cr;
 pub mod dma;
 pub mod kit;
+pub mod long_mode;
 pub mod stops;
 pub mod timers;
 
