@@ -237,6 +237,14 @@ case! {
 }
 
 case! {
+    /// INSB into the shadow ROM at F000:F000 (the image below 1 MiB): the
+    /// write is dropped, the ROM reads back its pattern.
+    fn ins_into_the_shadow_rom_is_dropped(backend) {
+        assert_probe(cpu_run(backend), cpu::INS_INTO_SHADOW_ROM, "ok read A5 edi 000FF001");
+    }
+}
+
+case! {
     /// INSB into MMIO nobody claims: dropped; the address reads all ones.
     fn ins_into_unclaimed_mmio_is_dropped(backend) {
         assert_probe(cpu_run(backend), cpu::INS_INTO_MMIO, "ok read FF edi FED00001");

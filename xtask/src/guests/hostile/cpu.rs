@@ -5,8 +5,8 @@
 //!   (the stack wraps to FFFAh), VMCALL, VMMCALL and XSETBV (#UD: no
 //!   hypercall interface, no XSAVE);
 //! - 16-bit protected mode: VMXON and VMRUN (#UD), INS into the ROM alias
-//!   below 4 GiB (dropped: the ROM reads back unchanged) and into unclaimed
-//!   MMIO (dropped; reads back all ones), REP INS into MMIO across a page,
+//!   below 4 GiB and into the shadow ROM at F0000h (dropped: the ROM reads
+//!   back unchanged) and into unclaimed MMIO (dropped; reads back all ones), REP INS into MMIO across a page,
 //!   OUTS from MMIO (all ones reach the port);
 //! - with paging, page 11000h not present: INSW whose word straddles 10FFFh
 //!   and 11000h, REP INSB running into the page, OUTSW from it: #PF with
@@ -28,6 +28,7 @@ pub const XSETBV: &str = "xsetbv";
 pub const VMXON: &str = "vmxon";
 pub const VMRUN: &str = "vmrun";
 pub const INS_INTO_ROM_ALIAS: &str = "ins-into-rom-alias";
+pub const INS_INTO_SHADOW_ROM: &str = "ins-into-shadow-rom";
 pub const INS_INTO_MMIO: &str = "ins-into-mmio";
 pub const REP_INS_INTO_MMIO: &str = "rep-ins-into-mmio";
 pub const OUTS_FROM_MMIO: &str = "outs-from-mmio";
@@ -174,6 +175,20 @@ fn protected_mode(p: &mut Prog<'_>) -> Result<(), IcedError> {
         },
         |p| {
             show_byte_at(p, "read", alias)?;
+            p.mov(eax, edi)?;
+            show_eax(p, "edi")
+        },
+    )?;
+    let shadow = 0xF_0000 + ROM_PATTERN_OFFSET;
+    p.probe(
+        INS_INTO_SHADOW_ROM,
+        |p| {
+            p.mov(dx, COM1_SCRATCH)?;
+            p.mov(edi, shadow)?;
+            p.db(&A32_INSB)
+        },
+        |p| {
+            show_byte_at(p, "read", shadow)?;
             p.mov(eax, edi)?;
             show_eax(p, "edi")
         },
