@@ -41,9 +41,11 @@ pub(super) const CR0_PE: u64 = 1 << 0;
 const RFLAGS_VM: u64 = 1 << 17;
 /// Selector bits 1:0, the requested privilege level (vol. 3A, 3.4.2).
 const SELECTOR_RPL: u16 = 0b11;
-/// Access-rights bits 6:5, the descriptor privilege level (vol. 3C, 25.4.1).
+/// Access-rights bits 6:5, the descriptor privilege level, and bit 16,
+/// unusable (vol. 3C, 25.4.1).
 const AR_DPL_SHIFT: u32 = 5;
 const AR_DPL_MASK: u32 = 0b11;
+const AR_UNUSABLE: u32 = 1 << 16;
 
 /// CS as the VMCS holds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +72,10 @@ pub(super) struct EntryState {
     /// CR0.PE set and RFLAGS.VM clear: protected mode.
     pub protected: bool,
     pub cs: CsFields,
-    /// SS.DPL, the CPL.
-    pub ss_dpl: u16,
+    /// SS.DPL, the CPL, when SS is usable. (A 64-bit guest at CPL 1 or 2
+    /// may hold a null SS, whose DPL Bochs does not keep: then nothing is
+    /// changed.)
+    pub ss_dpl: Option<u16>,
 }
 
 /// The CS selector VM entry must be given, if it is not the one the VMCS
@@ -90,8 +94,9 @@ pub(super) fn cs_for_entry(
         cs.selector = k.guest_selector;
         rewrite = Some(k.guest_selector);
     }
-    if state.protected && cs.selector & SELECTOR_RPL != state.ss_dpl {
-        let selector = (cs.selector & !SELECTOR_RPL) | state.ss_dpl;
+    let cpl = state.ss_dpl.filter(|_| state.protected);
+    if let Some(cpl) = cpl.filter(|&cpl| cs.selector & SELECTOR_RPL != cpl) {
+        let selector = (cs.selector & !SELECTOR_RPL) | cpl;
         let kept = KeptRpl {
             guest_selector: cs.selector,
             entered: CsFields { selector, ..cs },
@@ -119,17 +124,25 @@ impl VmxVcpu {
     }
 
     /// Gives VM entry the CS selector its CPL needs (see the module doc).
-    /// In real mode with nothing kept, one VMREAD.
+    /// With nothing kept: one VMREAD in real mode, three when CS.RPL is
+    /// SS.DPL (outside the window).
     pub(super) fn prepare_cs_for_entry(&mut self) -> Result<(), SetupError> {
         let cr0 = read(n::GUEST_CR0);
-        if self.kept_cs_rpl.is_none() && cr0 & CR0_PE == 0 {
+        let nothing_kept = self.kept_cs_rpl.is_none();
+        if nothing_kept && cr0 & CR0_PE == 0 {
+            return Ok(());
+        }
+        let ss = read(w32::GUEST_SS_ACCESS_RIGHTS) as u32;
+        let ss_dpl = (ss & AR_UNUSABLE == 0).then_some(((ss >> AR_DPL_SHIFT) & AR_DPL_MASK) as u16);
+        if nothing_kept
+            && ss_dpl.is_none_or(|dpl| read(w16::GUEST_CS_SELECTOR) as u16 & SELECTOR_RPL == dpl)
+        {
             return Ok(());
         }
         let state = EntryState {
             protected: cr0 & CR0_PE != 0 && read(n::GUEST_RFLAGS) & RFLAGS_VM == 0,
             cs: self.cs_fields(),
-            ss_dpl: ((read(w32::GUEST_SS_ACCESS_RIGHTS) as u32 >> AR_DPL_SHIFT) & AR_DPL_MASK)
-                as u16,
+            ss_dpl,
         };
         let (selector, kept) = cs_for_entry(self.kept_cs_rpl, &state);
         if let Some(selector) = selector {
@@ -183,7 +196,7 @@ mod tests {
         EntryState {
             protected,
             cs,
-            ss_dpl,
+            ss_dpl: Some(ss_dpl),
         }
     }
 
@@ -254,6 +267,22 @@ mod tests {
             };
             assert_eq!(cs_for_entry(None, &state(true, cs, dpl)), (None, None));
         }
+    }
+
+    #[test]
+    fn an_unusable_ss_says_nothing_about_the_cpl_and_nothing_changes() {
+        // 64-bit code at CPL 2 with a null SS.
+        let cs = CsFields {
+            selector: 0x2A,
+            base: 0,
+            limit: 0xFFFF_FFFF,
+            access_rights: 0xA0DB,
+        };
+        let null_ss = EntryState {
+            ss_dpl: None,
+            ..state(true, cs, 0)
+        };
+        assert_eq!(cs_for_entry(None, &null_ss), (None, None));
     }
 
     #[test]
