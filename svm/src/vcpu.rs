@@ -223,6 +223,15 @@ impl SvmVcpu {
         }
     }
 
+    /// Moves the guest to `rip` after the hypervisor completed (or
+    /// redirected) the instruction that exited, ending the interrupt shadow
+    /// of a preceding STI or MOV SS, which covers only that one instruction
+    /// (AMD APM vol. 2, 15.21.5 "Interrupt Shadows"; vol. 3, STI).
+    pub fn set_rip(&mut self, rip: u64) {
+        self.vmcb.save.rip = rip;
+        self.vmcb.control.interrupt_shadow &= !INTERRUPT_SHADOW;
+    }
+
     /// Sets the guest's EFER, keeping SVME set as VMRUN requires.
     pub fn set_efer(&mut self, efer: u64) {
         self.vmcb.save.efer = efer | EFER_SVME;
@@ -250,5 +259,27 @@ impl SvmVcpu {
     /// The guest's EFER as the guest sees it (without our SVME).
     pub fn guest_efer(&self) -> u64 {
         self.vmcb.save.efer & !EFER_SVME
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completing_an_instruction_ends_the_sti_shadow() {
+        let mut vcpu = SvmVcpu::new(1, 0);
+        vcpu.vmcb.control.interrupt_shadow = INTERRUPT_SHADOW;
+        vcpu.save_mut().rflags |= 1 << 9;
+        assert!(
+            !vcpu.interrupt_window_open(),
+            "sti; hlt: the hlt is in the shadow"
+        );
+        vcpu.set_rip(0x1001);
+        assert_eq!(vcpu.save().rip, 0x1001);
+        assert!(
+            vcpu.interrupt_window_open(),
+            "past the hlt an interrupt may come in"
+        );
     }
 }

@@ -422,8 +422,20 @@ impl VmxVcpu {
         read(n::GUEST_RIP)
     }
 
+    /// Moves the guest to `rip` after the hypervisor completed (or
+    /// redirected) the instruction that exited. Blocking by STI or by MOV SS
+    /// covers only the one instruction after STI/MOV SS (Intel SDM vol. 2B,
+    /// STI; vol. 3A, 7.8.3); with that instruction retired the blocking ends,
+    /// or a `sti; hlt` would keep every interrupt out until the next `cli`.
     pub fn set_rip(&mut self, rip: u64) {
         let _ = write(n::GUEST_RIP, rip);
+        let state = read(w32::GUEST_INTERRUPTIBILITY_STATE);
+        if state & BLOCKING_BY_STI_OR_MOV_SS != 0 {
+            let _ = write(
+                w32::GUEST_INTERRUPTIBILITY_STATE,
+                state & !BLOCKING_BY_STI_OR_MOV_SS,
+            );
+        }
     }
 
     pub fn rflags(&self) -> u64 {

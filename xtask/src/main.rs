@@ -1,7 +1,6 @@
 //! `cargo xtask`: build, run and test the hypervisor.
 
 use clap::{Parser, Subcommand};
-use pc_layout::memory::MAX_RAM_MIB;
 use regex::Regex;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -282,11 +281,6 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
     let mem_mib = args
         .mem
         .unwrap_or(if bios { DEFAULT_BIOS_MEM_MIB } else { 16 });
-    if !(1..=MAX_RAM_MIB).contains(&mem_mib) {
-        return fail(&format!(
-            "--mem {mem_mib}: guest RAM must be 1 to {MAX_RAM_MIB} MiB (one block below the 32-bit PCI hole; RAM above 4 GiB is not offered)"
-        ));
-    }
     let timeout = match args.timeout {
         Some(secs) => Duration::from_secs(secs),
         // An interactive session with a BIOS guest lasts until the user quits.

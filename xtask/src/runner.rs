@@ -38,6 +38,7 @@ const HYPERVISOR_OVERHEAD_MIB: u64 = 96;
 
 /// Runs a guest.
 pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
+    check_mem(opts.mem_mib)?;
     // The `bios` guest is the emulated BIOS booting the given media; any other
     // name is a built-in test ROM.
     let bios = opts.guest == BIOS_GUEST;
@@ -200,4 +201,34 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     )?;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
     Ok(followed.report(hv_log, hv_log_path))
+}
+
+/// Guest RAM the board can lay out: refused in one line before any emulator
+/// starts (Bochs, asked for more than it can give, would panic).
+pub fn check_mem(mem_mib: u64) -> Result<(), String> {
+    use pc_layout::memory::MAX_RAM_MIB;
+    if (1..=MAX_RAM_MIB).contains(&mem_mib) {
+        Ok(())
+    } else {
+        Err(format!(
+            "--mem {mem_mib}: guest RAM must be 1 to {MAX_RAM_MIB} MiB (one block below the 32-bit PCI hole; RAM above 4 GiB is not offered)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod mem_tests {
+    use super::check_mem;
+
+    #[test]
+    fn ram_sizes_the_board_cannot_lay_out_are_refused_in_one_line() {
+        assert!(check_mem(16).is_ok() && check_mem(3072).is_ok());
+        for bad in [0, 3073, 4096] {
+            let e = check_mem(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("--mem {bad}:")) && !e.contains('\n'),
+                "{e}"
+            );
+        }
+    }
 }

@@ -129,7 +129,7 @@ impl Vcpu for SvmBackend<'_> {
     }
 
     fn set_rip(&mut self, rip: u64) {
-        self.vcpu.save_mut().rip = rip;
+        self.vcpu.set_rip(rip);
     }
 
     fn rflags(&self) -> u64 {
