@@ -2,7 +2,7 @@
 //! vendor string (from CPUID leaf 0) through COM1, then halts with interrupts
 //! off: the clean end of a run.
 
-use super::rom::{emit_print_ds_si, emit_prologue, RomBuilder};
+use super::rom::{emit_print_ds_si, emit_prologue, emit_uart_init, RomBuilder};
 use iced_x86::code_asm::*;
 
 /// The line the integration tests look for.
@@ -21,17 +21,7 @@ pub fn build() -> Vec<u8> {
 
 fn assemble(a: &mut CodeAssembler, greeting: u32, vendor_prefix: u32) -> Result<(), IcedError> {
     emit_prologue(a)?;
-    // Program the emulated UART as a BIOS would: 115200 baud, 8N1.
-    for (port, value) in [
-        (0x3FBu32, 0x80u32),
-        (0x3F8, 0x01),
-        (0x3F9, 0x00),
-        (0x3FB, 0x03),
-    ] {
-        a.mov(dx, port)?;
-        a.mov(al, value)?;
-        a.out(dx, al)?;
-    }
+    emit_uart_init(a)?;
     a.mov(si, greeting)?;
     emit_print_ds_si(a)?;
 

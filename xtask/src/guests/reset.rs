@@ -13,7 +13,7 @@
 //! built as a floppy boot sector ([`boot_sector`]), to boot twice through the
 //! emulated BIOS.
 
-use super::rom::{emit_print_ds_si, emit_prologue, RomBuilder};
+use super::rom::{emit_print_ds_si, emit_prologue, emit_uart_init, RomBuilder};
 use iced_x86::code_asm::*;
 
 /// The line each boot starts with; the boot number (1 or 2) follows.
@@ -155,17 +155,7 @@ fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
     let mut counted = a.create_label();
     let mut second = a.create_label();
     let mut fresh = a.create_label();
-    // Program the emulated UART as a BIOS would: 115200 baud, 8N1.
-    for (port, value) in [
-        (0x3FBu32, 0x80u32),
-        (0x3F8, 0x01),
-        (0x3F9, 0x00),
-        (0x3FB, 0x03),
-    ] {
-        a.mov(dx, port)?;
-        a.mov(al, value)?;
-        a.out(dx, al)?;
-    }
+    emit_uart_init(a)?;
     // Count this boot.
     a.xor(ax, ax)?;
     a.mov(es, ax)?;

@@ -86,6 +86,26 @@ pub fn emit_print_ds_si(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError
     Ok(())
 }
 
+/// Emits COM1's set-up as a BIOS leaves it: 115200 baud (divisor 1, DLAB
+/// in the line control register), 8 data bits, no parity, 1 stop bit
+/// (PC16550D datasheet, "Registers").
+pub fn emit_uart_init(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError> {
+    use iced_x86::code_asm::*;
+    let com1 = u32::from(pc_layout::ports::COM[0]);
+    let (data, interrupt_enable, line_control) = (com1, com1 + 1, com1 + 3);
+    for (port, value) in [
+        (line_control, 0x80u32),
+        (data, 0x01),
+        (interrupt_enable, 0x00),
+        (line_control, 0x03),
+    ] {
+        a.mov(dx, port)?;
+        a.mov(al, value)?;
+        a.out(dx, al)?;
+    }
+    Ok(())
+}
+
 /// Emits the common start: interrupts off, DS = CS (the ROM), a stack in low RAM.
 pub fn emit_prologue(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError> {
     use iced_x86::code_asm::*;
