@@ -21,6 +21,8 @@ pub mod tree;
 pub mod watch;
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;
 
 pub use permissions::{Access, Perm, Perms};

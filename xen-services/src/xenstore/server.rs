@@ -19,7 +19,7 @@ use xen_abi::xenstore::*;
 use super::permissions::{parse_domid, Access, Perms};
 use super::quota::Quotas;
 use super::transaction::{apply_op, Op, Transaction};
-use super::tree::{canonicalize, domain_path, Tree};
+use super::tree::{canonicalize, directory_part, domain_path, parse_offset, Tree};
 use super::watch::{Event, Watches, INTRODUCE_DOMAIN, RELEASE_DOMAIN};
 use super::{XsResult, DOM0};
 
@@ -143,7 +143,16 @@ impl XenStore {
             Err(Errno::E2BIG)
         } else {
             self.dispatch(caller, kind, tx_id, payload, &mut events)
-        };
+        }
+        // A reply too large for one message (a huge directory) is E2BIG,
+        // as in xenstored's `send_reply`.
+        .and_then(|p| {
+            if p.len() > XENSTORE_PAYLOAD_MAX {
+                Err(Errno::E2BIG)
+            } else {
+                Ok(p)
+            }
+        });
         let first = match reply {
             Ok(p) => Response::new(caller, kind, req_id, tx_id, p),
             Err(e) => {
@@ -359,38 +368,4 @@ impl XenStore {
         self.fire(RELEASE_DOMAIN, false, &mut events);
         events.into_iter().map(Response::event).collect()
     }
-}
-
-fn parse_offset(s: &[u8]) -> Option<usize> {
-    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0, |a, d| a * 10 + usize::from(d - b'0')))
-}
-
-/// A DIRECTORY_PART reply as xenstored's `send_directory_part`: the node's
-/// generation, then whole child names (each NUL-terminated) from byte
-/// `off` of the full listing while they fit in one payload, then an empty
-/// string once the listing is complete.
-fn directory_part(
-    generation: u64,
-    children: &alloc::collections::BTreeSet<alloc::string::String>,
-    off: usize,
-) -> Vec<u8> {
-    let mut out = with_nul(&format!("{generation}"));
-    let all: Vec<u8> = children.iter().flat_map(|c| with_nul(c)).collect();
-    let rest = all.get(off..).unwrap_or(&[]);
-    let room = XENSTORE_PAYLOAD_MAX - out.len() - 1;
-    let mut used = 0;
-    for name in rest.split_inclusive(|&b| b == 0) {
-        if used + name.len() > room {
-            break;
-        }
-        used += name.len();
-    }
-    out.extend_from_slice(&rest[..used]);
-    if used == rest.len() {
-        out.push(0);
-    }
-    out
 }

@@ -320,3 +320,34 @@ impl Tree {
         Ok(())
     }
 }
+
+/// A DIRECTORY_PART offset in decimal.
+pub fn parse_offset(s: &[u8]) -> Option<usize> {
+    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |a, d| a * 10 + usize::from(d - b'0')))
+}
+
+/// A DIRECTORY_PART reply as xenstored's `send_directory_part`: the node's
+/// generation, then whole child names (each NUL-terminated) from byte
+/// `off` of the full listing while they fit in one payload, then an empty
+/// string once the listing is complete.
+pub fn directory_part(generation: u64, children: &BTreeSet<String>, off: usize) -> Vec<u8> {
+    let mut out = format!("{generation}\0").into_bytes();
+    let all: Vec<u8> = children.iter().flat_map(|c| c.bytes().chain([0])).collect();
+    let rest = all.get(off..).unwrap_or(&[]);
+    let room = XENSTORE_PAYLOAD_MAX - out.len() - 1;
+    let mut used = 0;
+    for name in rest.split_inclusive(|&b| b == 0) {
+        if used + name.len() > room {
+            break;
+        }
+        used += name.len();
+    }
+    out.extend_from_slice(&rest[..used]);
+    if used == rest.len() {
+        out.push(0);
+    }
+    out
+}
