@@ -254,7 +254,8 @@ impl XenStore {
                 Ok(OK.to_vec())
             }
             XS_TRANSACTION_START => {
-                let [_] = args::<1>(payload)?;
+                // The payload (Linux sends "\0", libxenstore "") is unused,
+                // as in xenstored.
                 if tx_id != 0 {
                     return Err(Errno::EBUSY);
                 }

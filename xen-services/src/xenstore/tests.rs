@@ -48,7 +48,13 @@ fn xenbus_probe_sequence() {
         ),
         b"1"
     );
+    // Linux sends its argument-less requests as "\0", libxenstore as "".
+    assert_eq!(ok(&mut xs, GUEST, XS_RESET_WATCHES, 0, b"\0"), b"OK\0");
     assert_eq!(ok(&mut xs, GUEST, XS_RESET_WATCHES, 0, b""), b"OK\0");
+    let id = ok(&mut xs, GUEST, XS_TRANSACTION_START, 0, b"");
+    let id = core::str::from_utf8(&id[..id.len() - 1]).unwrap();
+    let id: u32 = id.parse().unwrap();
+    ok(&mut xs, GUEST, XS_TRANSACTION_END, id, b"F\0");
     assert_eq!(ok(&mut xs, GUEST, XS_DIRECTORY, 0, b"device\0"), b"");
     ok(
         &mut xs,
