@@ -7,11 +7,13 @@
 //! its children's names (DIRECTORY lists them, NUL-separated) and a
 //! generation number, bumped whenever the node's value, permissions or
 //! children change, which transactions and DIRECTORY_PART use to notice
-//! changes.
+//! changes. Nodes are shared (`Arc`, copied on write) between the live
+//! tree and transactions' snapshots, so a snapshot costs the paths only.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
@@ -38,7 +40,7 @@ pub struct Node {
 /// The whole store.
 #[derive(Clone, Debug)]
 pub struct Tree {
-    nodes: BTreeMap<String, Node>,
+    nodes: BTreeMap<String, Arc<Node>>,
     counter: u64,
     owned: BTreeMap<u16, usize>,
 }
@@ -146,16 +148,16 @@ impl Tree {
         *self.owned.entry(perms.owner()).or_default() += 1;
         self.nodes.insert(
             String::from(path),
-            Node {
+            Arc::new(Node {
                 value,
                 children: BTreeSet::new(),
                 perms,
                 generation,
-            },
+            }),
         );
         if path != "/" {
             let g = self.bump();
-            if let Some(p) = self.nodes.get_mut(parent(path)) {
+            if let Some(p) = self.nodes.get_mut(parent(path)).map(Arc::make_mut) {
                 p.children.insert(String::from(last_component(path)));
                 p.generation = g;
             }
@@ -164,7 +166,7 @@ impl Tree {
 
     /// The node at a canonical path, unchecked.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// The node's generation, `None` if it does not exist.
@@ -193,7 +195,7 @@ impl Tree {
         let mut p = path;
         loop {
             if let Some((k, n)) = self.nodes.get_key_value(p) {
-                return (k, n);
+                return (k, &**n);
             }
             p = parent(p);
         }
@@ -210,7 +212,7 @@ impl Tree {
     pub fn read(&self, caller: u16, path: &str) -> XsResult<&Node> {
         let (_, n) = self.nearest(path);
         n.perms.check(caller, Access::Read)?;
-        self.nodes.get(path).ok_or(Errno::ENOENT)
+        self.nodes.get(path).map(|n| &**n).ok_or(Errno::ENOENT)
     }
 
     /// WRITE: sets the value, creating the node and missing parents.
@@ -221,7 +223,11 @@ impl Tree {
         q.check_value(caller, value.len())?;
         self.mkdir(caller, path, q)?;
         let g = self.bump();
-        let n = self.nodes.get_mut(path).ok_or(Errno::ENOENT)?;
+        let n = self
+            .nodes
+            .get_mut(path)
+            .map(Arc::make_mut)
+            .ok_or(Errno::ENOENT)?;
         n.value = value.to_vec();
         n.generation = g;
         Ok(())
@@ -289,7 +295,7 @@ impl Tree {
             }
         }
         let g = self.bump();
-        if let Some(p) = self.nodes.get_mut(parent(path)) {
+        if let Some(p) = self.nodes.get_mut(parent(path)).map(Arc::make_mut) {
             p.children.remove(last_component(path));
             p.generation = g;
         }
@@ -313,7 +319,7 @@ impl Tree {
             *c = c.saturating_sub(1);
         }
         *self.owned.entry(perms.owner()).or_default() += 1;
-        if let Some(n) = self.nodes.get_mut(path) {
+        if let Some(n) = self.nodes.get_mut(path).map(Arc::make_mut) {
             n.perms = perms;
             n.generation = g;
         }
