@@ -96,7 +96,10 @@ fn hostile_event_channel_sequences() {
                 1 => {
                     let dom = any_dom(&mut rng);
                     let peer = rng.below(2) == 0;
-                    let _ = me.bind_interdomain(peer.then_some(&mut *other), dom, port);
+                    if let Ok(n) = me.bind_interdomain(peer.then_some(&mut *other), dom, port) {
+                        assert!(me.is_bound(n.port) && n.dom == me.domid());
+                        set_pending(page, n.port, n.vcpu).unwrap();
+                    }
                 }
                 2 => {
                     let _ = me.bind_virq(rng.below(NR_VIRQS as u64 + 2) as u32, vcpu);

@@ -141,62 +141,55 @@ impl EventChannels {
     }
 
     /// `EVTCHNOP_bind_interdomain` to `remote_port` of `remote_dom`, which
-    /// must be unbound and reserved for this domain (`EINVAL` otherwise).
-    /// `remote` is the other domain's table (the hypervisor's domain 0), or
-    /// `None` when binding to this domain itself (a loopback). The new local
-    /// port is bound to vCPU 0, and the remote one keeps its vCPU.
+    /// must be unbound and reserved for this domain (`EINVAL` otherwise; a
+    /// full local table is `ENOSPC` first, as `evtchn_bind_interdomain()`
+    /// takes the local port before it looks at the remote one). `remote` is
+    /// the other domain's table (the hypervisor's domain 0), or `None` when
+    /// binding to this domain itself (a loopback). The new local port is
+    /// bound to vCPU 0 and the remote one keeps its vCPU.
+    ///
+    /// Returns the new local port as a [`Notify`]: like Xen, the caller
+    /// raises it once at once ([`super::set_pending`]), since notifications
+    /// sent to the remote port while it was unbound were dropped.
     pub fn bind_interdomain(
         &mut self,
         remote: Option<&mut EventChannels>,
         remote_dom: DomId,
         remote_port: EvtchnPort,
-    ) -> Result<EvtchnPort, Errno> {
+    ) -> Result<Notify, Errno> {
         let rdom = self.remote_domain(remote_dom)?;
         let me = self.domid;
-        if rdom == me {
-            let r = self.port(remote_port)?;
-            if r.state != (PortState::Unbound { remote: me }) {
-                return Err(Errno::EINVAL);
-            }
-            let lport = self.get_free_port()?;
-            self.set(
-                lport,
-                PortState::Interdomain {
-                    remote: me,
-                    remote_port,
-                },
-                0,
-            );
-            let rstate = PortState::Interdomain {
-                remote: me,
-                remote_port: lport,
-            };
-            self.set(remote_port, rstate, r.vcpu);
-            return Ok(lport);
-        }
         let other = match remote {
-            Some(t) if t.domid == rdom => t,
+            _ if rdom == me => None,
+            Some(t) if t.domid == rdom => Some(t),
             _ => return Err(Errno::ESRCH),
         };
-        let r = other.port(remote_port)?;
+        let lport = self.get_free_port()?;
+        let r = match &other {
+            Some(t) => t.port(remote_port)?,
+            None => self.port(remote_port)?,
+        };
         if r.state != (PortState::Unbound { remote: me }) {
             return Err(Errno::EINVAL);
         }
-        let lport = self.get_free_port()?;
-        self.set(
-            lport,
-            PortState::Interdomain {
-                remote: rdom,
-                remote_port,
-            },
-            0,
-        );
-        let rstate = PortState::Interdomain {
+        let local = PortState::Interdomain {
+            remote: rdom,
+            remote_port,
+        };
+        self.set(lport, local, 0);
+        let back = PortState::Interdomain {
             remote: me,
             remote_port: lport,
         };
-        other.set(remote_port, rstate, r.vcpu);
-        Ok(lport)
+        match other {
+            Some(t) => t.set(remote_port, back, r.vcpu),
+            None => self.set(remote_port, back, r.vcpu),
+        }
+        Ok(Notify {
+            dom: me,
+            port: lport,
+            vcpu: 0,
+        })
     }
 
     /// `EVTCHNOP_bind_virq`: `EINVAL` for an unknown VIRQ or a global one

@@ -55,6 +55,12 @@ fn ports_are_lazy_capped_and_reused() {
     }
     assert_eq!(g.bind_ipi(0), Err(Errno::ENOSPC));
     assert_eq!(g.alloc_unbound(DOMID_SELF, DOM0), Err(Errno::ENOSPC));
+    // The local port is taken first: a full table is ENOSPC, not EINVAL.
+    let mut d = dom0();
+    assert_eq!(
+        g.bind_interdomain(Some(&mut d), DOM0, 99),
+        Err(Errno::ENOSPC)
+    );
     g.close(None, 2).unwrap();
     assert_eq!(g.close(None, 2), Err(Errno::EINVAL));
     assert_eq!(g.bind_ipi(0), Ok(2));
@@ -74,7 +80,13 @@ fn interdomain_with_dom0_both_ways() {
     let (mut g, mut d) = (guest(), dom0());
     // The backend reserves a port for the guest; the guest binds to it.
     let dport = d.alloc_unbound(DOMID_SELF, GUEST).unwrap();
-    let gport = g.bind_interdomain(Some(&mut d), DOM0, dport).unwrap();
+    let bound = g.bind_interdomain(Some(&mut d), DOM0, dport).unwrap();
+    assert_eq!(
+        (bound.dom, bound.vcpu),
+        (GUEST, 0),
+        "raise the new port once"
+    );
+    let gport = bound.port;
     assert_eq!(
         g.state(gport),
         Some(PortState::Interdomain {
@@ -147,7 +159,7 @@ fn a_port_reserved_for_another_domain_cannot_be_bound() {
 fn loopback_interdomain() {
     let mut g = guest();
     let a = g.alloc_unbound(DOMID_SELF, DOMID_SELF).unwrap();
-    let b = g.bind_interdomain(None, DOMID_SELF, a).unwrap();
+    let b = g.bind_interdomain(None, DOMID_SELF, a).unwrap().port;
     assert_eq!(
         g.send(None, a),
         Ok(Some(Notify {
