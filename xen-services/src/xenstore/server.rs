@@ -321,10 +321,11 @@ impl XenStore {
     }
 
     /// Creates a domain's home as `xl` does (`libxl__domain_make`): the
-    /// home, `domid`, `device` and `control` owned by domain 0 and readable
-    /// by the domain; `data`, `drivers`, `feature`, `attr`, `error` and
-    /// `control/shutdown` owned by the domain. Fires `@introduceDomain`;
-    /// returns the watch events.
+    /// home, `domid`, `device`, `cpu`, `memory` and `control` owned by
+    /// domain 0 and readable by the domain; `data`, `drivers`, `feature`,
+    /// `attr`, `error`, `control/shutdown`, `control/sysrq` and the
+    /// `control/feature-*` nodes Linux announces itself in owned by the
+    /// domain. Fires `@introduceDomain`; returns the watch events.
     pub fn introduce_domain(&mut self, domid: u16) -> Vec<Response> {
         let home = domain_path(domid);
         let ro = Perms::parse([&b"n0"[..], format!("r{domid}").as_bytes()]);
@@ -345,11 +346,23 @@ impl XenStore {
             node(t, "", b"", &ro);
             node(t, "domid", format!("{domid}").as_bytes(), &ro);
             node(t, "device", b"", &ro);
-            node(t, "control", b"", &ro);
+            for d in ["cpu", "memory", "control"] {
+                node(t, d, b"", &ro);
+            }
             node(t, "control/platform-feature-xs_reset_watches", b"1", &ro);
         }
-        node(t, "control/shutdown", b"", &rw);
-        for d in ["data", "drivers", "feature", "attr", "error"] {
+        for d in [
+            "control/shutdown",
+            "control/sysrq",
+            "control/feature-poweroff",
+            "control/feature-reboot",
+            "control/feature-suspend",
+            "data",
+            "drivers",
+            "feature",
+            "attr",
+            "error",
+        ] {
             node(t, d, b"", &rw);
         }
         self.fire(&home, false, &mut events);

@@ -109,6 +109,14 @@ fn guest_data_round_trip_and_eacces_outside() {
         b"/local/domain/1/data/a/b\0hello",
     );
     assert_eq!(ok(&mut xs, GUEST, XS_READ, 0, b"data/a/b\0"), b"hello");
+    // What Linux's shutdown watcher announces.
+    ok(
+        &mut xs,
+        GUEST,
+        XS_WRITE,
+        0,
+        b"control/feature-poweroff\x001",
+    );
     assert_eq!(ok(&mut xs, GUEST, XS_GET_PERMS, 0, b"data/a/b\0"), b"n1\0");
     assert_eq!(ok(&mut xs, GUEST, XS_GET_PERMS, 0, b"domid\0"), b"n0\0r1\0");
     assert_eq!(ok(&mut xs, GUEST, XS_DIRECTORY, 0, b"data\0"), b"a\0");
@@ -284,7 +292,7 @@ fn quotas_per_domain() {
     ok(&mut xs, GUEST, XS_RESET_WATCHES, 0, b"");
     assert_eq!(xs.open_transactions(), 0);
     let owned = xs.tree().owned_by(GUEST);
-    assert_eq!(owned, 6);
+    assert_eq!(owned, 10);
     for i in owned..1000 {
         let p = alloc::format!("data/n{i}\0");
         ok(&mut xs, GUEST, XS_MKDIR, 0, p.as_bytes());
