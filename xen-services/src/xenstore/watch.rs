@@ -101,9 +101,9 @@ impl Watches {
     pub fn event(domid: u16, w: &Watch, path: &str) -> Event {
         let mut p = path;
         if w.relative {
-            let home = domain_path(domid);
+            let home = domain_path(domid) + "/";
             if let Some(rest) = path.strip_prefix(home.as_str()) {
-                p = rest.strip_prefix('/').unwrap_or(rest);
+                p = rest;
             }
         }
         Event {
@@ -162,6 +162,13 @@ mod tests {
         assert!(ws
             .fire("/local/domain/3/devices", false, |_, _| true)
             .is_empty());
+        // Another domain's home that shares a prefix is reported whole.
+        let w30 = Watch {
+            relative: true,
+            ..Watches::parse(3, b"/local/domain/30", b"t").unwrap()
+        };
+        let e = Watches::event(3, &w30, "/local/domain/30/x");
+        assert_eq!(e.path, "/local/domain/30/x");
         ws.remove(3, &w).unwrap();
         assert_eq!(ws.remove(3, &w), Err(Errno::ENOENT));
     }
