@@ -13,6 +13,12 @@
 //! `GTF_reading`/`GTF_writing` is set, so a grant in use cannot be revoked
 //! behind the backend's back; the bits are cleared (a locked `and`) when
 //! the last use ends.
+//!
+//! As in `map_grant_ref()` and `acquire_grant_for_copy()`, the flags are
+//! checked and the bits set only for the first pin and for the first
+//! writable one; later pins share the backend's record (Xen's active entry:
+//! the frame read at the first pin, the backend it serves, 8-bit pin
+//! counts).
 
 use super::table::{GrantTable, Pin};
 use core::ops::Range;
@@ -26,6 +32,11 @@ use xen_abi::XEN_PAGE_SIZE;
 /// How many times a pin retries when the guest changes the header under it
 /// (Xen gives up after the fifth attempt: "Shared grant entry is unstable").
 const PIN_RETRIES: u32 = 4;
+
+/// Pins of one kind (read or write) a grant may have at once: Xen keeps
+/// each count in 8 bits of `act->pin` and refuses a pin that would overflow
+/// it.
+const MAX_PINS: u32 = 0xFF;
 
 /// A mapped grant, held until [`GrantTable::unmap`] (Xen's map handle). Not
 /// `Clone`: a mapping is released exactly once.
@@ -67,36 +78,25 @@ impl GrantTable {
     ) -> Result<u32, i16> {
         let mut seen = self.header(gref).ok_or(GNTST_BAD_GNTREF)?;
         let pinned = self.pins.get(&gref).copied();
-        // A mapping must not take a sub-page grant (v2 only in practice).
-        let mask = GTF_TYPE_MASK | if map { GTF_SUB_PAGE } else { 0 };
-        let mut attempt = 0;
-        loop {
-            let (flags, domid) = (seen as u16, (seen >> 16) as u16);
-            // Type and domid are checked at the first pin only: later pins
-            // share the active entry, as in Xen.
-            if pinned.is_none() && (flags & mask != GTF_PERMIT_ACCESS || domid != backend) {
+        if let Some(p) = pinned {
+            // Pinned by another backend, or a count at its limit.
+            let count = if write { p.writers } else { p.readers };
+            if p.domid != backend || count >= MAX_PINS {
                 return Err(GNTST_GENERAL_ERROR);
             }
-            let mut new = flags | GTF_READING;
-            if write {
-                if flags & GTF_READONLY != 0 {
-                    return Err(GNTST_GENERAL_ERROR);
-                }
-                new |= GTF_WRITING;
-            }
-            race(self);
-            let new = u32::from(new) | seen & 0xFFFF_0000;
-            let found = self
-                .cmpxchg_header(gref, seen, new)
-                .ok_or(GNTST_BAD_GNTREF)?;
-            if found == seen {
-                break;
-            }
-            if attempt == PIN_RETRIES {
-                return Err(GNTST_GENERAL_ERROR);
-            }
-            attempt += 1;
-            seen = found;
+        }
+        // The flags are (re)checked and the in-use bits set only for a first
+        // pin or a first writable one; otherwise the bits are already set.
+        if pinned.is_none_or(|p| write && p.writers == 0) {
+            self.set_status(
+                backend,
+                gref,
+                &mut seen,
+                write,
+                map,
+                pinned.is_some(),
+                &mut race,
+            )?;
         }
         // The frame is read only after the in-use bits are published.
         let gfn = match pinned {
@@ -104,6 +104,7 @@ impl GrantTable {
             None => self.entry_frame(gref).ok_or(GNTST_BAD_GNTREF)?,
         };
         let pin = self.pins.entry(gref).or_insert(Pin {
+            domid: backend,
             readers: 0,
             writers: 0,
             gfn,
@@ -114,6 +115,52 @@ impl GrantTable {
             pin.readers += 1;
         }
         Ok(gfn)
+    }
+
+    /// `_set_status_v1()`: checks the header `seen` (type and domid unless
+    /// already pinned; not read-only for a write) and sets the in-use bits
+    /// with a compare-and-exchange against it, retrying with the header
+    /// found up to [`PIN_RETRIES`] times.
+    #[allow(clippy::too_many_arguments)]
+    fn set_status(
+        &mut self,
+        backend: DomId,
+        gref: GrantRef,
+        seen: &mut u32,
+        write: bool,
+        map: bool,
+        pinned: bool,
+        race: &mut impl FnMut(&mut GrantTable),
+    ) -> Result<(), i16> {
+        // A mapping must not take a sub-page grant (v2 only in practice).
+        let mask = GTF_TYPE_MASK | if map { GTF_SUB_PAGE } else { 0 };
+        let mut attempt = 0;
+        loop {
+            let (flags, domid) = (*seen as u16, (*seen >> 16) as u16);
+            if !pinned && (flags & mask != GTF_PERMIT_ACCESS || domid != backend) {
+                return Err(GNTST_GENERAL_ERROR);
+            }
+            let mut new = flags | GTF_READING;
+            if write {
+                if flags & GTF_READONLY != 0 {
+                    return Err(GNTST_GENERAL_ERROR);
+                }
+                new |= GTF_WRITING;
+            }
+            race(self);
+            let new = u32::from(new) | *seen & 0xFFFF_0000;
+            let found = self
+                .cmpxchg_header(gref, *seen, new)
+                .ok_or(GNTST_BAD_GNTREF)?;
+            if found == *seen {
+                return Ok(());
+            }
+            if attempt == PIN_RETRIES {
+                return Err(GNTST_GENERAL_ERROR);
+            }
+            attempt += 1;
+            *seen = found;
+        }
     }
 
     /// Drops one pin of `gref`; clears `GTF_writing` with the last writable

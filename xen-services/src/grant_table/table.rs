@@ -28,6 +28,7 @@ pub const INITIAL_FRAMES: u32 = 1;
 /// active_grant_entry`): the pins and the frame read at the first one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Pin {
+    pub(super) domid: u16,
     pub(super) readers: u32,
     pub(super) writers: u32,
     pub(super) gfn: u32,

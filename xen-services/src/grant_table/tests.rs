@@ -238,3 +238,47 @@ fn pin_retries_when_the_guest_races_then_gives_up() {
     assert_eq!((r, tries), (Err(GNTST_GENERAL_ERROR), 5));
     assert_eq!(t.pins(42), None);
 }
+
+#[test]
+fn a_pinned_grant_serves_only_its_backend_and_counts_are_capped() {
+    let mut t = GrantTable::new(1);
+    grant(&mut t, 50, BACKEND, 9, false);
+    let m = t.map(BACKEND, 50, false).unwrap();
+    // Another domain cannot share the active entry, even if re-granted.
+    grant(&mut t, 50, 4, 9, false);
+    assert_eq!(t.map(4, 50, false), Err(GNTST_GENERAL_ERROR));
+    grant(&mut t, 50, BACKEND, 9, false);
+    t.frame_mut(0).unwrap()[50 * 8] |= GTF_READING as u8;
+    let mut more = alloc::vec![m];
+    while let Ok(m) = t.map(BACKEND, 50, false) {
+        more.push(m);
+    }
+    assert_eq!(t.pins(50), Some((255, 0)), "Xen's 8-bit pin counts");
+    for m in more {
+        t.unmap(m).unwrap();
+    }
+    assert_eq!(flags(&t, 50), GTF_PERMIT_ACCESS);
+}
+
+#[test]
+fn flags_are_rechecked_only_for_the_first_pin_of_each_kind() {
+    let mut t = GrantTable::new(1);
+    grant(&mut t, 60, BACKEND, 9, false);
+    let w = t.map(BACKEND, 60, true).unwrap();
+    // The guest marks the entry read-only under the writable pin: further
+    // pins share the active entry and are not re-checked, as in Xen.
+    t.frame_mut(0).unwrap()[60 * 8] |= GTF_READONLY as u8;
+    let w2 = t.map(BACKEND, 60, true).unwrap();
+    let r = t.map(BACKEND, 60, false).unwrap();
+    assert_eq!(t.pins(60), Some((1, 2)));
+    t.unmap(w).unwrap();
+    t.unmap(w2).unwrap();
+    assert_eq!(
+        flags(&t, 60),
+        GTF_PERMIT_ACCESS | GTF_READONLY | GTF_READING
+    );
+    // With only a read pin left, a new writable pin is checked again.
+    assert_eq!(t.map(BACKEND, 60, true), Err(GNTST_GENERAL_ERROR));
+    t.unmap(r).unwrap();
+    assert_eq!(t.pins(60), None);
+}
