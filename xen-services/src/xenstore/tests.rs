@@ -179,6 +179,25 @@ fn bad_paths_and_messages() {
     let mut long = alloc::vec![b'a'; XENSTORE_REL_PATH_MAX + 1];
     long.push(0);
     assert_eq!(err(&mut xs, GUEST, XS_READ, 0, &long), Errno::EINVAL);
+    // The same limit applies to a guest below a home named absolutely, and
+    // to the whole of any other path (xenstored's `is_valid_nodename`).
+    let mut abs = b"/local/domain/1/".to_vec();
+    abs.extend(core::iter::repeat_n(b'a', XENSTORE_REL_PATH_MAX + 1));
+    abs.push(0);
+    assert_eq!(err(&mut xs, GUEST, XS_READ, 0, &abs), Errno::EINVAL);
+    assert_eq!(err(&mut xs, 0, XS_READ, 0, &abs), Errno::ENOENT);
+    abs.drain(16..17);
+    assert_eq!(err(&mut xs, GUEST, XS_READ, 0, &abs), Errno::ENOENT);
+    let mut abs = b"/tool/".to_vec();
+    abs.extend(core::iter::repeat_n(b'a', XENSTORE_REL_PATH_MAX - 6));
+    abs.push(0);
+    assert_eq!(err(&mut xs, GUEST, XS_READ, 0, &abs), Errno::EACCES);
+    abs.insert(7, b'a');
+    assert_eq!(err(&mut xs, GUEST, XS_READ, 0, &abs), Errno::EINVAL);
+    let mut abs = b"/tool/".to_vec();
+    abs.extend(core::iter::repeat_n(b'a', XENSTORE_ABS_PATH_MAX - 5));
+    abs.push(0);
+    assert_eq!(err(&mut xs, 0, XS_READ, 0, &abs), Errno::EINVAL);
     let big = alloc::vec![0u8; XENSTORE_PAYLOAD_MAX + 1];
     assert_eq!(err(&mut xs, GUEST, XS_WRITE, 0, &big), Errno::E2BIG);
     let mut w = b"data/v\0".to_vec();

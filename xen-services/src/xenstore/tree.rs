@@ -86,6 +86,24 @@ pub fn canonicalize(caller: u16, raw: &[u8]) -> XsResult<String> {
     if !is_valid_path(&path) || path.len() > XENSTORE_ABS_PATH_MAX {
         return Err(Errno::EINVAL);
     }
+    // As xenstored's `is_valid_nodename` (the `quota-path-max` quota, which
+    // binds guests only): the part after `/local/domain/<id>/` may be
+    // `XENSTORE_REL_PATH_MAX` long, and so may the whole of any other path.
+    let digits = path.strip_prefix(b"/local/domain/").map_or(0, |rest| {
+        rest.iter()
+            .take(5)
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    });
+    let home = "/local/domain/".len() + digits;
+    let local = if digits > 0 && path.get(home) == Some(&b'/') {
+        home + 1
+    } else {
+        0
+    };
+    if caller != DOM0 && path.len() > local + XENSTORE_REL_PATH_MAX {
+        return Err(Errno::EINVAL);
+    }
     String::from_utf8(path).map_err(|_| Errno::EINVAL)
 }
 
