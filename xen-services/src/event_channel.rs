@@ -24,6 +24,8 @@ mod hostile;
 #[cfg(test)]
 mod tests;
 
-pub use delivery::{is_masked, is_pending, set_pending, unmask, vcpu_pending, SHARED_INFO_LEN};
+pub use delivery::{
+    clear_pending, is_masked, is_pending, set_pending, unmask, vcpu_pending, SHARED_INFO_LEN,
+};
 pub use ports::EventChannels;
 pub use state::{virq_is_global, Notify, PortState, DOM0};

@@ -127,6 +127,16 @@ pub fn unmask(image: &mut [u8], port: EvtchnPort, vcpu: u32) -> Result<bool, Err
     Ok(mark_events_pending(image, vcpu_info))
 }
 
+/// Clears `port`'s pending bit (`evtchn_2l_clear_pending()`, a locked
+/// `btr` on the live page): `evtchn_free()` does it when a port is closed,
+/// so that a re-bound port does not start with a stale event. Errors as
+/// [`set_pending`] (the vCPU is not involved).
+pub fn clear_pending(image: &mut [u8], port: EvtchnPort) -> Result<(), Errno> {
+    let (w, _) = locate(image, port, 0)?;
+    test_and_clear(image, PENDING + w, port_bit(port));
+    Ok(())
+}
+
 /// Whether `port`'s pending bit is set in the image (false for an image too
 /// short or a port out of range).
 pub fn is_pending(image: &[u8], port: EvtchnPort) -> bool {

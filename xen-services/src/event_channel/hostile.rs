@@ -6,7 +6,7 @@ use super::*;
 use alloc::vec;
 use alloc::vec::Vec;
 use test_rng::XorShift;
-use xen_abi::event_channel::{EvtchnPort, NR_VIRQS};
+use xen_abi::event_channel::{EvtchnPort, EVTCHN_2L_NR_CHANNELS, NR_VIRQS};
 use xen_abi::memory::DOMID_SELF;
 
 const GUEST: u16 = 3;
@@ -108,7 +108,9 @@ fn hostile_event_channel_sequences() {
                     let _ = me.bind_ipi(vcpu);
                 }
                 4 => {
-                    let _ = me.close(Some(&mut *other), port);
+                    if me.close(Some(&mut *other), port).is_ok() {
+                        clear_pending(page, port).unwrap();
+                    }
                 }
                 5 => {
                     let _ = me.bind_vcpu(port, vcpu);
@@ -148,6 +150,17 @@ fn hostile_event_channel_sequences() {
             }
             check(&g, &d, gv);
             check(&d, &g, dv);
+            // Pending bits only for bound ports: close clears them.
+            for port in 0..EVTCHN_2L_NR_CHANNELS {
+                assert!(
+                    !is_pending(&gpage, port) || g.is_bound(port),
+                    "guest port {port}"
+                );
+                assert!(
+                    !is_pending(&dpage, port) || d.is_bound(port),
+                    "dom0 port {port}"
+                );
+            }
         }
     }
     assert!(raised > 50, "the sequences raise events ({raised})");

@@ -225,8 +225,8 @@ impl EventChannels {
     /// back to unbound, reserved for this domain, as `evtchn_close()` does;
     /// `remote` is the other end's table (`None` for a loopback, or when
     /// that domain is gone). `EINVAL` for an invalid, free or reserved port.
-    /// The caller clears nothing in the shared-info page: like Xen, a stale
-    /// pending bit stays for the guest to clear.
+    /// The port's vCPU goes back to 0; the caller then clears its pending
+    /// bit with [`super::delivery::clear_pending`], as `evtchn_free()` does.
     pub fn close(
         &mut self,
         remote: Option<&mut EventChannels>,

@@ -272,6 +272,12 @@ fn masked_ports_stay_quiet_until_unmasked() {
     assert_eq!(unmask(&mut si, 5, 0), Ok(true));
     assert!(!is_masked(&si, 5));
     assert_eq!(vcpu_pending(&si, 0), (1, 1));
+    // Closing a port clears its pending bit (evtchn_free()).
+    assert_eq!(clear_pending(&mut si, 5), Ok(()));
+    assert!(!is_pending(&si, 5));
+    assert_eq!(clear_pending(&mut si, 4096), Err(Errno::EINVAL));
+    assert_eq!(vcpu_pending(&si, 0), (1, 1), "the selector is the guest's");
+    assert_eq!(set_pending(&mut si, 5, 0), Ok(false));
     // Unmasking an unmasked or non-pending port does nothing.
     assert_eq!(unmask(&mut si, 5, 0), Ok(false));
     si[0xA00] = 1 << 6;
