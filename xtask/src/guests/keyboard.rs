@@ -3,7 +3,7 @@
 //! them in hex. With `console_input = keyboard`, what is typed on the host
 //! terminal arrives here as PS/2 set-1 scan codes.
 
-use super::rom::{emit_print_ds_si, emit_prologue, RomBuilder};
+use super::rom::{emit_print_ds_si, emit_prologue, emit_put_al, RomBuilder};
 use iced_x86::code_asm::*;
 
 /// How many scan codes the guest collects before printing.
@@ -46,20 +46,6 @@ pub fn build() -> Vec<u8> {
     let newline = b.data(b"\r\n\0");
     assemble(&mut b.asm, handler, hex, prefix, newline).expect("keyboard guest assembles");
     b.finish()
-}
-
-/// Sends AL through COM1 (polling THRE). Clobbers DX; keeps AX.
-fn put_al(a: &mut CodeAssembler) -> Result<(), IcedError> {
-    let mut wait = a.create_label();
-    a.push(ax)?;
-    a.set_label(&mut wait)?;
-    a.mov(dx, 0x3FDu32)?;
-    a.in_(al, dx)?;
-    a.test(al, 0x20u32)?;
-    a.jz(wait)?;
-    a.pop(ax)?;
-    a.mov(dx, 0x3F8u32)?;
-    a.out(dx, al)
 }
 
 fn assemble(
@@ -119,13 +105,13 @@ fn assemble(
     a.push(bx)?;
     a.shr(bx, 4u32)?;
     a.mov(al, byte_ptr(bx + hex))?;
-    put_al(a)?;
+    emit_put_al(a)?;
     a.pop(bx)?;
     a.and(bx, 0x0Fu32)?;
     a.mov(al, byte_ptr(bx + hex))?;
-    put_al(a)?;
+    emit_put_al(a)?;
     a.mov(al, 0x20u32)?;
-    put_al(a)?;
+    emit_put_al(a)?;
     a.inc(di)?;
     a.cmp(di, CODES)?;
     a.jb(next)?;

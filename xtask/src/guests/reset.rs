@@ -13,7 +13,7 @@
 //! built as a floppy boot sector ([`boot_sector`]), to boot twice through the
 //! emulated BIOS.
 
-use super::rom::{emit_print_ds_si, emit_prologue, emit_uart_init, RomBuilder};
+use super::rom::{emit_print_ds_si, emit_prologue, emit_put_al, emit_uart_init, RomBuilder};
 use iced_x86::code_asm::*;
 
 /// The line each boot starts with; the boot number (1 or 2) follows.
@@ -124,20 +124,6 @@ pub fn floppy_image() -> Vec<u8> {
     image
 }
 
-/// Sends AL through COM1 (polling THRE). Clobbers DX; keeps AX.
-fn put_al(a: &mut CodeAssembler) -> Result<(), IcedError> {
-    let mut wait = a.create_label();
-    a.push(ax)?;
-    a.set_label(&mut wait)?;
-    a.mov(dx, 0x3FDu32)?;
-    a.in_(al, dx)?;
-    a.test(al, 0x20u32)?;
-    a.jz(wait)?;
-    a.pop(ax)?;
-    a.mov(dx, 0x3F8u32)?;
-    a.out(dx, al)
-}
-
 /// Prints the line at `text` (DS-relative) and exits with `status`.
 fn fail_with(a: &mut CodeAssembler, text: u32, status: u32) -> Result<(), IcedError> {
     a.mov(si, text)?;
@@ -171,7 +157,7 @@ fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
     emit_print_ds_si(a)?;
     a.mov(al, byte_ptr(COUNTER + 4).es())?;
     a.add(al, u32::from(b'0'))?;
-    put_al(a)?;
+    emit_put_al(a)?;
     a.mov(si, s.newline)?;
     emit_print_ds_si(a)?;
     a.cmp(byte_ptr(COUNTER + 4).es(), 1u32)?;

@@ -106,6 +106,22 @@ pub fn emit_uart_init(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError> 
     Ok(())
 }
 
+/// Emits a call-free "send AL through COM1": polls THRE in the line status
+/// register, then writes the byte (PC16550D datasheet). Clobbers DX; keeps AX.
+pub fn emit_put_al(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError> {
+    use iced_x86::code_asm::*;
+    let mut wait = a.create_label();
+    a.push(ax)?;
+    a.set_label(&mut wait)?;
+    a.mov(dx, 0x3FDu32)?;
+    a.in_(al, dx)?;
+    a.test(al, 0x20u32)?;
+    a.jz(wait)?;
+    a.pop(ax)?;
+    a.mov(dx, 0x3F8u32)?;
+    a.out(dx, al)
+}
+
 /// Emits the common start: interrupts off, DS = CS (the ROM), a stack in low RAM.
 pub fn emit_prologue(a: &mut CodeAssembler) -> Result<(), iced_x86::IcedError> {
     use iced_x86::code_asm::*;
