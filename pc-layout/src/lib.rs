@@ -69,6 +69,15 @@ pub mod ports {
     /// Where the firmware places the PIIX3 IDE bus-master registers (BAR4),
     /// as SeaBIOS does.
     pub const IDE_BUS_MASTER: u16 = 0xC000;
+    /// The Xen platform PCI device's fixed unplug/log ports 10h-1Fh (QEMU
+    /// `hw/i386/xen/xen_platform.c`; Linux `arch/x86/xen/platform-pci-unplug.c`).
+    pub const XEN_UNPLUG: u16 = 0x10;
+    /// Ports of the unplug block.
+    pub const XEN_UNPLUG_COUNT: u16 = 0x10;
+    /// Where the firmware places the Xen platform device's BAR0 (I/O).
+    pub const XEN_PLATFORM_IO: u16 = 0xC100;
+    /// Size of the Xen platform device's BAR0.
+    pub const XEN_PLATFORM_IO_SIZE: u16 = 0x100;
     /// The test-exit port: a guest writes its exit status here.
     pub const TEST_EXIT: u16 = 0x501;
     /// The emulated BIOS's trap port: its ROM stubs write here so the
@@ -99,6 +108,9 @@ pub mod irqs {
     pub const IDE_PRIMARY: u8 = 14;
     /// IDE secondary channel.
     pub const IDE_SECONDARY: u8 = 15;
+    /// The Xen platform PCI device's INTx (its Interrupt Line register), the
+    /// event-channel upcall of a guest without a vector callback.
+    pub const XEN_PLATFORM: u8 = 11;
     /// Lines of the 8259 pair.
     pub const ISA_COUNT: u8 = 16;
 }
@@ -135,6 +147,24 @@ pub mod memory {
     /// The end of the 32-bit physical space; the ROM is aliased just below
     /// it so the reset vector at FFFF_FFF0h lands in it, as the chipset does.
     pub const FOUR_GIB: u64 = 1 << 32;
+    /// Where the firmware places the Xen platform device's BAR1: address
+    /// space the guest maps its grant-table frames into (Linux
+    /// `drivers/xen/platform-pci.c`, `alloc_xen_mmio`), inside the PCI hole.
+    pub const XEN_PLATFORM_MMIO: u64 = 0xF000_0000;
+    /// Size of BAR1: at least the most grant frames × 4 KiB (QEMU: 16 MiB).
+    pub const XEN_PLATFORM_MMIO_SIZE: u64 = 16 << 20;
+    /// The Xen "special pages" (XenStore and console rings), E820-reserved so
+    /// the guest leaves them alone, as QEMU places them (console at PFN
+    /// FEFF8h, store at FEFF9h); the hypervisor backs them with its own
+    /// frames.
+    pub const XEN_SPECIAL_PAGES: u64 = 0xFEFF_8000;
+    /// Bytes of the special-pages region (it ends at FF00_0000h, below the
+    /// ROM alias).
+    pub const XEN_SPECIAL_PAGES_SIZE: u64 = 0x8000;
+    /// The console ring's page (`HVM_PARAM_CONSOLE_PFN`).
+    pub const XEN_CONSOLE_PAGE: u64 = XEN_SPECIAL_PAGES;
+    /// The XenStore ring's page (`HVM_PARAM_STORE_PFN`).
+    pub const XEN_STORE_PAGE: u64 = XEN_SPECIAL_PAGES + 0x1000;
     /// I/O APIC registers (82093AA default).
     pub const IO_APIC: u64 = 0xFEC0_0000;
     /// HPET registers (IA-PC HPET 1.0a default).
@@ -171,6 +201,8 @@ mod tests {
             (ports::IDE_SECONDARY_COMMAND, 8),
             (ports::IDE_SECONDARY_CONTROL, 1),
             (ports::IDE_BUS_MASTER, 16),
+            (ports::XEN_UNPLUG, ports::XEN_UNPLUG_COUNT),
+            (ports::XEN_PLATFORM_IO, ports::XEN_PLATFORM_IO_SIZE),
             (ports::TEST_EXIT, 1),
             (ports::BIOS_TRAP, 1),
         ];
@@ -199,6 +231,7 @@ mod tests {
             irqs::MOUSE,
             irqs::IDE_PRIMARY,
             irqs::IDE_SECONDARY,
+            irqs::XEN_PLATFORM,
         ]
         .iter()
         .chain(irqs::COM.iter())
@@ -218,10 +251,14 @@ mod tests {
             memory::ROM_AREA,
             memory::HIGH_MEMORY,
             memory::RAM_BELOW_4G_LIMIT,
+            memory::XEN_PLATFORM_MMIO,
+            memory::XEN_PLATFORM_MMIO + memory::XEN_PLATFORM_MMIO_SIZE,
             memory::IO_APIC,
             memory::HPET,
             memory::LOCAL_APIC,
-            memory::FOUR_GIB,
+            memory::XEN_SPECIAL_PAGES,
+            memory::XEN_SPECIAL_PAGES + memory::XEN_SPECIAL_PAGES_SIZE,
+            memory::FOUR_GIB - memory::MAX_ROM_SIZE,
         ];
         assert!(order.windows(2).all(|w| w[0] < w[1]));
     }

@@ -9,11 +9,15 @@
 //!   quotas, transactions and watches, and the wire protocol.
 //! - [`event_channel`]: 2-level event channels, per domain.
 //! - [`grant_table`]: grant table v1 state and the backend's access checks.
+//! - [`console`]: the PV console backend's ring.
+//! - [`hvm`]: a domain's hypercalls and the state they serve.
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod console;
 pub mod event_channel;
 pub mod grant_table;
+pub mod hvm;
 pub mod xenstore;

@@ -12,9 +12,11 @@
 //! - [`watch`]: watches per connection and the events they fire;
 //! - [`quota`]: per-domain limits with xenstored's default numbers;
 //! - [`server`]: [`XenStore::request`], parsing and dispatching messages.
+//! - [`ring`]: the shared ring a domain's requests and replies travel on.
 
 pub mod permissions;
 pub mod quota;
+pub mod ring;
 pub mod server;
 pub mod transaction;
 pub mod tree;
