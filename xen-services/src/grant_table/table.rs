@@ -5,12 +5,13 @@
 //! For an auto-translated (HVM) guest the hypervisor owns the frames: zeroed
 //! host pages that the guest maps at GFNs it chooses with
 //! `XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx, gfn)`. Here each
-//! frame is a [`XEN_PAGE_SIZE`] byte buffer standing for that page; the
+//! frame is a page-aligned [`GrantFrame`] the hypervisor maps into the
+//! guest's physical address space ([`GrantTable::frame_address`]); the
 //! guest writes entries into it and the backend reads and updates them in
-//! place, as it would on the mapped page.
+//! place. A frame never moves while the table lives.
 
 use alloc::collections::BTreeMap;
-use alloc::vec;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use xen_abi::errno::Errno;
 use xen_abi::grant_table::{
@@ -34,10 +35,16 @@ pub(super) struct Pin {
     pub(super) gfn: u32,
 }
 
+/// One grant frame: a 4 KiB page, aligned so it can be mapped into a
+/// guest's second-level tables as it is.
+#[derive(Clone, Debug)]
+#[repr(C, align(4096))]
+pub struct GrantFrame(pub [u8; XEN_PAGE_SIZE]);
+
 /// A guest's v1 grant table.
 #[derive(Clone, Debug)]
 pub struct GrantTable {
-    pub(super) frames: Vec<Vec<u8>>,
+    pub(super) frames: Vec<Box<GrantFrame>>,
     max_frames: u32,
     pub(super) pins: BTreeMap<GrantRef, Pin>,
 }
@@ -58,7 +65,7 @@ impl GrantTable {
 
     fn grow(&mut self, nr_frames: u32) {
         while (self.frames.len() as u32) < nr_frames {
-            self.frames.push(vec![0; XEN_PAGE_SIZE]);
+            self.frames.push(Box::new(GrantFrame([0; XEN_PAGE_SIZE])));
         }
     }
 
@@ -117,12 +124,20 @@ impl GrantTable {
 
     /// Frame `i`'s bytes, as the guest sees its mapped page.
     pub fn frame(&self, i: u32) -> Option<&[u8]> {
-        self.frames.get(i as usize).map(Vec::as_slice)
+        self.frames.get(i as usize).map(|f| &f.0[..])
+    }
+
+    /// Where frame `i` lives in the hypervisor's (identity-mapped) memory:
+    /// the host page to map at the GFN the guest chose.
+    pub fn frame_address(&self, i: u32) -> Option<u64> {
+        self.frames
+            .get(i as usize)
+            .map(|f| f.0.as_ptr() as usize as u64)
     }
 
     /// Frame `i`'s bytes for writing (the guest's own stores).
     pub fn frame_mut(&mut self, i: u32) -> Option<&mut [u8]> {
-        self.frames.get_mut(i as usize).map(Vec::as_mut_slice)
+        self.frames.get_mut(i as usize).map(|f| &mut f.0[..])
     }
 
     /// The frame and byte offset of entry `gref`, if it is a valid ref.
@@ -138,14 +153,14 @@ impl GrantTable {
     /// Xen's compare-and-exchange on the entry header).
     pub fn header(&self, gref: GrantRef) -> Option<u32> {
         let (f, off) = self.locate(gref)?;
-        let b = &self.frames[f][off..off + 4];
+        let b = &self.frames[f].0[off..off + 4];
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// Entry `gref`'s `frame` field.
     pub fn entry_frame(&self, gref: GrantRef) -> Option<u32> {
         let (f, off) = self.locate(gref)?;
-        let b = &self.frames[f][off + 4..off + 8];
+        let b = &self.frames[f].0[off + 4..off + 8];
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
@@ -156,7 +171,7 @@ impl GrantTable {
         let (f, off) = self.locate(gref)?;
         let found = self.header(gref)?;
         if found == old {
-            self.frames[f][off..off + 4].copy_from_slice(&new.to_le_bytes());
+            self.frames[f].0[off..off + 4].copy_from_slice(&new.to_le_bytes());
         }
         Some(found)
     }
@@ -165,8 +180,8 @@ impl GrantTable {
     /// a `lock and` on the live page).
     pub(super) fn clear_flags(&mut self, gref: GrantRef, bits: u16) {
         if let Some((f, off)) = self.locate(gref) {
-            let flags = u16::from_le_bytes([self.frames[f][off], self.frames[f][off + 1]]);
-            self.frames[f][off..off + 2].copy_from_slice(&(flags & !bits).to_le_bytes());
+            let flags = u16::from_le_bytes([self.frames[f].0[off], self.frames[f].0[off + 1]]);
+            self.frames[f].0[off..off + 2].copy_from_slice(&(flags & !bits).to_le_bytes());
         }
     }
 
