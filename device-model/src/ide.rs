@@ -195,6 +195,30 @@ impl IdeController {
         self.attach(channel, slave, Media::Cdrom(drive));
     }
 
+    /// Removes the hard disk at device 0 (`slave` false) or 1 of `channel`,
+    /// as the Xen unplug protocol takes an emulated disk away
+    /// (`crate::xen_platform`); a CD-ROM drive or an empty position stays as
+    /// it is. True if a disk was removed.
+    pub fn detach_disk(&mut self, channel: usize, slave: bool) -> bool {
+        let Some(ch) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let slot = &mut ch.devices[usize::from(slave)];
+        if !slot
+            .as_ref()
+            .is_some_and(|d| matches!(d.media, Media::Disk(_)))
+        {
+            return false;
+        }
+        *slot = None;
+        ch.bm_status &= !if slave {
+            BM_STATUS_DRIVE1_DMA
+        } else {
+            BM_STATUS_DRIVE0_DMA
+        };
+        true
+    }
+
     fn attach(&mut self, channel: usize, slave: bool, media: Media) {
         let Some(ch) = self.channels.get_mut(channel) else {
             return;

@@ -26,6 +26,7 @@ pub mod rate_limit;
 pub mod reset;
 pub mod uart16550;
 pub mod vga_text;
+pub mod xen_platform;
 
 /// Where a device sends bytes it outputs (a console, a log).
 pub trait ByteSink {

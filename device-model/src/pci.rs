@@ -22,6 +22,8 @@
 //!   datasheet: function 0 (PCI-to-ISA bridge, 8086:7000) configuration
 //!   registers including PIRQRCA-PIRQRCD; function 1 (IDE, 8086:7010) with BMIBA
 //!   and IDETIM/SIDETIM; and the RC Reset Control register at I/O 0CF9h.
+//! - On a board with the Xen PV-on-HVM interface, the Xen platform device
+//!   (5853:0001) at 03.0, which `xen_platform` describes.
 //!
 //! Deviation: the PIIX3 datasheet reserves BMIBA bits 31:16 (reading 0); here
 //! every I/O BAR decodes 32 address bits, as §6.2.5.1 permits, so sizing the
@@ -37,18 +39,21 @@
 //! re-exported here: `config_space` (the type-0 header, its registers and
 //! BARs), `i440fx` (the 82441FX host bridge), `piix3` (the PIIX3 ISA bridge
 //! and IDE functions), `bus` (the mechanism #1 ports, the slots and the RC
-//! register) and `piix3_access` (the bus's accessors for PIIX3 registers).
+//! register), `piix3_access` (the bus's accessors for PIIX3 registers) and
+//! `xen_platform` (the Xen platform device and its accessors).
 
 mod bus;
 mod config_space;
 mod i440fx;
 mod piix3;
 mod piix3_access;
+mod xen_platform;
 
 pub use bus::*;
 pub use config_space::*;
 pub use i440fx::*;
 pub use piix3::*;
+pub use xen_platform::*;
 
 #[cfg(test)]
 mod tests;

@@ -74,6 +74,8 @@ pub const COMMAND_SPECIAL_CYCLES: u16 = 1 << 3;
 pub const COMMAND_PARITY_ERROR_RESPONSE: u16 = 1 << 6;
 /// Command bit 8: SERR# Enable.
 pub const COMMAND_SERR_ENABLE: u16 = 1 << 8;
+/// Command bit 10: Interrupt Disable; set, the function may not assert INTx#.
+pub const COMMAND_INTERRUPT_DISABLE: u16 = 1 << 10;
 
 /// Status bit 4: Capabilities List; 0 here, no function has capabilities.
 pub const STATUS_CAPABILITIES_LIST: u16 = 1 << 4;
