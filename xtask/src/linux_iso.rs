@@ -3,14 +3,15 @@
 //!
 //! `make_linux_iso` downloads (once, into `target/guests/cache/`) the stock
 //! kernel the `linux-image-amd64` metapackage points at, `busybox-static`,
-//! `isolinux` and `syslinux-common`, and builds `target/guests/linux.iso`:
+//! `isolinux`, `syslinux-common`, and `xenstore-utils` with the packages of
+//! the libraries it loads, and builds `target/guests/linux.iso`:
 //!
 //! | path on the CD | what it is |
 //! | --- | --- |
 //! | `isolinux/isolinux.bin` | the El Torito no-emulation boot image (4 sectors loaded, boot info table patched in) |
 //! | `isolinux/ldlinux.c32`, `isolinux/isolinux.cfg` | the rest of ISOLINUX and its configuration (serial console on COM1 at 115200) |
 //! | `boot/vmlinuz` | Debian's unmodified bzImage |
-//! | `boot/initrd.img` | a gzip'd cpio "newc" archive written here: busybox, `/init`, and the kernel modules for the PIIX IDE controller, the ATAPI CD-ROM and ISO 9660 |
+//! | `boot/initrd.img` | a gzip'd cpio "newc" archive written here: busybox, `/init`, the kernel modules for the PIIX IDE controller, the ATAPI CD-ROM and ISO 9660, and Debian's `xenstore-*` tools with their shared libraries and dynamic loader at their Debian paths |
 //! | `testdata/hello.txt` | a few KB of deterministic text; its sha256 is written beside the ISO as `linux.iso.testdata.sha256` |
 //!
 //! Once a kernel package is in the cache it stays the kernel the ISO is made
@@ -18,32 +19,38 @@
 //! cache to move to the kernel `linux-image-amd64` names then.
 //!
 //! The guest's `/init` prints [`INIT_STARTED`], loads the modules, mounts the
-//! CD at [`CD_MOUNT`] and prints [`SHELL_READY`] before it gives the serial
-//! console an interactive shell. The kernel runs with `noapic nolapic
+//! CD at [`CD_MOUNT`], starts a shell on the Xen PV console when the kernel
+//! has one (`/dev/hvc0`, then [`HVC0_SHELL_STARTED`]) and prints
+//! [`SHELL_READY`] before it gives the serial console an interactive shell. The kernel runs with `noapic nolapic
 //! acpi=off`: the hypervisor's PC has one CPU, an 8259 PIC pair, and neither
 //! an APIC nor ACPI tables.
 //!
 //! Formats followed: the kernel's initramfs buffer format
 //! (Documentation/driver-api/early-userspace/buffer-format.rst, Linux 6.1),
-//! the ELF-64 section header table (System V ABI, generic "gABI" 4.1, chapter
-//! 4 "Sections"), the `.modinfo` key=value strings `modinfo(8)` reads, and
-//! `modules.dep` as `modules.dep(5)` describes it.
+//! the ELF-64 section header table and dynamic section (System V ABI, generic
+//! "gABI" 4.1, chapters 4 "Sections" and 5 "Dynamic Section"), the
+//! `.modinfo` key=value strings `modinfo(8)` reads, and `modules.dep` as
+//! `modules.dep(5)` describes it.
 //!
 //! The parts, each using only those listed before it: `host` (running tools,
 //! file helpers), `cpio` (the archive writer), `testdata` (the test file),
-//! `modules` (kernel modules: `.modinfo`, load order, decompression), `apt`
-//! (the package cache), `initrd` (the initramfs and `/init`), `iso` (the CD
-//! and `xorriso`); this file decides when to rebuild.
+//! `elf` (sections, `.interp`, `DT_NEEDED`), `modules` (kernel modules:
+//! `.modinfo`, load order, decompression), `userland` (dynamically linked
+//! programs and what the loader needs for them), `apt` (the package cache),
+//! `initrd` (the initramfs and `/init`), `iso` (the CD and `xorriso`); this
+//! file decides when to rebuild.
 
 pub(crate) mod apt;
 mod cpio;
+mod elf;
 pub(crate) mod host;
 mod initrd;
 mod iso;
 mod modules;
 mod testdata;
+mod userland;
 
-pub use initrd::{CD_MOUNT, INIT_STARTED, SHELL_READY};
+pub use initrd::{CD_MOUNT, HVC0_SHELL_STARTED, INIT_STARTED, SHELL_READY};
 pub use testdata::{testdata_bytes, TESTDATA_PATH};
 
 use crate::tools;
@@ -58,7 +65,7 @@ use testdata::parse_sha256_line;
 /// Raise when the way the ISO is put together changes (the cpio writer, the
 /// test file, the layout), so existing ISOs are rebuilt; the package files,
 /// `/init` and `isolinux.cfg` are compared on their own.
-const RECIPE_VERSION: u32 = 1;
+const RECIPE_VERSION: u32 = 2;
 
 /// The workspace's folder for generated guests.
 pub fn guests_dir() -> PathBuf {

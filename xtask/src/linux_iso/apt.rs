@@ -15,6 +15,11 @@ const KERNEL_METAPACKAGE: &str = "linux-image-amd64";
 const BUSYBOX_PACKAGE: &str = "busybox-static";
 const ISOLINUX_PACKAGE: &str = "isolinux";
 const SYSLINUX_COMMON_PACKAGE: &str = "syslinux-common";
+/// Debian's XenStore tools and the packages holding the shared libraries
+/// they load (`crate::linux_iso::userland` finds which files from the
+/// programs' `DT_NEEDED` entries, and names the library if one is missing here).
+pub(super) const USERLAND_PACKAGES: [&str; 4] =
+    ["xenstore-utils", "libxenstore4", "libxentoolcore1", "libc6"];
 
 /// The cached packages an ISO is built from.
 pub(super) struct Debs {
@@ -22,16 +27,20 @@ pub(super) struct Debs {
     pub(super) busybox: PathBuf,
     pub(super) isolinux: PathBuf,
     pub(super) syslinux_common: PathBuf,
+    /// [`USERLAND_PACKAGES`], in that order.
+    pub(super) userland: [PathBuf; USERLAND_PACKAGES.len()],
 }
 
 impl Debs {
-    pub(super) fn all(&self) -> [&Path; 4] {
-        [
+    pub(super) fn all(&self) -> Vec<&Path> {
+        let mut all: Vec<&Path> = vec![
             &self.kernel,
             &self.busybox,
             &self.isolinux,
             &self.syslinux_common,
-        ]
+        ];
+        all.extend(self.userland.iter().map(PathBuf::as_path));
+        all
     }
 }
 
@@ -43,7 +52,7 @@ pub(crate) struct Apt {
 }
 
 impl Apt {
-    /// The four packages, from the cache or downloaded into it.
+    /// The packages, from the cache or downloaded into it.
     pub(super) fn fetch_debs(&mut self, cache: &Path) -> Result<Debs, String> {
         require_apt()?;
         let kernel_package = match cached_kernel(&list_dir(cache)?) {
@@ -59,11 +68,13 @@ impl Apt {
                 SYSLINUX_COMMON_PACKAGE,
             ],
         )?;
+        let userland = self.fetch(cache, USERLAND_PACKAGES)?;
         Ok(Debs {
             kernel,
             busybox,
             isolinux,
             syslinux_common,
+            userland,
         })
     }
 

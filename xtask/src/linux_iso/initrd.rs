@@ -1,5 +1,6 @@
-//! The initramfs: busybox, the `/init` script, and the kernel modules `/init`
-//! loads with their `modules.dep`, written as a gzip'd cpio archive.
+//! The initramfs: busybox, the `/init` script, the kernel modules `/init`
+//! loads with their `modules.dep`, and Debian's XenStore tools with the
+//! shared libraries they load, written as a gzip'd cpio archive.
 //!
 //! Format followed: the kernel's initramfs buffer format
 //! (Documentation/driver-api/early-userspace/buffer-format.rst, Linux 6.1).
@@ -10,6 +11,7 @@ use super::modules::{
     index_modules, load_order, module_image, modules_dep_line, normalize, parse_modinfo,
     strip_compression, ModInfo,
 };
+use super::userland::{closure, xenstore_tools, Entry, XENSTORE_PROGRAM};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +20,9 @@ use std::process::Command;
 pub const INIT_STARTED: &str = "vmm-linux: init started";
 /// What `/init` prints just before the interactive shell takes the console.
 pub const SHELL_READY: &str = "vmm-linux: shell ready";
+/// What `/init` prints once it has started a second shell on the Xen PV
+/// console `/dev/hvc0` (only when the kernel made that device).
+pub const HVC0_SHELL_STARTED: &str = "vmm-linux: hvc0 shell started";
 /// Where `/init` mounts the CD (`/dev/sr0`, ISO 9660, read-only).
 pub const CD_MOUNT: &str = "/mnt";
 
@@ -41,7 +46,9 @@ echo "vmm-linux: init started"
 echo "vmm-linux: kernel $(uname -r)"
 "#;
 
-/// `/init` after the module loading: mount the CD, hand over the console.
+/// `/init` after the module loading: mount the CD, start a shell on the Xen
+/// PV console when there is one (`setsid -c` makes it that shell's
+/// controlling terminal), hand over the serial console.
 pub(super) const INIT_TAIL: &str = r#"i=0
 while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do
   sleep 0.1
@@ -52,12 +59,18 @@ if mount -t iso9660 -o ro /dev/sr0 /mnt; then
 else
   echo "vmm-linux: cannot mount /dev/sr0 at /mnt"
 fi
+if [ -c /dev/hvc0 ]; then
+  setsid -c sh </dev/hvc0 >/dev/hvc0 2>&1 &
+  echo "vmm-linux: hvc0 shell started"
+fi
 echo "vmm-linux: shell ready"
 exec setsid cttyhack sh
 "#;
 
 /// Writes the initramfs: busybox, `/init`, the modules `/init` loads with
-/// their `modules.dep`, and the console device the kernel opens before init.
+/// their `modules.dep`, the console device the kernel opens before init, and
+/// the XenStore tools (each a link to the one program, as the package's hard
+/// links are) with everything the dynamic loader needs for them.
 pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<PathBuf, String> {
     let modules_dir = ["lib/modules", "usr/lib/modules"]
         .iter()
@@ -96,6 +109,16 @@ pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<Pat
     let busybox = root.join(BUSYBOX_IN_PACKAGE);
     cpio.file("bin/busybox", 0o755, &read(&busybox)?);
     cpio.symlink("bin/sh", "busybox");
+    for entry in closure(root, &[XENSTORE_PROGRAM])? {
+        match entry {
+            Entry::File { path, perm, data } => cpio.file(&path, perm, &data),
+            Entry::Symlink { path, target } => cpio.symlink(&path, &target),
+        }
+    }
+    let program = XENSTORE_PROGRAM.rsplit('/').next().expect("a file name");
+    for tool in xenstore_tools(root)? {
+        cpio.symlink(&format!("usr/bin/{tool}"), program);
+    }
 
     let ko_path = |name: &str| strip_compression(&index[name]).to_string();
     let mut dep_lines = String::new();

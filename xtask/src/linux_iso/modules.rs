@@ -2,10 +2,11 @@
 //! says, the order to load them in, their `modules.dep` lines, and their
 //! images decompressed for busybox's insmod.
 //!
-//! Formats followed: the ELF-64 section header table (System V ABI, generic
-//! "gABI" 4.1, chapter 4 "Sections"), the `.modinfo` key=value strings
-//! `modinfo(8)` reads, and `modules.dep` as `modules.dep(5)` describes it.
+//! Formats followed: the `.modinfo` key=value strings `modinfo(8)` reads
+//! (found through [`super::elf`]), and `modules.dep` as `modules.dep(5)`
+//! describes it.
 
+use super::elf::section;
 use super::host::{file_name, list_dir, read, run};
 use crate::tools;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,62 +26,6 @@ pub(super) struct ModInfo {
 /// Module names treat `-` and `_` alike; the kernel writes `_`.
 pub(super) fn normalize(name: &str) -> String {
     name.replace('-', "_")
-}
-
-// ELF-64 header and section header fields used here (gABI 4.1, "ELF
-// Header" and "Sections"), as byte offsets.
-const EI_CLASS: usize = 4;
-const ELFCLASS64: u8 = 2;
-const EI_DATA: usize = 5;
-const ELFDATA2LSB: u8 = 1;
-const E_SHOFF: usize = 0x28;
-const E_SHENTSIZE: usize = 0x3A;
-const E_SHNUM: usize = 0x3C;
-const E_SHSTRNDX: usize = 0x3E;
-const SH_NAME: usize = 0x00;
-const SH_OFFSET: usize = 0x18;
-const SH_SIZE: usize = 0x20;
-const SHDR_SIZE: usize = 0x40;
-
-fn le(bytes: &[u8], at: usize, len: usize) -> Result<u64, String> {
-    let b = bytes
-        .get(at..at + len)
-        .ok_or_else(|| format!("ELF field at {at:#x} lies past the end of the file"))?;
-    Ok(b.iter().rev().fold(0, |v, &x| (v << 8) | u64::from(x)))
-}
-
-/// The bytes of the section called `name`.
-fn section<'a>(elf: &'a [u8], name: &str) -> Result<&'a [u8], String> {
-    if elf.get(..4) != Some(b"\x7fELF".as_slice())
-        || elf.get(EI_CLASS) != Some(&ELFCLASS64)
-        || elf.get(EI_DATA) != Some(&ELFDATA2LSB)
-    {
-        return Err("not a little-endian ELF-64 file".into());
-    }
-    let shoff = le(elf, E_SHOFF, 8)? as usize;
-    let entsize = le(elf, E_SHENTSIZE, 2)? as usize;
-    let count = le(elf, E_SHNUM, 2)? as usize;
-    let strndx = le(elf, E_SHSTRNDX, 2)? as usize;
-    if entsize < SHDR_SIZE {
-        return Err(format!("section headers of {entsize} bytes"));
-    }
-    let bytes_of = |index: usize| -> Result<&'a [u8], String> {
-        let header = shoff + index * entsize;
-        let offset = le(elf, header + SH_OFFSET, 8)? as usize;
-        let size = le(elf, header + SH_SIZE, 8)? as usize;
-        elf.get(offset..offset.saturating_add(size))
-            .ok_or_else(|| format!("section {index} lies past the end of the file"))
-    };
-    let names = bytes_of(strndx)?;
-    for index in 0..count {
-        let at = le(elf, shoff + index * entsize + SH_NAME, 4)? as usize;
-        let this = names.get(at..).unwrap_or_default();
-        let this = this.split(|&b| b == 0).next().unwrap_or_default();
-        if this == name.as_bytes() {
-            return bytes_of(index);
-        }
-    }
-    Err(format!("no {name} section"))
 }
 
 /// Reads `name=`, `depends=` and `softdep=` from a module's `.modinfo`

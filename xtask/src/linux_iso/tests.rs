@@ -1,11 +1,14 @@
 //! Tests of `linux_iso`, its parts in the order of the files: cpio, kernel
-//! modules, apt, host tools, the test file, ISOLINUX and `/init`.
+//! modules, ELF dynamic sections and the userland closure, apt, host tools,
+//! the test file, ISOLINUX and `/init`.
 
 use super::apt::{cached_deb, cached_kernel, is_kernel_package, kernel_dependency};
 use super::cpio;
+use super::elf::{interpreter, needed_libraries};
 use super::host::error_line;
 use super::modules::{load_order, module_stem, modules_dep_line, parse_modinfo, strip_compression};
 use super::testdata::parse_sha256_line;
+use super::userland::{closure, normalize, resolve_link, xenstore_tools, Entry};
 use super::*;
 
 /// The 13 numeric fields of the header starting at `at`.
@@ -84,17 +87,26 @@ fn cpio_adds_parent_directories_first_once() {
     assert_eq!((dir[1], dir[4]), (0o040_755, 2));
 }
 
-/// A minimal ELF-64 file: a null section, .shstrtab and .modinfo.
-fn elf_with_modinfo(modinfo: &[u8]) -> Vec<u8> {
-    let shstrtab = b"\0.shstrtab\0.modinfo\0";
+/// A minimal ELF-64 file: a null section, .shstrtab and the sections given.
+fn elf_with_sections(sections: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut shstrtab = b"\0.shstrtab\0".to_vec();
+    let mut name_at = Vec::new();
+    for (name, _) in sections {
+        name_at.push(shstrtab.len() as u32);
+        shstrtab.extend_from_slice(name.as_bytes());
+        shstrtab.push(0);
+    }
     let mut elf = vec![0u8; 0x40];
     elf[..4].copy_from_slice(b"\x7fELF");
     elf[4] = 2;
     elf[5] = 1;
     let strtab_at = elf.len();
-    elf.extend_from_slice(shstrtab);
-    let modinfo_at = elf.len();
-    elf.extend_from_slice(modinfo);
+    elf.extend_from_slice(&shstrtab);
+    let mut data_at = Vec::new();
+    for (_, data) in sections {
+        data_at.push(elf.len());
+        elf.extend_from_slice(data);
+    }
     let shoff = elf.len();
     let mut section = |name: u32, offset: usize, size: usize| {
         let mut h = [0u8; 0x40];
@@ -105,12 +117,208 @@ fn elf_with_modinfo(modinfo: &[u8]) -> Vec<u8> {
     };
     section(0, 0, 0);
     section(1, strtab_at, shstrtab.len());
-    section(11, modinfo_at, modinfo.len());
+    for (i, (_, data)) in sections.iter().enumerate() {
+        section(name_at[i], data_at[i], data.len());
+    }
     elf[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
     elf[0x3A..0x3C].copy_from_slice(&0x40u16.to_le_bytes());
-    elf[0x3C..0x3E].copy_from_slice(&3u16.to_le_bytes());
+    elf[0x3C..0x3E].copy_from_slice(&(2 + sections.len() as u16).to_le_bytes());
     elf[0x3E..0x40].copy_from_slice(&1u16.to_le_bytes());
     elf
+}
+
+fn elf_with_modinfo(modinfo: &[u8]) -> Vec<u8> {
+    elf_with_sections(&[(".modinfo", modinfo)])
+}
+
+/// A dynamically linked ELF file: `.interp` if given, `DT_NEEDED` entries
+/// for `needs`, and an unrelated entry before them.
+fn dynamic_elf(interp: Option<&str>, needs: &[&str]) -> Vec<u8> {
+    let mut dynstr = b"\0".to_vec();
+    let mut dynamic = Vec::new();
+    let mut entry = |tag: u64, value: u64| {
+        dynamic.extend_from_slice(&tag.to_le_bytes());
+        dynamic.extend_from_slice(&value.to_le_bytes());
+    };
+    entry(0x6fff_fef5, 0x1234); // DT_GNU_HASH: not a library
+    for n in needs {
+        entry(1, dynstr.len() as u64);
+        dynstr.extend_from_slice(n.as_bytes());
+        dynstr.push(0);
+    }
+    entry(0, 0);
+    entry(1, 0); // past DT_NULL: ignored
+    let interp = interp.map(|i| format!("{i}\0").into_bytes());
+    let mut sections: Vec<(&str, &[u8])> = Vec::new();
+    if let Some(i) = &interp {
+        sections.push((".interp", i));
+    }
+    sections.push((".dynstr", &dynstr));
+    sections.push((".dynamic", &dynamic));
+    elf_with_sections(&sections)
+}
+
+#[test]
+fn dynamic_section_names_the_needed_libraries_and_the_interpreter() {
+    let elf = dynamic_elf(
+        Some("/lib64/ld-linux-x86-64.so.2"),
+        &["libxenstore.so.4", "libc.so.6"],
+    );
+    assert_eq!(
+        needed_libraries(&elf).unwrap(),
+        ["libxenstore.so.4", "libc.so.6"]
+    );
+    assert_eq!(
+        interpreter(&elf).unwrap().as_deref(),
+        Some("/lib64/ld-linux-x86-64.so.2")
+    );
+    let library = dynamic_elf(None, &[]);
+    assert!(needed_libraries(&library).unwrap().is_empty());
+    assert_eq!(interpreter(&library).unwrap(), None);
+    // A static program has no .dynamic at all.
+    let static_program = elf_with_modinfo(b"name=x\0");
+    assert!(needed_libraries(&static_program).unwrap().is_empty());
+    assert!(needed_libraries(b"#!/bin/sh\n")
+        .unwrap_err()
+        .contains("ELF-64"));
+}
+
+#[test]
+fn link_targets_resolve_from_the_link_folder_or_the_root() {
+    assert_eq!(normalize("/lib64/./x/../ld.so"), "lib64/ld.so");
+    assert_eq!(
+        resolve_link("usr/lib/x86_64-linux-gnu/liba.so.1", "liba.so.1.0"),
+        "usr/lib/x86_64-linux-gnu/liba.so.1.0"
+    );
+    assert_eq!(
+        resolve_link("lib64/ld.so", "/lib/x86_64-linux-gnu/ld.so"),
+        "lib/x86_64-linux-gnu/ld.so"
+    );
+    assert_eq!(
+        resolve_link("usr/bin/tool", "../lib/x/tool"),
+        "usr/lib/x/tool"
+    );
+}
+
+/// A folder under target/ for one test's fake unpacked packages.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = crate::workspace_root()
+        .join("target")
+        .join("test-images")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn put(root: &std::path::Path, path: &str, data: &[u8]) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+}
+
+fn link(root: &std::path::Path, path: &str, target: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, p).unwrap();
+}
+
+#[test]
+fn closure_follows_interp_needed_entries_and_links_each_file_once() {
+    let root = scratch("closure");
+    let interp = "/lib64/ld-linux-x86-64.so.2";
+    put(
+        &root,
+        "usr/bin/xenstore",
+        &dynamic_elf(Some(interp), &["libxenstore.so.4", "libc.so.6"]),
+    );
+    link(
+        &root,
+        "lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    );
+    put(
+        &root,
+        "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        &dynamic_elf(None, &[]),
+    );
+    put(
+        &root,
+        "lib/x86_64-linux-gnu/libc.so.6",
+        &dynamic_elf(None, &["ld-linux-x86-64.so.2"]),
+    );
+    link(
+        &root,
+        "usr/lib/x86_64-linux-gnu/libxenstore.so.4",
+        "libxenstore.so.4.0",
+    );
+    put(
+        &root,
+        "usr/lib/x86_64-linux-gnu/libxenstore.so.4.0",
+        &dynamic_elf(None, &["libxentoolcore.so.1", "libc.so.6"]),
+    );
+    put(
+        &root,
+        "usr/lib/x86_64-linux-gnu/libxentoolcore.so.1",
+        &dynamic_elf(None, &["libc.so.6"]),
+    );
+    put(&root, "usr/lib/x86_64-linux-gnu/unrelated.so", b"");
+    let entries = closure(&root, &["usr/bin/xenstore"]).unwrap();
+    let names: Vec<String> = entries
+        .iter()
+        .map(|e| match e {
+            Entry::File { path, .. } => path.clone(),
+            Entry::Symlink { path, target } => format!("{path} -> {target}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "usr/bin/xenstore",
+            "lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            "usr/lib/x86_64-linux-gnu/libxenstore.so.4 -> libxenstore.so.4.0",
+            "usr/lib/x86_64-linux-gnu/libxenstore.so.4.0",
+            "usr/lib/x86_64-linux-gnu/libxentoolcore.so.1",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ]
+    );
+    // A library in none of the packages is named, with who needs it.
+    put(
+        &root,
+        "usr/bin/other",
+        &dynamic_elf(None, &["libmissing.so.9"]),
+    );
+    let err = closure(&root, &["usr/bin/other"]).unwrap_err();
+    assert!(
+        err.contains("/usr/bin/other needs libmissing.so.9"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn xenstore_tools_are_the_hard_links_to_the_one_program() {
+    let root = scratch("xstools");
+    put(&root, "usr/bin/xenstore", b"program");
+    for tool in super::userland::XENSTORE_TOOLS {
+        std::fs::hard_link(
+            root.join("usr/bin/xenstore"),
+            root.join("usr/bin").join(tool),
+        )
+        .unwrap();
+    }
+    link(
+        &root,
+        "usr/bin/xenstore-control",
+        "../lib/xen-common/bin/xen-utils-wrapper",
+    );
+    let tools = xenstore_tools(&root).unwrap();
+    assert_eq!(tools, super::userland::XENSTORE_TOOLS);
+    std::fs::remove_file(root.join("usr/bin/xenstore-watch")).unwrap();
+    let err = xenstore_tools(&root).unwrap_err();
+    assert!(err.contains("no xenstore-watch"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -281,4 +489,23 @@ fn init_prints_the_markers() {
     assert!(INIT_HEAD.contains(&format!("echo \"{INIT_STARTED}\"")));
     assert!(INIT_TAIL.contains(&format!("echo \"{SHELL_READY}\"")));
     assert!(INIT_TAIL.contains(&format!("/dev/sr0 {CD_MOUNT}")));
+}
+
+#[test]
+fn init_starts_a_shell_on_hvc0_only_when_there_is_one_and_keeps_the_serial_shell() {
+    let hvc = INIT_TAIL
+        .find("if [ -c /dev/hvc0 ]; then")
+        .expect("a test for the device");
+    let started = INIT_TAIL
+        .find(&format!("echo \"{HVC0_SHELL_STARTED}\""))
+        .expect("the marker");
+    let ready = INIT_TAIL.find(SHELL_READY).unwrap();
+    assert!(hvc < started && started < ready, "{INIT_TAIL}");
+    assert!(
+        INIT_TAIL.contains("setsid -c sh </dev/hvc0 >/dev/hvc0 2>&1 &\n"),
+        "{INIT_TAIL}"
+    );
+    assert!(INIT_TAIL.ends_with("exec setsid cttyhack sh\n"));
+    // Kernel messages stay on ttyS0 alone.
+    assert!(!ISOLINUX_CFG.contains("hvc0"));
 }
