@@ -9,7 +9,9 @@ use xtask::guests;
 use xtask::packages::{Need, ALL_NEEDS};
 use xtask::provision::{provision, Toolchain};
 use xtask::qemu::Accel;
-use xtask::runner::{run, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST};
+use xtask::runner::{
+    parse_on_off, run, Console, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST,
+};
 use xtask::workspace_root;
 
 #[derive(Parser)]
@@ -116,6 +118,15 @@ struct RunArgs {
     /// Terminal input goes to the guest's PS/2 keyboard instead of its COM1.
     #[arg(long)]
     keyboard: bool,
+    /// The guest console terminal input goes to: ttyS0 (COM1) or hvc0 (the
+    /// Xen PV console, which needs --xen on; the Linux ISO starts a shell on
+    /// it). Output of both appears here either way.
+    #[arg(long, value_name = "ttyS0|hvc0", default_value = "ttyS0")]
+    console: String,
+    /// Offer the guest the Xen HVM interface (Xen CPUID leaves, hypercalls,
+    /// XenStore, the PV console hvc0): on or off; off gives a plain PC.
+    #[arg(long, value_name = "on|off", default_value = "on")]
+    xen: String,
     /// A reset the guest requests (8042 pulse, port 92h, CF9h) ends the run
     /// with exit code 0 instead of rebooting the guest, like QEMU's
     /// -no-reboot. A triple fault stops and reports the guest either way.
@@ -260,6 +271,14 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
             }
         }
     }
+    let console = match Console::parse(&args.console) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let xen = match parse_on_off("--xen", &args.xen) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
     let media = args.iso.is_some() || args.disk.is_some() || args.floppy.is_some();
     if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
         return fail(&e);
@@ -315,6 +334,9 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
             .map(|(t, n)| (*n, unescape(t)))
             .collect(),
         keyboard: args.keyboard,
+        console,
+        xen,
+        until_stopped: false,
         no_reboot: args.no_reboot,
     };
     let report = match run(&opts) {
@@ -576,5 +598,34 @@ mod cli_tests {
             .to_string();
         assert!(help.contains("--no-reboot"), "{help}");
         assert!(help.contains("triple fault"), "{help}");
+    }
+
+    #[test]
+    fn xen_and_console_are_run_options_with_their_defaults_in_the_help() {
+        let cli = Cli::try_parse_from(["cargo xtask", "run"]).expect("a bare run parses");
+        let Cmd::Run(args) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!((args.xen.as_str(), args.console.as_str()), ("on", "ttyS0"));
+        let cli = Cli::try_parse_from(["cargo xtask", "run", "--xen", "off", "--console", "hvc0"])
+            .expect("--xen and --console parse");
+        let Cmd::Run(args) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!((args.xen.as_str(), args.console.as_str()), ("off", "hvc0"));
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("run")
+            .expect("the run subcommand")
+            .render_long_help()
+            .to_string();
+        for needle in [
+            "--xen <on|off>",
+            "--console <ttyS0|hvc0>",
+            "[default: on]",
+            "[default: ttyS0]",
+        ] {
+            assert!(help.contains(needle), "{needle}: {help}");
+        }
     }
 }

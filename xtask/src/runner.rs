@@ -13,7 +13,7 @@ mod options;
 mod report;
 mod streams;
 
-pub use options::{Emulator, Loader, RunOptions, BIOS_GUEST};
+pub use options::{parse_on_off, Console, Emulator, Loader, RunOptions, BIOS_GUEST};
 pub use report::{
     last_heartbeat, last_stats_block, Outcome, RunReport, HEARTBEAT, HEARTBEAT_MS, STATS_BEGIN,
     STATS_END,
@@ -91,9 +91,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if let Some(t) = &opts.selftest {
         config_text.push_str(&format!("selftest = {t}\n"));
     }
-    if opts.keyboard {
-        config_text.push_str("console_input = keyboard\n");
-    }
+    config_text.push_str(&console_and_xen_config(opts)?);
     if opts.no_reboot {
         config_text.push_str("no_reboot = true\n");
     }
@@ -203,6 +201,31 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     Ok(followed.report(hv_log, hv_log_path))
 }
 
+/// The configuration lines for where typed input goes (`console_input`,
+/// left out for the default, COM1) and for a guest that must not see Xen
+/// (`xen = off`; on is the hypervisor's default). Input for the PV console
+/// needs Xen, and can go to one place only.
+pub fn console_and_xen_config(opts: &RunOptions) -> Result<String, String> {
+    let mut text = String::new();
+    match (opts.keyboard, opts.console) {
+        (true, Console::Hvc0) => {
+            return Err(
+                "--keyboard and --console hvc0 both say where typed input goes: give one".into(),
+            )
+        }
+        (true, Console::Ttys0) => text.push_str("console_input = keyboard\n"),
+        (false, Console::Hvc0) if !opts.xen => {
+            return Err("--console hvc0 needs --xen on: hvc0 is the Xen PV console".into())
+        }
+        (false, Console::Hvc0) => text.push_str("console_input = hvc0\n"),
+        (false, Console::Ttys0) => {}
+    }
+    if !opts.xen {
+        text.push_str("xen = off\n");
+    }
+    Ok(text)
+}
+
 /// Guest RAM the board can lay out: refused in one line before any emulator
 /// starts (Bochs, asked for more than it can give, would panic).
 pub fn check_mem(mem_mib: u64) -> Result<(), String> {
@@ -213,6 +236,48 @@ pub fn check_mem(mem_mib: u64) -> Result<(), String> {
         Err(format!(
             "--mem {mem_mib}: guest RAM must be 1 to {MAX_RAM_MIB} MiB (one block below the 32-bit PCI hole; RAM above 4 GiB is not offered)"
         ))
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::{console_and_xen_config, Console, RunOptions};
+
+    fn config(keyboard: bool, console: Console, xen: bool) -> Result<String, String> {
+        console_and_xen_config(&RunOptions {
+            keyboard,
+            console,
+            xen,
+            ..RunOptions::default()
+        })
+    }
+
+    #[test]
+    fn defaults_write_nothing_and_each_choice_writes_its_line() {
+        assert_eq!(config(false, Console::Ttys0, true).unwrap(), "");
+        assert_eq!(
+            config(true, Console::Ttys0, true).unwrap(),
+            "console_input = keyboard\n"
+        );
+        assert_eq!(
+            config(false, Console::Hvc0, true).unwrap(),
+            "console_input = hvc0\n"
+        );
+        assert_eq!(config(false, Console::Ttys0, false).unwrap(), "xen = off\n");
+        assert_eq!(
+            config(true, Console::Ttys0, false).unwrap(),
+            "console_input = keyboard\nxen = off\n"
+        );
+    }
+
+    #[test]
+    fn hvc0_input_without_xen_or_with_the_keyboard_is_refused_in_one_line() {
+        for e in [
+            config(false, Console::Hvc0, false).unwrap_err(),
+            config(true, Console::Hvc0, true).unwrap_err(),
+        ] {
+            assert!(e.contains("--console hvc0") && !e.contains('\n'), "{e}");
+        }
     }
 }
 

@@ -56,9 +56,12 @@ pub(super) fn follow(
             break None;
         }
         // Once every expectation matched, give a run asked for statistics a
-        // moment to stop on its own and print them.
+        // moment to stop on its own and print them; a run that must end by
+        // itself follows on until it does.
         if let Some(t) = met_at {
-            if !opts.stats || now.duration_since(t) > Duration::from_secs(5) {
+            if !opts.until_stopped
+                && (!opts.stats || now.duration_since(t) > Duration::from_secs(5))
+            {
                 break None;
             }
         }
@@ -147,12 +150,14 @@ pub(super) fn follow(
     if screen.poll(&screen_path) {
         expectations.advance_with_screen(&console, &screen.text);
     }
-    let outcome = if expectations.all_met() {
+    let outcome = if expectations.all_met() && !opts.until_stopped {
         Outcome::ExpectationsMet
     } else if ended.is_none() {
         Outcome::Timeout
     } else {
         match status {
+            // Every expectation matched and then the guest ended cleanly.
+            Some(QEMU_GUEST_FINISHED) if expectations.all_met() => Outcome::ExpectationsMet,
             Some(QEMU_GUEST_FINISHED) if !expectations.any() => Outcome::GuestFinished,
             Some(QEMU_GUEST_FINISHED) => Outcome::ExpectationsUnmet {
                 pending: expectations.pending().unwrap_or_default().to_string(),

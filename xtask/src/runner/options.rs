@@ -26,6 +26,43 @@ pub enum Emulator {
     Bochs,
 }
 
+/// The guest console the host terminal's typed input goes to (unless
+/// `keyboard` sends it to the PS/2 keyboard).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Console {
+    /// The guest's COM1 (Linux's `ttyS0`).
+    #[default]
+    Ttys0,
+    /// The Xen PV console ring (Linux's `hvc0`): needs `xen`.
+    Hvc0,
+}
+
+impl Console {
+    /// The names `--console` takes.
+    pub const NAMES: &'static str = "ttyS0 or hvc0";
+
+    /// `ttyS0` or `hvc0` (as Linux names them; `ttys0` is taken too).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name {
+            "ttyS0" | "ttys0" => Ok(Console::Ttys0),
+            "hvc0" => Ok(Console::Hvc0),
+            _ => Err(format!(
+                "--console {name}: the console must be {}",
+                Self::NAMES
+            )),
+        }
+    }
+}
+
+/// `on` or `off`, as `--xen` takes it.
+pub fn parse_on_off(flag: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{flag} {value}: must be on or off")),
+    }
+}
+
 /// What to run and how.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -67,6 +104,15 @@ pub struct RunOptions {
     pub send: Vec<(usize, Vec<u8>)>,
     /// Terminal input goes to the PS/2 keyboard instead of COM1.
     pub keyboard: bool,
+    /// The console typed input goes to when `keyboard` is off.
+    pub console: Console,
+    /// The guest sees the Xen HVM interface (CPUID leaves, hypercalls,
+    /// XenStore, the PV console); off, it sees a plain PC.
+    pub xen: bool,
+    /// Once every expectation matched, follow on until the machine stops by
+    /// itself (or time runs out): the outcome is then how it stopped, so a
+    /// run can check that the guest's own shutdown ends it cleanly.
+    pub until_stopped: bool,
     /// QEMU CPU model instead of the one `accel` implies (tests of CPU detection).
     pub qemu_cpu: Option<String>,
     /// A hypervisor self-test to run instead of the guest (`exception`).
@@ -101,7 +147,29 @@ impl Default for RunOptions {
             input: Vec::new(),
             send: Vec::new(),
             keyboard: false,
+            console: Console::Ttys0,
+            xen: true,
+            until_stopped: false,
             no_reboot: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_and_xen_values_parse_and_bad_ones_say_so_in_one_line() {
+        assert_eq!(Console::parse("ttyS0"), Ok(Console::Ttys0));
+        assert_eq!(Console::parse("hvc0"), Ok(Console::Hvc0));
+        let e = Console::parse("hvc1").unwrap_err();
+        assert_eq!(e, "--console hvc1: the console must be ttyS0 or hvc0");
+        assert_eq!(parse_on_off("--xen", "on"), Ok(true));
+        assert_eq!(parse_on_off("--xen", "off"), Ok(false));
+        let e = parse_on_off("--xen", "yes").unwrap_err();
+        assert_eq!(e, "--xen yes: must be on or off");
+        let d = RunOptions::default();
+        assert!(d.xen && d.console == Console::Ttys0 && !d.until_stopped);
     }
 }
