@@ -177,6 +177,12 @@ impl GuestMemory {
     }
 
     /// All of RAM, for loading images into it.
+    /// The host address of guest RAM at `gpa` (for mapping it again after
+    /// a page was mapped over it), `None` outside RAM.
+    pub fn host_address(&self, gpa: u64) -> Option<u64> {
+        (gpa < self.ram_size()).then(|| self.ram.as_ptr() as u64 + gpa)
+    }
+
     pub fn ram_mut(&mut self) -> &mut [u8] {
         self.ram
     }

@@ -35,6 +35,7 @@ pub mod screen_mirror;
 pub mod second_level;
 pub mod task_switch;
 pub mod vcpu;
+pub mod xen;
 
 /// The exit tests' fakes (a scriptable vCPU, host, clock and second-level
 /// tables); public with the `fuzzing` feature, for the targets in `fuzz/`.

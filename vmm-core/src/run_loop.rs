@@ -65,7 +65,14 @@ fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
     if dom.second_level.take_flush() {
         vcpu.flush_guest_physical_translations();
     }
-    deliver(vcpu, &mut dom.board);
+    let upcall = crate::xen::upcall::poll(dom, host.tsc());
+    deliver(
+        vcpu,
+        &mut crate::xen::upcall::Sources {
+            upcall,
+            board: &mut dom.board,
+        },
+    );
 }
 
 /// With `stats_every_ms`, logs the exit statistics so far once per period.
@@ -114,11 +121,12 @@ fn sleep_until_interrupt(
         }
         snapshot_stats(dom, now, vcpu.backend_name());
         heartbeat(vcpu, dom, now, true);
-        if dom.board.has_interrupt() {
+        if dom.board.has_interrupt() || crate::xen::upcall::poll(dom, host.tsc()).is_some() {
             return None;
         }
         let watchdog_ms = dom.config.halt_watchdog_ms;
-        if watchdog_ms > 0 && !dom.board.interrupts_possible() {
+        if watchdog_ms > 0 && !dom.board.interrupts_possible() && !crate::xen::upcall::can_wake(dom)
+        {
             let since = *masked_since.get_or_insert(now);
             if now.saturating_sub(since) >= watchdog_ms.saturating_mul(1_000_000) {
                 return Some(StopReason::HaltedWithEveryInterruptMasked { watchdog_ms });

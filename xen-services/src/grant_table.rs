@@ -23,4 +23,4 @@ mod hostile;
 mod tests;
 
 pub use access::Mapping;
-pub use table::{GrantTable, DEFAULT_MAX_FRAMES, INITIAL_FRAMES};
+pub use table::{GrantFrame, GrantTable, DEFAULT_MAX_FRAMES, INITIAL_FRAMES};

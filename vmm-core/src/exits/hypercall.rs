@@ -1,13 +1,68 @@
-//! VMMCALL/VMCALL, and the other instructions a guest of ours may not use.
-//!
-//! No hypercall interface is offered yet (the Xen ABI will be served here);
-//! SVM/VMX instructions and XSETBV are not offered by the CPUID we report.
-//! All raise #UD, as on such a processor.
+//! VMCALL/VMMCALL: a Xen hypercall when the domain has the Xen platform
+//! (served by [`xen_services::hvm::XenDomain::hypercall`]; the 64-bit ABI
+//! of `xen/include/public/arch-x86/xen-x86_64.h`: number in RAX, arguments
+//! in RDI, RSI, RDX, R10, R8, result in RAX, every other register kept),
+//! otherwise #UD as on a processor without a hypervisor. SVM/VMX
+//! instructions and XSETBV are not offered by the CPUID we report and raise
+//! #UD too.
 
 use super::flow::Flow;
-use super::instruction::inject;
+use super::instruction::{fetch_failed, inject, skip_instruction};
+use super::stop::StopReason;
 use crate::domain::Domain;
-use crate::vcpu::{vector, Exception, Vcpu};
+use crate::host_env::HostEnv;
+use crate::vcpu::{vector, Exception, SegReg, Segment, Vcpu};
+use crate::xen::guest_access::VcpuGuest;
+use xen_services::hvm::{Action, HypercallArgs};
+
+/// EFER.LMA (AMD APM vol. 2, 3.1.7; Intel SDM vol. 3A, 2.2.1).
+const EFER_LMA: u64 = 1 << 10;
+
+pub(super) fn handle_hypercall(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) -> Flow {
+    let Some(xen) = dom.xen.as_mut() else {
+        return handle_unsupported_instruction(vcpu, dom);
+    };
+    let g = vcpu.gprs();
+    let long_mode = vcpu.control_regs().efer & EFER_LMA != 0
+        && vcpu.segment(SegReg::Cs).attrs & Segment::ATTR_L != 0;
+    let args = HypercallArgs {
+        nr: g[0],
+        // RDI, RSI, RDX, R10, R8.
+        args: [g[7], g[6], g[2], g[10], g[8]],
+        cpl: vcpu.cpl(),
+        long_mode,
+        vcpu: 0,
+    };
+    let outcome = {
+        let mut guest = VcpuGuest {
+            vcpu: Some(&*vcpu),
+            memory: &mut dom.memory,
+            second_level: &mut dom.second_level,
+            max_phys_bits: dom.max_phys_bits,
+            console: &mut *xen.console,
+            tsc: host.tsc(),
+        };
+        xen.domain.hypercall(&mut guest, args)
+    };
+    log::debug!(
+        "dom{}: hypercall {} ({:#x}, {:#x}, {:#x}) -> {:#x}",
+        dom.id,
+        args.nr,
+        args.args[0],
+        args.args[1],
+        args.args[2],
+        outcome.ret
+    );
+    vcpu.gprs_mut()[0] = outcome.ret;
+    if let Err(e) = skip_instruction(vcpu, dom, None) {
+        return fetch_failed(vcpu, e);
+    }
+    match outcome.action {
+        Action::None | Action::Yield => Flow::Continue,
+        Action::Block => Flow::Halt,
+        Action::Shutdown(reason) => Flow::Stop(StopReason::XenShutdown(reason)),
+    }
+}
 
 pub(super) fn handle_unsupported_instruction(vcpu: &mut dyn Vcpu, dom: &mut Domain) -> Flow {
     inject(

@@ -58,7 +58,8 @@ pub fn handle_exit(
         | VmExit::InterruptWindow
         | VmExit::Init
         | VmExit::Sipi { .. } => Flow::Continue,
-        VmExit::Hypercall | VmExit::VirtInstruction(_) | VmExit::Xsetbv => {
+        VmExit::Hypercall => hypercall::handle_hypercall(vcpu, dom, host),
+        VmExit::VirtInstruction(_) | VmExit::Xsetbv => {
             hypercall::handle_unsupported_instruction(vcpu, dom)
         }
         // The processor's own access while delivering an event, not the

@@ -37,6 +37,9 @@ pub(super) fn handle_msr(
     let g = vcpu.gprs();
     let msr = g[Gpr::Rcx as usize] as u32;
     let value = (g[Gpr::Rdx as usize] << 32) | (g[Gpr::Rax as usize] & 0xFFFF_FFFF);
+    if write && msr == xen_abi::cpuid::XEN_MSR_HYPERCALL_PAGE && dom.xen.is_some() {
+        return write_hypercall_page(vcpu, dom, host, value);
+    }
     let mut state = VcpuMsrs {
         vcpu,
         tsc: host.tsc(),
@@ -62,6 +65,40 @@ pub(super) fn handle_msr(
                 if write { "wrmsr" } else { "rdmsr" }
             );
         }
+        vcpu.inject_exception(Exception {
+            vector: vector::GP,
+            error_code: Some(0),
+        });
+        return Flow::Continue;
+    }
+    complete(vcpu, dom, None)
+}
+
+/// WRMSR to the Xen hypercall-page MSR (CPUID 4000_0002h EBX): the page is
+/// filled at the guest-physical address written; a bad address is #GP(0).
+fn write_hypercall_page(
+    vcpu: &mut dyn Vcpu,
+    dom: &mut Domain,
+    host: &dyn HostEnv,
+    gpa: u64,
+) -> Flow {
+    let ok = match dom.xen.as_mut() {
+        Some(xen) => {
+            let mut guest = crate::xen::guest_access::VcpuGuest {
+                vcpu: None,
+                memory: &mut dom.memory,
+                second_level: &mut dom.second_level,
+                max_phys_bits: dom.max_phys_bits,
+                console: &mut *xen.console,
+                tsc: host.tsc(),
+            };
+            xen.domain
+                .write_hypercall_msr(&mut guest, xen_abi::cpuid::XEN_MSR_HYPERCALL_PAGE, gpa)
+                .is_ok()
+        }
+        None => false,
+    };
+    if !ok {
         vcpu.inject_exception(Exception {
             vector: vector::GP,
             error_code: Some(0),

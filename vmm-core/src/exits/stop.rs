@@ -49,6 +49,9 @@ pub enum StopReason {
     TaskSwitch { selector: u16, cause: StopCause },
     /// An exit this hypervisor does not handle.
     UnhandledExit { code: u64 },
+    /// The guest shut itself down through the Xen ABI (`SCHEDOP_shutdown`
+    /// with this `SHUTDOWN_*` reason, `xen/include/public/sched.h`).
+    XenShutdown(u32),
 }
 
 impl StopReason {
@@ -59,6 +62,9 @@ impl StopReason {
             StopReason::HaltedForever
                 | StopReason::ExitRequested(0)
                 | StopReason::ResetRequested { .. }
+                | StopReason::XenShutdown(
+                    xen_abi::sched::SHUTDOWN_POWEROFF | xen_abi::sched::SHUTDOWN_REBOOT
+                )
         )
     }
 
@@ -73,7 +79,21 @@ impl StopReason {
 impl core::fmt::Display for StopReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            StopReason::HaltedForever => write!(f, "halted with interrupts disabled"),
+            StopReason::HaltedForever => write!(
+                f,
+                "halted with interrupts disabled (how a guest without ACPI powers off)"
+            ),
+            StopReason::XenShutdown(reason) => {
+                let how = match *reason {
+                    xen_abi::sched::SHUTDOWN_POWEROFF => "poweroff",
+                    xen_abi::sched::SHUTDOWN_REBOOT => "reboot (a reboot ends the run)",
+                    xen_abi::sched::SHUTDOWN_SUSPEND => "suspend (not supported: the run ends)",
+                    xen_abi::sched::SHUTDOWN_CRASH => "crash",
+                    xen_abi::sched::SHUTDOWN_WATCHDOG => "watchdog",
+                    _ => "soft reset (not supported: the run ends)",
+                };
+                write!(f, "shut down through SCHEDOP_shutdown: {how}")
+            }
             StopReason::HaltedWithEveryInterruptMasked { watchdog_ms } => write!(
                 f,
                 "halted for {watchdog_ms} ms with interrupts enabled but every interrupt \

@@ -1,0 +1,121 @@
+//! [`xen_services::hvm::GuestAccess`] over a vCPU and its domain: linear
+//! addresses through the guest's page tables (the page walker), physical
+//! ones in guest RAM, page mappings in the domain's second-level tables.
+
+use crate::guest_memory::GuestMemory;
+use crate::guest_paging::{data_access, translate};
+use crate::second_level::GuestPhysicalMap;
+use crate::vcpu::Vcpu;
+use device_model::ByteSink;
+use xen_abi::errno::Errno;
+use xen_services::hvm::GuestAccess;
+
+const PAGE: u64 = 4096;
+
+/// The guest as the Xen services see it during one exit.
+pub struct VcpuGuest<'a> {
+    /// The calling vCPU (for linear addresses); `None` between exits,
+    /// when nothing linear is touched.
+    pub vcpu: Option<&'a dyn Vcpu>,
+    pub memory: &'a mut GuestMemory,
+    pub second_level: &'a mut GuestPhysicalMap,
+    pub max_phys_bits: u8,
+    pub console: &'a mut dyn ByteSink,
+    pub tsc: u64,
+}
+
+impl VcpuGuest<'_> {
+    /// Walks `[addr, addr+len)` page by page: `f(gpa, offset, len)`.
+    fn each_page(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(&mut GuestMemory, u64, usize, usize) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let vcpu = self.vcpu.ok_or(Errno::EFAULT)?;
+        let mut done = 0usize;
+        while done < len {
+            let linear = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
+            let chunk = ((PAGE - linear % PAGE) as usize).min(len - done);
+            let gpa = translate(
+                vcpu,
+                self.memory,
+                self.max_phys_bits,
+                linear,
+                data_access(vcpu, write),
+            )
+            .map_err(|_| Errno::EFAULT)?;
+            f(self.memory, gpa, done, chunk)?;
+            done += chunk;
+        }
+        Ok(())
+    }
+}
+
+impl GuestAccess for VcpuGuest<'_> {
+    fn read_linear(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let len = buf.len();
+        self.each_page(addr, len, false, |mem, gpa, at, n| {
+            mem.read(gpa, &mut buf[at..at + n])
+                .map_err(|_| Errno::EFAULT)
+        })
+    }
+
+    fn write_linear(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.each_page(addr, data.len(), true, |mem, gpa, at, n| {
+            mem.write(gpa, &data[at..at + n]).map_err(|_| Errno::EFAULT)
+        })
+    }
+
+    fn read_phys(&mut self, gpa: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        self.memory.read(gpa, buf).map_err(|_| Errno::EFAULT)
+    }
+
+    fn write_phys(&mut self, gpa: u64, data: &[u8]) -> Result<(), Errno> {
+        self.memory.write(gpa, data).map_err(|_| Errno::EFAULT)
+    }
+
+    fn map_page(&mut self, gfn: u64, host_page: u64) -> Result<(), Errno> {
+        let gpa = gfn.checked_mul(PAGE).ok_or(Errno::EINVAL)?;
+        // Only the guest's own physical space: below 4 GiB, never over the
+        // ROM alias at its top.
+        if gpa >= pc_layout::memory::FOUR_GIB - pc_layout::memory::MAX_ROM_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        // Replacing what was there (RAM, or nothing): unmap first, since the
+        // tables refuse to map over a mapping.
+        if self.second_level.translate(gpa).is_some() {
+            self.second_level
+                .unmap(gpa, PAGE)
+                .map_err(|_| Errno::EINVAL)?;
+        }
+        self.second_level
+            .map(gpa, host_page, PAGE, true)
+            .map_err(|_| Errno::EINVAL)
+    }
+
+    fn unmap_page(&mut self, gfn: u64) {
+        let gpa = gfn.saturating_mul(PAGE);
+        let _ = self.second_level.unmap(gpa, PAGE);
+        let _ = match self.memory.host_address(gpa) {
+            Some(hpa) => self.second_level.map(gpa, hpa, PAGE, true),
+            None => Ok(()),
+        };
+    }
+
+    fn guest_tsc(&self) -> u64 {
+        self.tsc
+    }
+
+    fn console_output(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.console.write_byte(b);
+        }
+    }
+
+    fn log_output(&mut self, bytes: &[u8]) {
+        let text = core::str::from_utf8(bytes).unwrap_or("(not UTF-8)");
+        log::info!("xen console_io: {}", text.trim_end());
+    }
+}

@@ -1,0 +1,60 @@
+//! Delivering the event-channel upcall: with the global callback vector
+//! (`HVM_PARAM_CALLBACK_IRQ` type 2) the vector is injected as an external
+//! interrupt, ahead of the 8259's, whenever vCPU 0's
+//! `evtchn_upcall_pending` is set and the guest can take an interrupt
+//! (Xen's `hvm_vcpu_has_pending_irq()` checks it first; no LAPIC, no EOI).
+//! The flag is a level: after the handler's IRET, still set means deliver
+//! again.
+
+use super::guest_access::VcpuGuest;
+use crate::domain::Domain;
+use crate::interrupts::InterruptController;
+use xen_services::hvm::Upcall;
+
+/// Host-side Xen work before an entry (timers, console), then the
+/// callback vector to deliver, if any.
+pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
+    let xen = dom.xen.as_mut()?;
+    let mut guest = VcpuGuest {
+        vcpu: None,
+        memory: &mut dom.memory,
+        second_level: &mut dom.second_level,
+        max_phys_bits: dom.max_phys_bits,
+        console: &mut *xen.console,
+        tsc,
+    };
+    xen.domain.poll(&mut guest);
+    xen.domain.poll_console(&mut guest);
+    match xen.domain.upcall() {
+        Upcall::Vector(v) if xen.domain.upcall_pending(&mut guest, 0) => Some(v),
+        _ => None,
+    }
+}
+
+/// True when the Xen platform can wake a halted guest by itself (a
+/// callback is set, so timers and backends reach it).
+pub fn can_wake(dom: &Domain) -> bool {
+    dom.xen
+        .as_ref()
+        .is_some_and(|x| x.domain.upcall() != Upcall::None)
+}
+
+/// The domain's interrupt sources in priority order: the upcall vector,
+/// then the board's controller.
+pub struct Sources<'a, C: InterruptController + ?Sized> {
+    pub upcall: Option<u8>,
+    pub board: &'a mut C,
+}
+
+impl<C: InterruptController + ?Sized> InterruptController for Sources<'_, C> {
+    fn has_interrupt(&self) -> bool {
+        self.upcall.is_some() || self.board.has_interrupt()
+    }
+
+    fn acknowledge(&mut self) -> u8 {
+        match self.upcall.take() {
+            Some(v) => v,
+            None => self.board.acknowledge(),
+        }
+    }
+}
