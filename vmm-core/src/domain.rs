@@ -89,7 +89,8 @@ pub enum DomainError {
 impl Domain {
     /// A domain with `memory` mapped through `second_level` (the backend's
     /// empty tables), the PC board (COM1 writing to `console`, the RTC
-    /// starting at `unix_seconds`) and the test-exit port.
+    /// starting at `unix_seconds`; with the Xen platform device when
+    /// `config.xen` is on) and the test-exit port.
     pub fn new(
         id: u32,
         config: GuestConfig,
@@ -103,8 +104,13 @@ impl Domain {
             .map_err(DomainError::SecondLevel)?;
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
+        let devices = if config.xen {
+            DeviceSet::LegacyPcWithXen
+        } else {
+            DeviceSet::LegacyPc
+        };
         let board = PcBoard::new(
-            DeviceSet::LegacyPc,
+            devices,
             &mut io,
             clock,
             console,

@@ -10,8 +10,12 @@
 //! separated), `floppy` (module name of the floppy image, drive A:),
 //! `disk` (module name of the IDE primary master's image), `cdrom` (module name
 //! of the ISO in the ATAPI drive on the secondary master), `console_input`
-//! (`serial`: host terminal input goes to COM1; `keyboard`: to the PS/2
-//! keyboard as scan codes), `selftest` (`exception`: raise an exception inside the hypervisor before the
+//! (`serial`: host terminal input goes to COM1, and a BIOS guest's keyboard
+//! too; `keyboard`: to the PS/2 keyboard as scan codes; `hvc0`: to the Xen PV
+//! console), `xen` (`on`, the default: the board has the Xen platform PCI
+//! device and its unplug ports, and the BIOS reserves the Xen special pages
+//! in its E820 map, as `xl` gives HVM guests `xen_platform_pci=1`; `off`: a
+//! plain PC), `selftest` (`exception`: raise an exception inside the hypervisor before the
 //! guest starts, to prove the fault report works), `no_reboot` (`true`: a
 //! reset the guest requests stops it, as QEMU's `-no-reboot` does, instead of
 //! rebooting it; a triple fault stops the guest either way), `stats_every_ms`
@@ -54,8 +58,11 @@ pub struct GuestConfig {
     pub disk: Option<String>,
     /// Boot module holding the ISO in the CD-ROM on the secondary master.
     pub cdrom: Option<String>,
-    /// Host terminal input goes to the PS/2 keyboard instead of COM1.
-    pub keyboard_input: bool,
+    /// Where host terminal input goes.
+    pub console_input: ConsoleInputConfig,
+    /// The board has the Xen PV-on-HVM interface: the Xen platform PCI
+    /// device, its unplug ports, and the special pages E820-reserved.
+    pub xen: bool,
     /// The emulated BIOS is the firmware (instead of a ROM module).
     pub bios: bool,
     /// Boot order for the BIOS.
@@ -64,6 +71,19 @@ pub struct GuestConfig {
     pub floppy: Option<String>,
     /// A reset the guest requests stops it instead of rebooting it.
     pub no_reboot: bool,
+}
+
+/// The `console_input` key: where host terminal input goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConsoleInputConfig {
+    /// COM1's receiver; a BIOS guest's PS/2 keyboard as well (the board's
+    /// default).
+    #[default]
+    Serial,
+    /// The PS/2 keyboard only, as scan codes.
+    Keyboard,
+    /// The Xen PV console (hvc0) only.
+    Hvc0,
 }
 
 /// Self-tests of the hypervisor's own failure paths.
@@ -86,7 +106,8 @@ impl Default for GuestConfig {
             selftest: None,
             disk: None,
             cdrom: None,
-            keyboard_input: false,
+            console_input: ConsoleInputConfig::Serial,
+            xen: true,
             bios: false,
             boot_order: alloc::vec![
                 firmware::bios::BootDevice::Cdrom,
@@ -171,11 +192,17 @@ impl GuestConfig {
                     }
                 }
                 "console_input" => match value {
-                    "serial" => cfg.keyboard_input = false,
-                    "keyboard" => cfg.keyboard_input = true,
+                    "serial" => cfg.console_input = ConsoleInputConfig::Serial,
+                    "keyboard" => cfg.console_input = ConsoleInputConfig::Keyboard,
+                    "hvc0" => cfg.console_input = ConsoleInputConfig::Hvc0,
                     _ => problem(alloc::format!(
-                        "console_input must be serial or keyboard, got `{value}`"
+                        "console_input must be serial, keyboard or hvc0, got `{value}`"
                     )),
+                },
+                "xen" => match value {
+                    "on" | "1" | "true" | "yes" => cfg.xen = true,
+                    "off" | "0" | "false" | "no" => cfg.xen = false,
+                    _ => problem(alloc::format!("xen must be on or off, got `{value}`")),
                 },
                 "stats" => match value {
                     "1" | "true" | "yes" => cfg.stats = true,
@@ -254,7 +281,8 @@ mod tests {
                 selftest: None,
                 disk: None,
                 cdrom: None,
-                keyboard_input: false,
+                console_input: ConsoleInputConfig::Serial,
+                xen: true,
                 ..GuestConfig::default()
             }
         );
@@ -290,12 +318,39 @@ mod tests {
             Some(SelfTest::Exception)
         );
         assert_eq!(GuestConfig::parse("selftest = melt").1.len(), 1);
-        assert!(
-            GuestConfig::parse("console_input = keyboard")
-                .0
-                .keyboard_input
+    }
+
+    #[test]
+    fn console_input_goes_to_serial_unless_keyboard_or_hvc0_is_asked_for() {
+        assert_eq!(
+            GuestConfig::parse("").0.console_input,
+            ConsoleInputConfig::Serial
         );
-        assert_eq!(GuestConfig::parse("console_input = mouse").1.len(), 1);
+        for (text, want) in [
+            ("console_input = serial", ConsoleInputConfig::Serial),
+            ("console_input = keyboard", ConsoleInputConfig::Keyboard),
+            ("console_input = hvc0", ConsoleInputConfig::Hvc0),
+        ] {
+            let (c, p) = GuestConfig::parse(text);
+            assert!(p.is_empty(), "{p:?}");
+            assert_eq!(c.console_input, want, "{text}");
+        }
+        let (c, p) = GuestConfig::parse("console_input = mouse");
+        assert_eq!(c.console_input, ConsoleInputConfig::Serial);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("hvc0"), "{p:?}");
+    }
+
+    #[test]
+    fn xen_is_on_unless_turned_off() {
+        assert!(GuestConfig::parse("").0.xen);
+        assert!(GuestConfig::parse("xen = on").0.xen);
+        assert!(!GuestConfig::parse("xen = off").0.xen);
+        let (c, p) = GuestConfig::parse("xen = maybe");
+        assert!(c.xen, "a bad value keeps the default");
+        assert_eq!(p.len(), 1);
+        assert!(!p[0].fatal);
+        assert!(p[0].message.contains("xen"), "{p:?}");
     }
 
     #[test]

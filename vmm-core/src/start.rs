@@ -22,9 +22,10 @@ use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
 use vmm_core::exits::StopReason;
 use vmm_core::guest_boot::{self, bios::BiosMedia};
-use vmm_core::guest_config::{GuestConfig, SelfTest};
+use vmm_core::guest_config::{ConsoleInputConfig, GuestConfig, SelfTest};
 use vmm_core::guest_memory::GuestMemory;
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
+use vmm_core::pc_board::ConsoleInput;
 use vmm_core::run_loop::run_vcpu;
 use vmm_core::second_level::SecondLevelTables;
 use vmm_core::vcpu::{dump_state, Vcpu};
@@ -167,8 +168,11 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     // A reset loads the image again.
     dom.rom_image = rom_image;
     attach_media(boot, &mut dom)?;
-    if dom.config.keyboard_input {
-        dom.board.console_input = vmm_core::pc_board::ConsoleInput::Keyboard;
+    // `serial` keeps the board's choice: COM1, and a BIOS guest's keyboard.
+    match dom.config.console_input {
+        ConsoleInputConfig::Serial => {}
+        ConsoleInputConfig::Keyboard => dom.board.console_input = ConsoleInput::Keyboard,
+        ConsoleInputConfig::Hvc0 => dom.board.console_input = ConsoleInput::Hvc0,
     }
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {

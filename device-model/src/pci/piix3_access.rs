@@ -65,6 +65,20 @@ impl PciBus {
         }
     }
 
+    /// Firmware set-up: routes PIRQ`pirq`# (0 = A .. 3 = D) to ISA IRQ
+    /// `irq` (its low four bits), or disables its routing (IRQROUTEN) for
+    /// `None`. Does nothing for another `pirq` or without an ISA function.
+    pub fn set_pirq_route(&mut self, pirq: usize, irq: Option<u8>) {
+        if pirq >= PIIX3_PIRQ_COUNT {
+            return;
+        }
+        let Some(isa) = self.config_mut(PIIX3_DEVICE, PIIX3_ISA_FUNCTION) else {
+            return;
+        };
+        let value = irq.map_or(PIRQRC_IRQROUTEN_DISABLE, |irq| irq & PIRQRC_IRQ_MASK);
+        isa.write_dword(PIIX3_PIRQRC, u32::from(value) << (8 * pirq), 1 << pirq);
+    }
+
     /// The ISA IRQ that PIIX3 routes PIRQ`pirq`# (0 = A .. 3 = D) to, or
     /// `None` when routing is disabled (IRQROUTEN set) or the IRQ field holds
     /// a reserved value (0-2, 8, 13).

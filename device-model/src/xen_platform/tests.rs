@@ -304,3 +304,15 @@ fn the_ide_controller_gives_up_disks_but_never_cd_roms() {
     // With no device 0 left, the primary channel floats.
     assert_eq!(ide.read(0x1F7, 1) & 0xFF, 0xFF);
 }
+
+#[test]
+fn firmware_can_route_a_pirq_and_take_the_route_away() {
+    let mut bus = PciBus::new_pc();
+    assert_eq!(bus.pirq_route(2), None, "disabled at power-on");
+    bus.set_pirq_route(2, Some(11));
+    assert_eq!(bus.pirq_route(2), Some(11));
+    assert_eq!(bus.pirq_route(1), None, "its neighbours untouched");
+    bus.set_pirq_route(2, None);
+    assert_eq!(bus.pirq_route(2), None);
+    bus.set_pirq_route(9, Some(11));
+}

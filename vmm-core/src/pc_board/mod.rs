@@ -2,21 +2,25 @@
 //! guest that uses only paravirtual devices), the interrupt routing between
 //! them and the vCPU, where typed input goes, and what a system reset does to
 //! them. Ports, IRQs and addresses come from one table, the `pc_layout` crate.
+//! The Xen PV-on-HVM interface (the platform PCI device, its unplug ports
+//! and interrupt, the PV console's typed input) is in `xen_platform`.
 
 mod console;
 mod irq_routing;
 mod legacy_devices;
+mod xen_platform;
 
-pub use console::ConsoleInput;
+pub use console::{ConsoleInput, ConsoleTargets};
 pub use irq_routing::{IrqRouter, GSI_COUNT};
 pub use legacy_devices::LegacyDevices;
+pub use xen_platform::{UnplugOutcome, XenPlatformWiring};
 
 use crate::guest_memory::GuestMemory;
 use crate::interrupts::InterruptController;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use block_backend::BlockBackend;
-use console::{SerialBacklog, SharedSink};
+use console::{InputBacklog, SharedSink};
 use core::cell::Ref;
 use device_model::bus::{PortConflict, PortIoBus};
 use device_model::pic8259::PicRegisters;
@@ -30,6 +34,9 @@ pub enum DeviceSet {
     /// The PC/AT: 8259 pair, 8254, RTC/CMOS, i8042, four UARTs, POST port,
     /// PCI (i440FX/PIIX3) with IDE, VGA text.
     LegacyPc,
+    /// The PC/AT plus the Xen PV-on-HVM interface: the Xen platform PCI
+    /// device at 03.0 with its unplug/log ports 10h-1Fh and INTA# on IRQ 11.
+    LegacyPcWithXen,
     /// No emulated devices (a PVH guest): unclaimed ports read all ones.
     None,
 }
@@ -38,10 +45,14 @@ pub enum DeviceSet {
 pub struct PcBoard {
     /// The PC/AT devices, when the board has them.
     pub legacy: Option<LegacyDevices>,
+    /// The Xen platform device, on a [`DeviceSet::LegacyPcWithXen`] board.
+    pub xen: Option<XenPlatformWiring>,
     pub irqs: IrqRouter,
     clock: Rc<dyn Clock>,
     pub console_input: ConsoleInput,
-    serial_backlog: SerialBacklog,
+    serial_backlog: InputBacklog,
+    /// Typed bytes for the PV console, until its backend takes them.
+    hvc_backlog: InputBacklog,
     /// What [`PcBoard::reset`] builds the board again from.
     devices: DeviceSet,
     console: SharedSink,
@@ -73,7 +84,7 @@ impl PcBoard {
     ) -> Result<Self, PortConflict> {
         let mut irqs = IrqRouter::default();
         let legacy = match devices {
-            DeviceSet::LegacyPc => Some(LegacyDevices::new(
+            DeviceSet::LegacyPc | DeviceSet::LegacyPcWithXen => Some(LegacyDevices::new(
                 bus,
                 &mut irqs,
                 &clock,
@@ -83,12 +94,18 @@ impl PcBoard {
             )?),
             DeviceSet::None => None,
         };
+        let xen = match (&legacy, devices) {
+            (Some(d), DeviceSet::LegacyPcWithXen) => Some(XenPlatformWiring::new(bus, d)?),
+            _ => None,
+        };
         Ok(Self {
             legacy,
+            xen,
             irqs,
             clock,
             console_input: ConsoleInput::Serial,
-            serial_backlog: SerialBacklog::default(),
+            serial_backlog: InputBacklog::default(),
+            hvc_backlog: InputBacklog::default(),
             devices,
             console,
             ram_bytes,
@@ -101,7 +118,8 @@ impl PcBoard {
     /// RTC is the exception: it keeps its time and CMOS RAM and only sees its
     /// RESET pin ([`device_model::cmos_rtc::CmosRtc::reset`]). What the host
     /// set up stays: the console, where typed bytes go, and typed bytes not
-    /// yet delivered.
+    /// yet delivered (to COM1 or to the PV console). The Xen platform device
+    /// comes back fresh: no unplug request, nothing pending.
     ///
     /// Every request is a full reset, whatever its source, as QEMU's PIIX3 and
     /// i8042 models make it (on a PC/AT the 8042's line resets the processor
@@ -122,6 +140,7 @@ impl PcBoard {
         }
         fresh.console_input = self.console_input;
         fresh.serial_backlog = core::mem::take(&mut self.serial_backlog);
+        fresh.hvc_backlog = core::mem::take(&mut self.hvc_backlog);
         *self = fresh;
         Ok(())
     }
@@ -159,6 +178,9 @@ impl PcBoard {
     pub fn service(&mut self, bus: &mut PortIoBus, memory: &mut GuestMemory) {
         if let Some(d) = self.legacy.as_mut() {
             d.service(bus, memory);
+            if let Some(xen) = self.xen.as_mut() {
+                xen.service(bus, &d.pci);
+            }
         }
     }
 
@@ -182,6 +204,9 @@ impl PcBoard {
         self.feed_serial();
         if let Some(d) = self.legacy.as_mut() {
             d.poll(now_ns, &self.irqs);
+            if let Some(xen) = self.xen.as_ref() {
+                xen.poll(&self.irqs, &d.pci);
+            }
         }
     }
 
@@ -193,13 +218,16 @@ impl PcBoard {
     /// A byte typed on the host console.
     pub fn console_byte(&mut self, byte: u8) {
         log::trace!("console input {byte:#04x} -> {:?}", self.console_input);
-        let (serial, keyboard) = self.console_input.targets();
-        if serial {
+        let to = self.console_input.targets();
+        if to.serial {
             self.serial_backlog.push(byte);
             self.feed_serial();
         }
-        if let (true, Some(d)) = (keyboard, self.legacy.as_ref()) {
+        if let (true, Some(d)) = (to.keyboard, self.legacy.as_ref()) {
             d.kbc.borrow_mut().type_bytes(&[byte]);
+        }
+        if to.hvc {
+            self.hvc_backlog.push(byte);
         }
     }
 
