@@ -75,6 +75,9 @@ pub struct Domain {
     pub max_phys_bits: u8,
     /// The processor the domain's vCPUs present (CPUID and MSR policy).
     pub cpu: CpuPolicy,
+    /// The Xen platform (hypercalls, event channels, XenStore, PV console),
+    /// when the domain has one ([`crate::xen::attach`]).
+    pub xen: Option<crate::xen::XenPlatform>,
 }
 
 /// Why a domain could not be built.
@@ -139,6 +142,7 @@ impl Domain {
             log_limits: GuestLogLimits::default(),
             max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,
             cpu: CpuPolicy::default(),
+            xen: None,
         })
     }
 

@@ -174,6 +174,9 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
         ConsoleInputConfig::Keyboard => dom.board.console_input = ConsoleInput::Keyboard,
         ConsoleInputConfig::Hvc0 => dom.board.console_input = ConsoleInput::Hvc0,
     }
+    if dom.config.xen {
+        attach_xen(&mut dom, &host)?;
+    }
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
@@ -189,6 +192,26 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
             Ok(run_and_report(&mut vcpu, &mut dom, stats))
         }
     }
+}
+
+/// Gives the domain the Xen platform (`xen = on`, the default), with the
+/// hypercall instruction of this processor's vendor (Linux picks VMMCALL on
+/// AMD, VMCALL elsewhere; the hypercall page does the same).
+fn attach_xen(dom: &mut Domain, host: &Host) -> Result<(), String> {
+    let insn = match host {
+        Host::Svm(_) => xen_services::hvm::HypercallInsn::Vmmcall,
+        Host::Vmx(_) => xen_services::hvm::HypercallInsn::Vmcall,
+    };
+    let platform = vmm_core::xen::XenPlatform::new(
+        insn,
+        dom.cpu.vcpus,
+        tsc::hz(),
+        vmm_core::arch::cpu::rdtsc(),
+        host_rtc::unix_time().saturating_mul(1_000_000_000),
+        Box::new(HostConsole),
+    );
+    vmm_core::xen::attach(dom, platform)
+        .map_err(|e| alloc::format!("cannot map the Xen rings: {e:?}"))
 }
 
 /// The virtualization extension this processor offers, enabled.
@@ -322,6 +345,11 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
             device_model::Clock::now_ns(&TscClock),
         );
         debugcon::write_raw(format_args!("{text}"));
+        if let Some(xen) = &dom.xen {
+            let mut text = String::new();
+            let _ = xen.domain.stats.write(&mut text);
+            debugcon::write_raw(format_args!("{text}"));
+        }
     }
 }
 

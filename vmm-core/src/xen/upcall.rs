@@ -15,6 +15,10 @@ use xen_services::hvm::Upcall;
 /// callback vector to deliver, if any.
 pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
     let xen = dom.xen.as_mut()?;
+    let typed = dom.board.take_hvc_input();
+    if !typed.is_empty() {
+        xen.domain.console_input(&typed);
+    }
     let mut guest = VcpuGuest {
         vcpu: None,
         memory: &mut dom.memory,
@@ -25,8 +29,13 @@ pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
     };
     xen.domain.poll(&mut guest);
     xen.domain.poll_console(&mut guest);
-    match xen.domain.upcall() {
-        Upcall::Vector(v) if xen.domain.upcall_pending(&mut guest, 0) => Some(v),
+    let pending = xen.domain.upcall_pending(&mut guest, 0);
+    let upcall = xen.domain.upcall();
+    // The INTx fallback is a level that follows vCPU 0's flag.
+    dom.board
+        .set_xen_event_pending(upcall == Upcall::Line && pending);
+    match upcall {
+        Upcall::Vector(v) if pending => Some(v),
         _ => None,
     }
 }

@@ -160,6 +160,18 @@ impl XenDomain {
         params[HVM_PARAM_CONSOLE_EVTCHN as usize] = u64::from(console_port);
         let mut store = XenStore::new();
         let _ = store.introduce_domain(domid);
+        // The name `xl` gives the domain (`libxl__domain_make`), readable
+        // by it.
+        let name = alloc::format!("/local/domain/{domid}/name\0vmm-guest-{domid}");
+        let _ = store.request(DOM0, xen_abi::xenstore::XS_WRITE, 0, 0, name.as_bytes());
+        let perms = alloc::format!("/local/domain/{domid}/name\0n0\0r{domid}\0");
+        let _ = store.request(
+            DOM0,
+            xen_abi::xenstore::XS_SET_PERMS,
+            0,
+            0,
+            perms.as_bytes(),
+        );
         let mut d = Self {
             scale: TscScale::for_frequency(config.tsc_hz),
             shared_info: zeroed_page(),
