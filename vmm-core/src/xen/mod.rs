@@ -71,6 +71,13 @@ pub fn attach(
         dom.second_level.map(gfn << 12, host, 4096, true)?;
     }
     dom.cpu.hypervisor_leaves = platform.cpuid_leaves();
+    let khz = platform.domain.pvclock_khz();
+    log::info!(
+        "dom{}: Xen platform on: pvclock gives the guest a {}.{:03} MHz TSC",
+        dom.id,
+        khz / 1000,
+        khz % 1000
+    );
     dom.xen = Some(platform);
     Ok(())
 }

@@ -202,6 +202,11 @@ impl XenDomain {
         d
     }
 
+    /// The TSC rate in kHz the guest reads from pvclock.
+    pub fn pvclock_khz(&self) -> u64 {
+        self.scale.guest_khz()
+    }
+
     /// The guest's domid.
     pub fn domid(&self) -> u16 {
         self.config.domid

@@ -44,6 +44,18 @@ impl TscScale {
         Self { mul, shift }
     }
 
+    /// The TSC rate in kHz a guest derives from this scale (Linux's
+    /// `pvclock_tsc_khz()`: (10^6 << 32) / mul, then the shift undone), so
+    /// a log can state what the guest will find.
+    pub fn guest_khz(&self) -> u64 {
+        let khz = (1_000_000u64 << 32) / u64::from(self.mul.max(1));
+        if self.shift < 0 {
+            khz << (-i32::from(self.shift)) as u32
+        } else {
+            khz >> self.shift
+        }
+    }
+
     /// Nanoseconds in `ticks`.
     pub fn ticks_to_ns(&self, ticks: u64) -> u64 {
         let shifted = if self.shift >= 0 {
@@ -108,15 +120,8 @@ mod tests {
         );
     }
 
-    /// The guest's inverse (`pvclock_tsc_khz()` in Linux): kHz from mul/shift.
     fn guest_khz(s: TscScale) -> u64 {
-        let mut khz = (1_000_000u64 << 32) / u64::from(s.mul);
-        if s.shift < 0 {
-            khz <<= -s.shift;
-        } else {
-            khz >>= s.shift;
-        }
-        khz
+        s.guest_khz()
     }
 
     #[test]
