@@ -91,6 +91,9 @@ pub struct Bios {
     restart_log: RateLimit,
     /// A running INT 15h AH=86h wait.
     wait: system::TimedWait,
+    /// The board has the Xen platform device: the E820h map reserves the
+    /// Xen special pages.
+    xen_platform: bool,
 }
 
 impl Bios {
@@ -134,7 +137,16 @@ impl Bios {
             emulated: None,
             restart_log: RateLimit::new(4, 1000),
             wait: system::TimedWait::default(),
+            xen_platform: false,
         }
+    }
+
+    /// The same BIOS on a board with (`on`) or without the Xen platform
+    /// device, whose special pages its E820h map then reserves (without, the
+    /// default, they are not mentioned).
+    pub fn with_xen_platform(mut self, on: bool) -> Self {
+        self.xen_platform = on;
+        self
     }
 
     /// Records a problem of the current bootstrap attempt: the line is cut to
@@ -234,7 +246,7 @@ impl Bios {
             0x13 => int13_disk::int13(regs, mem, &mut self.drives),
             0x14 => serial(regs, pf),
             0x15 if regs.ah() == 0x86 => self.wait.int15_86(regs, pf),
-            0x15 => system::int15(regs, mem, pf),
+            0x15 => system::int15(regs, mem, pf, self.xen_platform),
             0x16 => keyboard::int16(regs, mem),
             0x17 => {
                 // No printer: time-out and I/O error.

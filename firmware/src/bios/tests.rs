@@ -8,6 +8,7 @@ use crate::eltorito::catalog::{
 use crate::eltorito::test_iso::{boot_entry, mbr, pattern, Iso, IMAGE_SECTOR};
 use crate::memory::VecMemory;
 use crate::system::test_platform::FakePlatform;
+use crate::system::{E820_MAX_ENTRIES, E820_TYPE_RESERVED, SMAP, XEN_SPECIAL_PAGES};
 use alloc::vec;
 use block_backend::MemoryBlock;
 
@@ -436,3 +437,41 @@ fn int17_reports_no_printer() {
 
 mod hostile_registers;
 mod repeated_bootstrap;
+
+/// The E820h descriptors a BIOS hands out, walked from EBX 0.
+fn e820_walk(bios: &mut Bios) -> Vec<(u64, u32)> {
+    let (mut mem, mut pf) = machine();
+    let mut out = Vec::new();
+    let mut ebx = 0;
+    for _ in 0..E820_MAX_ENTRIES {
+        let mut regs = Regs {
+            eax: 0xE820,
+            ebx,
+            ecx: 20,
+            edx: SMAP,
+            es: 0x0800,
+            ..Default::default()
+        };
+        bios.handle(Service::Interrupt(0x15), &mut regs, &mut mem, &mut pf);
+        let d = &mem.0[0x8000..0x8014];
+        out.push((
+            u64::from_le_bytes(d[0..8].try_into().unwrap()),
+            u32::from_le_bytes(d[16..20].try_into().unwrap()),
+        ));
+        ebx = regs.ebx;
+        if ebx == 0 {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_bios_on_a_xen_board_reserves_the_special_pages_in_its_e820_map() {
+    let plain = e820_walk(&mut Bios::new(None, None, None, vec![]));
+    assert!(plain.iter().all(|e| e.0 != XEN_SPECIAL_PAGES));
+    let mut bios = Bios::new(None, None, None, vec![]).with_xen_platform(true);
+    let xen = e820_walk(&mut bios);
+    assert_eq!(xen.len(), plain.len() + 1);
+    assert_eq!(xen.last(), Some(&(XEN_SPECIAL_PAGES, E820_TYPE_RESERVED)));
+}

@@ -46,6 +46,7 @@ pub use config_table::{
 pub use memory_map::{
     e820_map, E820Entry, E820Map, E820_ENTRY_SIZE, E820_MAX_ENTRIES, E820_TYPE_RAM,
     E820_TYPE_RESERVED, HIGH_RAM_BASE, LOW_RAM_LIMIT, RAM_BELOW_4G_LIMIT, ROM_AREA_BASE, SMAP,
+    XEN_SPECIAL_PAGES, XEN_SPECIAL_PAGES_SIZE,
 };
 
 use crate::bda;
@@ -56,10 +57,16 @@ use memory_map::{e801, e820, kib_1m_to_16m};
 /// Status: function not supported (AH on a CF-set return).
 const STATUS_UNSUPPORTED: u8 = 0x86;
 
-/// INT 15h.
-pub fn int15(regs: &mut Regs, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) -> Next {
+/// INT 15h, on a board with the Xen platform device when `xen_platform`
+/// (its special pages are reserved in the E820h map).
+pub fn int15(
+    regs: &mut Regs,
+    mem: &mut dyn RealMemory,
+    pf: &mut dyn BiosPlatform,
+    xen_platform: bool,
+) -> Next {
     match regs.ax() {
-        0xE820 => e820(regs, mem, pf),
+        0xE820 => e820(regs, mem, pf, xen_platform),
         0xE801 => e801(regs, pf.ram_size()),
         0xEC00 => regs.succeed(),
         0x2400..=0x24FF => a20(regs, pf),

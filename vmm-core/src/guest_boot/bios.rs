@@ -42,7 +42,8 @@ pub fn attach_bios(dom: &mut Domain, media: BiosMedia, screen: Box<dyn ByteSink>
 /// built from them: a fresh one, so its next POST starts from nothing, as at
 /// power-on. Used when the domain is built and again after each reset (the
 /// board comes back with empty drives). A ROM guest drives the IDE
-/// controller itself and has no BIOS.
+/// controller itself and has no BIOS. With `xen = on` the BIOS's E820h map
+/// reserves the Xen special pages.
 pub fn insert_media(dom: &mut Domain) {
     let media = dom.media.clone();
     if let Some(d) = &media.disk {
@@ -54,10 +55,15 @@ pub fn insert_media(dom: &mut Domain) {
     if !dom.config.bios {
         return;
     }
-    dom.bios = Some(Bios::new(
-        media.floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
-        media.disk.map(|d| Box::new(d) as Box<dyn BlockBackend>),
-        media.cdrom,
-        dom.config.boot_order.clone(),
-    ));
+    dom.bios = Some(
+        Bios::new(
+            media.floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
+            media.disk.map(|d| Box::new(d) as Box<dyn BlockBackend>),
+            media.cdrom,
+            dom.config.boot_order.clone(),
+        )
+        // The board has the Xen platform device with `xen = on`: its special
+        // pages are E820-reserved.
+        .with_xen_platform(dom.config.xen),
+    );
 }

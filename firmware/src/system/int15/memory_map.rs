@@ -1,12 +1,20 @@
 //! The machine's memory as INT 15h reports it: the E820h address map (ACPI
 //! 6.5, 15.1 and 15.2), which describes all of it, and the older E801h and
 //! 88h sizes, which count only what lies below 4 GiB and 16 MiB.
+//!
+//! On a board with the Xen platform device the map also reserves the Xen
+//! special pages ([`XEN_SPECIAL_PAGES`]): the XenStore and console rings
+//! live there, backed by the hypervisor's own frames, and Linux `memremap`s
+//! them, so they must be E820-reserved, not RAM (notes/xen-abi.md §4 step
+//! 10 and §12 item 8; QEMU reserves the same PFNs FEFF8h-FEFFFh).
 
 use super::STATUS_UNSUPPORTED;
 use crate::bda;
 use crate::regs::linear;
 use crate::{BiosPlatform, RealMemory, Regs};
 use pc_layout::memory::{FOUR_GIB, VGA_WINDOW};
+/// The Xen special pages, reserved when the Xen platform is on.
+pub use pc_layout::memory::{XEN_SPECIAL_PAGES, XEN_SPECIAL_PAGES_SIZE};
 
 // ---- E820h ----
 
@@ -31,8 +39,9 @@ pub use pc_layout::memory::HIGH_MEMORY as HIGH_RAM_BASE;
 pub use pc_layout::memory::RAM_BELOW_4G_LIMIT;
 /// The BIOS ROM area, reserved up to 1 MiB.
 pub use pc_layout::memory::ROM_AREA as ROM_AREA_BASE;
-/// The most ranges the map has.
-pub const E820_MAX_ENTRIES: usize = 5;
+/// The most ranges the map has: conventional memory, the EBDA, the ROM
+/// area, extended memory, the Xen special pages, RAM above 4 GiB.
+pub const E820_MAX_ENTRIES: usize = 6;
 
 /// One Address Range Descriptor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,13 +87,14 @@ impl E820Map {
     }
 }
 
-/// The address map for `ram_size` bytes of RAM from address 0: conventional
-/// memory below the EBDA, the EBDA and the BIOS ROM area reserved, extended
-/// memory from 1 MiB up to at most [`RAM_BELOW_4G_LIMIT`], and the rest from
-/// 4 GiB. The VGA window (A0000h-BFFFFh) and the option ROM space
-/// (C0000h-DFFFFh) are left out, as are the APIC and ACPI tables this
-/// platform does not have.
-pub fn e820_map(ram_size: u64) -> E820Map {
+/// The address map for `ram_size` bytes of RAM from address 0, in
+/// ascending order: conventional memory below the EBDA, the EBDA and the
+/// BIOS ROM area reserved, extended memory from 1 MiB up to at most
+/// [`RAM_BELOW_4G_LIMIT`], with `xen_platform` the Xen special pages
+/// reserved, and the rest of RAM from 4 GiB. The VGA window (A0000h-BFFFFh)
+/// and the option ROM space (C0000h-DFFFFh) are left out, as are the APIC
+/// and ACPI tables this platform does not have.
+pub fn e820_map(ram_size: u64, xen_platform: bool) -> E820Map {
     let mut map = E820Map {
         entries: [E820Entry::default(); E820_MAX_ENTRIES],
         len: 0,
@@ -94,6 +104,13 @@ pub fn e820_map(ram_size: u64) -> E820Map {
     map.push(LOW_RAM_LIMIT, EBDA_END, E820_TYPE_RESERVED);
     map.push(ROM_AREA_BASE, HIGH_RAM_BASE, E820_TYPE_RESERVED);
     map.push(HIGH_RAM_BASE, below_4g, E820_TYPE_RAM);
+    if xen_platform {
+        map.push(
+            XEN_SPECIAL_PAGES,
+            XEN_SPECIAL_PAGES + XEN_SPECIAL_PAGES_SIZE,
+            E820_TYPE_RESERVED,
+        );
+    }
     let above_4g = ram_size - below_4g;
     map.push(FOUR_GIB, FOUR_GIB.saturating_add(above_4g), E820_TYPE_RAM);
     map
@@ -101,12 +118,18 @@ pub fn e820_map(ram_size: u64) -> E820Map {
 
 /// AX=E820h: EBX the index of the descriptor to return (0 first), ECX the
 /// buffer size, EDX 'SMAP', ES:DI the buffer. Returns the descriptor, EAX
-/// 'SMAP', ECX 20, and EBX the next index, or 0 after the last one.
-pub(super) fn e820(regs: &mut Regs, mem: &mut dyn RealMemory, pf: &mut dyn BiosPlatform) {
+/// 'SMAP', ECX 20, and EBX the next index, or 0 after the last one. The map
+/// is [`e820_map`]'s, with the Xen special pages when `xen_platform`.
+pub(super) fn e820(
+    regs: &mut Regs,
+    mem: &mut dyn RealMemory,
+    pf: &mut dyn BiosPlatform,
+    xen_platform: bool,
+) {
     if regs.edx != SMAP || regs.ecx < E820_ENTRY_SIZE {
         return regs.fail(STATUS_UNSUPPORTED);
     }
-    let map = e820_map(pf.ram_size());
+    let map = e820_map(pf.ram_size(), xen_platform);
     let entries = map.as_slice();
     let Some(entry) = usize::try_from(regs.ebx).ok().and_then(|i| entries.get(i)) else {
         return regs.fail(STATUS_UNSUPPORTED);

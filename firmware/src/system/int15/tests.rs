@@ -19,6 +19,11 @@ fn mem() -> VecMemory {
 /// Walks E820 as Linux's `detect_memory_e820` does: EBX from 0 until it
 /// comes back 0, a 20-byte buffer at ES:DI each time.
 fn walk(ram: u64) -> Vec<(u64, u64, u32)> {
+    walk_on(ram, false)
+}
+
+/// [`walk`] on a board with (`xen`) or without the Xen platform device.
+fn walk_on(ram: u64, xen: bool) -> Vec<(u64, u64, u32)> {
     let mut m = mem();
     let mut pf = FakePlatform::new(ram);
     let mut out = Vec::new();
@@ -33,7 +38,7 @@ fn walk(ram: u64) -> Vec<(u64, u64, u32)> {
             edi: 0x0010,
             ..regs_with_flags()
         };
-        assert_eq!(int15(&mut r, &mut m, &mut pf), Next::Return);
+        assert_eq!(int15(&mut r, &mut m, &mut pf, xen), Next::Return);
         assert!(!r.cf());
         assert_eq!((r.eax, r.ecx), (SMAP, 20));
         let b = &m.0[0x8010..0x8010 + 20];
@@ -89,6 +94,50 @@ fn e820_with_one_mib_has_no_extended_range() {
 }
 
 #[test]
+fn e820_reserves_the_xen_special_pages_between_low_and_high_ram() {
+    let special = (
+        XEN_SPECIAL_PAGES,
+        XEN_SPECIAL_PAGES_SIZE,
+        E820_TYPE_RESERVED,
+    );
+    assert_eq!(special, (0xFEFF_8000, 0x8000, 2));
+    let map = walk_on(512 * MIB, true);
+    assert_eq!(map.len(), 5);
+    assert_eq!(map[..4], walk(512 * MIB)[..]);
+    assert_eq!(map[4], special);
+    let map = walk_on(4096 * MIB, true);
+    assert_eq!(map.len(), E820_MAX_ENTRIES);
+    assert_eq!(map[4], special);
+    assert_eq!(map[5], (0x1_0000_0000, 0x2000_0000, 1));
+    assert_eq!(walk_on(MIB, true)[3], special);
+}
+
+#[test]
+fn e820_maps_are_sorted_and_never_overlap() {
+    for xen in [false, true] {
+        for ram in [MIB, 2 * MIB, 3584 * MIB, 4096 * MIB, 1 << 40] {
+            let map = e820_map(ram, xen);
+            let entries = map.as_slice();
+            assert!(entries.iter().all(|e| e.length > 0), "{ram:#x} {xen}");
+            for pair in entries.windows(2) {
+                assert!(
+                    pair[0].base + pair[0].length <= pair[1].base,
+                    "{ram:#x} {xen}: {pair:x?}"
+                );
+            }
+            let ram_total: u64 = entries
+                .iter()
+                .filter(|e| e.kind == E820_TYPE_RAM)
+                .map(|e| e.length)
+                .sum();
+            // RAM is all there but what lies between the EBDA and 1 MiB.
+            let below_1m_hole = ram.min(HIGH_RAM_BASE).saturating_sub(LOW_RAM_LIMIT);
+            assert_eq!(ram_total, ram - below_1m_hole, "{ram:#x} {xen}");
+        }
+    }
+}
+
+#[test]
 fn e820_rejects_bad_signature_small_buffer_and_bad_continuation() {
     let mut pf = FakePlatform::new(64 * MIB);
     let good = Regs {
@@ -112,7 +161,7 @@ fn e820_rejects_bad_signature_small_buffer_and_bad_continuation() {
     ] {
         let mut m = mem();
         let mut r = bad;
-        int15(&mut r, &mut m, &mut pf);
+        int15(&mut r, &mut m, &mut pf, false);
         assert!(r.cf(), "{bad:?}");
         assert_eq!(r.ah(), 0x86);
         assert!(m.0.iter().all(|b| *b == 0), "nothing written");
@@ -130,7 +179,7 @@ fn e820_into_a_buffer_outside_memory_fails() {
         es: 0x0800,
         ..regs_with_flags()
     };
-    int15(&mut r, &mut m, &mut pf);
+    int15(&mut r, &mut m, &mut pf, false);
     assert!(r.cf());
 }
 
@@ -139,7 +188,7 @@ fn call(ax: u16, ram: u64) -> Regs {
         eax: u32::from(ax),
         ..regs_with_flags()
     };
-    int15(&mut r, &mut mem(), &mut FakePlatform::new(ram));
+    int15(&mut r, &mut mem(), &mut FakePlatform::new(ram), false);
     r
 }
 
@@ -187,7 +236,7 @@ fn a20_functions_drive_port_92_and_the_8042() {
             eax: u32::from(ax),
             ..regs_with_flags()
         };
-        int15(&mut r, &mut m, pf);
+        int15(&mut r, &mut m, pf, false);
         assert!(!r.cf(), "{ax:#x}");
         assert_eq!(r.ah(), 0);
         r
@@ -207,7 +256,7 @@ fn a20_functions_drive_port_92_and_the_8042() {
         eax: 0x2404,
         ..regs_with_flags()
     };
-    int15(&mut r, &mut m, &mut pf);
+    int15(&mut r, &mut m, &mut pf, false);
     assert!(r.cf());
 }
 
@@ -232,7 +281,7 @@ fn c1h_returns_the_ebda_segment() {
         eax: 0xC100,
         ..regs_with_flags()
     };
-    int15(&mut r, &mut m, &mut FakePlatform::new(16 * MIB));
+    int15(&mut r, &mut m, &mut FakePlatform::new(16 * MIB), false);
     assert_eq!((r.es, r.cf()), (0x9FC0, false));
 }
 
