@@ -316,3 +316,33 @@ fn firmware_can_route_a_pirq_and_take_the_route_away() {
     assert_eq!(bus.pirq_route(2), None);
     bus.set_pirq_route(9, Some(11));
 }
+
+#[test]
+fn random_config_traffic_to_the_platform_device_keeps_its_identity_and_bar_types() {
+    let mut rng = XorShift::per_run(
+        "random_config_traffic_to_the_platform_device_keeps_its_identity_and_bar_types",
+        0x5853_0003,
+    );
+    let mut bus = pc_with_xen();
+    for _ in 0..50_000 {
+        let reg = rng.byte();
+        let size = [1u8, 2, 4][rng.below(3) as usize];
+        if rng.below(2) == 0 {
+            cfg_write(&mut bus, reg, size, rng.next() as u32);
+        } else {
+            let _ = cfg_read(&mut bus, reg, size);
+        }
+    }
+    assert_eq!(cfg_read(&mut bus, 0, 4), 0x0001_5853);
+    assert_eq!(cfg_read(&mut bus, SUBSYSTEM_VENDOR_ID, 4), 0x0001_5853);
+    assert_eq!(
+        cfg_read(&mut bus, REVISION_ID, 4),
+        CLASS_XEN_PLATFORM << 8 | 1
+    );
+    assert_eq!(cfg_read(&mut bus, BAR0, 4) & 0xFF, 0x01, "I/O, 256 bytes");
+    assert_eq!(cfg_read(&mut bus, BAR0 + 4, 4) & 0x00FF_FFFF, 0x08);
+    assert_eq!(cfg_read(&mut bus, INTERRUPT_LINE + 1, 1), 1, "INTA#");
+    if let Some(base) = bus.xen_platform_io_base() {
+        assert_eq!(base & 0xFF, 0);
+    }
+}
