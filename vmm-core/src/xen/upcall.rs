@@ -14,6 +14,12 @@ use xen_services::hvm::Upcall;
 /// Host-side Xen work before an entry (timers, console), then the
 /// callback vector to deliver, if any.
 pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
+    // An unplug request (ports 10h-1Fh) is answered before the guest's
+    // drivers probe; no PV disks are served yet, so the board keeps its
+    // disks and says so once.
+    if let Some(mask) = dom.board.take_unplug_request() {
+        dom.board.honour_unplug(mask, false);
+    }
     let xen = dom.xen.as_mut()?;
     let typed = dom.board.take_hvc_input();
     if !typed.is_empty() {

@@ -406,18 +406,18 @@ impl XenDomain {
 
     /// A write to the hypercall-page MSR (CPUID 4000_0002h EBX): fills the
     /// page at the guest-physical address written (low 12 bits: the page
-    /// index, only 0 exists). `Err` means #GP.
+    /// index, only 0 exists). An error means #GP.
     pub fn write_hypercall_msr(
         &mut self,
         g: &mut dyn GuestAccess,
         msr: u32,
         value: u64,
-    ) -> Result<(), ()> {
+    ) -> Result<(), Errno> {
         if msr != XEN_MSR_HYPERCALL_PAGE || value & 0xFFF != 0 {
-            return Err(());
+            return Err(Errno::EINVAL);
         }
         let page = hypercall_page(self.config.insn);
-        g.write_phys(value, &page).map_err(|_| ())?;
+        g.write_phys(value, &page)?;
         self.hypercall_page_gpa = Some(value);
         Ok(())
     }

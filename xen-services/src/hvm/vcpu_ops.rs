@@ -78,7 +78,7 @@ impl XenDomain {
         let mfn = u64_at(&b, offset_of!(VcpuRegisterVcpuInfo, mfn));
         let offset = u32_at(&b, offset_of!(VcpuRegisterVcpuInfo, offset)) as u64;
         let size = size_of::<VcpuInfo>() as u64;
-        if offset > xen_abi::XEN_PAGE_SIZE as u64 - size || offset % 8 != 0 {
+        if offset > xen_abi::XEN_PAGE_SIZE as u64 - size || !offset.is_multiple_of(8) {
             return Err(Errno::EINVAL);
         }
         if self.vcpus[v as usize].info != InfoAt::Shared {
