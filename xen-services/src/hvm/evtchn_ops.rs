@@ -36,14 +36,16 @@ impl XenDomain {
                 let notify = self
                     .ports
                     .bind_interdomain(backends, remote_dom, remote_port)?;
-                // Sends to the remote end while it was unbound were dropped:
-                // raise the new port once (`evtchn_bind_interdomain()`).
-                self.raise(g, notify);
                 self.write_port(
                     g,
                     arg + offset_of!(EvtchnBindInterdomain, local_port) as u64,
                     notify.port,
-                )
+                )?;
+                // Sends to the remote end while it was unbound were dropped:
+                // raise the new port once (`evtchn_bind_interdomain()`),
+                // once the guest has it (a port taken back leaves no bit).
+                self.raise(g, notify);
+                done(0)
             }
             EVTCHNOP_BIND_VIRQ => {
                 let b = read_arg(g, arg, 12)?;
