@@ -22,9 +22,21 @@ pub struct XenStats {
     pub xenstore_ring_errors: u64,
 }
 
+/// Distinct (hypercall, sub-op) pairs counted on their own; calls of any
+/// other pair are counted under [`OTHER_CALLS`], so a guest making calls
+/// with ever new numbers cannot grow the map without bound.
+pub const MAX_CALL_KEYS: usize = 256;
+/// The key of the calls past [`MAX_CALL_KEYS`] (shown as `?/4294967295`).
+pub const OTHER_CALLS: (u64, u32) = (u64::MAX, u32::MAX);
+
 impl XenStats {
     pub(super) fn record(&mut self, nr: u64, sub: u32) {
-        *self.calls.entry((nr, sub)).or_default() += 1;
+        let key = if self.calls.len() < MAX_CALL_KEYS || self.calls.contains_key(&(nr, sub)) {
+            (nr, sub)
+        } else {
+            OTHER_CALLS
+        };
+        *self.calls.entry(key).or_default() += 1;
     }
 
     /// Hypercalls in all.
