@@ -12,16 +12,16 @@ use super::stop::StopReason;
 use crate::domain::Domain;
 use crate::host_env::HostEnv;
 use crate::vcpu::{vector, Exception, SegReg, Segment, Vcpu};
-use crate::xen::guest_access::VcpuGuest;
+use crate::xen::guest_access::split;
 use xen_services::hvm::{Action, HypercallArgs};
 
 /// EFER.LMA (AMD APM vol. 2, 3.1.7; Intel SDM vol. 3A, 2.2.1).
 const EFER_LMA: u64 = 1 << 10;
 
 pub(super) fn handle_hypercall(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) -> Flow {
-    let Some(xen) = dom.xen.as_mut() else {
+    if dom.xen.is_none() {
         return handle_unsupported_instruction(vcpu, dom);
-    };
+    }
     let g = vcpu.gprs();
     let long_mode = vcpu.control_regs().efer & EFER_LMA != 0
         && vcpu.segment(SegReg::Cs).attrs & Segment::ATTR_L != 0;
@@ -33,17 +33,10 @@ pub(super) fn handle_hypercall(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn
         long_mode,
         vcpu: 0,
     };
-    let outcome = {
-        let mut guest = VcpuGuest {
-            vcpu: Some(&*vcpu),
-            memory: &mut dom.memory,
-            second_level: &mut dom.second_level,
-            max_phys_bits: dom.max_phys_bits,
-            console: &mut *xen.console,
-            tsc: host.tsc(),
-        };
-        xen.domain.hypercall(&mut guest, args)
+    let Some((xen, mut guest)) = split(dom, Some(&*vcpu), host.tsc()) else {
+        return Flow::Continue;
     };
+    let outcome = xen.hypercall(&mut guest, args);
     log::debug!(
         "dom{}: hypercall {} ({:#x}, {:#x}, {:#x}) -> {:#x}",
         dom.id,

@@ -82,22 +82,11 @@ fn write_hypercall_page(
     host: &dyn HostEnv,
     gpa: u64,
 ) -> Flow {
-    let ok = match dom.xen.as_mut() {
-        Some(xen) => {
-            let mut guest = crate::xen::guest_access::VcpuGuest {
-                vcpu: None,
-                memory: &mut dom.memory,
-                second_level: &mut dom.second_level,
-                max_phys_bits: dom.max_phys_bits,
-                console: &mut *xen.console,
-                tsc: host.tsc(),
-            };
-            xen.domain
-                .write_hypercall_msr(&mut guest, xen_abi::cpuid::XEN_MSR_HYPERCALL_PAGE, gpa)
+    let ok =
+        crate::xen::guest_access::split(dom, None, host.tsc()).is_some_and(|(xen, mut guest)| {
+            xen.write_hypercall_msr(&mut guest, xen_abi::cpuid::XEN_MSR_HYPERCALL_PAGE, gpa)
                 .is_ok()
-        }
-        None => false,
-    };
+        });
     if !ok {
         vcpu.inject_exception(Exception {
             vector: vector::GP,

@@ -2,13 +2,15 @@
 //! addresses through the guest's page tables (the page walker), physical
 //! ones in guest RAM, page mappings in the domain's second-level tables.
 
+use crate::domain::Domain;
 use crate::guest_memory::GuestMemory;
 use crate::guest_paging::{data_access, translate};
 use crate::second_level::GuestPhysicalMap;
 use crate::vcpu::Vcpu;
+use device_model::rate_limit::RateLimit;
 use device_model::ByteSink;
 use xen_abi::errno::Errno;
-use xen_services::hvm::GuestAccess;
+use xen_services::hvm::{GuestAccess, XenDomain};
 
 const PAGE: u64 = 4096;
 
@@ -21,7 +23,33 @@ pub struct VcpuGuest<'a> {
     pub second_level: &'a mut GuestPhysicalMap,
     pub max_phys_bits: u8,
     pub console: &'a mut dyn ByteSink,
+    /// `CONSOLEIO_write` lines in the hypervisor log (a guest may write
+    /// as many as it likes).
+    pub log_limit: &'a mut RateLimit,
     pub tsc: u64,
+}
+
+/// The domain's Xen state and the guest as it sees it, borrowed side by
+/// side from `dom` (`None` without the Xen platform); `vcpu` is the
+/// calling vCPU when linear addresses may be used.
+pub fn split<'a>(
+    dom: &'a mut Domain,
+    vcpu: Option<&'a dyn Vcpu>,
+    tsc: u64,
+) -> Option<(&'a mut XenDomain, VcpuGuest<'a>)> {
+    let xen = dom.xen.as_mut()?;
+    Some((
+        &mut xen.domain,
+        VcpuGuest {
+            vcpu,
+            memory: &mut dom.memory,
+            second_level: &mut dom.second_level,
+            max_phys_bits: dom.max_phys_bits,
+            console: &mut *xen.console,
+            log_limit: &mut xen.log_limit,
+            tsc,
+        },
+    ))
 }
 
 impl VcpuGuest<'_> {
@@ -115,6 +143,9 @@ impl GuestAccess for VcpuGuest<'_> {
     }
 
     fn log_output(&mut self, bytes: &[u8]) {
+        if !self.log_limit.allow() {
+            return;
+        }
         let text = core::str::from_utf8(bytes).unwrap_or("(not UTF-8)");
         log::info!("xen console_io: {}", text.trim_end());
     }

@@ -23,6 +23,8 @@ pub struct XenPlatform {
     pub domain: XenDomain,
     /// Where the PV console's output goes (the terminal).
     pub console: Box<dyn ByteSink>,
+    /// Limits the guest's `CONSOLEIO_write` lines in the hypervisor log.
+    pub log_limit: device_model::rate_limit::RateLimit,
 }
 
 impl XenPlatform {
@@ -48,7 +50,11 @@ impl XenPlatform {
             console_gfn: pc_layout::memory::XEN_CONSOLE_PAGE >> 12,
             memory_map: Vec::new(),
         });
-        Self { domain, console }
+        Self {
+            domain,
+            console,
+            log_limit: device_model::rate_limit::RateLimit::new(200, 1000),
+        }
     }
 
     /// The CPUID leaves 4000_0000h.. for the domain's CPU policy.

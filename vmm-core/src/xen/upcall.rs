@@ -6,7 +6,7 @@
 //! The flag is a level: after the handler's IRET, still set means deliver
 //! again.
 
-use super::guest_access::VcpuGuest;
+use super::guest_access::split;
 use crate::domain::Domain;
 use crate::interrupts::InterruptController;
 use xen_services::hvm::Upcall;
@@ -20,23 +20,15 @@ pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
     if let Some(mask) = dom.board.take_unplug_request() {
         dom.board.honour_unplug(mask, false);
     }
-    let xen = dom.xen.as_mut()?;
     let typed = dom.board.take_hvc_input();
+    let (xen, mut guest) = split(dom, None, tsc)?;
     if !typed.is_empty() {
-        xen.domain.console_input(&typed);
+        xen.console_input(&typed);
     }
-    let mut guest = VcpuGuest {
-        vcpu: None,
-        memory: &mut dom.memory,
-        second_level: &mut dom.second_level,
-        max_phys_bits: dom.max_phys_bits,
-        console: &mut *xen.console,
-        tsc,
-    };
-    xen.domain.poll(&mut guest);
-    xen.domain.poll_console(&mut guest);
-    let pending = xen.domain.upcall_pending(&mut guest, 0);
-    let upcall = xen.domain.upcall();
+    xen.poll(&mut guest);
+    xen.poll_console(&mut guest);
+    let pending = xen.upcall_pending(&mut guest, 0);
+    let upcall = xen.upcall();
     // The INTx fallback is a level that follows vCPU 0's flag.
     dom.board
         .set_xen_event_pending(upcall == Upcall::Line && pending);
