@@ -14,6 +14,7 @@
 //! - [`dispatch`]: [`XenDomain::hypercall`], one function per hypercall;
 //!   `evtchn_ops` and `vcpu_ops` hold `event_channel_op` and `vcpu_op`.
 //! - [`backends`]: the XenStore and console rings, served from here.
+//! - [`timers`]: the one-shot and periodic vCPU timers.
 //! - [`stats`]: counts by hypercall and sub-op.
 
 pub mod backends;
@@ -24,6 +25,7 @@ pub mod guest;
 pub mod platform;
 pub mod pvclock;
 pub mod stats;
+pub mod timers;
 mod vcpu_ops;
 
 pub use dispatch::{Action, HypercallArgs, Outcome};

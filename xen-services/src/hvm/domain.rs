@@ -82,6 +82,8 @@ pub(super) struct VcpuState {
     pub(super) info: InfoAt,
     /// The one-shot timer's deadline in system-time ns.
     pub(super) timer_ns: Option<u64>,
+    /// The periodic timer: next deadline and period, in system-time ns.
+    pub(super) periodic: Option<(u64, u64)>,
     /// `pvclock` record version (kept even between updates).
     pub(super) time_version: u32,
 }
@@ -180,6 +182,7 @@ impl XenDomain {
                 .map(|_| VcpuState {
                     info: InfoAt::Shared,
                     timer_ns: None,
+                    periodic: None,
                     time_version: 0,
                 })
                 .collect(),
@@ -425,33 +428,13 @@ impl XenDomain {
         }
     }
 
-    /// The earliest armed one-shot timer as a guest TSC value, for the
-    /// hypervisor's wait.
-    pub fn next_timer_tsc(&self) -> Option<u64> {
-        self.vcpus
-            .iter()
-            .filter_map(|v| v.timer_ns)
-            .min()
-            .map(|ns| self.tsc_at(ns))
-    }
-
-    /// Host-side work between guest entries: fires expired one-shot timers
+    /// Host-side work between guest entries: fires expired timers
     /// (`VIRQ_TIMER` of their vCPU) and moves pending console input into
     /// the ring. Returns whether an event was raised.
     pub fn poll(&mut self, g: &mut dyn GuestAccess) -> bool {
-        let now = self.system_time(g);
-        let mut raised = false;
-        for v in 0..self.vcpus.len() as u32 {
-            let due = self.vcpus[v as usize].timer_ns.is_some_and(|t| t <= now);
-            if due {
-                self.vcpus[v as usize].timer_ns = None;
-                if let Some(port) = self.ports.virq_port(v, xen_abi::event_channel::VIRQ_TIMER) {
-                    self.stats.timer_fires += 1;
-                    raised |= self.raise_port(g, port);
-                }
-            }
-        }
+        let mut raised = self.fire_timers(g);
         raised |= self.push_console_input(g);
         raised
     }
 }
+

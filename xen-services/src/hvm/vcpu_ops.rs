@@ -2,7 +2,7 @@
 //! runstate area and the one-shot timer. vCPUs start through the local
 //! APIC's INIT/SIPI on HVM, so `VCPUOP_initialise`/`up`/`down` are not
 //! offered; neither is the time memory area (so pvclock never claims
-//! `TSC_STABLE`) nor a periodic timer (Linux stops it anyway).
+//! `TSC_STABLE`). The timers themselves are in `timers.rs`.
 
 use core::mem::{offset_of, size_of};
 use xen_abi::errno::Errno;
@@ -47,7 +47,18 @@ impl XenDomain {
                 let _ = g.write_linear(area, &r);
                 done(0)
             }
-            VCPUOP_STOP_PERIODIC_TIMER => done(0),
+            VCPUOP_SET_PERIODIC_TIMER => {
+                let period = u64_at(&read_arg(g, arg, 8)?, 0);
+                if self.set_periodic(g, v, period) {
+                    done(0)
+                } else {
+                    Err(Errno::EINVAL)
+                }
+            }
+            VCPUOP_STOP_PERIODIC_TIMER => {
+                self.set_periodic(g, v, 0);
+                done(0)
+            }
             VCPUOP_SET_SINGLESHOT_TIMER => {
                 let b = read_arg(g, arg, size_of::<VcpuSetSingleshotTimer>())?;
                 let deadline = u64_at(&b, offset_of!(VcpuSetSingleshotTimer, timeout_abs_ns));
