@@ -6,6 +6,10 @@
 //! The hypervisor image comes from `VMM_ELF` when `cargo xtask test` set it;
 //! otherwise it is built into a separate target folder, so a plain
 //! `cargo test --workspace` works without running cargo against its own lock.
+//!
+//! [`linux_shell`] scripts sessions at the Linux test ISO's shell.
+
+pub mod linux_shell;
 
 use regex::Regex;
 use std::path::PathBuf;
