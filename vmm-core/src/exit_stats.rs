@@ -42,13 +42,15 @@ impl ExitStats {
     }
 
     /// Writes the whole block the runner finds in the log: the markers, the
-    /// domain and backend, the table, and the host time it was taken at.
+    /// domain and backend, the table, what `more` adds (the Xen counts), and
+    /// the host time it was taken at.
     pub fn write_block(
         &self,
         out: &mut dyn fmt::Write,
         domain: u32,
         backend: &str,
         now_ns: u64,
+        more: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
     ) -> fmt::Result {
         writeln!(out, "{STATS_BEGIN}")?;
         writeln!(
@@ -57,6 +59,7 @@ impl ExitStats {
             now_ns / 1_000_000
         )?;
         self.write_report(out)?;
+        more(out)?;
         writeln!(out, "{STATS_END}")
     }
 

@@ -1,8 +1,10 @@
 //! The vCPU run loop: sample the devices, deliver a pending interrupt, enter
 //! the guest, handle the exit, count it, act on a reset the guest asked for,
-//! repeat until the guest stops. Generic over the backend, so the hot path
+//! repeat until the guest stops. The runner's control channel
+//! ([`crate::control`]) is read between entries and while the guest sleeps. Generic over the backend, so the hot path
 //! has no dynamic dispatch into the hardware layer.
 
+use crate::control::ControlPoll;
 use crate::domain::Domain;
 use crate::exits::{handle_exit, Flow, StopReason};
 use crate::heartbeat::Heartbeat;
@@ -13,8 +15,9 @@ use crate::vcpu::Vcpu;
 
 /// Runs `vcpu` in `dom` until the guest stops; returns why.
 pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> StopReason {
+    let mut control = ControlPoll::default();
     loop {
-        prepare_entry(vcpu, dom, host);
+        prepare_entry(vcpu, dom, host, &mut control);
         let entered = host.tsc();
         let exit = vcpu.run();
         let exited = host.tsc();
@@ -35,7 +38,7 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         match flow {
             Flow::Continue => {}
             Flow::Halt => {
-                if let Some(reason) = sleep_until_interrupt(dom, host, &*vcpu) {
+                if let Some(reason) = sleep_until_interrupt(dom, host, &*vcpu, &mut control) {
                     return reason;
                 }
             }
@@ -50,10 +53,16 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
 }
 
 /// Brings the devices up to date and injects what the guest can take.
-fn prepare_entry(vcpu: &mut dyn Vcpu, dom: &mut Domain, host: &dyn HostEnv) {
+fn prepare_entry(
+    vcpu: &mut dyn Vcpu,
+    dom: &mut Domain,
+    host: &dyn HostEnv,
+    control: &mut ControlPoll,
+) {
     while let Some(byte) = host.console_input() {
         dom.board.console_byte(byte);
     }
+    crate::control::poll(control, dom, host);
     dom.board.service(&mut dom.io, &mut dom.memory);
     let now = host.now_ns();
     dom.board.poll(now);
@@ -83,7 +92,11 @@ fn snapshot_stats(dom: &mut Domain, now: u64, backend: &str) {
     }
     dom.next_stats_ns = now.saturating_add(every_ns);
     let mut text = alloc::string::String::new();
-    let _ = dom.stats.write_block(&mut text, dom.id, backend, now);
+    let _ = dom
+        .stats
+        .write_block(&mut text, dom.id, backend, now, &|out| {
+            crate::xen::write_stats(dom, out)
+        });
     log::info!("statistics snapshot\n{text}");
 }
 
@@ -108,12 +121,16 @@ fn sleep_until_interrupt(
     dom: &mut Domain,
     host: &dyn HostEnv,
     vcpu: &dyn Vcpu,
+    control: &mut ControlPoll,
 ) -> Option<StopReason> {
     let mut masked_since: Option<u64> = None;
     loop {
         while let Some(byte) = host.console_input() {
             dom.board.console_byte(byte);
         }
+        // A shutdown request raises the XenStore event: the upcall below
+        // wakes the guest to take it.
+        crate::control::poll(control, dom, host);
         let now = host.now_ns();
         dom.board.poll(now);
         if let (Some(screen), Some(vga)) = (dom.screen.as_mut(), dom.board.vga()) {
@@ -171,6 +188,21 @@ mod tests {
         let reason = run_vcpu(&mut vcpu, &mut dom, &FakeHost::default());
         assert_eq!(reason, StopReason::TripleFault);
         assert_eq!(vcpu.flushes, 1);
+    }
+
+    #[test]
+    fn a_shutdown_request_on_the_control_channel_reaches_the_guests_xenstore() {
+        let mut dom = crate::control::tests::domain(true);
+        let host = FakeHost::default();
+        host.control.borrow_mut().push_back(b'S');
+        let mut vcpu = FakeVcpu::default();
+        vcpu.exits = alloc::vec![crate::vcpu::VmExit::Nmi];
+        run_vcpu(&mut vcpu, &mut dom, &host);
+        assert!(host.control.borrow().is_empty());
+        assert_eq!(
+            crate::control::tests::shutdown_node(&dom).as_deref(),
+            Some(&b"poweroff"[..])
+        );
     }
 
     fn halting_domain(watchdog_ms: u64) -> (Domain, FakeVcpu) {

@@ -261,6 +261,12 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
         dom.id,
         dom.memory.ram_size() >> 20
     );
+    if serial::init_control() {
+        log::info!(
+            "vmm: control channel on COM3 ({:#x}): the runner can ask for a shutdown",
+            pc_layout::host_control::PORT
+        );
+    }
     host_timer::init();
     host_timer::enable_interrupts();
     let reason = run_vcpu(vcpu, dom, &HostCpu);
@@ -343,13 +349,9 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
             dom.id,
             vcpu.backend_name(),
             device_model::Clock::now_ns(&TscClock),
+            &|out| vmm_core::xen::write_stats(dom, out),
         );
         debugcon::write_raw(format_args!("{text}"));
-        if let Some(xen) = &dom.xen {
-            let mut text = String::new();
-            let _ = xen.domain.stats.write(&mut text);
-            debugcon::write_raw(format_args!("{text}"));
-        }
     }
 }
 

@@ -66,6 +66,14 @@ impl XenPlatform {
     }
 }
 
+/// The Xen counts for a statistics block (nothing without the platform).
+pub fn write_stats(dom: &Domain, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    match &dom.xen {
+        Some(xen) => xen.domain.stats.write(out),
+        None => Ok(()),
+    }
+}
+
 /// Gives `dom` the Xen platform: the CPUID leaves, and the ring pages
 /// mapped at their reserved frames. Fails only if the second-level tables
 /// cannot take the mappings.
