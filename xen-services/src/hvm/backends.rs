@@ -7,14 +7,22 @@
 use super::domain::XenDomain;
 use super::guest::GuestAccess;
 use crate::console;
-use xen_abi::hvm::{HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_STORE_EVTCHN};
+use xen_abi::event_channel::EvtchnPort;
 
 /// Console output taken per kick at most (the ring's size).
 const CONSOLE_CHUNK: usize = 2048;
 
 impl XenDomain {
-    fn guest_port(&self, param: u32) -> u32 {
-        self.params[param as usize] as u32
+    /// Signals the guest's end of the channel whose backend end is
+    /// `backend_port`, as the backend's own `EVTCHNOP_send` would: nothing
+    /// if the guest closed its end (the port number in the HVM param may
+    /// since name another channel, or the guest bound the backend again at
+    /// another port).
+    fn notify_guest(&mut self, g: &mut dyn GuestAccess, backend_port: EvtchnPort) -> bool {
+        match self.backend_ports.send(Some(&self.ports), backend_port) {
+            Ok(Some(notify)) => self.raise(g, notify),
+            _ => false,
+        }
     }
 
     /// Drains the store's request ring, answers every request, and raises
@@ -33,8 +41,7 @@ impl XenDomain {
         }
         // Single-guest store: events for other domains have nobody to go to.
         if outcome.notify {
-            let port = self.guest_port(HVM_PARAM_STORE_EVTCHN);
-            self.raise_port(g, port);
+            self.notify_guest(g, self.store_backend_port);
         }
     }
 
@@ -47,8 +54,7 @@ impl XenDomain {
             g.console_output(&out);
         }
         if n > 0 || n == CONSOLE_CHUNK {
-            let port = self.guest_port(HVM_PARAM_CONSOLE_EVTCHN);
-            self.raise_port(g, port);
+            self.notify_guest(g, self.console_backend_port);
         }
         // Input the ring could not take before may fit now.
         self.push_console_input(g);
@@ -77,8 +83,7 @@ impl XenDomain {
             return false;
         }
         self.console_input.drain(..n);
-        let port = self.guest_port(HVM_PARAM_CONSOLE_EVTCHN);
-        self.raise_port(g, port)
+        self.notify_guest(g, self.console_backend_port)
     }
 
     /// Output the guest left in its console ring without kicking (early
@@ -110,8 +115,7 @@ impl XenDomain {
         self.store_connection
             .queue(responses.into_iter().filter(|r| r.domid == domid));
         if self.store_connection.flush(&mut self.store_page.0) {
-            let port = self.guest_port(HVM_PARAM_STORE_EVTCHN);
-            self.raise_port(g, port);
+            self.notify_guest(g, self.store_backend_port);
         }
     }
 }
