@@ -28,6 +28,13 @@ pub mod stats;
 pub mod timers;
 mod vcpu_ops;
 
+#[cfg(test)]
+mod fake_guest;
+#[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
+mod tests;
+
 pub use dispatch::{Action, HypercallArgs, Outcome};
 pub use domain::{Upcall, XenConfig, XenDomain};
 pub use guest::GuestAccess;

@@ -438,3 +438,29 @@ impl XenDomain {
     }
 }
 
+/// What the tests read of the hypervisor's pages (the guest sees them
+/// through the mappings; a test cannot dereference a host address).
+#[cfg(test)]
+impl XenDomain {
+    /// The shared-info page as the guest sees it wherever it is mapped.
+    pub(crate) fn shared_info_bytes(&self) -> &[u8] {
+        &self.shared_info.0
+    }
+
+    /// The hypervisor's page at host address `host` (shared info, a ring or
+    /// a grant frame), for writing.
+    pub(crate) fn host_page_mut(&mut self, host: u64) -> Option<&mut [u8]> {
+        for page in [
+            &mut self.shared_info,
+            &mut self.store_page,
+            &mut self.console_page,
+        ] {
+            if page_address(page) == host {
+                return Some(&mut page.0[..]);
+            }
+        }
+        let frame =
+            (0..self.grants.nr_frames()).find(|&i| self.grants.frame_address(i) == Some(host))?;
+        self.grants.frame_mut(frame)
+    }
+}
