@@ -1,8 +1,10 @@
 //! Storage behind the emulated disks and CD-ROMs: the [`BlockBackend`] trait
 //! a medium implements, [`MemoryBlock`] (a medium held in memory) and
 //! [`SharedBlock`] (one medium used by two parties, such as the IDE
-//! controller and the BIOS). The device model, the BIOS and the hypervisor
-//! all take their media through this crate.
+//! controller and the BIOS), and [`SectorMedium`] (a byte-addressed medium
+//! over a device that moves whole sectors, such as the host's virtio-blk
+//! disk, see [`sector`]). The device model, the BIOS and the hypervisor all
+//! take their media through this crate.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -11,6 +13,9 @@ extern crate alloc;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+pub mod sector;
+pub use sector::{SectorDevice, SectorMedium};
+
 /// Why a block access failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockError {
@@ -18,6 +23,13 @@ pub enum BlockError {
     OutOfRange,
     /// A write to read-only media.
     ReadOnly,
+    /// The host device behind the medium failed the request (virtio-blk
+    /// `VIRTIO_BLK_S_IOERR`, Virtio 1.2 section 5.2.6): the guest sees its
+    /// device's medium error (ATA UNC, ATAPI MEDIUM ERROR, INT 13h AH=10h).
+    Io,
+    /// The host device does not do this request (`VIRTIO_BLK_S_UNSUPP`):
+    /// the guest sees its command aborted (ATA ABRT).
+    Unsupported,
 }
 
 /// A byte-addressed medium: an ISO, a disk image, a floppy image.
@@ -34,6 +46,17 @@ pub trait BlockBackend {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BlockError>;
     /// Writes `data` at `offset`.
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError>;
+    /// Makes every completed write durable: returns only once the medium
+    /// says so (for a host disk, a completed `VIRTIO_BLK_T_FLUSH`). Media
+    /// without a volatile cache (memory) have nothing to do.
+    fn flush(&mut self) -> Result<(), BlockError> {
+        Ok(())
+    }
+    /// True when writes may sit in a volatile cache until [`Self::flush`]
+    /// (what ATA IDENTIFY word 85 bit 5 reports).
+    fn has_write_cache(&self) -> bool {
+        false
+    }
 }
 
 /// A medium held in memory: a boot module on the hypervisor, a vector in tests.
@@ -138,6 +161,14 @@ impl BlockBackend for SharedBlock {
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
         self.0.borrow_mut().write_at(offset, data)
+    }
+
+    fn flush(&mut self) -> Result<(), BlockError> {
+        self.0.borrow_mut().flush()
+    }
+
+    fn has_write_cache(&self) -> bool {
+        self.0.borrow().has_write_cache()
     }
 }
 

@@ -399,3 +399,5 @@ impl PortIoDevice for BusMasterPorts {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod host_error_tests;

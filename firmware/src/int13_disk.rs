@@ -10,7 +10,7 @@ use crate::memory::RealMemory;
 use crate::regs::{linear, Regs};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use block_backend::BlockBackend;
+use block_backend::{BlockBackend, BlockError};
 
 /// INT 13h status codes.
 pub mod status {
@@ -18,6 +18,12 @@ pub mod status {
     pub const INVALID_FUNCTION: u8 = 0x01;
     pub const WRITE_PROTECTED: u8 = 0x03;
     pub const SECTOR_NOT_FOUND: u8 = 0x04;
+    /// Uncorrectable CRC or ECC error on read: the host disk failed a read.
+    pub const UNCORRECTABLE_READ: u8 = 0x10;
+    /// Controller failure: the host disk refused the request.
+    pub const CONTROLLER_FAILURE: u8 = 0x20;
+    /// Write fault on the selected drive: the host disk failed a write.
+    pub const WRITE_FAULT: u8 = 0xCC;
     pub const MEDIA_TYPE_NOT_FOUND: u8 = 0x0C;
     pub const TIMEOUT: u8 = 0x80;
 }
@@ -158,6 +164,20 @@ fn finish(regs: &mut Regs, mem: &mut dyn RealMemory, drive: u8, code: u8) {
     }
 }
 
+/// The INT 13h status (AH) for a failed medium access: the host disk's own
+/// failures are errors the caller sees, never success (status codes as in
+/// the IBM PC/AT BIOS Technical Reference and Ralf Brown's list, INT 13h
+/// AH=01h).
+pub fn medium_status(e: BlockError, write: bool) -> u8 {
+    match e {
+        BlockError::OutOfRange => status::SECTOR_NOT_FOUND,
+        BlockError::ReadOnly => status::WRITE_PROTECTED,
+        BlockError::Io if write => status::WRITE_FAULT,
+        BlockError::Io => status::UNCORRECTABLE_READ,
+        BlockError::Unsupported => status::CONTROLLER_FAILURE,
+    }
+}
+
 /// Moves `count` sectors between `drive` at `lba` and guest memory at
 /// `buffer`; returns how many were moved and the status.
 fn transfer(
@@ -179,15 +199,21 @@ fn transfer(
             return (i, status::SECTOR_NOT_FOUND);
         };
         let addr = buffer.wrapping_add(i * size as u32);
-        let ok = if write {
+        let result = if write {
             if drive.medium.read_only() {
                 return (i, status::WRITE_PROTECTED);
             }
-            mem.read(addr, sector) && drive.medium.write_at(at * size, sector).is_ok()
+            if !mem.read(addr, sector) {
+                return (i, status::SECTOR_NOT_FOUND);
+            }
+            drive.medium.write_at(at * size, sector)
         } else {
-            drive.medium.read_at(at * size, sector).is_ok() && mem.write(addr, sector)
+            drive.medium.read_at(at * size, sector)
         };
-        if !ok {
+        if let Err(e) = result {
+            return (i, medium_status(e, write));
+        }
+        if !write && !mem.write(addr, sector) {
             return (i, status::SECTOR_NOT_FOUND);
         }
     }

@@ -6,7 +6,7 @@
 use super::channel::Channel;
 use super::device::Device;
 use super::media::{media_error, Media, SECTOR_SIZE};
-use super::registers::{ERROR_ABRT, ERROR_UNC, IREASON_COD, IREASON_IO};
+use super::registers::{ERROR_ABRT, IREASON_COD, IREASON_IO};
 use super::transfer::{DmaJob, ATAPI_CHUNK_BLOCKS};
 use crate::atapi::ATAPI_BLOCK_SIZE;
 use crate::{DmaError, DmaMemory};
@@ -193,7 +193,7 @@ impl Device {
                     } else {
                         disk.backend
                             .read_at(offset, part)
-                            .map_err(|_| DmaFault::Media(ERROR_UNC))?;
+                            .map_err(|e| DmaFault::Media(media_error(e)))?;
                         prd.scatter(mem, part)?;
                     }
                     lba = lba.wrapping_add(u64::from(n));

@@ -7,7 +7,7 @@
 
 use super::device::Device;
 use super::identify::{identify_disk, words_to_bytes};
-use super::media::{MAX_MULTIPLE, SECTOR_SIZE};
+use super::media::{media_error, MAX_MULTIPLE, SECTOR_SIZE};
 use super::opcodes::{
     CMD_CHECK_POWER_MODE, CMD_FAMILY_MASK, CMD_FLUSH_CACHE, CMD_FLUSH_CACHE_EXT, CMD_IDENTIFY,
     CMD_IDLE_IMMEDIATE, CMD_INITIALIZE_PARAMS, CMD_READ_DMA, CMD_READ_DMA_EXT, CMD_READ_DMA_NR,
@@ -156,7 +156,7 @@ impl Device {
                     _ => self.fail(ERROR_IDNF),
                 }
             }
-            CMD_FLUSH_CACHE | CMD_FLUSH_CACHE_EXT => self.complete(true),
+            CMD_FLUSH_CACHE | CMD_FLUSH_CACHE_EXT => self.flush_cache(),
             CMD_STANDBY_IMMEDIATE | CMD_IDLE_IMMEDIATE => self.complete(true),
             CMD_CHECK_POWER_MODE => {
                 self.tf.sector_count.cur = POWER_MODE_ACTIVE;
@@ -210,6 +210,21 @@ impl Device {
         };
         self.dma = Some(DmaJob::Disk { lba, count, write });
         self.tf.status = self.ready_status() | STATUS_DRQ;
+    }
+
+    /// FLUSH CACHE / FLUSH CACHE EXT (ACS-3, 7.10 and 7.11): completes
+    /// only after the medium made every completed write durable (for a host
+    /// disk, the host's virtio-blk device completed `VIRTIO_BLK_T_FLUSH`); a
+    /// failed flush is reported (ERR with ABRT or UNC), never success.
+    fn flush_cache(&mut self) {
+        let result = match self.disk_mut() {
+            Some(d) => d.backend.flush(),
+            None => return self.abort(),
+        };
+        match result {
+            Ok(()) => self.complete(true),
+            Err(e) => self.fail(media_error(e)),
+        }
     }
 
     pub(super) fn set_features(&mut self) {

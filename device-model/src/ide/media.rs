@@ -2,7 +2,7 @@
 //! CHS translation, multiple count, write cache and serial number) or an ATAPI
 //! CD-ROM drive, and the sector geometry and error bits of disk accesses.
 
-use super::registers::{ERROR_ABRT, ERROR_IDNF};
+use super::registers::{ERROR_ABRT, ERROR_IDNF, ERROR_UNC};
 use crate::atapi::AtapiDrive;
 use alloc::boxed::Box;
 use block_backend::{BlockBackend, BlockError};
@@ -38,10 +38,14 @@ pub(super) struct Disk {
     pub(super) serial: [u8; 20],
 }
 
-/// The Error register bits for a failed backend access.
+/// The Error register bits for a failed backend access (ACS-3, 6.2 Error
+/// field): IDNF for an address past the medium, ABRT for a write to
+/// read-only media or a request the host device refused (virtio `UNSUPP`),
+/// UNC for the host device's I/O error (virtio `IOERR`): never success.
 pub(super) fn media_error(e: BlockError) -> u8 {
     match e {
         BlockError::OutOfRange => ERROR_IDNF,
-        BlockError::ReadOnly => ERROR_ABRT,
+        BlockError::ReadOnly | BlockError::Unsupported => ERROR_ABRT,
+        BlockError::Io => ERROR_UNC,
     }
 }

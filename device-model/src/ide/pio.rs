@@ -6,9 +6,7 @@
 
 use super::device::Device;
 use super::media::{media_error, Media, SECTOR_SIZE};
-use super::registers::{ERROR_IDNF, ERROR_UNC};
 use super::transfer::Pio;
-use block_backend::BlockError;
 
 impl Device {
     /// Reads up to `size` bytes of the current data-in block.
@@ -139,11 +137,7 @@ impl Device {
             .backend
             .read_at(lba.saturating_mul(SECTOR_SIZE as u64), &mut self.buf)
         {
-            return self.fail(if e == BlockError::OutOfRange {
-                ERROR_IDNF
-            } else {
-                ERROR_UNC
-            });
+            return self.fail(media_error(e));
         }
         self.pio = Pio::DiskRead {
             lba: lba.wrapping_add(u64::from(n)),

@@ -302,3 +302,51 @@ fn random_requests_never_panic() {
         int13(&mut r, &mut m, &mut d);
     }
 }
+
+/// A hard disk whose host device fails every read and write with `e`.
+struct FailingDisk(BlockError);
+
+impl BlockBackend for FailingDisk {
+    fn len(&self) -> u64 {
+        2048 * 512
+    }
+    fn read_only(&self) -> bool {
+        false
+    }
+    fn read_at(&self, _: u64, _: &mut [u8]) -> Result<(), BlockError> {
+        Err(self.0)
+    }
+    fn write_at(&mut self, _: u64, _: &[u8]) -> Result<(), BlockError> {
+        Err(self.0)
+    }
+}
+
+#[test]
+fn host_disk_errors_are_int13_errors_never_success() {
+    for (e, write, ah) in [
+        (BlockError::Io, false, status::UNCORRECTABLE_READ),
+        (BlockError::Io, true, status::WRITE_FAULT),
+        (BlockError::Unsupported, true, status::CONTROLLER_FAILURE),
+        (BlockError::ReadOnly, true, status::WRITE_PROTECTED),
+    ] {
+        let mut d = Drives::default();
+        d.list.push(Drive {
+            number: 0x80,
+            kind: DriveKind::HardDisk,
+            medium: Box::new(FailingDisk(e)),
+            geometry: Geometry::hard_disk(2048 * 512),
+        });
+        let mut m = mem();
+        // AH=02h/03h, 1 sector at cylinder 0, head 0, sector 1.
+        let mut r = Regs {
+            eax: if write { 0x0301 } else { 0x0201 },
+            ecx: 0x0001,
+            edx: 0x0080,
+            ebx: 0x1000,
+            ..Default::default()
+        };
+        int13(&mut r, &mut m, &mut d);
+        assert!(r.cf(), "{e:?}");
+        assert_eq!((r.ah(), r.al()), (ah, 0), "{e:?} write={write}");
+    }
+}
