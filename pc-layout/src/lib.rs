@@ -173,6 +173,33 @@ pub mod memory {
     pub const LOCAL_APIC: u64 = 0xFEE0_0000;
 }
 
+/// The runner's control channel to the hypervisor, the one place its
+/// protocol is written down (the hypervisor's `vmm_core::control` reads it,
+/// `cargo xtask run` writes it).
+///
+/// The channel is the host machine's COM3, a 16550A at 3E8h that only the
+/// hypervisor drives (the guest's COM3 is the emulated board's own). Under
+/// QEMU the runner gives it a `pipe:` character device on two FIFOs it
+/// creates with mkfifo, `<run dir>/control.in` (runner to hypervisor) and
+/// `control.out` (unused). Each request is one byte; unknown bytes are
+/// ignored, so noise on a real machine's COM3 does nothing. Where the port
+/// is absent (Bochs, most real machines: the scratch register does not
+/// keep a value, or the line status register reads FFh) the hypervisor
+/// never reads it.
+pub mod host_control {
+    /// The host UART the channel uses: COM3.
+    pub const PORT: u16 = super::ports::COM[2];
+    /// "Shut down gracefully": the hypervisor writes `control/shutdown` =
+    /// `poweroff` into the guest's XenStore as domain 0, as `xl shutdown`
+    /// does (Xen's docs/misc/xenstore-paths.pandoc, `~/control/shutdown`),
+    /// so the guest's PV drivers power it off; a guest without the Xen
+    /// platform cannot be asked, and the runner's grace period applies.
+    pub const SHUTDOWN: u8 = b'S';
+    /// The FIFOs' base name in the run folder: QEMU's `pipe:` backend
+    /// opens `<base>.in` and `<base>.out`.
+    pub const FIFO_BASE: &str = "control";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

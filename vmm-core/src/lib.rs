@@ -11,6 +11,7 @@ extern crate alloc;
 pub mod arch;
 pub mod backend;
 pub mod boot_info;
+pub mod control;
 pub mod cpu_policy;
 pub mod cpuid_policy;
 pub mod domain;

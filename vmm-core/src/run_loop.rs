@@ -1,8 +1,9 @@
 //! The vCPU run loop: sample the devices, deliver a pending interrupt, enter
 //! the guest, handle the exit, count it, act on a reset the guest asked for,
 //! repeat until the guest stops. The runner's control channel
-//! ([`crate::control`]) is read between entries and while the guest sleeps. Generic over the backend, so the hot path
-//! has no dynamic dispatch into the hardware layer.
+//! ([`crate::control`]) is read between entries and while the guest
+//! sleeps. Generic over the backend, so the hot path has no dynamic
+//! dispatch into the hardware layer.
 
 use crate::control::ControlPoll;
 use crate::domain::Domain;

@@ -256,17 +256,19 @@ fn no_virtualization(why: &str) -> String {
 
 /// Starts the host tick, runs the vCPU until the guest stops, reports.
 fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopReason {
-    log::info!(
-        "dom{}: starting at the reset vector, {} MiB RAM",
-        dom.id,
-        dom.memory.ram_size() >> 20
-    );
+    // Before the line the runner waits for: a request it sends after that
+    // line is not lost to the FIFO reset of the UART's set-up.
     if serial::init_control() {
         log::info!(
             "vmm: control channel on COM3 ({:#x}): the runner can ask for a shutdown",
             pc_layout::host_control::PORT
         );
     }
+    log::info!(
+        "dom{}: starting at the reset vector, {} MiB RAM",
+        dom.id,
+        dom.memory.ram_size() >> 20
+    );
     host_timer::init();
     host_timer::enable_interrupts();
     let reason = run_vcpu(vcpu, dom, &HostCpu);

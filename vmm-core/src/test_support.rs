@@ -246,6 +246,8 @@ impl Vcpu for FakeVcpu {
 #[derive(Default)]
 pub struct FakeHost {
     pub tsc: alloc::rc::Rc<Cell<u64>>,
+    /// Bytes waiting on the control channel.
+    pub control: core::cell::RefCell<alloc::collections::VecDeque<u8>>,
 }
 
 /// A device clock reading a [`FakeHost`]'s time.
@@ -278,6 +280,10 @@ impl HostEnv for FakeHost {
     }
     fn console_input(&self) -> Option<u8> {
         None
+    }
+    fn control_request(&self) -> Option<crate::control::ControlRequest> {
+        let mut bytes = self.control.borrow_mut();
+        crate::control::ControlRequest::next(|| bytes.pop_front())
     }
     fn wait_for_event(&self) {
         self.tsc.set(self.tsc.get() + 100_000);

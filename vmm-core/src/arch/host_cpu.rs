@@ -1,7 +1,9 @@
 //! The host processor and machine as exit handling sees them: CPUID, the
-//! TSC, host time, typed input and waiting for an interrupt.
+//! TSC, host time, typed input, the runner's control channel and waiting
+//! for an interrupt.
 
 use super::cpu::rdtsc;
+use crate::control::ControlRequest;
 use crate::cpu_policy::CpuidResult;
 use crate::host_env::HostEnv;
 
@@ -29,6 +31,10 @@ impl HostEnv for HostCpu {
 
     fn console_input(&self) -> Option<u8> {
         super::serial::try_read_byte()
+    }
+
+    fn control_request(&self) -> Option<ControlRequest> {
+        ControlRequest::next(super::serial::try_read_control_byte)
     }
 
     fn wait_for_event(&self) {

@@ -90,3 +90,58 @@ impl ByteSink for HostScreenChannel {
         outb(COM2, byte);
     }
 }
+
+/// The host's COM3: the runner's control channel (the protocol is
+/// [`pc_layout::host_control`]). Only read, never written.
+const COM3: u16 = pc_layout::host_control::PORT;
+/// 16550 register offsets (PC16550D datasheet, table II "Register
+/// Addresses"): receiver buffer (DLAB 0), line status, scratch.
+const RBR: u16 = 0;
+const LSR: u16 = 5;
+const SCR: u16 = 7;
+/// What an undecoded port reads on the ISA bus.
+const FLOATING: u8 = 0xFF;
+
+/// Set once [`init_control`] found a UART at COM3.
+static CONTROL_PRESENT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Probes COM3 and programs it like COM1; true when a UART answers. A
+/// missing port (Bochs, most real machines) reads FFh and keeps nothing:
+/// the scratch register, which a 16550 keeps as written (PC16550D, 8.10
+/// "Scratchpad Register"; the 8250 has none, and its line status would
+/// read FFh), must hold two patterns in turn, and the line status must
+/// not read FFh (bit 7 is 0 with the FIFOs' error flag clear).
+pub fn init_control() -> bool {
+    let present = [0x5Au8, 0xA5].iter().all(|&pattern| {
+        outb(COM3 + SCR, pattern);
+        inb(COM3 + SCR) == pattern
+    }) && inb(COM3 + LSR) != FLOATING;
+    if present {
+        for (offset, value) in [
+            (1u16, 0x00u8),
+            (3, 0x80),
+            (0, 0x01),
+            (1, 0x00),
+            (3, 0x03),
+            (2, 0xC7),
+            (4, 0x03),
+        ] {
+            outb(COM3 + offset, value);
+        }
+        // The FIFOs were just cleared: nothing the firmware left is taken
+        // for a request.
+    }
+    CONTROL_PRESENT.store(present, core::sync::atomic::Ordering::Relaxed);
+    present
+}
+
+/// A byte from the control channel, if one is waiting; never a read of a
+/// port that is not there.
+pub fn try_read_control_byte() -> Option<u8> {
+    if !CONTROL_PRESENT.load(core::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let lsr = inb(COM3 + LSR);
+    // FFh: the port went away (a hot-unplugged card); read nothing.
+    (lsr != FLOATING && lsr & LSR_DR != 0).then(|| inb(COM3 + RBR))
+}
