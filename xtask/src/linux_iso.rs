@@ -50,14 +50,14 @@ mod modules;
 mod testdata;
 mod userland;
 
-pub use initrd::{CD_MOUNT, HVC0_SHELL_STARTED, INIT_STARTED, SHELL_READY};
+pub use initrd::{CD_MOUNT, HVC0_SHELL_STARTED, INIT_STARTED, POWERING_OFF, SHELL_READY};
 pub use testdata::{testdata_bytes, TESTDATA_PATH};
 
 use crate::tools;
 use crate::workspace_root;
 use apt::{Apt, Debs};
 use host::{create_dir, file_name, write};
-use initrd::{INIT_HEAD, INIT_TAIL, WANTED_MODULES};
+use initrd::{INIT_HEAD, INIT_TAIL, POWEROFF_SCRIPT, WANTED_MODULES};
 use iso::ISOLINUX_CFG;
 use std::path::PathBuf;
 use testdata::parse_sha256_line;
@@ -139,6 +139,7 @@ fn recipe_stamp(debs: &Debs) -> String {
     s.push_str(INIT_HEAD);
     s.push_str(&WANTED_MODULES.join(" "));
     s.push_str(INIT_TAIL);
+    s.push_str(POWEROFF_SCRIPT);
     s
 }
 

@@ -10,7 +10,8 @@ use xtask::packages::{Need, ALL_NEEDS};
 use xtask::provision::{provision, Toolchain};
 use xtask::qemu::Accel;
 use xtask::runner::{
-    parse_on_off, run, Console, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST,
+    catch_ctrl_c, parse_on_off, run, Console, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 use xtask::workspace_root;
 
@@ -132,6 +133,11 @@ struct RunArgs {
     /// -no-reboot. A triple fault stops and reports the guest either way.
     #[arg(long)]
     no_reboot: bool,
+    /// Ctrl-C asks the guest to shut down (control/shutdown = poweroff, as
+    /// `xl shutdown` does); a second Ctrl-C, or this many seconds without
+    /// the guest stopping, stops it (exit status 130). QEMU only.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE.as_secs())]
+    shutdown_grace: u64,
     /// Print exit statistics (count and handling cycles per exit reason) when the guest stops.
     #[arg(long)]
     stats: bool,
@@ -338,7 +344,13 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         xen,
         until_stopped: false,
         no_reboot: args.no_reboot,
+        shutdown_after: None,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
     };
+    // From here Ctrl-C asks the guest to shut down (runner::control).
+    if let Err(e) = catch_ctrl_c() {
+        return fail(&e);
+    }
     let report = match run(&opts) {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -389,6 +401,8 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
             eprintln!("xtask: timed out after {} s", timeout.as_secs());
             eprintln!("{}", report.timeout_report().unwrap_or_default());
         }
+        // The runner said why when it stopped the guest.
+        Outcome::Interrupted { .. } => {}
     }
     report.outcome.exit_code()
 }

@@ -77,6 +77,10 @@ pub struct QemuMachine<'a> {
     pub debugcon_log: &'a Path,
     /// Where the guest's COM2 (the screen mirror's channel) is written.
     pub screen_log: &'a Path,
+    /// The runner's control channel: the host COM3 on QEMU's `pipe:`
+    /// backend at this base path (`<base>.in`, `<base>.out`; the protocol
+    /// is `pc_layout::host_control`). None leaves COM3 out.
+    pub control: Option<&'a Path>,
 }
 
 /// QEMU's `-initrd` separates modules with commas: a comma inside a path is doubled.
@@ -127,13 +131,16 @@ impl QemuMachine<'_> {
         ])
         .args(["-serial", "stdio", "-no-reboot"])
         .arg("-serial")
-        .arg(format!("file:{}", self.screen_log.display()))
-        .arg("-debugcon")
-        .arg(format!("file:{}", self.debugcon_log.display()))
-        .arg("-device")
-        .arg(format!(
-            "isa-debug-exit,iobase={DEBUG_EXIT_IOBASE:#x},iosize=0x04"
-        ));
+        .arg(format!("file:{}", self.screen_log.display()));
+        if let Some(base) = self.control {
+            c.arg("-serial").arg(format!("pipe:{}", base.display()));
+        }
+        c.arg("-debugcon")
+            .arg(format!("file:{}", self.debugcon_log.display()))
+            .arg("-device")
+            .arg(format!(
+                "isa-debug-exit,iobase={DEBUG_EXIT_IOBASE:#x},iosize=0x04"
+            ));
         c
     }
 }
@@ -164,6 +171,7 @@ mod tests {
             cpu: None,
             debugcon_log: Path::new("/tmp/hv.log"),
             screen_log: Path::new("/tmp/screen.out"),
+            control: Some(Path::new("/tmp/run/control")),
         };
         let args: Vec<String> = m
             .command()
@@ -179,5 +187,15 @@ mod tests {
         assert!(args
             .iter()
             .any(|a| a == "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+        // COM1 the console, COM2 the screen mirror, COM3 the control channel.
+        let serials: Vec<&str> = args
+            .windows(2)
+            .filter(|w| w[0] == "-serial")
+            .map(|w| w[1].as_str())
+            .collect();
+        assert_eq!(
+            serials,
+            ["stdio", "file:/tmp/screen.out", "pipe:/tmp/run/control"]
+        );
     }
 }

@@ -1,18 +1,23 @@
 //! One run: build what is needed, boot it under QEMU, follow the guest console
 //! until the expectations match, the machine stops or time runs out.
 //!
-//! The pieces, each importing only the ones listed before it: `options` (what
-//! to run), `report` (what a run produced), `media` (the run folder and the
-//! images), `streams` (an emulator's output), `bochs_run` (starting Bochs) and
-//! `follow` (following the consoles to an outcome). `run` puts them together.
+//! The pieces, each importing only the ones listed before it: `control`
+//! (Ctrl-C and the shutdown request to the hypervisor), `terminal` (an
+//! interactive run's terminal), `options` (what to run), `report` (what a
+//! run produced), `media` (the run folder and the images), `streams` (an
+//! emulator's output), `bochs_run` (starting Bochs) and `follow` (following
+//! the consoles to an outcome). `run` puts them together.
 
 mod bochs_run;
+mod control;
 mod follow;
 mod media;
 mod options;
 mod report;
 mod streams;
+mod terminal;
 
+pub use control::{catch_ctrl_c, DEFAULT_SHUTDOWN_GRACE, INTERRUPTED_EXIT_CODE};
 pub use options::{parse_on_off, Console, Emulator, Loader, RunOptions, BIOS_GUEST};
 pub use report::{
     last_heartbeat, last_stats_block, Outcome, RunReport, HEARTBEAT, HEARTBEAT_MS, STATS_BEGIN,
@@ -30,7 +35,9 @@ use crate::grub;
 use crate::guests;
 use crate::qemu::{BootModule, QemuBoot, QemuMachine};
 use crate::tools;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
+use terminal::{forward_stdin, RawTerminal};
 
 /// Memory the hypervisor needs beyond the guest's RAM and the modules: its
 /// image, heap and page tables, with room to spare.
@@ -153,6 +160,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             Emulator::Bochs,
             rx,
             stderr_thread,
+            None,
         )?;
         let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
         return Ok(followed.report(hv_log, hv_log_path));
@@ -164,6 +172,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         },
         Loader::Grub => QemuBoot::Cdrom(&grub::make_iso(&hv, &modules, &dir, &iso)?),
     };
+    // The control channel: the host COM3 on two FIFOs (runner::control).
+    let control_base = control::make_fifos(&dir)?;
+    let channel = control::open_channel(&control_base)?;
     let machine = QemuMachine {
         boot,
         host_mem_mib,
@@ -171,13 +182,21 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         cpu: opts.qemu_cpu.as_deref(),
         debugcon_log: &hv_log_path,
         screen_log: &dir.join(SCREEN_FILE),
+        control: Some(&control_base),
+    };
+    let scripted = !opts.input.is_empty() || !opts.send.is_empty();
+    // An interactive run at a terminal: the runner holds the terminal in
+    // raw mode and passes typed bytes on to QEMU, whose `-serial stdio`
+    // gives them to the host COM1, where the hypervisor reads them (see
+    // runner::terminal); restored when this is dropped.
+    let terminal = if opts.echo && !scripted {
+        RawTerminal::enter()
+    } else {
+        None
     };
     let mut child = machine
         .command()
-        // Scripted input is piped in; an interactive run hands the terminal to
-        // QEMU, whose `-serial stdio` passes typed bytes to the host COM1,
-        // where the hypervisor reads them.
-        .stdin(if !opts.input.is_empty() || !opts.send.is_empty() {
+        .stdin(if scripted || terminal.is_some() {
             Stdio::piped()
         } else if opts.echo {
             Stdio::inherit()
@@ -186,8 +205,17 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group: the terminal's Ctrl-C (SIGINT to the
+        // foreground group) reaches the runner only, which asks the guest
+        // to shut down instead of QEMU dying at once.
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+    if terminal.is_some() {
+        if let Some(pipe) = child.stdin.take() {
+            forward_stdin(pipe);
+        }
+    }
     let (rx, stderr_thread) = stream_output(&mut child);
     let followed = follow(
         &mut child,
@@ -196,7 +224,10 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         Emulator::Qemu,
         rx,
         stderr_thread,
-    )?;
+        Some(channel),
+    );
+    drop(terminal);
+    let followed = followed?;
     let hv_log = std::fs::read_to_string(&hv_log_path).unwrap_or_default();
     Ok(followed.report(hv_log, hv_log_path))
 }

@@ -23,6 +23,28 @@ pub const SHELL_READY: &str = "vmm-linux: shell ready";
 /// What `/init` prints once it has started a second shell on the Xen PV
 /// console `/dev/hvc0` (only when the kernel made that device).
 pub const HVC0_SHELL_STARTED: &str = "vmm-linux: hvc0 shell started";
+/// What `/sbin/poweroff` prints on the console before it powers off.
+pub const POWERING_OFF: &str = "vmm-linux: powering off";
+
+/// `/sbin/poweroff`, kept in place of busybox's applet link (`busybox
+/// --install -s` leaves an existing file alone). Busybox's `poweroff`
+/// without `-f` only signals init (SIGUSR2 to PID 1, busybox 1.35
+/// init/halt.c), and PID 1 here is a shell that ignores it; so the
+/// kernel's orderly power-off, which runs `/sbin/poweroff` as a usermode
+/// helper (kernel/reboot.c, `__orderly_poweroff`) when Xen's
+/// `control/shutdown` watch reads `poweroff` (drivers/xen/manage.c,
+/// `do_poweroff`: `orderly_poweroff(false)` on a running system, so no
+/// forced fallback), would do nothing. This one syncs and powers off at
+/// once, as init would at the end of its shutdown. With `acpi=off` the
+/// kernel has no power-off handler, so `reboot(RB_POWER_OFF)` halts instead
+/// (kernel/reboot.c) and prints `reboot: System halted`.
+pub(super) const POWEROFF_SCRIPT: &str = r#"#!/bin/busybox sh
+# /sbin/poweroff of the vmm Linux test guest: there is no init to signal.
+echo "vmm-linux: powering off" >/dev/console 2>/dev/null
+/bin/busybox sync
+exec /bin/busybox poweroff -f
+"#;
+
 /// Where `/init` mounts the CD (`/dev/sr0`, ISO 9660, read-only).
 pub const CD_MOUNT: &str = "/mnt";
 
@@ -109,6 +131,7 @@ pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<Pat
     let busybox = root.join(BUSYBOX_IN_PACKAGE);
     cpio.file("bin/busybox", 0o755, &read(&busybox)?);
     cpio.symlink("bin/sh", "busybox");
+    cpio.file("sbin/poweroff", 0o755, POWEROFF_SCRIPT.as_bytes());
     for entry in closure(root, &[XENSTORE_PROGRAM])? {
         match entry {
             Entry::File { path, perm, data } => cpio.file(&path, perm, &data),

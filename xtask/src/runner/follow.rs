@@ -1,7 +1,9 @@
 //! Following a started emulator: typing the scripted input, reading the
-//! guest's serial console and text screen, matching the expectations, and
-//! deciding how the run ended.
+//! guest's serial console and text screen, matching the expectations,
+//! asking the guest to shut down (Ctrl-C, `shutdown_after`) and stopping it
+//! when it does not, and deciding how the run ended.
 
+use super::control::Shutdown;
 use super::media::SCREEN_FILE;
 use super::options::{Emulator, RunOptions};
 use super::report::{
@@ -31,6 +33,7 @@ pub(super) fn follow(
     emulator: Emulator,
     rx: mpsc::Receiver<Vec<u8>>,
     stderr_thread: std::thread::JoinHandle<String>,
+    control: Option<std::fs::File>,
 ) -> Result<Followed, String> {
     let spawned = Instant::now();
     let mut matched: Option<(Duration, String)> = None;
@@ -50,9 +53,23 @@ pub(super) fn follow(
     let mut bytes = Vec::new();
     let deadline = Instant::now() + opts.timeout;
     let mut met_at: Option<Instant> = None;
+    let mut shutdown = Shutdown::new(control, opts.shutdown_after, opts.shutdown_grace);
+    // Set when the run is stopped after a shutdown request: the line said.
+    let mut interrupted: Option<String> = None;
+    let mut hv_ready = false;
     let ended = loop {
         let now = Instant::now();
         if now >= deadline {
+            break None;
+        }
+        // The request byte waits until the hypervisor has set up its
+        // channel, which it has once the guest started.
+        if !hv_ready && shutdown.wants_channel() {
+            hv_ready = guest_started(hv_log);
+        }
+        if let Some(why) = shutdown.poll(expectations.matched(), hv_ready, now) {
+            eprintln!("\r\n{why}\r");
+            interrupted = Some(why);
             break None;
         }
         // Once every expectation matched, give a run asked for statistics a
@@ -150,7 +167,9 @@ pub(super) fn follow(
     if screen.poll(&screen_path) {
         expectations.advance_with_screen(&console, &screen.text);
     }
-    let outcome = if expectations.all_met() && !opts.until_stopped {
+    let outcome = if let Some(why) = interrupted {
+        Outcome::Interrupted { why }
+    } else if expectations.all_met() && !opts.until_stopped {
         Outcome::ExpectationsMet
     } else if ended.is_none() {
         Outcome::Timeout

@@ -120,6 +120,14 @@ pub struct RunOptions {
     /// A reset the guest requests stops it (cleanly) instead of rebooting
     /// it, as QEMU's `-no-reboot` does.
     pub no_reboot: bool,
+    /// Ask the guest to shut down (`control/shutdown` = `poweroff`, as `xl
+    /// shutdown` does) once this many expectations matched, as Ctrl-C
+    /// does; with `until_stopped` the run then ends with the guest's own
+    /// power-off. QEMU only (the control channel is its COM3).
+    pub shutdown_after: Option<usize>,
+    /// After a shutdown request (Ctrl-C or `shutdown_after`), how long the
+    /// guest has to stop before it is stopped (`Outcome::Interrupted`).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RunOptions {
@@ -151,6 +159,8 @@ impl Default for RunOptions {
             xen: true,
             until_stopped: false,
             no_reboot: false,
+            shutdown_after: None,
+            shutdown_grace: super::control::DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }

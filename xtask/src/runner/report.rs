@@ -35,6 +35,10 @@ pub enum Outcome {
     EmulatorFailed { status: Option<i32>, stderr: String },
     /// Time ran out.
     Timeout,
+    /// Stopped by a second Ctrl-C, or because the guest did not shut down
+    /// within the grace period of a shutdown request; `why` is the line
+    /// the runner printed.
+    Interrupted { why: String },
 }
 
 impl Outcome {
@@ -46,6 +50,7 @@ impl Outcome {
             Outcome::HypervisorFailed => 2,
             Outcome::EmulatorFailed { .. } => 3,
             Outcome::Timeout => 124,
+            Outcome::Interrupted { .. } => super::control::INTERRUPTED_EXIT_CODE,
         }
     }
 }
