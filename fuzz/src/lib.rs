@@ -16,3 +16,4 @@ pub mod input;
 pub mod media;
 pub mod seeds;
 pub mod vcpu;
+pub mod xenstore_ring;

@@ -42,6 +42,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "eltorito" => eltorito(),
         "bios_handle" => bios_handle(),
         "bios_trap" => bios_trap(),
+        "xenstore_ring" => xenstore_ring(),
         _ => Vec::new(),
     }
 }
@@ -253,5 +254,53 @@ fn bios_trap() -> Vec<Vec<u8>> {
     s.extend(trap(3, Some(0), 0x4200, 0, 0, 0x00E0));
     s.extend(trap(3, Some(1), 0x0E41, 0, 0, 0));
     s.extend_from_slice(&[6, 0x40, 0x42, 0x0F, 0]); // time passes, board serviced
+    vec![s]
+}
+
+/// Linux's xenbus probe over the first guest's ring (READ of the
+/// reset-watches feature, RESET_WATCHES, DIRECTORY and WATCH of `device`),
+/// one request split across two kicks, a backend's write under `device/`,
+/// and the guest reading its replies in between.
+fn xenstore_ring() -> Vec<Vec<u8>> {
+    let msg = |kind: u32, req_id: u32, payload: &[u8]| {
+        let mut m = Vec::new();
+        for f in [kind, req_id, 0, payload.len() as u32] {
+            m.extend_from_slice(&f.to_le_bytes());
+        }
+        m.extend_from_slice(payload);
+        m
+    };
+    // Op byte: bit 0 the guest, bits 1-3 the action (see the target).
+    let raw = |guest: u8, bytes: &[u8]| {
+        let mut s = vec![guest, 0];
+        s.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        s.extend_from_slice(bytes);
+        s
+    };
+    let kick = |guest: u8| guest | 7 << 1;
+    let consume = |guest: u8| vec![guest | 4 << 1, 0xFF, 0xFF];
+    let mut s = vec![0, 0]; // no initial page contents
+    s.extend(raw(
+        0,
+        &msg(2, 1, b"control/platform-feature-xs_reset_watches\0"),
+    ));
+    s.extend(raw(0, &msg(21, 2, b"\0")));
+    s.extend(raw(0, &msg(1, 3, b"device\0")));
+    s.push(kick(0));
+    s.extend(consume(0));
+    let watch = msg(4, 4, b"device\0ffff8880deadbeef\0");
+    s.extend(raw(0, &watch[..10]));
+    s.push(kick(0));
+    s.extend(raw(0, &watch[10..]));
+    s.push(kick(0));
+    // Domain 0 writes device/vbd/51712/state (path 3) = "1".
+    s.extend_from_slice(&[6 << 1, 3, 1, b'1']);
+    s.push(5 << 1); // flush
+    s.extend(consume(0));
+    // The second guest writes and reads its own data.
+    s.extend(raw(1, &msg(11, 5, b"data/a\0value")));
+    s.extend(raw(1, &msg(2, 6, b"data/a\0")));
+    s.push(kick(1));
+    s.extend(consume(1));
     vec![s]
 }

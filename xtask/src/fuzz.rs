@@ -1,8 +1,9 @@
 //! `cargo xtask fuzz`: coverage-guided fuzzing of what a guest (or the media
 //! it boots from) feeds the hypervisor: the instruction emulator, the IDE
-//! controller with bus-master DMA, the BIOS services, the El Torito parser
-//! and the BIOS trap path. The targets are the `fuzz/` crate (its own
-//! workspace, so the workspace's tests and clippy never build it).
+//! controller with bus-master DMA, the BIOS services, the El Torito parser,
+//! the BIOS trap path and the XenStore ring. The targets are the `fuzz/`
+//! crate (its own workspace, so the workspace's tests and clippy never
+//! build it).
 //!
 //! The fuzzer is libFuzzer on the pinned stable toolchain: the
 //! `libfuzzer-sys` crate builds libFuzzer from its bundled sources with the
@@ -36,7 +37,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `all` and the smoke step run them.
-pub const TARGETS: [Target; 5] = [
+pub const TARGETS: [Target; 6] = [
     Target {
         name: "emulator",
         about: "the instruction emulator: random instruction bytes and vCPU state, flat memory or the MMIO path through guest paging",
@@ -62,6 +63,11 @@ pub const TARGETS: [Target; 5] = [
         about: "exits::handle_exit on the BIOS trap port from the ROM segment, on a domain built as the hypervisor builds it",
         max_len: 65536,
     },
+    Target {
+        name: "xenstore_ring",
+        about: "the XenStore ring page of two hostile guests over one store: split and garbage requests, scribbled indices, kicks and flushes",
+        max_len: 16384,
+    },
 ];
 
 /// The SanitizerCoverage instrumentation libFuzzer feeds on, as `cargo fuzz
@@ -76,8 +82,14 @@ pub const SANCOV_FLAGS: [&str; 7] = [
     "fuzzing",
 ];
 
-/// Seconds each target runs in the smoke step of `cargo xtask test`.
-pub const SMOKE_SECS: u64 = 10;
+/// Seconds the smoke step of `cargo xtask test` fuzzes for, all targets
+/// together (a new target shortens each one's share, not the step).
+pub const SMOKE_TOTAL_SECS: u64 = 50;
+/// Seconds each target runs in the smoke step: its share of
+/// [`SMOKE_TOTAL_SECS`].
+pub const SMOKE_SECS: u64 = SMOKE_TOTAL_SECS / TARGETS.len() as u64;
+// The shares fit in the total, and each is still long enough to be worth it.
+const _: () = assert!(SMOKE_SECS * (TARGETS.len() as u64) <= SMOKE_TOTAL_SECS && SMOKE_SECS >= 5);
 /// Seconds a target runs when `--secs` is not given.
 pub const DEFAULT_SECS: u64 = 60;
 /// Longest one input may run before libFuzzer reports it as a hang.
