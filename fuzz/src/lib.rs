@@ -11,6 +11,7 @@ pub mod bios_handle;
 pub mod bios_trap;
 pub mod eltorito;
 pub mod emulator;
+pub mod hypercall;
 pub mod ide_dma;
 pub mod input;
 pub mod media;

@@ -43,6 +43,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "bios_handle" => bios_handle(),
         "bios_trap" => bios_trap(),
         "xenstore_ring" => xenstore_ring(),
+        "hypercall" => hypercall(),
         _ => Vec::new(),
     }
 }
@@ -303,4 +304,111 @@ fn xenstore_ring() -> Vec<Vec<u8>> {
     s.push(kick(1));
     s.extend(consume(1));
     vec![s]
+}
+
+/// Linux 6.1's HVM boot through the hypercall target's script: the
+/// hypercall page, the features, shared info, vcpu_info, the callback
+/// vector, VIRQ and IPI binds, the store params and kicks, the one-shot
+/// timer, console input, the probes that must fail, the grant table, the
+/// memory map and poweroff; once plainly, once on AMD with a memory map
+/// and a hole under the argument page.
+fn hypercall() -> Vec<Vec<u8>> {
+    // A 64-bit operand in the "mostly small" encoding (selector 0: all 8 bytes).
+    let word = |v: u64| {
+        let mut b = vec![0];
+        b.extend_from_slice(&v.to_le_bytes());
+        b
+    };
+    // Step 4: the guest writes `bytes` at `at`.
+    let poke = |at: u64, bytes: &[u8]| {
+        let mut s = vec![4];
+        s.extend(word(at));
+        s.push(bytes.len() as u8);
+        s.extend_from_slice(bytes);
+        s
+    };
+    // Steps 0-3: hypercall NUMBERS[index] from CPL 0, 64-bit, vCPU 0.
+    let call = |index: u8, args: &[u64]| {
+        let mut s = vec![0, index, 0];
+        for i in 0..5 {
+            s.extend(word(args.get(i).copied().unwrap_or(0)));
+        }
+        s
+    };
+    let fields = |parts: &[&[u8]]| parts.concat();
+    const ARG: u64 = 0x1000;
+    let (memory, hypercall, version, gnttab, vcpu, sched, evtchn, hvm) = (0, 1, 2, 4, 6, 7, 8, 9);
+    let param = |index: u32, value: u64| {
+        fields(&[
+            &0x7FF0u16.to_le_bytes(),
+            &[0, 0],
+            &index.to_le_bytes(),
+            &value.to_le_bytes(),
+        ])
+    };
+    let mut boot = Vec::new();
+    boot.extend_from_slice(&[14, 0]); // the hypercall-page MSR, at 0x5000
+    boot.extend(word(0x5000));
+    boot.extend(poke(ARG, &[0; 8]));
+    boot.extend(call(version, &[6, ARG]));
+    let physmap = |space: u32, idx: u64, gpfn: u64| {
+        fields(&[
+            &0x7FF0u16.to_le_bytes(),
+            &[0, 0],
+            &space.to_le_bytes(),
+            &idx.to_le_bytes(),
+            &gpfn.to_le_bytes(),
+        ])
+    };
+    boot.extend(poke(ARG, &physmap(0, 0, 8)));
+    boot.extend(call(memory, &[7, ARG]));
+    boot.extend(poke(ARG, &fields(&[&9u64.to_le_bytes(), &[0; 8]])));
+    boot.extend(call(vcpu, &[10, 0, ARG]));
+    boot.extend(call(evtchn, &[11, ARG])); // init_control: ENOSYS
+    boot.extend(call(hvm, &[9, ARG])); // pagetable_dying: ENOSYS
+    boot.extend(poke(ARG, &param(0, 0x0200_0000_0000_00F3)));
+    boot.extend(call(hvm, &[0, ARG]));
+    boot.extend(call(vcpu, &[7, 0, 0])); // stop_periodic_timer
+    boot.extend(poke(ARG, &0x3000u64.to_le_bytes()));
+    boot.extend(call(vcpu, &[5, 0, ARG])); // runstate area
+    boot.extend(poke(ARG, &[0; 12]));
+    boot.extend(call(evtchn, &[1, ARG])); // bind_virq TIMER
+    boot.extend(poke(ARG, &[0; 8]));
+    boot.extend(call(evtchn, &[7, ARG])); // bind_ipi
+    boot.extend(poke(ARG, &param(2, 0)));
+    boot.extend(call(hvm, &[1, ARG])); // get_param STORE_EVTCHN
+    for port in [1u32, 2] {
+        boot.extend(poke(ARG, &port.to_le_bytes()));
+        boot.extend(call(evtchn, &[4, ARG])); // send: store, console
+    }
+    boot.extend(poke(ARG, &fields(&[&1u64.to_le_bytes(), &[0; 8]])));
+    boot.extend(call(vcpu, &[8, 0, ARG])); // a one-shot timer already due
+    boot.extend_from_slice(&[5, 0xE8, 0x03, 0, 0]); // time passes: it fires
+    boot.extend_from_slice(&[6, 3, b'l', b's', b'\n', 5, 0, 0, 0, 0]); // typed input
+    boot.extend(poke(ARG, &fields(&[&0x7FF0u16.to_le_bytes(), &[0; 14]])));
+    boot.extend(call(gnttab, &[6, ARG, 1])); // query_size
+    boot.extend(poke(ARG, &physmap(1, 0, 0xF_0000)));
+    boot.extend(call(memory, &[7, ARG])); // grant frame 0
+    boot.extend(poke(
+        ARG,
+        &fields(&[&8u32.to_le_bytes(), &[0; 4], &0x2000u64.to_le_bytes()]),
+    ));
+    boot.extend(call(memory, &[9, ARG])); // memory_map
+    boot.extend(call(hypercall, &[5_000_000_000])); // set_timer_op
+    boot.extend_from_slice(&[7]); // the host asks for poweroff
+    boot.extend(poke(ARG, &0u32.to_le_bytes()));
+    boot.extend(call(sched, &[2, ARG])); // SCHEDOP_shutdown
+                                         // Header: 1 vCPU, 3 GHz, flags, TSC at start, Unix time, hole, read-only.
+    let header = |flags: u8, hole: u8| {
+        let mut h = vec![1, 0, flags];
+        h.extend_from_slice(&1_000_000u32.to_le_bytes());
+        h.extend_from_slice(&1_700_000_000_000_000_000u64.to_le_bytes());
+        h.extend_from_slice(&[hole, 0]);
+        h
+    };
+    let plain = [header(0, 0), boot.clone()].concat();
+    // The second: AMD, a memory map, a hole over 0x0800-0x1800 (the
+    // arguments fault).
+    let hostile = [header(3, 0xA1), boot].concat();
+    vec![plain, hostile]
 }

@@ -5,13 +5,14 @@
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 6] = [
+const TARGETS: [Target; 7] = [
     ("emulator", vmm_fuzz::emulator::run),
     ("ide_dma", vmm_fuzz::ide_dma::run),
     ("bios_handle", vmm_fuzz::bios_handle::run),
     ("eltorito", vmm_fuzz::eltorito::run),
     ("bios_trap", vmm_fuzz::bios_trap::run),
     ("xenstore_ring", vmm_fuzz::xenstore_ring::run),
+    ("hypercall", vmm_fuzz::hypercall::run),
 ];
 
 #[test]

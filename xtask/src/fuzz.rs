@@ -1,9 +1,9 @@
 //! `cargo xtask fuzz`: coverage-guided fuzzing of what a guest (or the media
 //! it boots from) feeds the hypervisor: the instruction emulator, the IDE
 //! controller with bus-master DMA, the BIOS services, the El Torito parser,
-//! the BIOS trap path and the XenStore ring. The targets are the `fuzz/`
-//! crate (its own workspace, so the workspace's tests and clippy never
-//! build it).
+//! the BIOS trap path, the XenStore ring and the Xen hypercall dispatcher.
+//! The targets are the `fuzz/` crate (its own workspace, so the
+//! workspace's tests and clippy never build it).
 //!
 //! The fuzzer is libFuzzer on the pinned stable toolchain: the
 //! `libfuzzer-sys` crate builds libFuzzer from its bundled sources with the
@@ -37,7 +37,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `all` and the smoke step run them.
-pub const TARGETS: [Target; 6] = [
+pub const TARGETS: [Target; 7] = [
     Target {
         name: "emulator",
         about: "the instruction emulator: random instruction bytes and vCPU state, flat memory or the MMIO path through guest paging",
@@ -66,6 +66,11 @@ pub const TARGETS: [Target; 6] = [
     Target {
         name: "xenstore_ring",
         about: "the XenStore ring page of two hostile guests over one store: split and garbage requests, scribbled indices, kicks and flushes",
+        max_len: 16384,
+    },
+    Target {
+        name: "hypercall",
+        about: "xen_services' hypercall dispatcher: any number, sub-op, arguments, privilege and mode over guest memory with a hole and a read-only range, between polls, console input and shutdown requests",
         max_len: 16384,
     },
 ];
