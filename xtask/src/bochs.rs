@@ -1,11 +1,14 @@
 //! Running the hypervisor under Debian's Bochs, which emulates VT-x (with EPT
 //! and unrestricted guest) and a second SVM implementation (with NRIP-save):
 //! shared/notes/bochs-vmx.md. Bochs boots the GRUB ISO; the hypervisor's port
-//! E9h log arrives on Bochs' stdout among Bochs' own lines, COM1 goes to a
-//! file, and Bochs always exits with status 1, so the outcome is read from the
-//! hypervisor's log.
+//! E9h log arrives on Bochs' stdout among Bochs' own lines, COM1 is a TCP
+//! connection Bochs opens to the runner (both directions of the guest
+//! console), and Bochs always exits with status 1, so the outcome is read from
+//! the hypervisor's log.
 
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Which CPU Bochs emulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,8 +28,10 @@ impl BochsCpu {
     }
 }
 
-/// A headless bochsrc for Debian's 2.7 build (see the note for each line's reason).
-pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path, com2: &Path) -> String {
+/// A headless bochsrc for Debian's 2.7 build (see the note for each line's
+/// reason). COM1 connects to `com1` (see `Com1Listener`); COM2, the text
+/// screen mirror, goes to the file `com2`.
+pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: SocketAddr, com2: &Path) -> String {
     format!(
         "megs: {megs}\n\
          cpu: model={model}, count=1, ips=100000000, reset_on_triple_fault=0\n\
@@ -41,7 +46,7 @@ pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path, com2: &Path) -
          sound: driver=dummy\n\
          log: bochs.log\n\
          port_e9_hack: enabled=1\n\
-         com1: enabled=1, mode=file, dev={com1}\n\
+         com1: enabled=1, mode=socket-client, dev={com1}\n\
          com2: enabled=1, mode=file, dev={com2}\n\
          panic: action=fatal\n\
          error: action=report\n\
@@ -49,9 +54,74 @@ pub fn bochsrc(cpu: BochsCpu, megs: u64, iso: &Path, com1: &Path, com2: &Path) -
          debug: action=ignore\n",
         model = cpu.model(),
         iso = iso.display(),
-        com1 = com1.display(),
         com2 = com2.display(),
     )
+}
+
+/// The runner's end of Bochs' COM1: a listening socket on a free loopback
+/// port, opened before Bochs starts. Bochs' `socket-client` mode connects once,
+/// while it initialises its devices, and treats the port as unplugged if
+/// nothing listens then, so the port must be open first; the OS picks it
+/// (port 0), so runs side by side never collide.
+pub struct Com1Listener {
+    listener: TcpListener,
+}
+
+impl Com1Listener {
+    /// Listens on 127.0.0.1 at a port the OS picks.
+    pub fn open() -> Result<Self, String> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| format!("cannot listen on 127.0.0.1 for Bochs' COM1: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot listen on 127.0.0.1 for Bochs' COM1: {e}"))?;
+        Ok(Self { listener })
+    }
+
+    /// The address for the bochsrc's `com1:` line.
+    pub fn addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Waits for Bochs to connect, giving up after `timeout` or as soon as
+    /// `gone` says Bochs has exited. The connection blocks on reads.
+    pub fn accept(
+        self,
+        timeout: Duration,
+        mut gone: impl FnMut() -> bool,
+    ) -> Result<TcpStream, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    stream
+                        .set_nonblocking(false)
+                        .map_err(|e| format!("Bochs' COM1 connection: {e}"))?;
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("Bochs' COM1 connection: {e}")),
+            }
+            if gone() {
+                return Err(format!(
+                    "bochs exited before connecting its COM1 to {}",
+                    self.addr()
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "bochs did not connect its COM1 to {} within {}s",
+                    self.addr(),
+                    timeout.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// True for a line of Bochs' own on its stdout (banner, log lines, the
@@ -131,12 +201,61 @@ mod tests {
             BochsCpu::Intel,
             128,
             Path::new("/r/hv.iso"),
-            Path::new("/r/com1.out"),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 40123)),
             Path::new("/r/screen.out"),
         );
         assert!(rc.contains("cpu: model=corei7_skylake_x,"));
         assert!(rc.contains("path=/r/hv.iso"));
-        assert!(rc.contains("dev=/r/com1.out"));
+        // COM1 is the runner's socket; COM2, the screen mirror, stays a file.
+        assert!(rc.contains("\ncom1: enabled=1, mode=socket-client, dev=127.0.0.1:40123\n"));
+        assert!(rc.contains("\ncom2: enabled=1, mode=file, dev=/r/screen.out\n"));
         assert!(rc.contains("speaker: enabled=0") && rc.contains("sound: driver=dummy"));
+    }
+
+    #[test]
+    fn com1_listens_on_a_free_loopback_port_and_takes_one_connection() {
+        let a = Com1Listener::open().unwrap();
+        let b = Com1Listener::open().unwrap();
+        let addr = a.addr();
+        assert_eq!(addr.ip(), std::net::IpAddr::from(Ipv4Addr::LOCALHOST));
+        assert_ne!(addr.port(), 0);
+        assert_ne!(addr.port(), b.addr().port());
+        let rc = bochsrc(
+            BochsCpu::Amd,
+            64,
+            Path::new("x.iso"),
+            addr,
+            Path::new("s.out"),
+        );
+        assert!(rc.contains(&format!(
+            "mode=socket-client, dev=127.0.0.1:{}\n",
+            addr.port()
+        )));
+        // What Bochs does: connect, then talk both ways.
+        let client = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"out").unwrap();
+            let mut typed = [0u8; 2];
+            s.read_exact(&mut typed).unwrap();
+            typed
+        });
+        let mut conn = a.accept(Duration::from_secs(10), || false).unwrap();
+        use std::io::{Read, Write};
+        let mut out = [0u8; 3];
+        conn.read_exact(&mut out).unwrap();
+        assert_eq!(&out, b"out");
+        conn.write_all(b"in").unwrap();
+        assert_eq!(&client.join().unwrap(), b"in");
+    }
+
+    #[test]
+    fn com1_gives_up_when_bochs_exits_or_never_connects() {
+        let l = Com1Listener::open().unwrap();
+        let e = l.accept(Duration::from_secs(10), || true).unwrap_err();
+        assert!(e.contains("exited before connecting"), "{e}");
+        let l = Com1Listener::open().unwrap();
+        let e = l.accept(Duration::from_millis(50), || false).unwrap_err();
+        assert!(e.contains("did not connect"), "{e}");
     }
 }

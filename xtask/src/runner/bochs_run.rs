@@ -1,5 +1,11 @@
 //! Starting a run under Bochs: the GRUB ISO, the bochsrc, and the threads
 //! that split Bochs' output into the hypervisor's log and the guest console.
+//!
+//! The guest console is Bochs' COM1 in `socket-client` mode, connected to a
+//! port the runner listens on: what arrives is the console (also recorded in
+//! `com1.out`), and what the runner writes is typed into COM1. That writing
+//! end is handed over as the child's stdin, so `follow` types `input` and
+//! `send` exactly as it does into QEMU's `-serial stdio`.
 
 use super::media::SCREEN_FILE;
 use super::options::RunOptions;
@@ -9,15 +15,20 @@ use crate::grub;
 use crate::qemu::BootModule;
 use crate::tools;
 use std::io::{Read, Write};
-use std::process::Stdio;
-use std::sync::atomic::Ordering;
+use std::net::TcpStream;
+use std::os::fd::OwnedFd;
+use std::process::{ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// How long Bochs has to connect its COM1 after starting (it does so while
+/// initialising its devices, well before the BIOS runs).
+const COM1_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Starts Bochs on a GRUB ISO. Its stdout (Bochs' own lines and the
 /// hypervisor's port E9h log) is split: the hypervisor's lines go to the log
-/// file; COM1 goes to a file that is tailed into the console channel until
-/// Bochs exits.
+/// file. COM1 is a TCP connection: what Bochs sends goes to `com1.out` and the
+/// console channel until Bochs exits; the returned child's stdin writes to it.
 pub(super) fn spawn_bochs(
     opts: &RunOptions,
     hv: &std::path::Path,
@@ -28,11 +39,6 @@ pub(super) fn spawn_bochs(
     hv_log_path: &std::path::Path,
 ) -> Result<SpawnedEmulator, String> {
     use std::io::BufRead;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-    if !opts.input.is_empty() {
-        return Err("typed input is not supported under Bochs (its COM1 is a file)".into());
-    }
     for package in crate::packages::PACKAGES
         .iter()
         .filter(|p| p.needed_for.contains(&crate::packages::Need::Bochs))
@@ -43,6 +49,7 @@ pub(super) fn spawn_bochs(
     let com1 = dir.join("com1.out");
     let _ = std::fs::remove_file(&com1);
     std::fs::write(&com1, b"").map_err(|e| format!("cannot create {}: {e}", com1.display()))?;
+    let listener = bochs::Com1Listener::open()?;
     let rc = dir.join("bochsrc");
     std::fs::write(
         &rc,
@@ -50,7 +57,7 @@ pub(super) fn spawn_bochs(
             opts.bochs_cpu,
             megs.max(64),
             iso,
-            &com1,
+            listener.addr(),
             &dir.join(SCREEN_FILE),
         ),
     )
@@ -67,10 +74,8 @@ pub(super) fn spawn_bochs(
         .map_err(|e| format!("cannot start bochs: {e}"))?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
-    let exited = Arc::new(AtomicBool::new(false));
     let log_path = hv_log_path.to_path_buf();
-    let done = exited.clone();
-    std::thread::spawn(move || {
+    let log_thread = std::thread::spawn(move || {
         let mut log = std::fs::File::create(&log_path).ok();
         for line in std::io::BufReader::new(stdout)
             .lines()
@@ -82,31 +87,63 @@ pub(super) fn spawn_bochs(
                 }
             }
         }
-        done.store(true, Ordering::SeqCst);
-    });
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut offset = 0usize;
-        loop {
-            let finished = exited.load(Ordering::SeqCst);
-            if let Ok(all) = std::fs::read(&com1) {
-                if all.len() > offset {
-                    if tx.send(all[offset..].to_vec()).is_err() {
-                        return;
-                    }
-                    offset = all.len();
-                }
-            }
-            if finished {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     });
     let stderr_thread = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
         s
     });
+    let conn = listener
+        .accept(COM1_CONNECT_TIMEOUT, || {
+            !matches!(child.try_wait(), Ok(None))
+        })
+        .and_then(|conn| {
+            let typing = conn
+                .try_clone()
+                .map_err(|e| format!("Bochs' COM1 connection: {e}"))?;
+            Ok((conn, typing))
+        });
+    let (conn, typing) = match conn {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr_text = stderr_thread.join().unwrap_or_default();
+            return Err(match stderr_text.trim_end() {
+                "" => e,
+                said => format!("{e}; bochs said:\n{said}"),
+            });
+        }
+    };
+    // Typed input (`follow` writes the child's stdin) goes into COM1.
+    child.stdin = Some(ChildStdin::from(OwnedFd::from(typing)));
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        read_com1(conn, &com1, &tx);
+        // The channel closes once the hypervisor's log is complete too, as
+        // `follow` reads the outcome from it when Bochs has exited.
+        let _ = log_thread.join();
+    });
     Ok((child, rx, stderr_thread))
+}
+
+/// Passes what Bochs sends on COM1 to `com1.out` and the console channel until
+/// Bochs closes the connection (it exits).
+fn read_com1(mut conn: TcpStream, record: &std::path::Path, tx: &mpsc::Sender<Vec<u8>>) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(record).ok();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match conn.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        if let Some(f) = file.as_mut() {
+            let _ = f.write_all(&buf[..n]);
+        }
+        // Once `follow` is gone the run is over; keep recording until Bochs
+        // closes the connection.
+        let _ = tx.send(buf[..n].to_vec());
+    }
 }
