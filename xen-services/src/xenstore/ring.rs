@@ -20,15 +20,17 @@
 //! **Hostile guests.** What the guest controls is checked before use and
 //! no input makes this code panic, loop without bound or touch a byte
 //! outside the page. A broken ring ends the service of the connection as
-//! xenstored (C and OCaml) ends it: an index pair claiming more than a
-//! ring's worth of bytes, or a header announcing more than
-//! [`XENSTORE_PAYLOAD_MAX`] payload bytes, marks the connection broken
-//! (xenstored's `ignore_connection`): no reply, nothing more read or
-//! written except the page's `error` field (`XENSTORE_ERROR_RINGIDX` or
-//! `XENSTORE_ERROR_PROTO`), the queued output dropped, and the domain's
-//! watches and transactions removed from the store. The stream cannot be
-//! resynchronised after a bad header, so an `E2BIG` reply would not help a
-//! client that sent one (Linux refuses to send such a request).
+//! C xenstored ends it (`handle_input` in `tools/xenstore/xenstored_core.c`
+//! goes to `ignore_connection` with `XENSTORE_ERROR_RINGIDX` or
+//! `XENSTORE_ERROR_PROTO`; oxenstored was not checked): an index pair
+//! claiming more than a ring's worth of bytes, or a header announcing more
+//! than [`XENSTORE_PAYLOAD_MAX`] payload bytes, marks the connection
+//! broken: no reply, nothing more read or written except the page's
+//! `error` field (that error code), the queued output dropped, and the
+//! domain's watches and transactions removed from the store. We chose this
+//! over an `E2BIG` reply: the stream cannot be resynchronised after a bad
+//! header, so a reply would not help the client that sent it (libxenstore
+//! refuses such a request with `E2BIG` before sending anything).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
