@@ -17,9 +17,16 @@ const ISOLINUX_PACKAGE: &str = "isolinux";
 const SYSLINUX_COMMON_PACKAGE: &str = "syslinux-common";
 /// Debian's XenStore tools and the packages holding the shared libraries
 /// they load (`crate::linux_iso::userland` finds which files from the
-/// programs' `DT_NEEDED` entries, and names the library if one is missing here).
-pub(super) const USERLAND_PACKAGES: [&str; 4] =
-    ["xenstore-utils", "libxenstore4", "libxentoolcore1", "libc6"];
+/// programs' `DT_NEEDED` entries, and names the library if one is missing
+/// here), and `libgcc-s1`, whose library glibc loads at run time for
+/// `pthread_cancel` (`xenstore-watch` cancels libxenstore's reader thread).
+pub(super) const USERLAND_PACKAGES: [&str; 5] = [
+    "xenstore-utils",
+    "libxenstore4",
+    "libxentoolcore1",
+    "libc6",
+    "libgcc-s1",
+];
 
 /// The cached packages an ISO is built from.
 pub(super) struct Debs {

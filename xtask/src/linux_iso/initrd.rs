@@ -11,7 +11,7 @@ use super::modules::{
     index_modules, load_order, module_image, modules_dep_line, normalize, parse_modinfo,
     strip_compression, ModInfo,
 };
-use super::userland::{closure, xenstore_tools, Entry, XENSTORE_PROGRAM};
+use super::userland::{closure, xenstore_tools, Entry, DLOPENED_LIBRARIES, XENSTORE_PROGRAM};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,7 +132,11 @@ pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<Pat
     cpio.file("bin/busybox", 0o755, &read(&busybox)?);
     cpio.symlink("bin/sh", "busybox");
     cpio.file("sbin/poweroff", 0o755, POWEROFF_SCRIPT.as_bytes());
-    for entry in closure(root, &[XENSTORE_PROGRAM])? {
+    let programs: Vec<&str> = [XENSTORE_PROGRAM]
+        .into_iter()
+        .chain(DLOPENED_LIBRARIES.iter().copied())
+        .collect();
+    for entry in closure(root, &programs)? {
         match entry {
             Entry::File { path, perm, data } => cpio.file(&path, perm, &data),
             Entry::Symlink { path, target } => cpio.symlink(&path, &target),

@@ -13,6 +13,11 @@ use std::path::Path;
 /// The one program of `xenstore-utils`; its tools are hard links to it that
 /// pick their mode from the name they are run by (`xenstore-read` reads).
 pub(super) const XENSTORE_PROGRAM: &str = "usr/bin/xenstore";
+/// Libraries the programs load with `dlopen` rather than through
+/// `DT_NEEDED`, so the closure must be told: glibc's `pthread_cancel` loads
+/// `libgcc_s.so.1` for unwinding (without it `xenstore-watch` aborts with
+/// "libgcc_s.so.1 must be installed for pthread_cancel to work").
+pub(super) const DLOPENED_LIBRARIES: &[&str] = &["lib/x86_64-linux-gnu/libgcc_s.so.1"];
 /// The tools the guest must have (the package has these as hard links).
 pub(super) const XENSTORE_TOOLS: &[&str] = &[
     "xenstore-chmod",
