@@ -10,8 +10,8 @@
 //! guest writes entries into it and the backend reads and updates them in
 //! place. A frame never moves while the table lives.
 
-use alloc::collections::BTreeMap;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use xen_abi::errno::Errno;
 use xen_abi::grant_table::{
