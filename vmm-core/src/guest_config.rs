@@ -7,9 +7,11 @@
 //! `firmware` (`bios`: the emulated BIOS boots the guest from its media;
 //! `rom`: the module named by `rom` is the whole firmware, as test guests
 //! are), `boot` (order of boot devices: `cd`, `disk`, `floppy`, comma
-//! separated), `floppy` (module name of the floppy image, drive A:),
-//! `disk` (module name of the IDE primary master's image), `cdrom` (module name
-//! of the ISO in the ATAPI drive on the secondary master), `console_input`
+//! separated), `floppy` (the floppy image, drive A:), `disk` (the IDE
+//! primary master's image), `cdrom` (the ISO in the ATAPI drive on the
+//! secondary master): each a [`MediumSource`], a boot module's name or
+//! `virtio-blk@BB:DD.F`, the host virtio-blk device at that PCI address
+//! (hexadecimal bus, device, function) holding the image; `console_input`
 //! (`serial`: host terminal input goes to COM1, and a BIOS guest's keyboard
 //! too; `keyboard`: to the PS/2 keyboard as scan codes; `hvc0`: to the Xen PV
 //! console), `xen` (`on`, the default: the board has the Xen platform PCI
@@ -34,6 +36,54 @@ pub const MAX_MEM_MIB: u64 = pc_layout::memory::MAX_RAM_MIB;
 /// The default halt watchdog: long enough for any wait a guest means.
 pub const DEFAULT_HALT_WATCHDOG_MS: u64 = 10_000;
 
+/// Prefix of a medium held by a host virtio-blk device.
+pub const VIRTIO_BLK_PREFIX: &str = "virtio-blk@";
+
+/// A host PCI function: bus, device (0..32), function (0..8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PciAddress {
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+}
+
+/// Where a guest medium's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediumSource {
+    /// A boot module of this name, copied into host memory: the guest's
+    /// writes last only for the run (Bochs, which has no virtio).
+    Module(String),
+    /// The host virtio-blk device at this PCI address: the runner attached
+    /// the image file to QEMU there, so the guest's writes reach the file.
+    HostVirtio(PciAddress),
+}
+
+impl MediumSource {
+    /// `virtio-blk@BB:DD.F` (hexadecimal) or a module name.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let Some(addr) = value.strip_prefix(VIRTIO_BLK_PREFIX) else {
+            if value.is_empty() {
+                return Err("empty medium name".into());
+            }
+            return Ok(Self::Module(value.to_string()));
+        };
+        let bad = || alloc::format!("`{value}`: expected {VIRTIO_BLK_PREFIX}BB:DD.F (hex)");
+        let (bus, rest) = addr.split_once(':').ok_or_else(bad)?;
+        let (device, function) = rest.split_once('.').ok_or_else(bad)?;
+        let hex = |s: &str, limit: u16| {
+            u16::from_str_radix(s, 16)
+                .ok()
+                .filter(|v| *v < limit && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(|v| v as u8)
+        };
+        Ok(Self::HostVirtio(PciAddress {
+            bus: hex(bus, 256).ok_or_else(bad)?,
+            device: hex(device, 32).ok_or_else(bad)?,
+            function: hex(function, 8).ok_or_else(bad)?,
+        }))
+    }
+}
+
 /// What the configuration says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuestConfig {
@@ -54,9 +104,9 @@ pub struct GuestConfig {
     pub log: String,
     /// A hypervisor self-test to run instead of the guest.
     pub selftest: Option<SelfTest>,
-    /// Boot module holding the IDE primary master's disk image.
+    /// The IDE primary master's disk image (a [`MediumSource`]).
     pub disk: Option<String>,
-    /// Boot module holding the ISO in the CD-ROM on the secondary master.
+    /// The ISO in the CD-ROM on the secondary master (a [`MediumSource`]).
     pub cdrom: Option<String>,
     /// Where host terminal input goes.
     pub console_input: ConsoleInputConfig,
@@ -67,7 +117,7 @@ pub struct GuestConfig {
     pub bios: bool,
     /// Boot order for the BIOS.
     pub boot_order: Vec<firmware::bios::BootDevice>,
-    /// Boot module holding the floppy image (drive A:).
+    /// The floppy image, drive A: (a [`MediumSource`]).
     pub floppy: Option<String>,
     /// A reset the guest requests stops it instead of rebooting it.
     pub no_reboot: bool,
@@ -165,9 +215,18 @@ impl GuestConfig {
                     ),
                 },
                 "rom" => cfg.rom = value.to_string(),
-                "disk" => cfg.disk = Some(value.to_string()),
-                "cdrom" => cfg.cdrom = Some(value.to_string()),
-                "floppy" => cfg.floppy = Some(value.to_string()),
+                "disk" | "cdrom" | "floppy" => {
+                    if let Err(e) = MediumSource::parse(value) {
+                        report(alloc::format!("{key}: {e}"), true);
+                        continue;
+                    }
+                    let slot = match key {
+                        "disk" => &mut cfg.disk,
+                        "cdrom" => &mut cfg.cdrom,
+                        _ => &mut cfg.floppy,
+                    };
+                    *slot = Some(value.to_string());
+                }
                 "firmware" => match value {
                     "bios" => cfg.bios = true,
                     "rom" => cfg.bios = false,
@@ -287,6 +346,50 @@ mod tests {
             }
         );
         assert_eq!(c.log_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn media_are_modules_or_host_virtio_devices_by_pci_address() {
+        let (c, p) = GuestConfig::parse(
+            "disk = virtio-blk@00:10.0\ncdrom = virtio-blk@00:1f.7\nfloppy = floppy0\n",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        let addr = |bus, device, function| {
+            Ok(MediumSource::HostVirtio(PciAddress {
+                bus,
+                device,
+                function,
+            }))
+        };
+        assert_eq!(
+            MediumSource::parse(c.disk.as_deref().unwrap()),
+            addr(0, 0x10, 0)
+        );
+        assert_eq!(
+            MediumSource::parse(c.cdrom.as_deref().unwrap()),
+            addr(0, 0x1F, 7)
+        );
+        assert_eq!(
+            MediumSource::parse(c.floppy.as_deref().unwrap()),
+            Ok(MediumSource::Module("floppy0".into()))
+        );
+        assert_eq!(MediumSource::parse("virtio-blk@ff:00.0"), addr(0xFF, 0, 0));
+        for bad in [
+            "virtio-blk@",
+            "virtio-blk@00:20.0",
+            "virtio-blk@00:10.8",
+            "virtio-blk@100:10.0",
+            "virtio-blk@00:10",
+            "virtio-blk@0010.0",
+            "virtio-blk@:10.0",
+            "virtio-blk@00:+1.0",
+            "virtio-blk@000:01.0",
+        ] {
+            assert!(MediumSource::parse(bad).is_err(), "{bad}");
+            let (c, p) = GuestConfig::parse(&alloc::format!("disk = {bad}"));
+            assert!(p.iter().any(|p| p.fatal), "{bad}: {p:?}");
+            assert_eq!(c.disk, None);
+        }
     }
 
     #[test]

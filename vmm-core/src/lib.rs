@@ -23,6 +23,7 @@ pub mod guest_config;
 pub mod guest_memory;
 pub mod guest_paging;
 pub mod heartbeat;
+pub mod host_disk;
 pub mod host_env;
 pub mod interrupts;
 pub mod log_lock;

@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use block_backend::{MemoryBlock, SharedBlock};
+use block_backend::{BlockBackend, MemoryBlock, SharedBlock};
 use core::panic::PanicInfo;
 use log::LevelFilter;
 use svm::npt::NestedPageTable;
@@ -22,7 +22,7 @@ use vmm_core::boot_info::{self, BootInfo, FixedList, Module};
 use vmm_core::domain::Domain;
 use vmm_core::exits::StopReason;
 use vmm_core::guest_boot::{self, bios::BiosMedia};
-use vmm_core::guest_config::{ConsoleInputConfig, GuestConfig, SelfTest};
+use vmm_core::guest_config::{ConsoleInputConfig, GuestConfig, MediumSource, SelfTest};
 use vmm_core::guest_memory::GuestMemory;
 use vmm_core::memory::{PhysAllocator, LARGE_PAGE_SIZE, PAGE_SIZE};
 use vmm_core::pc_board::ConsoleInput;
@@ -277,35 +277,62 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
     reason
 }
 
-/// Puts the configured media in place. The modules' memory becomes the
-/// media: writes to the disk stay for the run, across resets too.
+/// Puts the configured media in place. A medium on a host virtio-blk
+/// device is the user's image file: the guest's writes reach it. A boot
+/// module's memory becomes the medium: writes stay for the run, across
+/// resets too, and are discarded at its end (said once per run).
 fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
-    let media = |kind: &str, name: &str| -> Result<&'static mut [u8], String> {
-        let m =
-            module(boot, name).ok_or_else(|| alloc::format!("no {kind} module named `{name}`"))?;
-        log::info!("dom{}: {kind} `{name}`, {} KiB", dom.id, m.len() >> 10);
-        // SAFETY: the module's range is RAM the allocator never hands out, and
-        // only this medium uses it from here on.
-        Ok(unsafe { claim(m.start, m.len()) })
+    let id = dom.id;
+    let mut discarded: Vec<&str> = Vec::new();
+    let mut open = |kind: &'static str, value: &str, read_only: bool| {
+        match MediumSource::parse(value)? {
+            MediumSource::HostVirtio(addr) => {
+                let disk = vmm_core::arch::host_virtio::open(addr, read_only)?;
+                log::info!(
+                    "dom{id}: {kind} on host virtio-blk {:02x}:{:02x}.{}, {} KiB{}{}",
+                    addr.bus,
+                    addr.device,
+                    addr.function,
+                    disk.len() >> 10,
+                    if disk.read_only() { ", read-only" } else { "" },
+                    if disk.has_write_cache() {
+                        ", write cache flushed on request"
+                    } else {
+                        ""
+                    },
+                );
+                Ok(SharedBlock::new(disk))
+            }
+            MediumSource::Module(name) => {
+                let m = module(boot, &name)
+                    .ok_or_else(|| alloc::format!("no {kind} module named `{name}`"))?;
+                log::info!("dom{id}: {kind} `{name}`, {} KiB", m.len() >> 10);
+                if !read_only {
+                    discarded.push(kind);
+                }
+                // SAFETY: the module's range is RAM the allocator never hands
+                // out, and only this medium uses it from here on.
+                let bytes = unsafe { claim(m.start, m.len()) };
+                Ok::<_, String>(SharedBlock::new(MemoryBlock::new(bytes, read_only)))
+            }
+        }
     };
     let mut found = BiosMedia::default();
-    if let Some(name) = dom.config.disk.clone() {
-        found.disk = Some(SharedBlock::new(MemoryBlock::new(
-            media("disk", &name)?,
-            false,
-        )));
+    if let Some(value) = dom.config.disk.clone() {
+        found.disk = Some(open("disk", &value, false)?);
     }
-    if let Some(name) = dom.config.cdrom.clone() {
-        found.cdrom = Some(SharedBlock::new(MemoryBlock::new(
-            media("ISO", &name)?,
-            true,
-        )));
+    if let Some(value) = dom.config.cdrom.clone() {
+        found.cdrom = Some(open("ISO", &value, true)?);
     }
-    if let Some(name) = dom.config.floppy.clone() {
-        found.floppy = Some(SharedBlock::new(MemoryBlock::new(
-            media("floppy", &name)?,
-            false,
-        )));
+    if let Some(value) = dom.config.floppy.clone() {
+        found.floppy = Some(open("floppy", &value, false)?);
+    }
+    if !discarded.is_empty() {
+        log::warn!(
+            "dom{id}: the {} held in memory (boot modules, no host virtio-blk): the guest's \
+             writes are discarded when the run ends",
+            discarded.join(" and ")
+        );
     }
     if dom.config.bios {
         serial::init_com2();

@@ -55,6 +55,10 @@ pub const ALLOWED_UNSAFE_FILES: &[(&str, &str)] = &[
     ),
     ("vmm-core/src/arch/port.rs", "host port I/O"),
     (
+        "vmm-core/src/arch/virtio_hal.rs",
+        "the virtio-drivers Hal (DMA memory from the heap, identity-mapped addresses) and PCI configuration access",
+    ),
+    (
         "vmm-core/src/backend/xmm.rs",
         "MOVDQU to and from the guest's XMM registers",
     ),

@@ -22,3 +22,10 @@ pub fn inb(port: u16) -> u8 {
     // the device's own (a UART's receive FIFO).
     unsafe { Port::<u8>::new(port).read() }
 }
+
+/// Reads a 32-bit value from a host I/O port.
+pub fn inl(port: u16) -> u32 {
+    // SAFETY: as for `outb`; the callers read the PCI configuration data
+    // port, whose reads have no side effects.
+    unsafe { Port::<u32>::new(port).read() }
+}
