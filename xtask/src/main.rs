@@ -104,15 +104,22 @@ struct RunArgs {
     /// matched; `\r` is Enter (also `\n`, `\t`, `\\`, `\xNN`).
     #[arg(long)]
     send: Vec<String>,
-    /// Disk image for the IDE primary master.
+    /// Disk image for the IDE primary master. Under QEMU the hypervisor
+    /// drives it as a host virtio-blk device: what the guest writes reaches
+    /// the file (flushed to the host's disk when the guest flushes). Under
+    /// Bochs (no virtio) it is copied into memory and writes are discarded.
     #[arg(long, value_name = "FILE")]
     disk: Option<std::path::PathBuf>,
-    /// ISO image for the ATAPI CD-ROM (IDE secondary master).
+    /// ISO image for the ATAPI CD-ROM (IDE secondary master), read-only.
     #[arg(long, value_name = "FILE")]
     iso: Option<std::path::PathBuf>,
-    /// Floppy image (drive A: through INT 13h).
+    /// Floppy image (drive A: through INT 13h), attached read-only.
     #[arg(long, value_name = "FILE")]
     floppy: Option<std::path::PathBuf>,
+    /// Keep the image files unchanged: the guest's writes go to a temporary
+    /// overlay (QEMU's snapshot=on on each drive) and are gone at the end.
+    #[arg(long)]
+    snapshot: bool,
     /// BIOS boot order: a comma-separated list of cd, disk, floppy.
     #[arg(long, value_name = "ORDER")]
     boot: Option<String>,
@@ -331,6 +338,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         disk: args.disk,
         iso,
         floppy: args.floppy,
+        snapshot: args.snapshot,
         boot: args.boot,
         input: Vec::new(),
         send: args

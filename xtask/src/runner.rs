@@ -27,7 +27,10 @@ pub use streams::stream_stdout;
 
 use bochs_run::spawn_bochs;
 use follow::follow;
-use media::{check_image, check_iso9660, fresh_run_dir, SCREEN_FILE};
+use media::{
+    check_image, check_iso9660, fresh_run_dir, has_virtio, medium_config, qemu_drives, CDROM, DISK,
+    FLOPPY, SCREEN_FILE,
+};
 use streams::stream_output;
 
 use crate::build::hypervisor_elf;
@@ -89,7 +92,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     }
     if let Some(floppy) = &opts.floppy {
         check_image(floppy, "floppy")?;
-        config_text.push_str("floppy = floppy0\n");
+        config_text.push_str(&medium_config(FLOPPY, opts.emulator));
     }
     // Where the guest is, every few seconds: what a timeout reports.
     config_text.push_str(&format!("heartbeat_ms = {HEARTBEAT_MS}\n"));
@@ -105,12 +108,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     }
     if let Some(disk) = &opts.disk {
         check_image(disk, "disk")?;
-        config_text.push_str("disk = disk0\n");
+        config_text.push_str(&medium_config(DISK, opts.emulator));
     }
     if let Some(iso) = &opts.iso {
         check_image(iso, "ISO")?;
         check_iso9660(iso)?;
-        config_text.push_str("cdrom = cdrom0\n");
+        config_text.push_str(&medium_config(CDROM, opts.emulator));
     }
     std::fs::write(&config, config_text)
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
@@ -126,24 +129,18 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             name: "rom".into(),
         });
     }
-    if let Some(floppy) = &opts.floppy {
-        modules.push(BootModule {
-            path: floppy.clone(),
-            name: "floppy0".into(),
-        });
+    // Under QEMU the images are virtio-blk devices the hypervisor drives
+    // (the guest's writes reach the files); Bochs has no virtio, so there
+    // they are boot modules, held in memory, writes discarded.
+    if !has_virtio(opts.emulator) {
+        for (m, path) in media::media(opts) {
+            modules.push(BootModule {
+                path,
+                name: m.module.into(),
+            });
+        }
     }
-    if let Some(disk) = &opts.disk {
-        modules.push(BootModule {
-            path: disk.clone(),
-            name: "disk0".into(),
-        });
-    }
-    if let Some(iso) = &opts.iso {
-        modules.push(BootModule {
-            path: iso.clone(),
-            name: "cdrom0".into(),
-        });
-    }
+    let drives = qemu_drives(opts);
     let module_mib: u64 = modules
         .iter()
         .map(|m| std::fs::metadata(&m.path).map(|x| x.len()).unwrap_or(0))
@@ -181,6 +178,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         host_mem_mib,
         accel: opts.accel,
         cpu: opts.qemu_cpu.as_deref(),
+        drives: &drives,
         debugcon_log: &hv_log_path,
         screen_log: &dir.join(SCREEN_FILE),
         control: Some(&control_base),

@@ -1,6 +1,10 @@
 //! The run folder and the media a run boots: checking disk, floppy and ISO
-//! images before they become boot modules.
+//! images, and handing them to the hypervisor: under QEMU as virtio-blk
+//! devices it drives (the guest's writes reach the file), under Bochs,
+//! which has no virtio, as boot modules (held in memory, writes discarded).
 
+use super::options::{Emulator, RunOptions};
+use crate::qemu::QemuDrive;
 use crate::workspace_root;
 use std::io::Read;
 use std::path::PathBuf;
@@ -56,3 +60,118 @@ pub(super) fn check_iso9660(path: &std::path::Path) -> Result<(), String> {
 
 /// File the guest's COM2 (the screen mirror's frames) is written to.
 pub(super) const SCREEN_FILE: &str = "screen.out";
+
+/// One guest medium and how the hypervisor is told where it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Medium {
+    /// The hypervisor's configuration key (`vmm_core::guest_config`).
+    pub key: &'static str,
+    /// The boot module's name, and QEMU's drive id.
+    pub module: &'static str,
+    /// The host PCI device number of its virtio-blk device on bus 0, clear
+    /// of the `pc` machine's own devices (00h-03h).
+    pub slot: u8,
+    /// Attached read-only (`readonly=on`): the CD and the floppy.
+    pub read_only: bool,
+}
+
+/// The IDE primary master's disk (`--disk`).
+pub(super) const DISK: Medium = Medium {
+    key: "disk",
+    module: "disk0",
+    slot: 0x10,
+    read_only: false,
+};
+/// The ATAPI CD-ROM's ISO (`--iso`).
+pub(super) const CDROM: Medium = Medium {
+    key: "cdrom",
+    module: "cdrom0",
+    slot: 0x11,
+    read_only: true,
+};
+/// The floppy, drive A: (`--floppy`).
+pub(super) const FLOPPY: Medium = Medium {
+    key: "floppy",
+    module: "floppy0",
+    slot: 0x12,
+    read_only: true,
+};
+
+/// The media a run has, with their image files.
+pub(super) fn media(opts: &RunOptions) -> Vec<(Medium, PathBuf)> {
+    [
+        (DISK, &opts.disk),
+        (CDROM, &opts.iso),
+        (FLOPPY, &opts.floppy),
+    ]
+    .into_iter()
+    .filter_map(|(m, path)| path.clone().map(|p| (m, p)))
+    .collect()
+}
+
+/// True when the emulator gives the hypervisor virtio-blk devices.
+pub(super) fn has_virtio(emulator: Emulator) -> bool {
+    emulator == Emulator::Qemu
+}
+
+/// The configuration line naming where `m` is: its host virtio-blk device
+/// by PCI address (`virtio-blk@00:10.0`), or its boot module.
+pub(super) fn medium_config(m: Medium, emulator: Emulator) -> String {
+    if has_virtio(emulator) {
+        format!("{} = virtio-blk@00:{:02x}.0\n", m.key, m.slot)
+    } else {
+        format!("{} = {}\n", m.key, m.module)
+    }
+}
+
+/// QEMU's virtio-blk devices for the run's media (none under Bochs).
+pub(super) fn qemu_drives(opts: &RunOptions) -> Vec<QemuDrive> {
+    if !has_virtio(opts.emulator) {
+        return Vec::new();
+    }
+    media(opts)
+        .into_iter()
+        .map(|(m, path)| QemuDrive {
+            id: m.module.into(),
+            path,
+            slot: m.slot,
+            read_only: m.read_only,
+            snapshot: opts.snapshot,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_media_are_virtio_devices_named_by_slot_and_bochs_media_modules() {
+        let opts = RunOptions {
+            disk: Some("/d.img".into()),
+            iso: Some("/c.iso".into()),
+            snapshot: true,
+            ..RunOptions::default()
+        };
+        assert_eq!(
+            medium_config(DISK, Emulator::Qemu),
+            "disk = virtio-blk@00:10.0\n"
+        );
+        assert_eq!(medium_config(CDROM, Emulator::Bochs), "cdrom = cdrom0\n");
+        let drives = qemu_drives(&opts);
+        assert_eq!(drives.len(), 2);
+        assert_eq!((drives[0].slot, drives[0].read_only), (0x10, false));
+        assert_eq!((drives[1].slot, drives[1].read_only), (0x11, true));
+        assert!(drives.iter().all(|d| d.snapshot));
+        let bochs = RunOptions {
+            emulator: Emulator::Bochs,
+            ..opts
+        };
+        assert!(qemu_drives(&bochs).is_empty());
+        // Every slot distinct, none of the `pc` machine's.
+        let slots = [DISK.slot, CDROM.slot, FLOPPY.slot];
+        assert!(slots.iter().all(|s| *s > 3 && *s < 32));
+        assert_ne!(slots[0], slots[1]);
+        assert_ne!(slots[1], slots[2]);
+    }
+}

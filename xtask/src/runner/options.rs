@@ -95,6 +95,9 @@ pub struct RunOptions {
     pub iso: Option<PathBuf>,
     /// A floppy image (drive A: of the BIOS).
     pub floppy: Option<PathBuf>,
+    /// QEMU's `snapshot=on` on every image: the guest's writes go to a
+    /// temporary overlay and the files stay unchanged.
+    pub snapshot: bool,
     /// BIOS boot order, e.g. "cd,disk,floppy".
     pub boot: Option<String>,
     /// Bytes typed on the guest console at start-up.
@@ -151,6 +154,7 @@ impl Default for RunOptions {
             disk: None,
             iso: None,
             floppy: None,
+            snapshot: false,
             boot: None,
             input: Vec::new(),
             send: Vec::new(),

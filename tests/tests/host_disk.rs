@@ -1,0 +1,107 @@
+//! Guest disks that persist (issue 13): under QEMU the runner attaches
+//! `--disk` as a virtio-blk device, the hypervisor drives it with its own
+//! driver behind the guest's IDE disk, so what the Linux guest writes to
+//! /dev/sda (and flushes: `conv=fsync`, then `sync`, which Linux's ATA
+//! driver turns into FLUSH CACHE, which the hypervisor turns into
+//! `VIRTIO_BLK_T_FLUSH`) is in the host file after the run; with
+//! `--snapshot` the file is unchanged.
+
+use std::path::PathBuf;
+use tests::linux_shell::{linux_iso, Backend, Session, Step};
+use tests::{literal, run_ok};
+use xtask::linux_iso::SHELL_READY;
+use xtask::runner::RunOptions;
+
+/// Size of the test disk.
+const DISK_BYTES: usize = 4 << 20;
+/// Sector the guest writes its pattern to.
+const PATTERN_SECTOR: usize = 2048;
+/// What the guest writes: `vmm-$((6 * 7))-persist`, so the typed command's
+/// echo never shows it.
+const PATTERN: &str = "vmm-42-persist";
+
+/// A zeroed disk image of its own for `name`.
+fn blank_disk(name: &str) -> PathBuf {
+    let dir = xtask::workspace_root()
+        .join("target")
+        .join("host-disk-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.img", std::process::id()));
+    std::fs::write(&path, vec![0u8; DISK_BYTES]).unwrap();
+    path
+}
+
+/// Writes the pattern to /dev/sda with the data flushed, reads it back,
+/// powers off.
+fn write_session() -> Session {
+    Session {
+        boot: vec![literal(SHELL_READY)],
+        steps: vec![
+            Step::value(
+                "dd-status",
+                &format!(
+                    "echo vmm-$((6 * 7))-persist | dd of=/dev/sda bs=512 seek={PATTERN_SECTOR} \
+                     conv=fsync 2>/dev/null; s=$?; sync; echo $s"
+                ),
+                "0",
+            ),
+            Step::value(
+                "readback",
+                &format!(
+                    "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/sda bs=512 \
+                     skip={PATTERN_SECTOR} count=1 2>/dev/null | head -c {}",
+                    PATTERN.len()
+                ),
+                PATTERN,
+            ),
+        ],
+        last: Some("poweroff -f".into()),
+    }
+}
+
+fn run_writer(disk: &std::path::Path, snapshot: bool) {
+    let session = write_session();
+    let report = run_ok(&session.apply(RunOptions {
+        disk: Some(disk.to_path_buf()),
+        snapshot,
+        ..Backend::Svm.options(linux_iso(), 60)
+    }));
+    session.assert_met(&report);
+    assert!(
+        report.hv_log.contains("disk on host virtio-blk 00:10.0"),
+        "the disk was not the host virtio-blk device:\n{}",
+        report.hv_log
+    );
+}
+
+#[test]
+fn what_the_guest_writes_to_its_disk_is_in_the_image_file() {
+    let disk = blank_disk("persist");
+    run_writer(&disk, false);
+    let bytes = std::fs::read(&disk).unwrap();
+    let at = PATTERN_SECTOR * 512;
+    assert_eq!(
+        &bytes[at..at + PATTERN.len() + 1],
+        format!("{PATTERN}\n").as_bytes(),
+        "the pattern is not at sector {PATTERN_SECTOR} of {}",
+        disk.display()
+    );
+    // Nothing else changed.
+    assert!(bytes[..at].iter().all(|b| *b == 0));
+    assert!(bytes[at + PATTERN.len() + 1..].iter().all(|b| *b == 0));
+    let _ = std::fs::remove_file(&disk);
+}
+
+#[test]
+fn with_snapshot_the_image_file_is_unchanged() {
+    let disk = blank_disk("snapshot");
+    run_writer(&disk, true);
+    let bytes = std::fs::read(&disk).unwrap();
+    assert_eq!(bytes.len(), DISK_BYTES);
+    assert!(
+        bytes.iter().all(|b| *b == 0),
+        "{} changed under --snapshot",
+        disk.display()
+    );
+    let _ = std::fs::remove_file(&disk);
+}
