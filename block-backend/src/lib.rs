@@ -13,7 +13,9 @@ extern crate alloc;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+pub mod queue;
 pub mod sector;
+pub use queue::{BlockQueue, Completion, Immediate, Request, RequestId, SubmitError};
 pub use sector::{SectorDevice, SectorMedium};
 
 /// Why a block access failed.
