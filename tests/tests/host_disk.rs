@@ -12,6 +12,11 @@ use tests::{literal, run_ok};
 use xtask::linux_iso::SHELL_READY;
 use xtask::runner::RunOptions;
 
+/// What the hypervisor logs at the first flush a host disk completes
+/// (`vmm_core::host_disk::FIRST_FLUSH_LOG`).
+const FIRST_FLUSH_LOG: &str =
+    "host virtio-blk: the guest's first flush completed on the host (VIRTIO_BLK_T_FLUSH)";
+
 /// Size of the test disk.
 const DISK_BYTES: usize = 4 << 20;
 /// Sector the guest writes its pattern to.
@@ -70,6 +75,12 @@ fn run_writer(disk: &std::path::Path, snapshot: bool) {
     assert!(
         report.hv_log.contains("disk on host virtio-blk 00:10.0"),
         "the disk was not the host virtio-blk device:\n{}",
+        report.hv_log
+    );
+    // The guest's sync became FLUSH CACHE, which became a virtio flush.
+    assert!(
+        report.hv_log.contains(FIRST_FLUSH_LOG),
+        "no flush reached the host:\n{}",
         report.hv_log
     );
 }

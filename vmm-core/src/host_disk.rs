@@ -30,6 +30,10 @@ pub const VIRTIO_BLK_F_FLUSH: u64 = 1 << 9;
 /// `VIRTIO_BLK_F_RO` (5.2.3): the device is read-only.
 pub const VIRTIO_BLK_F_RO: u64 = 1 << 5;
 
+/// Logged when a host virtio-blk device first completes a flush.
+pub const FIRST_FLUSH_LOG: &str =
+    "host virtio-blk: the guest's first flush completed on the host (VIRTIO_BLK_T_FLUSH)";
+
 /// What a failed request means for the guest. The device's own statuses
 /// (5.2.6: `VIRTIO_BLK_S_IOERR`, `VIRTIO_BLK_S_UNSUPP`) become the medium
 /// errors the emulated devices report; a driver failure (queue full, DMA,
@@ -48,6 +52,9 @@ pub struct VirtioDisk<H: Hal, T: Transport> {
     /// every feature it supports that the device offers (3.1.1), and it
     /// supports this one. Without it the device writes through (5.2.6.2).
     flush: bool,
+    /// A flush has completed (logged once, so a run's log shows the
+    /// guest's flushes reach the host).
+    flushed: bool,
 }
 
 impl<H: Hal, T: Transport> VirtioDisk<H, T> {
@@ -61,6 +68,7 @@ impl<H: Hal, T: Transport> VirtioDisk<H, T> {
         Ok(Self {
             blk,
             flush: offered & VIRTIO_BLK_F_FLUSH != 0,
+            flushed: false,
         })
     }
 }
@@ -94,7 +102,12 @@ impl<H: Hal, T: Transport> SectorDevice for VirtioDisk<H, T> {
         if !self.flush {
             return Ok(());
         }
-        self.blk.flush().map_err(block_error)
+        self.blk.flush().map_err(block_error)?;
+        if !self.flushed {
+            self.flushed = true;
+            log::info!("{FIRST_FLUSH_LOG}");
+        }
+        Ok(())
     }
 }
 
