@@ -184,6 +184,13 @@ impl XenDomain {
                 self.grants.add_to_physmap(idx)?;
                 let host = self.grants.frame_address(idx as u32).ok_or(Errno::EINVAL)?;
                 g.map_page(gpfn, host)?;
+                // A frame lives at one GFN: placing it again moves it, as
+                // Xen's guest_physmap_add_page() removes the old mapping.
+                if let Some(old) = self.grant_gfns.insert(idx as u32, gpfn) {
+                    if old != gpfn {
+                        g.unmap_page(old);
+                    }
+                }
                 done(0)
             }
             _ => Err(Errno::EINVAL),

@@ -128,6 +128,8 @@ pub struct XenDomain {
     pub(super) console_input: Vec<u8>,
     /// The guest asked for the hypercall page here.
     pub(super) hypercall_page_gpa: Option<u64>,
+    /// Where the guest placed each grant frame (frame index to GFN).
+    pub(super) grant_gfns: alloc::collections::BTreeMap<u32, u64>,
     pub stats: XenStats,
 }
 
@@ -198,6 +200,7 @@ impl XenDomain {
             console_page: zeroed_page(),
             console_input: Vec::new(),
             hypercall_page_gpa: None,
+            grant_gfns: alloc::collections::BTreeMap::new(),
             stats: XenStats::default(),
             config,
         };

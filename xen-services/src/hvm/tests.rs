@@ -370,6 +370,12 @@ fn grant_table_size_version_and_frames() {
         &d.grants.frame(0).unwrap()[64..72],
         &[1, 0, 0, 0, 0x34, 0x12, 0, 0]
     );
+    // Frame 0 placed again elsewhere moves: the old GFN is given back.
+    let arg = physmap(xen_abi::memory::XENMAPSPACE_GRANT_TABLE, 0, bar1 + 8);
+    ok(memop(&mut d, &mut g, XENMEM_ADD_TO_PHYSMAP, &arg));
+    let mapped = g.mapped();
+    assert_eq!(mapped.get(&(bar1 + 8)), d.grants.frame_address(0).as_ref());
+    assert!(!mapped.contains_key(&bar1), "{mapped:?}");
     // Past the limit.
     let arg = physmap(xen_abi::memory::XENMAPSPACE_GRANT_TABLE, 32, bar1 + 32);
     let o = memop(&mut d, &mut g, XENMEM_ADD_TO_PHYSMAP, &arg);
