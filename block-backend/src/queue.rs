@@ -22,8 +22,8 @@
 //!   error without reaching the device.
 //! - A [`Request::Flush`] completes only once every write that *completed*
 //!   before the flush was submitted is durable, as `VIRTIO_BLK_T_FLUSH`
-//!   promises (Virtio 1.2, 5.2.6.2) and ATA FLUSH CACHE needs (ACS-3,
-//!   7.10). Writes still in flight when the flush is submitted are not
+//!   promises (Virtio 1.2, 5.2.6.2) and ATA FLUSH CACHE needs (ATA/ATAPI-6,
+//!   FLUSH CACHE). Writes still in flight when the flush is submitted are not
 //!   covered: a guest that wants them durable waits for their completions
 //!   first, as Linux's block layer does for REQ_PREFLUSH.
 //! - Completions are found by polling: the run loop calls

@@ -187,8 +187,7 @@ impl Device {
                     let offset = lba.saturating_mul(SECTOR_SIZE as u64);
                     if write {
                         prd.gather(mem, part)?;
-                        disk.backend
-                            .write_at(offset, part)
+                        disk.write(offset, part)
                             .map_err(|e| DmaFault::Media(media_error(e)))?;
                     } else {
                         disk.backend

@@ -212,7 +212,7 @@ impl Device {
         self.tf.status = self.ready_status() | STATUS_DRQ;
     }
 
-    /// FLUSH CACHE / FLUSH CACHE EXT (ACS-3, 7.10 and 7.11): completes
+    /// FLUSH CACHE / FLUSH CACHE EXT (ATA/ATAPI-6, both commands): completes
     /// only after the medium made every completed write durable (for a host
     /// disk, the host's virtio-blk device completed `VIRTIO_BLK_T_FLUSH`); a
     /// failed flush is reported (ERR with ABRT or UNC), never success.

@@ -1,5 +1,5 @@
 //! A disk whose host device fails or flushes: what the guest's ATA driver
-//! sees (ACS-3, 6.2 Error field; 7.10 FLUSH CACHE). Host errors become the
+//! sees (ATA/ATAPI-6: the Error register; FLUSH CACHE). Host errors become the
 //! device's error, never success; FLUSH CACHE completes only once the
 //! medium flushed.
 
@@ -120,4 +120,34 @@ fn a_host_write_error_is_reported_not_completed() {
         assert_eq!(status & (STATUS_ERR | STATUS_DRQ), STATUS_ERR, "{e:?}");
         assert_eq!(error, bits, "{e:?}");
     }
+}
+
+#[test]
+fn with_the_write_cache_disabled_every_write_is_flushed() {
+    use super::opcodes::CMD_SET_FEATURES;
+    let (mut ide, flushes) = ide_with(Ok(()), Ok(()), Ok(()));
+    let write_one = |ide: &mut IdeController| {
+        command(ide, CMD_WRITE_SECTORS);
+        for _ in 0..256 {
+            ide.write(P, 2, 0x1234);
+        }
+        assert_eq!(status_and_error(ide).0 & STATUS_ERR, 0);
+    };
+    write_one(&mut ide);
+    assert_eq!(flushes.get(), 0, "the write cache is on at power-on");
+    // SET FEATURES 82h: disable the volatile write cache (ATA/ATAPI-6, SET FEATURES).
+    ide.write(P + 1, 1, 0x82);
+    ide.write(P + 7, 1, u32::from(CMD_SET_FEATURES));
+    assert_eq!(status_and_error(&mut ide).0 & STATUS_ERR, 0);
+    write_one(&mut ide);
+    assert_eq!(flushes.get(), 1);
+    // A write whose flush fails is not reported done.
+    let (mut ide, _) = ide_with(Ok(()), Ok(()), Err(BlockError::Io));
+    ide.write(P + 1, 1, 0x82);
+    ide.write(P + 7, 1, u32::from(CMD_SET_FEATURES));
+    command(&mut ide, CMD_WRITE_SECTORS);
+    for _ in 0..256 {
+        ide.write(P, 2, 0x1234);
+    }
+    assert_eq!(status_and_error(&mut ide).1, ERROR_UNC);
 }

@@ -38,7 +38,21 @@ pub(super) struct Disk {
     pub(super) serial: [u8; 20],
 }
 
-/// The Error register bits for a failed backend access (ACS-3, 6.2 Error
+impl Disk {
+    /// Writes `data` at byte `offset`. With the write cache disabled (SET
+    /// FEATURES 82h, IDENTIFY word 85 bit 5 clear; ATA/ATAPI-6, SET
+    /// FEATURES) a write completes only once it is durable: the medium is
+    /// flushed after it.
+    pub(super) fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlockError> {
+        self.backend.write_at(offset, data)?;
+        if !self.write_cache {
+            self.backend.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// The Error register bits for a failed backend access (ATA/ATAPI-6, Error
 /// field): IDNF for an address past the medium, ABRT for a write to
 /// read-only media or a request the host device refused (virtio `UNSUPP`),
 /// UNC for the host device's I/O error (virtio `IOERR`): never success.

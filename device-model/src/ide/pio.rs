@@ -162,10 +162,7 @@ impl Device {
             return self.abort();
         };
         let data = self.buf.get(..self.end).unwrap_or(&[]);
-        if let Err(e) = disk
-            .backend
-            .write_at(lba.saturating_mul(SECTOR_SIZE as u64), data)
-        {
+        if let Err(e) = disk.write(lba.saturating_mul(SECTOR_SIZE as u64), data) {
             return self.fail(media_error(e));
         }
         let left = left.saturating_sub(n);
