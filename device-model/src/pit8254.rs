@@ -43,7 +43,11 @@
 //! - Programming a channel drives OUT to its mode's initial level at once
 //!   (low for mode 0, high otherwise), as on the chip. For channel 0 a low to
 //!   high step here is a real rising edge and is reported by
-//!   [`Pit::irq0_pending`].
+//!   [`Pit::irq0_request`].
+//! - Channel 0's periods in modes 2 and 3 that end while the guest has not
+//!   yet acknowledged the previous IRQ 0 are counted and raised later, one
+//!   per acknowledge, rather than lost (Xen's default "delay for missed
+//!   ticks" timer mode, bounded to one second of ticks); see `irq0`.
 //! - Gates of channels 0 and 1 are tied high, as on the PC; so modes 1 and 5
 //!   never trigger on those channels.
 //! - Port B bits 0-3 read back as written, bit 4 (refresh detect) toggles
@@ -60,7 +64,8 @@
 //! - `channel`: one counter's state; `counting` evaluates its CE and OUT in
 //!   closed form; `count_register` is its data port; `gate` starts, stops and
 //!   triggers it; `control_commands` programs and latches it.
-//! - [`Pit`] (here) ties the three counters together and reports IRQ 0;
+//! - [`Pit`] (here) ties the three counters together; `irq0` turns channel
+//!   0's rises into IRQ 0 requests and keeps the missed-tick backlog;
 //!   `port_b` and `ports` are its port-I/O faces.
 
 mod bcd;
@@ -70,12 +75,15 @@ mod control_word;
 mod count_register;
 mod counting;
 mod gate;
+mod irq0;
 mod mode;
 mod port_b;
 mod ports;
 mod ticks;
 
 use channel::Channel;
+
+pub use irq0::{Irq0Status, BACKLOG_SPAN_TICKS, MASK_DROP_TICKS};
 
 pub use port_b::{
     PORT_B, PORT_B_ENABLE_IO_CHECK_N, PORT_B_ENABLE_RAM_PARITY_CHECK_N, PORT_B_IO_CHANNEL_CHECK,
@@ -98,8 +106,13 @@ pub struct Pit {
     last_tick: u64,
     /// Channel 0 edges up to this tick have been looked for.
     irq0_scan_from: u64,
-    /// A channel 0 rising edge not yet reported.
-    irq0_edge: bool,
+    /// Channel 0 rising edges not yet answered with an IRQ 0 edge: at most
+    /// one outside modes 2 and 3, at most one second's worth of periods in
+    /// them (see `irq0`).
+    irq0_owed: u64,
+    /// The first tick at which [`Pit::irq0_request`] saw IRQ 0 masked, while
+    /// it stays masked.
+    irq0_masked_since: Option<u64>,
 }
 
 impl Pit {
@@ -115,7 +128,8 @@ impl Pit {
             port_b: 0,
             last_tick: t,
             irq0_scan_from: t,
-            irq0_edge: false,
+            irq0_owed: 0,
+            irq0_masked_since: None,
         }
     }
 
@@ -127,20 +141,6 @@ impl Pit {
     fn tick(&mut self, now_ns: u64) -> u64 {
         self.last_tick = self.peek_tick(now_ns);
         self.last_tick
-    }
-
-    /// Notes whether channel 0's OUT rose since the last look, up to `t`.
-    fn collect_irq0(&mut self, t: u64) {
-        let ch0 = &mut self.channels[0];
-        if !self.irq0_edge
-            && ch0
-                .next_rise_after(self.irq0_scan_from)
-                .is_some_and(|e| e <= t)
-        {
-            self.irq0_edge = true;
-        }
-        ch0.settle(t);
-        self.irq0_scan_from = self.irq0_scan_from.max(t);
     }
 
     /// Runs `f` on channel `idx` at tick `t`, keeping channel 0's edges.
@@ -157,33 +157,9 @@ impl Pit {
         let r = f(ch);
         ch.settle(t);
         if idx == 0 && !before && ch.out_settled(t) {
-            self.irq0_edge = true;
+            self.owe_irq0(1);
         }
         r
-    }
-
-    /// True, once, if channel 0's OUT has risen since the previous call (any
-    /// number of rises count as one, as missed ticks do on a PC). Raise IRQ 0
-    /// (an edge) on the 8259 when it returns true.
-    pub fn irq0_pending(&mut self, now_ns: u64) -> bool {
-        let t = self.tick(now_ns);
-        self.collect_irq0(t);
-        core::mem::take(&mut self.irq0_edge)
-    }
-
-    /// When channel 0's OUT next rises: `now_ns` if a rise is already owed,
-    /// `None` if OUT never rises without a new write.
-    pub fn next_irq0_ns(&self, now_ns: u64) -> Option<u64> {
-        if self.irq0_edge {
-            return Some(now_ns);
-        }
-        let t = self.peek_tick(now_ns);
-        let e = self.channels[0].next_rise_after(self.irq0_scan_from)?;
-        if e <= t {
-            Some(now_ns)
-        } else {
-            Some(ticks_to_ns(e).max(now_ns))
-        }
     }
 
     /// Level of OUT of channel 2 (the speaker timer).

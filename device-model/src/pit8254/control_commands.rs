@@ -95,6 +95,9 @@ impl Pit {
             self.with_channel(idx, t, |c| c.latch_count(t));
         } else {
             self.with_channel(idx, t, |c| c.program(cw, t));
+            if idx == 0 {
+                self.irq0_reprogrammed();
+            }
         }
     }
 }

@@ -49,8 +49,9 @@ impl Channel {
         byte
     }
 
-    /// A write to the data port: one byte of a count, per the access.
-    pub(super) fn write_byte(&mut self, value: u8, t: u64) {
+    /// A write to the data port: one byte of a count, per the access. True
+    /// when the byte completed a count (it reached the count register).
+    pub(super) fn write_byte(&mut self, value: u8, t: u64) -> bool {
         match self.access {
             Access::Lsb => self.count_written(u16::from(value), t),
             Access::Msb => self.count_written(u16::from(value) << 8, t),
@@ -68,12 +69,14 @@ impl Channel {
                     };
                     self.has_count = false;
                 }
+                return false;
             }
             Access::LsbMsb => {
                 self.write_msb_next = false;
                 self.count_written(u16::from_le_bytes([self.cr_lsb, value]), t);
             }
         }
+        true
     }
 
     /// A complete count reached the count register at tick `t`.

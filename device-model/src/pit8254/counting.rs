@@ -8,6 +8,11 @@ use super::channel::{Channel, State};
 use super::mode::{square_high_ticks, ticks_to_terminal, Mode, MIN_PERIODIC_COUNT};
 
 impl Channel {
+    /// The period, in input clocks, a mode 2/3 counter runs with now.
+    pub(super) fn periodic_count(&self) -> u32 {
+        self.reload.max(MIN_PERIODIC_COUNT)
+    }
+
     /// Position within the period of a running mode 2/3 counter.
     pub(super) fn periodic_position(&self, base: u64, start: u32, t: u64) -> u64 {
         let n = u64::from(self.reload.max(MIN_PERIODIC_COUNT));
@@ -118,6 +123,36 @@ impl Channel {
         match c.pending {
             Some(p) if e.is_none_or(|e| e > p.at) => c.at(p.at).next_rise_settled(p.at),
             _ => e,
+        }
+    }
+
+    /// Number of ticks after `a` up to and including `b` at which OUT rises,
+    /// in closed form, across a pending reload as [`Self::next_rise_after`]
+    /// sees it. The channel must not have been settled past `a`.
+    pub(super) fn rises_between(&self, a: u64, b: u64) -> u64 {
+        if b <= a {
+            return 0;
+        }
+        let c = self.at(a);
+        match c.pending {
+            // Rises up to the reload come from the old count, later ones from
+            // the new one.
+            Some(p) if p.at < b => c.rises_settled(a, p.at) + c.at(p.at).rises_settled(p.at, b),
+            _ => c.rises_settled(a, b),
+        }
+    }
+
+    /// Rises in ticks `a + 1 ..= b`, ignoring any pending reload.
+    fn rises_settled(&self, a: u64, b: u64) -> u64 {
+        match self.next_rise_settled(a) {
+            Some(first) if first <= b => {
+                if self.mode().is_periodic() {
+                    (b - first) / u64::from(self.periodic_count()) + 1
+                } else {
+                    1
+                }
+            }
+            _ => 0,
         }
     }
 

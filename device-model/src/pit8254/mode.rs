@@ -37,6 +37,13 @@ impl Mode {
         }
     }
 
+    /// Modes 2 and 3: OUT rises once per period for as long as the gate is
+    /// high, with no new write ("Mode 2: Rate Generator", "Mode 3: Square
+    /// Wave Mode").
+    pub(super) fn is_periodic(self) -> bool {
+        matches!(self, Mode::RateGenerator | Mode::SquareWave)
+    }
+
     /// OUT right after a control word: low in mode 0, high in all others.
     pub(super) fn initial_out(self) -> bool {
         self != Mode::InterruptOnTerminalCount

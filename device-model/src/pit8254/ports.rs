@@ -41,7 +41,10 @@ impl Pit {
         match port {
             COUNTER0_PORT..=COUNTER2_PORT => {
                 let idx = usize::from(port - COUNTER0_PORT);
-                self.with_channel(idx, t, |c| c.write_byte(value, t));
+                let new_count = self.with_channel(idx, t, |c| c.write_byte(value, t));
+                if idx == 0 && new_count {
+                    self.irq0_reprogrammed();
+                }
             }
             CONTROL_WORD_PORT => self.write_control_word(value, t),
             PORT_B => self.write_port_b(value, t),

@@ -49,6 +49,30 @@ fn status(pit: &mut Pit, ch: u8, tick: u64) -> u8 {
     pit.read(CH0 + u16::from(ch), now)
 }
 
+/// The question most tests ask: "did OUT of counter 0 rise?", put as a
+/// request for IRQ 0 with the 8259 having taken every earlier one.
+trait Irq0Taken {
+    fn irq0_pending(&mut self, now_ns: u64) -> bool;
+}
+
+impl Irq0Taken for Pit {
+    fn irq0_pending(&mut self, now_ns: u64) -> bool {
+        self.irq0_request(now_ns, Irq0Status::default())
+    }
+}
+
+/// IRQ 0's previous request still waits in the 8259's IRR.
+const STILL_REQUESTED: Irq0Status = Irq0Status {
+    requested: true,
+    masked: false,
+};
+
+/// IRQ 0 masked in the IMR (its IRR bit clear).
+const MASKED: Irq0Status = Irq0Status {
+    requested: false,
+    masked: true,
+};
+
 fn out2(pit: &Pit, tick: u64) -> bool {
     pit.channel2_output(ticks_to_ns(tick))
 }
@@ -98,16 +122,195 @@ fn mode2_divisor_11932_ticks_at_100_hz_through_irq0() {
     assert_eq!(latched_count(&mut pit, 0, 1 + 11932 * 100 + 5966), 5966);
 }
 
+/// Drains the owed IRQ 0 edges at `now_ns`, the 8259 taking each at once.
+fn drain_irq0(pit: &mut Pit, now_ns: u64) -> u64 {
+    let mut n = 0;
+    while pit.irq0_pending(now_ns) {
+        n += 1;
+        assert!(n <= BACKLOG_SPAN_TICKS, "the backlog is bounded");
+    }
+    n
+}
+
 #[test]
-fn missed_irq0_periods_coalesce_into_one() {
+fn periods_missed_while_irq0_is_still_requested_are_delivered_after_the_acknowledge() {
     let mut pit = Pit::new(0);
-    program(&mut pit, 0, 2, 11932, 0);
+    program(&mut pit, 0, 2, 11932, 0); // 100 Hz
+    assert!(pit.irq0_pending(0), "the programming edge");
+    // The guest does not take that request for 3.5 periods: the three
+    // periods that end meanwhile are counted, not raised.
+    for k in 1..=3u64 {
+        let t = ticks_to_ns(1 + 11932 * k);
+        assert!(!pit.irq0_request(t, STILL_REQUESTED), "period {k}");
+        assert_eq!(pit.irq0_backlog(), k);
+        assert_eq!(pit.next_irq0_ns(t), Some(t), "owed, so due now");
+    }
+    let late = ticks_to_ns(1 + 11932 * 3 + 5966);
+    assert!(!pit.irq0_request(late, STILL_REQUESTED));
+    // After each acknowledge (IRR clear) exactly one owed tick goes out and
+    // waits for the next acknowledge.
+    for left in (0..3u64).rev() {
+        assert!(pit.irq0_request(late, Irq0Status::default()));
+        assert_eq!(pit.irq0_backlog(), left);
+        assert!(!pit.irq0_request(late, STILL_REQUESTED));
+    }
+    assert!(!pit.irq0_pending(late), "all three delivered, nothing more");
+    // Back to one tick per period.
+    let next = pit.next_irq0_ns(late).unwrap();
+    assert_eq!(next, ticks_to_ns(1 + 11932 * 4));
+    assert!(pit.irq0_pending(next));
+    assert!(!pit.irq0_pending(next));
+}
+
+#[test]
+fn every_period_of_a_long_gap_is_owed_up_to_one_second_of_ticks() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 11932, 0); // 100 Hz: 100 periods a second
     assert!(pit.irq0_pending(0));
-    let later = 10 * NS_PER_SEC;
-    assert!(pit.irq0_pending(later));
-    assert!(!pit.irq0_pending(later));
-    let next = pit.next_irq0_ns(later).unwrap();
-    assert!(next > later && next - later <= 10_000_200);
+    // 0.5 s: 49 periods end (the 50th at 1 + 50 * 11932 ticks, just after).
+    let half = NS_PER_SEC / 2;
+    assert_eq!(drain_irq0(&mut pit, half), 49);
+    // 10 s more: a thousand periods, of which one second's worth is owed.
+    let later = half + 10 * NS_PER_SEC;
+    assert!(!pit.irq0_request(later, STILL_REQUESTED));
+    // 100 periods of 11932 clocks are a little over a second: 99.
+    assert_eq!(pit.irq0_backlog(), 99);
+    assert_eq!(drain_irq0(&mut pit, later), 99);
+    // The PC's 18.2 Hz tick: 18 at most; Linux's 250 Hz count (4773): 249;
+    // a 1000 Hz tick: 1000 at most.
+    let mut now = later;
+    for (count, bound) in [(0u16, 18u64), (4773, 249), (1193, 1000)] {
+        program(&mut pit, 0, 2, count, ns_to_ticks(now));
+        now += 60 * NS_PER_SEC;
+        assert!(!pit.irq0_request(now, STILL_REQUESTED));
+        assert_eq!(pit.irq0_backlog(), bound, "count {count}");
+        assert_eq!(drain_irq0(&mut pit, now), bound);
+    }
+}
+
+#[test]
+fn mode3_periods_are_owed_like_mode2() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 3, 1000, 0);
+    assert!(pit.irq0_pending(0));
+    let t = ticks_to_ns(1 + 5 * 1000);
+    assert!(!pit.irq0_request(t, STILL_REQUESTED));
+    assert_eq!(pit.irq0_backlog(), 5);
+    assert_eq!(drain_irq0(&mut pit, t), 5);
+}
+
+#[test]
+fn reprogramming_counter_0_drops_the_backlog() {
+    for rewrite in ["control word", "count only"] {
+        let mut pit = Pit::new(0);
+        program(&mut pit, 0, 2, 1000, 0);
+        assert!(pit.irq0_pending(0));
+        let t = ticks_to_ns(1 + 10 * 1000 + 500);
+        assert!(!pit.irq0_request(t, STILL_REQUESTED));
+        assert_eq!(pit.irq0_backlog(), 10);
+        match rewrite {
+            "control word" => program(&mut pit, 0, 2, 1000, ns_to_ticks(t)),
+            _ => program_count_only(&mut pit, 1000, ns_to_ticks(t)),
+        }
+        // At most the one edge a real 8254 would still be showing.
+        assert_eq!(pit.irq0_backlog(), 1, "{rewrite}");
+        assert_eq!(drain_irq0(&mut pit, t), 1, "{rewrite}");
+    }
+    // A latch command is not a reprogramming.
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 1000, 0);
+    assert!(pit.irq0_pending(0));
+    let t = ticks_to_ns(1 + 4 * 1000);
+    assert!(!pit.irq0_request(t, STILL_REQUESTED));
+    let _ = latched_count(&mut pit, 0, ns_to_ticks(t));
+    assert_eq!(pit.irq0_backlog(), 4);
+}
+
+#[test]
+fn a_long_mask_drops_the_backlog_and_a_short_one_keeps_it() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 2, 1193, 0); // 1000 Hz
+    assert!(pit.irq0_pending(0));
+    // Linux's 8259 handler: IRQ 0 masked while it runs, slower than a period
+    // here. The edge of the first period is latched while masked, the next
+    // ones are owed, and all of them come after the unmask.
+    let t1 = ticks_to_ns(1 + 1193);
+    assert!(
+        pit.irq0_request(t1, MASKED),
+        "the 8259 latches IRR while masked"
+    );
+    let masked_requested = Irq0Status {
+        requested: true,
+        masked: true,
+    };
+    let t2 = ticks_to_ns(1 + 5 * 1193);
+    assert!(!pit.irq0_request(t2, masked_requested));
+    assert_eq!(pit.irq0_backlog(), 4);
+    assert!(!pit.irq0_request(t2, STILL_REQUESTED), "unmasked");
+    assert_eq!(drain_irq0(&mut pit, t2), 4);
+
+    // Masked for 100 ms or more: the owed periods go, one edge may stay.
+    let t3 = t2 + NS_PER_SEC / 1000;
+    assert!(pit.irq0_request(t3, MASKED));
+    let t4 = t3 + ticks_to_ns(MASK_DROP_TICKS) - 1_000_000;
+    assert!(!pit.irq0_request(t4, masked_requested));
+    assert!(pit.irq0_backlog() >= 95, "{}", pit.irq0_backlog());
+    let t5 = t3 + ticks_to_ns(MASK_DROP_TICKS) + 1;
+    assert!(!pit.irq0_request(t5, masked_requested));
+    assert_eq!(pit.irq0_backlog(), 1);
+    // Still masked a second later: no backlog builds up.
+    let t6 = t5 + NS_PER_SEC;
+    assert!(!pit.irq0_request(t6, masked_requested));
+    assert_eq!(pit.irq0_backlog(), 1);
+    // On unmask the guest takes the latched request and the one owed edge.
+    assert!(!pit.irq0_request(t6, STILL_REQUESTED));
+    assert_eq!(drain_irq0(&mut pit, t6), 1);
+}
+
+#[test]
+fn mode0_is_not_delayed_by_a_pending_request() {
+    let mut pit = Pit::new(0);
+    program(&mut pit, 0, 0, 100, 0);
+    // The one-shot's edge is raised whatever the 8259 holds, as on the chip.
+    let t = ticks_to_ns(101);
+    assert!(pit.irq0_request(t, STILL_REQUESTED));
+    assert_eq!(pit.irq0_backlog(), 0);
+    assert!(!pit.irq0_pending(ticks_to_ns(150)));
+    // Rewritten twice, both counts expiring before the next look: still at
+    // most one edge owed.
+    program_count_only(&mut pit, 10, 200);
+    program_count_only(&mut pit, 10, 300);
+    assert!(pit.irq0_request(ticks_to_ns(400), STILL_REQUESTED));
+    assert!(!pit.irq0_request(ticks_to_ns(400), Irq0Status::default()));
+}
+
+#[test]
+fn rises_between_counts_what_next_rise_after_walks() {
+    let mut rng = XorShift::per_run("rises_between_counts_what_next_rise_after_walks", 0x8254);
+    for _ in 0..300 {
+        let mut pit = Pit::new(0);
+        let mode = [0u8, 2, 3, 4][(rng.next() % 4) as usize];
+        let count = (rng.next() % 300) as u16 + 1;
+        program(&mut pit, 0, mode, count, 0);
+        if rng.next() & 1 == 0 {
+            // A new count pending at the end of the current (half) period.
+            program_count_only(&mut pit, (rng.next() % 300) as u16 + 1, rng.next() % 50);
+        }
+        let ch = pit.channels[0];
+        let a = rng.next() % 100;
+        let b = a + rng.next() % 3000;
+        let mut walked = 0;
+        let mut at = a;
+        while let Some(e) = ch.at(a).next_rise_after(at).filter(|&e| e <= b) {
+            walked += 1;
+            at = e;
+        }
+        assert_eq!(
+            ch.rises_between(a, b),
+            walked,
+            "mode {mode} count {count} ({a}, {b}]"
+        );
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ use device_model::ide::{
 };
 use device_model::pci::{PciBus, PciPorts};
 use device_model::pic8259::{PicIrqLine, PicPair, PicPorts};
-use device_model::pit8254::{Pit, PitPorts};
+use device_model::pit8254::{Irq0Status, Pit, PitPorts};
 use device_model::post_code::PostCode;
 use device_model::rate_limit::RateLimit;
 use device_model::uart16550::Uart16550;
@@ -209,7 +209,11 @@ impl LegacyDevices {
             router.set_level(irqs::MOUSE, kbc.irq12_level());
         }
         router.set_level(irqs::RTC, self.rtc.borrow().irq_asserted());
-        if self.pit.borrow_mut().irq0_pending(now_ns) {
+        if self
+            .pit
+            .borrow_mut()
+            .irq0_request(now_ns, self.irq0_status())
+        {
             // The PIT's output is an edge at the 8259.
             router.pulse(irqs::PIT);
         }
@@ -229,6 +233,18 @@ impl LegacyDevices {
         let ide = self.ide.borrow();
         router.set_level(irqs::IDE_PRIMARY, ide.irq_level(0));
         router.set_level(irqs::IDE_SECONDARY, ide.irq_level(1));
+    }
+
+    /// What the 8259 holds for IRQ 0, which decides when the PIT raises a
+    /// tick it owes (see [`Pit::irq0_request`]: a periodic tick waits until
+    /// the previous one has been acknowledged).
+    fn irq0_status(&self) -> Irq0Status {
+        let [master, _] = self.pic.borrow().registers();
+        let bit = 1u8 << irqs::PIT;
+        Irq0Status {
+            requested: master.irr & bit != 0,
+            masked: master.imr & bit != 0,
+        }
     }
 
     /// The earliest time a device will want to interrupt, for a halted guest.

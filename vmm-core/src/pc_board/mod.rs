@@ -477,6 +477,149 @@ mod tests {
         assert_eq!(b.acknowledge(), 0x70);
     }
 
+    /// A board whose 8259 pair is set up as a BIOS leaves it (master at
+    /// 08h) with only IRQ0 open and the PIT's counter 0 in mode 2 at `count`
+    /// (programmed at time 0), and the clock that drives it.
+    fn ticking_board(count: u16) -> (PcBoard, PortIoBus, Rc<Cell<u64>>) {
+        let time = Rc::new(Cell::new(0u64));
+        let clock = Rc::new(FakeClock(time.clone()));
+        let mut bus = PortIoBus::default();
+        let b = PcBoard::new(
+            DeviceSet::LegacyPc,
+            &mut bus,
+            clock,
+            Box::new(Discard),
+            0,
+            1 << 20,
+        )
+        .unwrap();
+        for (port, value) in [
+            (0x20u16, 0x11u32),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0x21, 0xFE),
+            (0x43, 0x34),
+            (0x40, u32::from(count & 0xFF)),
+            (0x40, u32::from(count >> 8)),
+        ] {
+            bus.write(port, 1, value);
+        }
+        (b, bus, time)
+    }
+
+    /// The guest takes every IRQ0 the board has for it at the current time
+    /// (INTA, then EOI), as one with interrupts enabled would; returns how
+    /// many it took.
+    fn take_ticks(b: &mut PcBoard, bus: &mut PortIoBus, now: u64) -> u32 {
+        let mut taken = 0;
+        loop {
+            b.poll(now);
+            if !b.has_interrupt() {
+                return taken;
+            }
+            assert_eq!(b.acknowledge(), 0x08);
+            bus.write(0x20, 1, 0x20);
+            taken += 1;
+            assert!(taken <= 2000, "a storm of IRQ0");
+        }
+    }
+
+    /// Ten-millisecond PIT period (100 Hz), in nanoseconds: 11932 clocks.
+    const PERIOD_100HZ: u64 = 10_000_168;
+
+    #[test]
+    fn pit_ticks_missed_while_irq0_waits_are_delivered_after_its_acknowledge() {
+        let (mut b, mut bus, time) = ticking_board(11932);
+        assert_eq!(take_ticks(&mut b, &mut bus, 0), 1, "the programming edge");
+        // IRQ0 raised after the first period; the guest keeps interrupts
+        // off for 3.5 more periods while the board polls at every exit.
+        time.set(PERIOD_100HZ + 1000);
+        b.poll(time.get());
+        assert!(b.has_interrupt());
+        for k in 2..=4 {
+            time.set(k * PERIOD_100HZ + 1000);
+            b.poll(time.get());
+        }
+        time.set(4 * PERIOD_100HZ + PERIOD_100HZ / 2);
+        b.poll(time.get());
+        // Every one of the four periods reaches the guest, one per
+        // acknowledge, and then nothing more until the next period ends.
+        assert_eq!(take_ticks(&mut b, &mut bus, time.get()), 4);
+        assert_eq!(take_ticks(&mut b, &mut bus, 5 * PERIOD_100HZ + 1000), 1);
+    }
+
+    #[test]
+    fn a_guest_that_cannot_take_ticks_for_ten_seconds_gets_at_most_one_second_of_them() {
+        let (mut b, mut bus, time) = ticking_board(11932);
+        assert_eq!(take_ticks(&mut b, &mut bus, 0), 1);
+        for ms in 1..=10_000 {
+            time.set(ms * 1_000_000);
+            b.poll(time.get());
+        }
+        // 100 periods of 11932 clocks last just over a second: 99 owed, plus
+        // the request already in the 8259's IRR.
+        assert_eq!(take_ticks(&mut b, &mut bus, time.get()), 100);
+    }
+
+    #[test]
+    fn linux_masking_irq0_in_its_handler_keeps_the_backlog_a_long_mask_drops_it() {
+        let (mut b, mut bus, time) = ticking_board(11932);
+        assert_eq!(take_ticks(&mut b, &mut bus, 0), 1);
+        // Linux's 8259 handler: INTA, mask IRQ0 and EOI, run (slowly: three
+        // periods end), unmask.
+        time.set(PERIOD_100HZ + 1000);
+        b.poll(time.get());
+        assert_eq!(b.acknowledge(), 0x08);
+        bus.write(0x21, 1, 0xFF);
+        bus.write(0x20, 1, 0x60);
+        for k in 2..=4 {
+            time.set(k * PERIOD_100HZ + 1000);
+            b.poll(time.get());
+            assert!(!b.has_interrupt(), "masked");
+        }
+        bus.write(0x21, 1, 0xFE);
+        assert_eq!(take_ticks(&mut b, &mut bus, time.get()), 3);
+
+        // Masked for a second, polled all along: what is left on unmask is
+        // the one request the 8259 latched and at most one more.
+        bus.write(0x21, 1, 0xFF);
+        for ms in 41..=1040 {
+            time.set(ms * 1_000_000);
+            b.poll(time.get());
+        }
+        bus.write(0x21, 1, 0xFE);
+        let after_mask = take_ticks(&mut b, &mut bus, time.get());
+        assert!((1..=2).contains(&after_mask), "{after_mask}");
+    }
+
+    #[test]
+    fn reprogramming_the_pit_drops_the_ticks_it_owes() {
+        let (mut b, mut bus, time) = ticking_board(11932);
+        assert_eq!(take_ticks(&mut b, &mut bus, 0), 1);
+        for k in 1..=5 {
+            time.set(k * PERIOD_100HZ + 1000);
+            b.poll(time.get());
+        }
+        // Five periods: one request in IRR, four owed; then a new count.
+        // What is left is the request in IRR and at most the one edge the
+        // PIT keeps across a reprogramming.
+        bus.write(0x40, 1, 0x9C);
+        bus.write(0x40, 1, 0x2E);
+        let after = take_ticks(&mut b, &mut bus, time.get());
+        assert!((1..=2).contains(&after), "{after}");
+        // A control word likewise.
+        for k in 6..=10 {
+            time.set(k * PERIOD_100HZ + 1000);
+            b.poll(time.get());
+        }
+        bus.write(0x43, 1, 0x34);
+        bus.write(0x40, 1, 0x9C);
+        bus.write(0x40, 1, 0x2E);
+        let after = take_ticks(&mut b, &mut bus, time.get());
+        assert!((1..=2).contains(&after), "{after}");
+    }
+
     #[test]
     fn a_keystroke_paced_in_before_the_poll_after_the_last_was_read_is_not_lost() {
         let time = Rc::new(Cell::new(0u64));
