@@ -17,6 +17,10 @@ use xtask::runner::RunOptions;
 const FIRST_FLUSH_LOG: &str =
     "host virtio-blk: the guest's first flush completed on the host (VIRTIO_BLK_T_FLUSH)";
 
+fn re(s: &str) -> regex::Regex {
+    regex::Regex::new(s).expect("a valid regex")
+}
+
 /// Size of the test disk.
 const DISK_BYTES: usize = 4 << 20;
 /// Sector the guest writes its pattern to.
@@ -115,4 +119,72 @@ fn with_snapshot_the_image_file_is_unchanged() {
         disk.display()
     );
     let _ = std::fs::remove_file(&disk);
+}
+
+/// Sector whose host writes fail in the fault test.
+const BAD_WRITE_SECTOR: usize = 2048;
+/// Sector whose host reads fail in the fault test.
+const BAD_READ_SECTOR: usize = 4096;
+
+#[test]
+fn host_io_errors_reach_the_guest_as_disk_errors_and_the_hypervisor_carries_on() {
+    let disk = blank_disk("faults");
+    // QEMU's blkdebug fails the host's writes of one sector and reads of
+    // another with EIO; werror/rerror=report hand them to the virtio-blk
+    // device as VIRTIO_BLK_S_IOERR.
+    let rules = disk.with_extension("blkdebug.conf");
+    std::fs::write(
+        &rules,
+        format!(
+            "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nsector = \"{BAD_WRITE_SECTOR}\"\n\n\
+             [inject-error]\nevent = \"read_aio\"\nerrno = \"5\"\nsector = \"{BAD_READ_SECTOR}\"\n"
+        ),
+    )
+    .unwrap();
+    let session = Session {
+        boot: vec![literal(SHELL_READY)],
+        steps: vec![
+            // A write the host fails: Linux's ATA driver sees UNC, and the
+            // guest's fsync reports the error.
+            Step::new(
+                &format!(
+                    "echo x | dd of=/dev/sda bs=512 seek={BAD_WRITE_SECTOR} conv=fsync \
+                     2>/dev/null; echo \"bad-write=$?\""
+                ),
+                vec![literal("error: { UNC }"), re(r"bad-write=[1-9]")],
+            ),
+            // A read the host fails.
+            Step::new(
+                &format!(
+                    "dd if=/dev/sda of=/dev/null bs=512 skip={BAD_READ_SECTOR} count=1 \
+                     2>/dev/null; echo \"bad-read=$?\""
+                ),
+                vec![re(r"bad-read=[1-9]")],
+            ),
+            // The disk, the guest and the hypervisor carry on.
+            Step::value(
+                "good-write",
+                "echo y | dd of=/dev/sda bs=512 seek=8 conv=fsync 2>/dev/null; echo $?",
+                "0",
+            ),
+            Step::new(
+                "dmesg | grep -c 'I/O error, dev sda' | sed 's/^/io-errors=/'",
+                vec![re(r"io-errors=[1-9]")],
+            ),
+        ],
+        last: Some("poweroff -f".into()),
+    };
+    let report = run_ok(&session.apply(RunOptions {
+        disk: Some(disk.clone()),
+        disk_faults: Some(rules.clone()),
+        ..Backend::Svm.options(linux_iso(), 120)
+    }));
+    session.assert_met(&report);
+    let bytes = std::fs::read(&disk).unwrap();
+    assert_eq!(&bytes[8 * 512..8 * 512 + 2], b"y\n");
+    assert!(bytes[BAD_WRITE_SECTOR * 512..(BAD_WRITE_SECTOR + 1) * 512]
+        .iter()
+        .all(|b| *b == 0));
+    let _ = std::fs::remove_file(&disk);
+    let _ = std::fs::remove_file(&rules);
 }

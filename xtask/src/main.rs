@@ -339,6 +339,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         iso,
         floppy: args.floppy,
         snapshot: args.snapshot,
+        disk_faults: None,
         boot: args.boot,
         input: Vec::new(),
         send: args

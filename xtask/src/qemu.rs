@@ -84,15 +84,25 @@ pub struct QemuDrive {
     pub read_only: bool,
     /// `snapshot=on`: writes go to a temporary overlay, the file is unchanged.
     pub snapshot: bool,
+    /// A `blkdebug` rules file between the device and the image (QEMU's
+    /// error injection, `file=blkdebug:RULES:IMAGE`), for fault tests.
+    pub faults: Option<PathBuf>,
 }
 
 impl QemuDrive {
     /// The `-drive` and `-device` arguments.
     pub fn args(&self) -> [String; 4] {
+        let file = match &self.faults {
+            Some(rules) => format!(
+                "blkdebug:{}:{}",
+                escape_commas(rules),
+                escape_commas(&self.path)
+            ),
+            None => escape_commas(&self.path),
+        };
         let mut drive = format!(
-            "if=none,id={},file={},format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
+            "if=none,id={},file={file},format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
             self.id,
-            escape_commas(&self.path)
         );
         if self.read_only {
             drive.push_str(",readonly=on");
@@ -214,6 +224,7 @@ mod tests {
             slot: 0x10,
             read_only: false,
             snapshot: false,
+            faults: None,
         };
         assert_eq!(
             d.args(),
@@ -230,6 +241,11 @@ mod tests {
             ..d
         };
         assert!(ro.args()[1].ends_with(",readonly=on,snapshot=on"));
+        let faulty = QemuDrive {
+            faults: Some("/tmp/rules.conf".into()),
+            ..ro
+        };
+        assert!(faulty.args()[1].contains(",file=blkdebug:/tmp/rules.conf:/tmp/a,,b/disk.img,"));
     }
 
     #[test]

@@ -137,6 +137,11 @@ pub(super) fn qemu_drives(opts: &RunOptions) -> Vec<QemuDrive> {
             slot: m.slot,
             read_only: m.read_only,
             snapshot: opts.snapshot,
+            faults: if m == DISK {
+                opts.disk_faults.clone()
+            } else {
+                None
+            },
         })
         .collect()
 }

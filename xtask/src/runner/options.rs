@@ -98,6 +98,10 @@ pub struct RunOptions {
     /// QEMU's `snapshot=on` on every image: the guest's writes go to a
     /// temporary overlay and the files stay unchanged.
     pub snapshot: bool,
+    /// For fault-injection tests: a QEMU `blkdebug` rules file put between
+    /// the disk's virtio-blk device and its image, so chosen host requests
+    /// fail (QEMU only).
+    pub disk_faults: Option<PathBuf>,
     /// BIOS boot order, e.g. "cd,disk,floppy".
     pub boot: Option<String>,
     /// Bytes typed on the guest console at start-up.
@@ -155,6 +159,7 @@ impl Default for RunOptions {
             iso: None,
             floppy: None,
             snapshot: false,
+            disk_faults: None,
             boot: None,
             input: Vec::new(),
             send: Vec::new(),
