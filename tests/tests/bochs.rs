@@ -182,5 +182,9 @@ fn linux_iso_boots_to_its_shell_on_vmx() {
     });
     assert_met(&report);
     assert!(report.hv_log.contains("backend vmx"), "{}", report.hv_log);
-    assert!(!report.hv_log.contains("Xen platform on"), "{}", report.hv_log);
+    assert!(
+        !report.hv_log.contains("Xen platform on"),
+        "{}",
+        report.hv_log
+    );
 }
