@@ -606,6 +606,26 @@ mod cli_tests {
     use clap::{CommandFactory, Parser};
 
     #[test]
+    fn help_says_where_disk_writes_go_and_snapshot_keeps_the_files() {
+        let cli = Cli::try_parse_from(["cargo xtask", "run", "--disk", "d.img", "--snapshot"])
+            .expect("--snapshot parses");
+        let Cmd::Run(args) = cli.command else {
+            panic!("not a run")
+        };
+        assert!(args.snapshot);
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("run")
+            .expect("the run subcommand")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("virtio-blk"), "{help}");
+        assert!(help.contains("Bochs"), "{help}");
+        assert!(help.contains("writes are discarded"), "{help}");
+        assert!(help.contains("snapshot=on"), "{help}");
+    }
+
+    #[test]
     fn no_reboot_is_a_run_option_whose_help_says_a_triple_fault_still_stops() {
         let cli = Cli::try_parse_from(["cargo xtask", "run", "--guest", "reset", "--no-reboot"])
             .expect("--no-reboot parses");
