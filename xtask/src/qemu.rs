@@ -100,9 +100,12 @@ impl QemuDrive {
             ),
             None => escape_commas(&self.path),
         };
+        // QEMU names its own default drives `floppy0`, `ide0-cd0`, ...: ours
+        // get a prefix so they never collide ("Device with id 'floppy0'
+        // already exists").
+        let id = format!("vmm-{}", self.id);
         let mut drive = format!(
-            "if=none,id={},file={file},format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
-            self.id,
+            "if=none,id={id},file={file},format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
         );
         if self.read_only {
             drive.push_str(",readonly=on");
@@ -111,8 +114,8 @@ impl QemuDrive {
             drive.push_str(",snapshot=on");
         }
         let device = format!(
-            "virtio-blk-pci,drive={},disable-legacy=on,disable-modern=off,write-cache=on,addr={:#04x}.0",
-            self.id, self.slot
+            "virtio-blk-pci,drive={id},disable-legacy=on,disable-modern=off,write-cache=on,addr={:#04x}.0",
+            self.slot
         );
         ["-drive".into(), drive, "-device".into(), device]
     }
@@ -230,9 +233,9 @@ mod tests {
             d.args(),
             [
                 "-drive",
-                "if=none,id=disk0,file=/tmp/a,,b/disk.img,format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
+                "if=none,id=vmm-disk0,file=/tmp/a,,b/disk.img,format=raw,cache=writeback,aio=threads,werror=report,rerror=report",
                 "-device",
-                "virtio-blk-pci,drive=disk0,disable-legacy=on,disable-modern=off,write-cache=on,addr=0x10.0",
+                "virtio-blk-pci,drive=vmm-disk0,disable-legacy=on,disable-modern=off,write-cache=on,addr=0x10.0",
             ]
         );
         let ro = QemuDrive {
