@@ -398,6 +398,6 @@ impl PortIoDevice for BusMasterPorts {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod host_error_tests;
+#[cfg(test)]
+mod tests;
