@@ -9,6 +9,7 @@
 //!   quotas, transactions and watches, and the wire protocol.
 //! - [`event_channel`]: 2-level event channels, per domain.
 //! - [`grant_table`]: grant table v1 state and the backend's access checks.
+//! - [`blkback`]: the PV block backend's ring and requests.
 //! - [`console`]: the PV console backend's ring.
 //! - [`hvm`]: a domain's hypercalls and the state they serve.
 #![no_std]
@@ -16,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod blkback;
 pub mod console;
 pub mod event_channel;
 pub mod grant_table;
