@@ -7,6 +7,9 @@
 //!   frontend.
 //! - [`request`]: decoding and checking each request copied out of the
 //!   ring.
+//! - [`engine`]: one connected vbd's I/O: grants, the asynchronous disk
+//!   queue, responses.
 
+pub mod engine;
 pub mod request;
 pub mod ring;
