@@ -16,6 +16,7 @@
 //! `vcpu.h`, `event_channel.h`, `grant_table.h`, `memory.h`, `errno.h`,
 //! `sched.h`, `version.h`, `features.h`, `callback.h`, `hvm/hvm_op.h`,
 //! `hvm/params.h`, `io/xs_wire.h`, `io/console.h`, `io/blkif.h`, `io/ring.h`,
+//! `io/xenbus.h`,
 //! `arch-x86/xen.h`, `arch-x86/xen-x86_64.h`, `arch-x86/cpuid.h` and
 //! `arch-x86/hvm/start_info.h`. The layouts are those of an x86-64 guest
 //! (`unsigned long` and guest handles are 8 bytes), little-endian, as the
@@ -98,6 +99,7 @@ pub mod sched;
 pub mod shared_info;
 pub mod vcpu;
 pub mod version;
+pub mod xenbus;
 pub mod xenstore;
 
 /// Size of a Xen page, the unit of every frame number in the ABI (4 KiB on

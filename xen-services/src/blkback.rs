@@ -7,9 +7,11 @@
 //!   frontend.
 //! - [`request`]: decoding and checking each request copied out of the
 //!   ring.
+//! - [`xenbus`]: the vbd's XenStore nodes and the handshake.
 //! - [`engine`]: one connected vbd's I/O: grants, the asynchronous disk
 //!   queue, responses.
 
 pub mod engine;
 pub mod request;
 pub mod ring;
+pub mod xenbus;

@@ -15,6 +15,7 @@ pub mod packages;
 pub mod provision;
 pub mod qemu;
 pub mod runner;
+pub mod soak_disks;
 pub mod tools;
 pub mod unsafe_audit;
 

@@ -355,6 +355,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         no_reboot: args.no_reboot,
         shutdown_after: None,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        kill_after: None,
     };
     // From here Ctrl-C asks the guest to shut down (runner::control).
     if let Err(e) = catch_ctrl_c() {

@@ -78,6 +78,10 @@ enum Stage {
 
 /// Everything one pass needs besides the engine.
 pub struct Io<'a> {
+    /// The ring's frames, in `ring-ref` order, as the grants name them
+    /// now (the caller checks the ring's grants on every pass, so a
+    /// frontend that revoked them has its ring closed, not written).
+    pub ring: &'a [u64],
     pub grants: &'a mut GrantTable,
     pub guest: &'a mut dyn GuestFrames,
     pub disk: &'a mut dyn BlockQueue,
@@ -134,8 +138,6 @@ impl RingMemory for RingFrames<'_> {
 /// earlier connection.
 pub struct VbdEngine {
     ring: BackRing,
-    /// The ring's frames.
-    ring_gfns: Vec<u64>,
     limits: DiskLimits,
     /// The domain the frontend granted its pages to (the backend's).
     backend: DomId,
@@ -147,13 +149,10 @@ pub struct VbdEngine {
 }
 
 impl VbdEngine {
-    /// The engine of a vbd whose ring is in the frames `ring_gfns` (one, or
-    /// 2^`ring-page-order`).
-    pub fn new(ring_gfns: Vec<u64>, limits: DiskLimits, backend: DomId) -> Self {
-        let order = ring_gfns.len().max(1).ilog2();
+    /// The engine of a vbd whose ring has 2^`ring_page_order` pages.
+    pub fn new(ring_page_order: u32, limits: DiskLimits, backend: DomId) -> Self {
         Self {
-            ring: BackRing::new(xen_abi::blkif::blkif_ring_size(order)),
-            ring_gfns,
+            ring: BackRing::new(xen_abi::blkif::blkif_ring_size(ring_page_order)),
             limits,
             backend,
             pending: BTreeMap::new(),
@@ -183,7 +182,7 @@ impl VbdEngine {
         self.submit_waiting(io);
         loop {
             while self.waiting.is_empty() {
-                let Some(slot) = self.ring.next_request(&mut ring(&self.ring_gfns, io))? else {
+                let Some(slot) = self.ring.next_request(&mut ring(io))? else {
                     break;
                 };
                 let decoded = decode(&slot, &self.limits);
@@ -191,7 +190,7 @@ impl VbdEngine {
             }
             // Stop taking requests while the disk is full; the final check
             // asks for a kick only when the backend is really idle.
-            if !self.waiting.is_empty() || !self.ring.final_check(&mut ring(&self.ring_gfns, io))? {
+            if !self.waiting.is_empty() || !self.ring.final_check(&mut ring(io))? {
                 break;
             }
         }
@@ -200,7 +199,7 @@ impl VbdEngine {
     }
 
     fn publish(&mut self, io: &mut Io) -> Result<bool, RingError> {
-        let notify = self.ring.publish(&mut ring(&self.ring_gfns, io))?;
+        let notify = self.ring.publish(&mut ring(io))?;
         self.stats.events += u64::from(notify);
         Ok(notify)
     }
@@ -218,7 +217,7 @@ impl VbdEngine {
         }
         self.stats.responses += 1;
         self.ring
-            .push_response(&mut ring(&self.ring_gfns, io), id, operation, status)
+            .push_response(&mut ring(io), id, operation, status)
     }
 
     /// Starts a decoded request: refused ones are answered, the rest go to
@@ -427,9 +426,9 @@ impl VbdEngine {
 }
 
 /// The ring's memory for one access.
-fn ring<'a>(gfns: &'a [u64], io: &'a mut Io) -> RingFrames<'a> {
+fn ring<'a>(io: &'a mut Io) -> RingFrames<'a> {
     RingFrames {
-        gfns,
+        gfns: io.ring,
         guest: &mut *io.guest,
     }
 }

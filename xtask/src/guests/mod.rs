@@ -4,6 +4,7 @@
 
 pub mod bios_probe;
 pub mod devtest;
+pub mod disk_stream;
 pub mod hello;
 pub mod hostile;
 pub mod keyboard;
@@ -35,6 +36,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         name: "devtest",
         about: "reads LBA 1 of the IDE disk and block 16 of the ATAPI CD by port I/O, prints their sums",
         build: devtest::build,
+    },
+    BuiltinGuest {
+        name: "disk-stream",
+        about: "writes numbered sectors to the whole IDE disk, FLUSH CACHE every 32 sectors, prints `flushed <count>` (run with a disk)",
+        build: disk_stream::build,
     },
     BuiltinGuest {
         name: "keyboard",

@@ -1,7 +1,8 @@
 //! Following a started emulator: typing the scripted input, reading the
 //! guest's serial console and text screen, matching the expectations,
 //! asking the guest to shut down (Ctrl-C, `shutdown_after`) and stopping it
-//! when it does not, and deciding how the run ended.
+//! when it does not, killing the emulator when asked to (`kill_after`), and
+//! deciding how the run ended.
 
 use super::control::Shutdown;
 use super::media::SCREEN_FILE;
@@ -57,9 +58,17 @@ pub(super) fn follow(
     // Set when the run is stopped after a shutdown request: the line said.
     let mut interrupted: Option<String> = None;
     let mut hv_ready = false;
+    // When `kill_after` is set and every expectation matched: the moment
+    // the emulator is killed.
+    let mut kill_at: Option<Instant> = None;
+    let mut killed_after: Option<Duration> = None;
     let ended = loop {
         let now = Instant::now();
         if now >= deadline {
+            break None;
+        }
+        if kill_at.is_some_and(|k| now >= k) {
+            killed_after = Some(spawned.elapsed());
             break None;
         }
         // The request byte waits until the hypervisor has set up its
@@ -76,7 +85,9 @@ pub(super) fn follow(
         // moment to stop on its own and print them; a run that must end by
         // itself follows on until it does.
         if let Some(t) = met_at {
-            if !opts.until_stopped
+            if opts.kill_after.is_some() {
+                kill_at = kill_at.or(opts.kill_after.map(|d| t + d));
+            } else if !opts.until_stopped
                 && (!opts.stats || now.duration_since(t) > Duration::from_secs(5))
             {
                 break None;
@@ -119,7 +130,9 @@ pub(super) fn follow(
                 matched = Some(at_match(spawned, hv_log));
             }
         }
-        match rx.recv_timeout(Duration::from_millis(100).min(deadline - now)) {
+        let wait = Duration::from_millis(100).min(deadline - now);
+        let wait = kill_at.map_or(wait, |k| wait.min(k.saturating_duration_since(now)));
+        match rx.recv_timeout(wait) {
             Ok(chunk) => {
                 if opts.echo {
                     let mut out = std::io::stdout().lock();
@@ -155,6 +168,8 @@ pub(super) fn follow(
                 bochs::status_from_log(&std::fs::read_to_string(hv_log).unwrap_or_default())
             }
         },
+        // Timeout, expectations met, a shutdown not obeyed, `kill_after`:
+        // SIGKILL (what `Child::kill` sends on Unix).
         None => {
             let _ = child.kill();
             let _ = child.wait();
@@ -169,7 +184,7 @@ pub(super) fn follow(
     }
     let outcome = if let Some(why) = interrupted {
         Outcome::Interrupted { why }
-    } else if expectations.all_met() && !opts.until_stopped {
+    } else if expectations.all_met() && (!opts.until_stopped || killed_after.is_some()) {
         Outcome::ExpectationsMet
     } else if ended.is_none() {
         Outcome::Timeout
@@ -197,6 +212,7 @@ pub(super) fn follow(
         screen: screen.text,
         matched_after,
         hv_log_at_match,
+        killed_after,
     })
 }
 
@@ -207,6 +223,7 @@ pub(super) struct Followed {
     screen: String,
     matched_after: Option<Duration>,
     hv_log_at_match: Option<String>,
+    killed_after: Option<Duration>,
 }
 
 impl Followed {
@@ -219,6 +236,7 @@ impl Followed {
             screen: self.screen,
             matched_after: self.matched_after,
             hv_log_at_match: self.hv_log_at_match,
+            killed_after: self.killed_after,
         }
     }
 }

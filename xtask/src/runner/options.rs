@@ -135,6 +135,14 @@ pub struct RunOptions {
     /// After a shutdown request (Ctrl-C or `shutdown_after`), how long the
     /// guest has to stop before it is stopped (`Outcome::Interrupted`).
     pub shutdown_grace: Duration,
+    /// Once every expectation matched, follow on for this long, then stop
+    /// the emulator with SIGKILL (`Child::kill`), as a power cut or a host
+    /// crash of the emulator would: no shutdown request, no flush, no
+    /// clean exit. The report's `console` holds what the runner saw up to
+    /// the kill, and `killed_after` says when it came. For the durability
+    /// tests (`soak_disks`); the machine stopping earlier by itself ends
+    /// the run as usual.
+    pub kill_after: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -170,6 +178,7 @@ impl Default for RunOptions {
             no_reboot: false,
             shutdown_after: None,
             shutdown_grace: super::control::DEFAULT_SHUTDOWN_GRACE,
+            kill_after: None,
         }
     }
 }

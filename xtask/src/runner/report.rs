@@ -71,6 +71,9 @@ pub struct RunReport {
     pub matched_after: Option<Duration>,
     /// The hypervisor's log as it was when the last expectation matched.
     pub hv_log_at_match: Option<String>,
+    /// Set when `RunOptions::kill_after` stopped the emulator with SIGKILL:
+    /// how long after the emulator started.
+    pub killed_after: Option<Duration>,
 }
 
 /// The last exit statistics block in `log`.
@@ -148,6 +151,7 @@ mod tests {
             screen: String::new(),
             matched_after: None,
             hv_log_at_match: None,
+            killed_after: None,
         }
     }
 

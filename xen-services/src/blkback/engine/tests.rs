@@ -149,6 +149,8 @@ struct Rig {
     grants: GrantTable,
     disk: Disk,
     engine: VbdEngine,
+    /// The ring's frames.
+    ring: Vec<u64>,
     size: u32,
     req_prod_pvt: u32,
     rsp_cons: u32,
@@ -176,7 +178,8 @@ impl Rig {
             guest,
             grants,
             disk: Disk::new(depth),
-            engine: VbdEngine::new(vec![RING_GFN], LIMITS, BACKEND),
+            engine: VbdEngine::new(0, LIMITS, BACKEND),
+            ring: vec![RING_GFN],
             size,
             req_prod_pvt: 0,
             rsp_cons: 0,
@@ -218,7 +221,9 @@ impl Rig {
     }
 
     fn service(&mut self) -> Result<bool, RingError> {
+        let ring = self.ring.clone();
         self.engine.service(&mut Io {
+            ring: &ring,
             grants: &mut self.grants,
             guest: &mut self.guest,
             disk: &mut self.disk,
@@ -463,7 +468,7 @@ fn a_late_completion_from_an_earlier_connection_touches_nothing() {
     r.service().unwrap();
     // The frontend disconnects and reconnects with a fresh ring before the
     // disk answers.
-    r.engine = VbdEngine::new(vec![RING_GFN], LIMITS, BACKEND);
+    r.engine = VbdEngine::new(0, LIMITS, BACKEND);
     r.guest.0[0].fill(0);
     r.req_prod_pvt = 0;
     r.rsp_cons = 0;
@@ -477,7 +482,8 @@ fn a_late_completion_from_an_earlier_connection_touches_nothing() {
 fn multi_page_rings_serve_through_every_frame() {
     let mut r = Rig::new(64);
     // Four ring pages at frames 40..44, 128 slots.
-    r.engine = VbdEngine::new(vec![40, 41, 42, 43], LIMITS, BACKEND);
+    r.engine = VbdEngine::new(2, LIMITS, BACKEND);
+    r.ring = vec![40, 41, 42, 43];
     r.size = blkif_ring_size(2);
     r.grant(8, BACKEND, 10, false);
     let mut answered = 0;
