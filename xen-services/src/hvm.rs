@@ -15,6 +15,7 @@
 //!   `evtchn_ops` and `vcpu_ops` hold `event_channel_op` and `vcpu_op`.
 //! - [`backends`]: the XenStore and console rings, served from here.
 //! - [`timers`]: the one-shot and periodic vCPU timers.
+//! - `vbd`: the PV disks (the block backend's handshake and ring service).
 //! - [`stats`]: counts by hypercall and sub-op.
 
 pub mod backends;
@@ -26,6 +27,7 @@ pub mod platform;
 pub mod pvclock;
 pub mod stats;
 pub mod timers;
+mod vbd;
 mod vcpu_ops;
 
 #[cfg(test)]
@@ -34,6 +36,8 @@ mod fake_guest;
 mod hostile_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vbd_tests;
 
 pub use dispatch::{Action, HypercallArgs, Outcome};
 pub use domain::{Upcall, XenConfig, XenDomain};

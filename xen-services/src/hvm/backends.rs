@@ -18,7 +18,11 @@ impl XenDomain {
     /// if the guest closed its end (the port number in the HVM param may
     /// since name another channel, or the guest bound the backend again at
     /// another port).
-    fn notify_guest(&mut self, g: &mut dyn GuestAccess, backend_port: EvtchnPort) -> bool {
+    pub(super) fn notify_guest(
+        &mut self,
+        g: &mut dyn GuestAccess,
+        backend_port: EvtchnPort,
+    ) -> bool {
         match self.backend_ports.send(Some(&self.ports), backend_port) {
             Ok(Some(notify)) => self.raise(g, notify),
             _ => false,
@@ -41,6 +45,25 @@ impl XenDomain {
         }
         // Single-guest store: events for other domains have nobody to go to.
         if outcome.notify {
+            self.notify_guest(g, self.store_backend_port);
+        }
+        // The guest's requests are the only way a frontend's state moves.
+        if outcome.requests > 0 {
+            self.follow_vbds(g);
+        }
+    }
+
+    /// Queues the watch events of domain 0's own writes for the guest and
+    /// signals it.
+    pub(super) fn deliver_store_events(
+        &mut self,
+        g: &mut dyn GuestAccess,
+        events: alloc::vec::Vec<crate::xenstore::Response>,
+    ) {
+        let domid = self.config.domid;
+        self.store_connection
+            .queue(events.into_iter().filter(|r| r.domid == domid));
+        if self.store_connection.flush(&mut self.store_page.0) {
             self.notify_guest(g, self.store_backend_port);
         }
     }
@@ -111,11 +134,6 @@ impl XenDomain {
             0,
             &payload,
         );
-        let domid = self.config.domid;
-        self.store_connection
-            .queue(responses.into_iter().filter(|r| r.domid == domid));
-        if self.store_connection.flush(&mut self.store_page.0) {
-            self.notify_guest(g, self.store_backend_port);
-        }
+        self.deliver_store_events(g, responses);
     }
 }

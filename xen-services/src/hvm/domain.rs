@@ -130,6 +130,8 @@ pub struct XenDomain {
     pub(super) hypercall_page_gpa: Option<u64>,
     /// Where the guest placed each grant frame (frame index to GFN).
     pub(super) grant_gfns: alloc::collections::BTreeMap<u32, u64>,
+    /// The PV disks offered to the guest.
+    pub(super) vbds: Vec<super::vbd::VbdSlot>,
     pub stats: XenStats,
 }
 
@@ -201,6 +203,7 @@ impl XenDomain {
             console_input: Vec::new(),
             hypercall_page_gpa: None,
             grant_gfns: alloc::collections::BTreeMap::new(),
+            vbds: Vec::new(),
             stats: XenStats::default(),
             config,
         };

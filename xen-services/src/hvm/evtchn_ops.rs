@@ -124,6 +124,9 @@ impl XenDomain {
                 self.serve_store(g);
             } else if notify.port == self.console_backend_port {
                 self.serve_console(g);
+            } else if self.kick_vbd(notify.port) {
+                // Served by the run loop, which has the disk.
+                self.stats.vbd_kicks += 1;
             }
         }
         Ok(())

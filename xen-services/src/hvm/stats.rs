@@ -20,6 +20,10 @@ pub struct XenStats {
     pub xenstore_requests: u64,
     /// Kicks on a XenStore ring that could not be served.
     pub xenstore_ring_errors: u64,
+    /// Kicks on a vbd's channel (`EVTCHNOP_send` by blkfront).
+    pub vbd_kicks: u64,
+    /// Vbds closed because their frontend broke the protocol.
+    pub vbd_failures: u64,
 }
 
 /// Distinct (hypercall, sub-op) pairs counted on their own; calls of any
