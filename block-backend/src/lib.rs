@@ -15,8 +15,10 @@ use alloc::vec::Vec;
 
 pub mod queue;
 pub mod sector;
+pub mod sector_queue;
 pub use queue::{BlockQueue, Completion, Immediate, Request, RequestId, SubmitError};
 pub use sector::{SectorDevice, SectorMedium};
+pub use sector_queue::{QueueDevice, SectorQueue};
 
 /// Why a block access failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,13 @@ pub trait BlockBackend {
     /// (what ATA IDENTIFY word 85 bit 5 reports).
     fn has_write_cache(&self) -> bool {
         false
+    }
+    /// The medium's asynchronous side, when it has one (a host disk, see
+    /// [`sector_queue`]): a caller that can wait for a completion (IDE
+    /// bus-master DMA) submits there and polls; `None` for media that are
+    /// synchronous anyway (memory), which the caller then uses directly.
+    fn as_queue(&mut self) -> Option<&mut dyn BlockQueue> {
+        None
     }
 }
 
@@ -171,6 +180,43 @@ impl BlockBackend for SharedBlock {
 
     fn has_write_cache(&self) -> bool {
         self.0.borrow().has_write_cache()
+    }
+
+    fn as_queue(&mut self) -> Option<&mut dyn BlockQueue> {
+        let queued = self.0.borrow_mut().as_queue().is_some();
+        if queued {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+/// The shared medium's queue, for a holder that found one through
+/// [`BlockBackend::as_queue`] (a medium without one answers every
+/// submission `Full` and never completes: holders ask first).
+impl BlockQueue for SharedBlock {
+    fn len(&self) -> u64 {
+        self.0.borrow().len()
+    }
+
+    fn read_only(&self) -> bool {
+        self.0.borrow().read_only()
+    }
+
+    fn depth(&self) -> usize {
+        self.0.borrow_mut().as_queue().map_or(1, |q| q.depth())
+    }
+
+    fn submit(&mut self, request: Request) -> Result<RequestId, SubmitError> {
+        match self.0.borrow_mut().as_queue() {
+            Some(q) => q.submit(request),
+            None => Err(SubmitError::Full(request)),
+        }
+    }
+
+    fn poll(&mut self) -> Option<Completion> {
+        self.0.borrow_mut().as_queue().and_then(|q| q.poll())
     }
 }
 

@@ -75,7 +75,7 @@ impl<D: SectorDevice> SectorMedium<D> {
 /// The device requests covering `offset..offset + len`: (first sector,
 /// byte offset into that sector, bytes of the request's data) per request,
 /// each at most [`MAX_REQUEST_BYTES`] of whole sectors.
-fn split(offset: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize)> {
+pub(crate) fn split(offset: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize)> {
     let mut pos = offset;
     let end = offset + len as u64;
     core::iter::from_fn(move || {
