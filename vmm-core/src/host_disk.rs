@@ -11,18 +11,29 @@
 //! from us only a [`virtio_drivers::Hal`] (DMA memory and address
 //! translation, `arch/virtio_hal.rs`) and PCI configuration access.
 //!
-//! Requests are synchronous for now: each one is added to the queue, the
-//! device is notified and the hypervisor polls the used ring until the
-//! device completes it (the device's interrupts stay off). This file holds
-//! what is logic and runs on the host: the mapping from the driver's errors
-//! to [`BlockError`] (never success), and [`VirtioDisk`], the
-//! [`SectorDevice`] that `block_backend::SectorMedium` turns into a guest
-//! medium (bounds, request splitting, partial sectors).
+//! Requests are asynchronous: `VirtioDisk` is a
+//! [`block_backend::QueueDevice`], so `block_backend::SectorQueue` keeps up
+//! to the virtqueue's size of them on the device at once (Virtio 1.2, 2.7
+//! "Split Virtqueues"), each added with the driver's non-blocking calls and
+//! found finished by polling the used ring (`peek_used`) on the run loop's
+//! exits, on the host tick and while the guest is halted; the device's
+//! interrupts stay off (2.7.10, `VIRTQ_AVAIL_F_NO_INTERRUPT`), so no host
+//! interrupt needs routing. The request memory (header, data, status)
+//! belongs to `arch::virtio_hal::InFlight` from submission to completion.
+//!
+//! `virtio-drivers` 0.13 has no non-blocking flush: a flush is sent with
+//! its blocking `flush()` once no other request is on the device (the
+//! blocking call takes the first used entry as its own), which
+//! `SectorQueue` guarantees by holding a flush, and what comes after it,
+//! until the device is idle. The flush covers every write completed before
+//! it (5.2.6.2); the hypervisor waits for the host's fdatasync meanwhile.
+//!
+//! This file holds what is logic and runs on the host: the mapping from
+//! the driver's errors to [`BlockError`] (never success) and the queue's
+//! counters; `arch::host_virtio` has the device (`VirtioDisk`), whose
+//! request memory only the bare-metal build can hand to a device.
 
-use block_backend::{BlockError, SectorDevice};
-use virtio_drivers::device::blk::VirtIOBlk;
-use virtio_drivers::transport::Transport;
-use virtio_drivers::Hal;
+use block_backend::BlockError;
 
 /// `VIRTIO_BLK_F_FLUSH` (Virtio 1.2, 5.2.3 "Feature bits"): the device has
 /// a volatile write cache that `VIRTIO_BLK_T_FLUSH` empties.
@@ -45,70 +56,14 @@ pub fn block_error(e: virtio_drivers::Error) -> BlockError {
     }
 }
 
-/// A host virtio-blk device as a [`SectorDevice`].
-pub struct VirtioDisk<H: Hal, T: Transport> {
-    blk: VirtIOBlk<H, T>,
-    /// `VIRTIO_BLK_F_FLUSH` was offered, so negotiated: the driver asks for
-    /// every feature it supports that the device offers (3.1.1), and it
-    /// supports this one. Without it the device writes through (5.2.6.2).
-    flush: bool,
-    /// A flush has completed (logged once, so a run's log shows the
-    /// guest's flushes reach the host).
-    flushed: bool,
-}
-
-impl<H: Hal, T: Transport> VirtioDisk<H, T> {
-    /// Initialises the device behind `transport` (status, features, the
-    /// request queue, DRIVER_OK: Virtio 1.2, 3.1.1) with its interrupts
-    /// off: completions are polled.
-    pub fn new(mut transport: T) -> Result<Self, virtio_drivers::Error> {
-        let offered = transport.read_device_features();
-        let mut blk = VirtIOBlk::<H, T>::new(transport)?;
-        blk.disable_interrupts();
-        Ok(Self {
-            blk,
-            flush: offered & VIRTIO_BLK_F_FLUSH != 0,
-            flushed: false,
-        })
-    }
-}
-
-impl<H: Hal, T: Transport> SectorDevice for VirtioDisk<H, T> {
-    fn sectors(&self) -> u64 {
-        self.blk.capacity()
-    }
-
-    fn read_only(&self) -> bool {
-        self.blk.readonly()
-    }
-
-    fn has_write_cache(&self) -> bool {
-        self.flush
-    }
-
-    fn read_sectors(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
-        self.blk.read_blocks(lba, buf).map_err(block_error)
-    }
-
-    fn write_sectors(&mut self, lba: u64, data: &[u8]) -> Result<(), BlockError> {
-        let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
-        self.blk.write_blocks(lba, data).map_err(block_error)
-    }
-
-    /// `VIRTIO_BLK_T_FLUSH` (5.2.6), waited for; a device without the
-    /// feature writes through, so there is nothing to wait for.
-    fn flush(&mut self) -> Result<(), BlockError> {
-        if !self.flush {
-            return Ok(());
-        }
-        self.blk.flush().map_err(block_error)?;
-        if !self.flushed {
-            self.flushed = true;
-            log::info!("{FIRST_FLUSH_LOG}");
-        }
-        Ok(())
-    }
+/// What a host disk's queue did, for `--stats`: how often its used ring
+/// was polled, how many requests completed, and the most ever in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCounters {
+    pub polls: u64,
+    pub completions: u64,
+    pub peak_in_flight: u64,
+    pub flushes: u64,
 }
 
 #[cfg(test)]

@@ -1,16 +1,22 @@
-//! Finding the host's virtio-blk functions on the PCI bus and starting
-//! their driver (`crate::host_disk`).
+//! Finding the host's virtio-blk functions on the PCI bus, starting their
+//! driver (`crate::host_disk` has the design) and [`VirtioDisk`], a device
+//! as the [`QueueDevice`] a guest medium's `SectorQueue` drives.
 
 use super::phys::IDENTITY_MAPPED_END;
+use super::virtio_hal::InFlight;
 use super::virtio_hal::{IdentityHal, PortCam};
 use crate::guest_config::PciAddress;
-use crate::host_disk::VirtioDisk;
+use crate::host_disk::{block_error, QueueCounters, FIRST_FLUSH_LOG, VIRTIO_BLK_F_FLUSH};
 use alloc::format;
 use alloc::string::String;
-use block_backend::SectorMedium;
+use alloc::vec::Vec;
+use block_backend::{BlockError, QueueDevice, SectorQueue};
+use virtio_drivers::device::blk::VirtIOBlk;
 use virtio_drivers::transport::pci::bus::ConfigurationAccess;
 use virtio_drivers::transport::pci::bus::{BarInfo, Command, DeviceFunction, PciRoot};
 use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::Transport;
+use virtio_drivers::Hal;
 
 /// The PCI vendor of virtio devices (Virtio 1.2, 4.1.2).
 const VIRTIO_VENDOR: u16 = 0x1AF4;
@@ -19,7 +25,7 @@ const VIRTIO_VENDOR: u16 = 0x1AF4;
 const VIRTIO_BLK_MODERN: u16 = 0x1042;
 
 /// A host virtio-blk disk as a guest medium.
-pub type HostDisk = SectorMedium<VirtioDisk<IdentityHal, PciTransport>>;
+pub type HostDisk = SectorQueue<VirtioDisk<IdentityHal, PciTransport>>;
 
 /// Starts the driver of the virtio-blk function at `addr`; `read_only`
 /// refuses the guest's writes whatever the device allows.
@@ -60,5 +66,95 @@ pub fn open(addr: PciAddress, read_only: bool) -> Result<HostDisk, String> {
         .map_err(|e| format!("host PCI {at}: {e}"))?;
     let disk = VirtioDisk::new(transport)
         .map_err(|e| format!("host PCI {at}: virtio-blk set-up failed: {e}"))?;
-    Ok(SectorMedium::new(disk, read_only))
+    Ok(SectorQueue::new(disk, read_only))
+}
+
+/// A host virtio-blk device as a [`QueueDevice`].
+pub struct VirtioDisk<H: Hal, T: Transport> {
+    blk: VirtIOBlk<H, T>,
+    requests: InFlight,
+    /// `VIRTIO_BLK_F_FLUSH` was offered, so negotiated: the driver asks for
+    /// every feature it supports that the device offers (3.1.1), and it
+    /// supports this one. Without it the device writes through (5.2.6.2).
+    flush: bool,
+    pub counters: QueueCounters,
+}
+
+impl<H: Hal, T: Transport> VirtioDisk<H, T> {
+    /// Initialises the device behind `transport` (status, features, the
+    /// request queue, DRIVER_OK: Virtio 1.2, 3.1.1) with its interrupts
+    /// off: completions are polled.
+    pub fn new(mut transport: T) -> Result<Self, virtio_drivers::Error> {
+        let offered = transport.read_device_features();
+        let mut blk = VirtIOBlk::<H, T>::new(transport)?;
+        blk.disable_interrupts();
+        Ok(Self {
+            blk,
+            requests: InFlight::new(),
+            flush: offered & VIRTIO_BLK_F_FLUSH != 0,
+            counters: QueueCounters::default(),
+        })
+    }
+
+    fn started(&mut self, token: Result<u16, virtio_drivers::Error>) -> Result<u16, BlockError> {
+        let n = self.requests.len() as u64;
+        self.counters.peak_in_flight = self.counters.peak_in_flight.max(n);
+        token.map_err(block_error)
+    }
+}
+
+impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
+    fn sectors(&self) -> u64 {
+        self.blk.capacity()
+    }
+
+    fn read_only(&self) -> bool {
+        self.blk.readonly()
+    }
+
+    fn has_write_cache(&self) -> bool {
+        self.flush
+    }
+
+    fn slots(&self) -> usize {
+        usize::from(self.blk.virt_queue_size())
+    }
+
+    fn start_read(&mut self, lba: u64, sectors: usize) -> Result<u16, BlockError> {
+        let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
+        let len = sectors.saturating_mul(block_backend::sector::SECTOR_SIZE as usize);
+        let token = self.requests.start_read(&mut self.blk, lba, len);
+        self.started(token)
+    }
+
+    fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError> {
+        let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
+        let token = self.requests.start_write(&mut self.blk, lba, data);
+        self.started(token)
+    }
+
+    fn finish(&mut self) -> Option<(u16, Result<Vec<u8>, BlockError>)> {
+        if self.requests.is_empty() {
+            return None;
+        }
+        self.counters.polls += 1;
+        let (token, result) = self.requests.finish(&mut self.blk)?;
+        self.counters.completions += 1;
+        Some((token, result.map_err(block_error)))
+    }
+
+    /// `VIRTIO_BLK_T_FLUSH` (5.2.6), waited for, with nothing else on the
+    /// device (see the module's note); a device without the feature writes
+    /// through, so there is nothing to wait for.
+    fn flush(&mut self) -> Result<(), BlockError> {
+        if !self.flush {
+            return Ok(());
+        }
+        self.blk.flush().map_err(block_error)?;
+        self.counters.flushes += 1;
+        if self.counters.flushes == 1 {
+            log::info!("{FIRST_FLUSH_LOG}");
+        }
+        Ok(())
+    }
 }

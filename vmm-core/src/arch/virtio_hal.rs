@@ -2,7 +2,9 @@
 //! `crate::host_disk`): [`IdentityHal`], DMA memory and address
 //! translation over the identity map, and [`PortCam`], PCI configuration
 //! access through configuration mechanism #1 (PCI Local Bus Specification
-//! 3.0, 3.2.2.3.2: CONFIG_ADDRESS at CF8h, CONFIG_DATA at CFCh).
+//! 3.0, 3.2.2.3.2: CONFIG_ADDRESS at CF8h, CONFIG_DATA at CFCh); and
+//! [`InFlight`], the memory of the virtio-blk requests on the device, the
+//! one place the driver's non-blocking (`unsafe`) calls are made.
 //!
 //! The hypervisor's memory is identity-mapped below
 //! [`IDENTITY_MAPPED_END`], and its heap comes from the physical allocator
@@ -14,8 +16,13 @@
 use super::phys::IDENTITY_MAPPED_END;
 use super::port::{inl, outl};
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::ptr::NonNull;
+use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::pci::bus::{ConfigurationAccess, DeviceFunction};
+use virtio_drivers::transport::Transport;
 use virtio_drivers::{BufferDirection, Hal, PhysAddr, PAGE_SIZE};
 
 /// CONFIG_ADDRESS (PCI 3.0, 3.2.2.3.2).
@@ -116,4 +123,166 @@ unsafe impl Hal for IdentityHal {
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+/// The virtio-blk requests on the device, with the memory each one lends
+/// it: the request header, the data and the status byte (Virtio 1.2,
+/// 5.2.6 "Device Operation": a request is a read-only header, the data,
+/// and a write-only status byte). `virtio-drivers`' non-blocking calls
+/// (`read_blocks_nb`, `write_blocks_nb`) leave those buffers with the
+/// device until `complete_*_blocks`; this table owns them, boxed so they
+/// never move, from the submission until the used ring returns their token
+/// (the descriptor chain's head, unique among the requests in flight).
+/// The buffers are heap memory, which [`IdentityHal::share`] hands to the
+/// device by its own (identity-mapped) address.
+pub struct InFlight {
+    requests: BTreeMap<u16, Box<NbRequest>>,
+    /// Data buffers of finished writes, reused by the next requests.
+    spare: Vec<Vec<u8>>,
+}
+
+struct NbRequest {
+    header: BlkReq,
+    status: BlkResp,
+    data: Vec<u8>,
+    write: bool,
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InFlight {
+    pub fn new() -> Self {
+        Self {
+            requests: BTreeMap::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Requests on the device.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// True when no request is on the device.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    fn buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.clear();
+        b.resize(len, 0);
+        b
+    }
+
+    /// Adds a read of `len` bytes at sector `lba` to the queue and notifies
+    /// the device; returns its token.
+    pub fn start_read<H: Hal, T: Transport>(
+        &mut self,
+        blk: &mut VirtIOBlk<H, T>,
+        lba: usize,
+        len: usize,
+    ) -> virtio_drivers::Result<u16> {
+        let data = self.buffer(len);
+        self.start(blk, lba, data, false)
+    }
+
+    /// Adds a write of `data` at sector `lba` (copied into a buffer of this
+    /// table) and notifies the device; returns its token.
+    pub fn start_write<H: Hal, T: Transport>(
+        &mut self,
+        blk: &mut VirtIOBlk<H, T>,
+        lba: usize,
+        data: &[u8],
+    ) -> virtio_drivers::Result<u16> {
+        let mut buf = self.buffer(0);
+        buf.extend_from_slice(data);
+        self.start(blk, lba, buf, true)
+    }
+
+    fn start<H: Hal, T: Transport>(
+        &mut self,
+        blk: &mut VirtIOBlk<H, T>,
+        lba: usize,
+        data: Vec<u8>,
+        write: bool,
+    ) -> virtio_drivers::Result<u16> {
+        let mut r = Box::new(NbRequest {
+            header: BlkReq::default(),
+            status: BlkResp::default(),
+            data,
+            write,
+        });
+        let NbRequest {
+            header,
+            status,
+            data,
+            ..
+        } = &mut *r;
+        // SAFETY: the header, data and status live in `r`'s box, which
+        // this table keeps, untouched, under the returned token until
+        // `finish` hands the same three back to `complete_*_blocks` (or
+        // leaks them, see Drop): the device may use them until then.
+        let token = unsafe {
+            if write {
+                blk.write_blocks_nb(lba, header, data, status)
+            } else {
+                blk.read_blocks_nb(lba, header, data, status)
+            }
+        }?;
+        if let Some(old) = self.requests.insert(token, r) {
+            // A token the device still holds cannot be handed out twice;
+            // keep the old buffers alive rather than free memory the
+            // device may write.
+            core::mem::forget(old);
+        }
+        Ok(token)
+    }
+
+    /// The next request the device finished, if any: its token and result
+    /// (a read's data). Polls the used ring; the device's interrupts are
+    /// off.
+    pub fn finish<H: Hal, T: Transport>(
+        &mut self,
+        blk: &mut VirtIOBlk<H, T>,
+    ) -> Option<(u16, virtio_drivers::Result<Vec<u8>>)> {
+        let token = blk.peek_used()?;
+        let mut r = self.requests.remove(&token)?;
+        let NbRequest {
+            header,
+            status,
+            data,
+            write,
+        } = &mut *r;
+        // SAFETY: `token` came from `start` with exactly these buffers,
+        // kept unmoved in the box until now; the used ring has returned it.
+        let result = unsafe {
+            if *write {
+                blk.complete_write_blocks(token, header, data, status)
+            } else {
+                blk.complete_read_blocks(token, header, data, status)
+            }
+        };
+        let data = core::mem::take(&mut r.data);
+        if r.write {
+            self.spare.push(data);
+            Some((token, result.map(|()| Vec::new())))
+        } else {
+            Some((token, result.map(|()| data)))
+        }
+    }
+}
+
+impl Drop for InFlight {
+    /// Buffers still on the device are leaked, not freed: the device may
+    /// write them until it is reset.
+    fn drop(&mut self) {
+        for (_, r) in core::mem::take(&mut self.requests) {
+            core::mem::forget(r);
+        }
+    }
 }
