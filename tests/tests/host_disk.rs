@@ -188,3 +188,47 @@ fn host_io_errors_reach_the_guest_as_disk_errors_and_the_hypervisor_carries_on()
     let _ = std::fs::remove_file(&disk);
     let _ = std::fs::remove_file(&rules);
 }
+
+/// A disk far larger than the machine's memory: 1 TiB, sparse on the host.
+const HUGE_DISK_BYTES: u64 = 1 << 40;
+
+#[test]
+fn a_disk_larger_than_memory_is_driven_in_place_not_copied() {
+    // Under the old boot-module path this image would have had to fit in
+    // the host's RAM; on the host virtio-blk device only the sectors the
+    // guest reads are ever read.
+    use std::os::unix::fs::FileExt;
+    let dir = xtask::workspace_root()
+        .join("target")
+        .join("host-disk-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("huge-{}.img", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(HUGE_DISK_BYTES).unwrap();
+    let lba = xtask::guests::devtest::DISK_LBA;
+    let sector: Vec<u8> = (0..512u32).map(|i| (i * 7 + 3) as u8).collect();
+    file.write_all_at(&sector, lba * 512).unwrap();
+    drop(file);
+    let sum = xtask::guests::devtest::dword_sum(&sector);
+    let report = run_ok(&RunOptions {
+        disk: Some(path.clone()),
+        expect: vec![literal(&format!(
+            "{}{sum:08x}",
+            xtask::guests::devtest::DISK_PREFIX
+        ))],
+        ..tests::options("devtest")
+    });
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(
+        report.outcome,
+        xtask::runner::Outcome::ExpectationsMet,
+        "console:\n{}\nlog:\n{}",
+        report.console,
+        report.hv_log
+    );
+    assert!(
+        report.hv_log.contains("disk on host virtio-blk 00:10.0"),
+        "{}",
+        report.hv_log
+    );
+}
