@@ -321,6 +321,66 @@ pub fn soak(base: &RunOptions, seed: u64, runs: usize, mut line: impl FnMut(&str
     tally
 }
 
+/// The seed of a soak: `--seed` (0x... or decimal), else `VMM_TEST_SEED`,
+/// else a fresh one from the clock.
+pub fn soak_seed(given: Option<&str>) -> Result<u64, String> {
+    if let Some(text) = given {
+        return test_rng::parse_seed(text)
+            .ok_or_else(|| format!("--seed {text}: give a non-zero number, 0x... or decimal"));
+    }
+    if let Some(seed) = std::env::var(test_rng::SEED_VARIABLE)
+        .ok()
+        .and_then(|v| test_rng::parse_seed(&v))
+    {
+        return Ok(seed);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    // Spread the clock's low bits over the seed (one xorshift64 step of a
+    // non-zero value never gives zero).
+    Ok(XorShift::new(nanos | 1).next())
+}
+
+/// `cargo xtask soak disks`: checks the arguments, calls `prepare` (the
+/// provisioning), then `runs` kill runs on QEMU with a hypervisor built
+/// once, one line per run and a tally; the tally's failures decide the
+/// exit code.
+pub fn command(
+    runs: usize,
+    seed: Option<&str>,
+    prepare: impl FnOnce() -> Result<(), String>,
+) -> Result<Tally, String> {
+    if runs == 0 {
+        return Err("--runs 0: give at least one run".into());
+    }
+    let seed = soak_seed(seed)?;
+    prepare()?;
+    // One build for every run (each run would otherwise ask cargo again).
+    if std::env::var_os(crate::build::HV_ELF_ENV).is_none() {
+        let elf = crate::build::build_hypervisor(true, None)?;
+        std::env::set_var(crate::build::HV_ELF_ENV, elf);
+    }
+    println!(
+        "soak disks: {runs} kill runs, seed {seed:#x} (replay the kill delays: \
+         cargo xtask soak disks --runs {runs} --seed {seed:#x})"
+    );
+    let started = Instant::now();
+    let tally = soak(&RunOptions::default(), seed, runs, |line| {
+        println!("{line}")
+    });
+    println!(
+        "soak disks: {} of {runs} runs passed, {} failed, in {:.0} s (seed {seed:#x})",
+        tally.passed,
+        tally.failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for f in &tally.failures {
+        println!("  FAILED: {f}");
+    }
+    Ok(tally)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +449,17 @@ mod tests {
             "{}",
             e.found
         );
+    }
+
+    #[test]
+    fn seeds_come_from_the_option_and_bad_ones_are_one_line() {
+        assert_eq!(soak_seed(Some("0x1f")), Ok(31));
+        assert_eq!(soak_seed(Some("42")), Ok(42));
+        let e = soak_seed(Some("zz")).unwrap_err();
+        assert!(e.starts_with("--seed zz:") && !e.contains('\n'), "{e}");
+        assert_ne!(soak_seed(None), Ok(0));
+        let e = command(0, None, || panic!("nothing is provisioned for bad input")).unwrap_err();
+        assert_eq!(e, "--runs 0: give at least one run");
     }
 
     #[test]
