@@ -34,6 +34,8 @@
 //!   ATA command opcodes and SET FEATURES values) and `transfer` (the state of
 //!   a data transfer: PIO block, DMA job, DMA mode);
 //! - `media` (a device's hard disk or CD-ROM drive, sector geometry);
+//! - `prd` (PRD tables and the ways a DMA transfer stops early) and
+//!   `queued_dma` (a disk DMA command in flight on the medium's queue);
 //! - `identify` (IDENTIFY DEVICE data);
 //! - `device` (one device: its medium, its state and how a command ends);
 //! - `commands` (the ATA command set a hard disk executes), `pio` (PIO data
@@ -46,7 +48,12 @@
 //! port-I/O bus.
 //!
 //! Choices where the standards leave room:
-//! - Commands complete instantly: BSY is only ever seen while SRST is held.
+//! - Commands complete instantly, except READ/WRITE DMA on a medium with a
+//!   queue (a host virtio-blk disk, `queued_dma`): BSY and the bus master's
+//!   Active stay set while the host works, and the command ends on a later
+//!   [`IdeController::run_dma`] poll. Otherwise BSY is only seen while SRST is
+//!   held. PIO, ATAPI (PACKET, also its DMA) and FLUSH CACHE stay
+//!   synchronous: they wait on the queue until their request completes.
 //! - A channel with no device at all floats: every register reads all ones
 //!   (0xFF; Linux's `ata_check_ready` reads that as "no device"). With one device
 //!   present, selecting the absent one reads 00h from every register but Device,
@@ -68,8 +75,15 @@
 //! - After a DMA transfer that leaves PRD space unused, Active stays set with
 //!   Interrupt (SFF-8038i Bus Master IDE Status register table); Stop clears it.
 //! - Bus-master DMA never happens during a port access: the hypervisor calls
-//!   [`IdeController::run_dma`] after each I/O exit, which moves the whole
-//!   transfer at once, bounded by [`MAX_PRD_ENTRIES`] descriptors.
+//!   [`IdeController::run_dma`] after each exit, which moves the whole
+//!   transfer at once (or, on a queued medium, what the host completed so
+//!   far), bounded by [`MAX_PRD_ENTRIES`] descriptors.
+//! - A queued DMA command the guest abandons (SRST, a new command, EXECUTE
+//!   DEVICE DIAGNOSTIC, the bus master stopped) is dropped at once: its late
+//!   completions are recognised by their request ids and discarded, never
+//!   written to guest memory. Stopping the bus master mid-transfer ends the
+//!   command with ABRT. The PRD table pointer is read when the bus master
+//!   starts; rewriting it during the transfer does not redirect it.
 
 mod bus_master;
 mod channel;
@@ -80,14 +94,17 @@ mod media;
 mod opcodes;
 mod packet;
 mod pio;
+mod prd;
+mod queued_dma;
 mod registers;
 mod transfer;
 
 pub use bus_master::{
     BM_CMD_START, BM_CMD_WRITE_MEMORY, BM_STATUS_ACTIVE, BM_STATUS_DRIVE0_DMA,
-    BM_STATUS_DRIVE1_DMA, BM_STATUS_ERROR, BM_STATUS_INTERRUPT, BM_STATUS_SIMPLEX, MAX_PRD_ENTRIES,
+    BM_STATUS_DRIVE1_DMA, BM_STATUS_ERROR, BM_STATUS_INTERRUPT, BM_STATUS_SIMPLEX,
 };
 pub use media::{MAX_MULTIPLE, SECTOR_SIZE};
+pub use prd::MAX_PRD_ENTRIES;
 pub use registers::{
     DEVCTL_HOB, DEVCTL_NIEN, DEVCTL_SRST, DEVICE_DEV, DEVICE_LBA, ERROR_ABRT, ERROR_AMNF,
     ERROR_ICRC, ERROR_IDNF, ERROR_MC, ERROR_MCR, ERROR_NM, ERROR_UNC, FEATURES_DMA, FEATURES_OVL,
@@ -324,12 +341,20 @@ impl IdeController {
         }
     }
 
-    /// Runs any DMA transfer that is both commanded and started; call after
-    /// every I/O exit. Guest memory is touched only here, only through `mem`.
+    /// Runs any DMA transfer that is both commanded and started, and polls
+    /// the transfers on a host disk's queue; call after every exit, on the
+    /// host tick and while the guest is halted. Guest memory is touched only
+    /// here, only through `mem`.
     pub fn run_dma(&mut self, mem: &mut dyn DmaMemory) {
         for ch in self.channels.iter_mut() {
             ch.run_dma(mem);
         }
+    }
+
+    /// True while a DMA transfer waits for the host disk: polling
+    /// [`Self::run_dma`] soon ends it.
+    pub fn dma_in_flight(&self) -> bool {
+        self.channels.iter().any(|ch| ch.queued_busy())
     }
 
     /// The level of `channel`'s interrupt line (IRQ14 primary, IRQ15 secondary).
@@ -399,5 +424,7 @@ impl PortIoDevice for BusMasterPorts {
 
 #[cfg(test)]
 mod host_error_tests;
+#[cfg(test)]
+mod queued_dma_tests;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,11 @@ pub struct ExitStats {
     counters: [ExitCounter; ExitReason::ALL.len()],
     /// Cycles between VMRUN/VMRESUME and the exit (guest time plus world switch).
     pub guest_cycles: u64,
+    /// Passes of the halted guest's wait loop that polled the host disk at
+    /// once instead of sleeping a host tick, because an IDE DMA transfer was
+    /// on the host (`run_loop::sleep_until_interrupt`): what completion
+    /// polling costs while the guest has nothing else to do.
+    pub disk_polls_halted: u64,
 }
 
 impl ExitStats {
@@ -94,7 +99,11 @@ impl ExitStats {
             out,
             "{:<10} {:>12} {:>16}",
             "in-guest", "", self.guest_cycles
-        )
+        )?;
+        if self.disk_polls_halted > 0 {
+            writeln!(out, "{:<10} {:>12}", "disk-poll", self.disk_polls_halted)?;
+        }
+        Ok(())
     }
 }
 

@@ -6,14 +6,14 @@
 use super::channel::Channel;
 use super::device::Device;
 use super::media::{media_error, Media, SECTOR_SIZE};
-use super::registers::{ERROR_ABRT, IREASON_COD, IREASON_IO};
+use super::prd::{DmaFault, PrdCursor, BM_PRDT_MASK};
+use super::queued_dma::{drain, Progress, QueuedDma};
+use super::registers::{ERROR_ABRT, IREASON_COD, IREASON_IO, STATUS_BSY};
 use super::transfer::{DmaJob, ATAPI_CHUNK_BLOCKS};
 use crate::atapi::ATAPI_BLOCK_SIZE;
-use crate::{DmaError, DmaMemory};
+use crate::DmaMemory;
 use alloc::vec;
 
-/// Most PRD entries one DMA transfer may walk before it is declared endless.
-pub const MAX_PRD_ENTRIES: u32 = 4096;
 /// Sectors moved per backend access during disk DMA.
 const DMA_CHUNK_SECTORS: u32 = 128;
 
@@ -43,121 +43,6 @@ pub const BM_STATUS_DRIVE0_DMA: u8 = 1 << 5;
 pub const BM_STATUS_DRIVE1_DMA: u8 = 1 << 6;
 /// Status bit 7: Simplex only (read-only; zero, both channels may run at once).
 pub const BM_STATUS_SIMPLEX: u8 = 1 << 7;
-/// Descriptor Table Pointer bits 1:0 are reserved (dword alignment).
-pub(super) const BM_PRDT_MASK: u32 = !0x3;
-/// PRD byte 0 bit 0 of the address is reserved (word alignment).
-pub(super) const PRD_ADDR_MASK: u32 = !0x1;
-/// PRD byte count bit 0 is reserved.
-pub(super) const PRD_COUNT_MASK: u16 = !0x1;
-/// PRD byte count of zero means 64 KiB.
-pub(super) const PRD_COUNT_ZERO: u32 = 0x1_0000;
-/// PRD second dword bit 31: EOT, the last descriptor of the table.
-pub(super) const PRD_EOT: u32 = 1 << 31;
-/// Size of one PRD entry.
-pub(super) const PRD_ENTRY_LEN: u64 = 8;
-
-/// Why a DMA transfer stopped early.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum DmaFault {
-    /// A PRD entry or buffer outside guest RAM.
-    Memory(DmaError),
-    /// The PRD table ended before the transfer did.
-    TableTooShort,
-    /// No EOT within [`MAX_PRD_ENTRIES`] entries.
-    TableTooLong,
-    /// The bus master's direction disagrees with the command's.
-    Direction,
-    /// The medium failed: these Error register bits.
-    Media(u8),
-    /// The ATAPI drive reported CHECK CONDITION.
-    CheckCondition,
-}
-
-impl From<DmaError> for DmaFault {
-    fn from(e: DmaError) -> Self {
-        DmaFault::Memory(e)
-    }
-}
-
-/// Walks a PRD table one guest-memory piece at a time.
-struct PrdCursor {
-    next_entry: u64,
-    entries: u32,
-    addr: u64,
-    left: u32,
-    eot: bool,
-}
-
-impl PrdCursor {
-    fn new(table: u32) -> Self {
-        Self {
-            next_entry: u64::from(table & BM_PRDT_MASK),
-            entries: 0,
-            addr: 0,
-            left: 0,
-            eot: false,
-        }
-    }
-
-    /// The next piece of guest memory, at most `max` (> 0) bytes long.
-    fn next(&mut self, mem: &dyn DmaMemory, max: usize) -> Result<(u64, usize), DmaFault> {
-        while self.left == 0 {
-            if self.eot {
-                return Err(DmaFault::TableTooShort);
-            }
-            if self.entries >= MAX_PRD_ENTRIES {
-                return Err(DmaFault::TableTooLong);
-            }
-            let mut e = [0u8; 8];
-            mem.read(self.next_entry, &mut e)?;
-            self.entries += 1;
-            self.next_entry = self.next_entry.wrapping_add(PRD_ENTRY_LEN);
-            let addr = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) & PRD_ADDR_MASK;
-            let flags = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
-            let count = (flags as u16) & PRD_COUNT_MASK;
-            self.addr = u64::from(addr);
-            self.left = if count == 0 {
-                PRD_COUNT_ZERO
-            } else {
-                u32::from(count)
-            };
-            self.eot = flags & PRD_EOT != 0;
-        }
-        let n = core::cmp::min(self.left as usize, max);
-        let at = self.addr;
-        self.addr = self.addr.wrapping_add(n as u64);
-        self.left -= n as u32;
-        Ok((at, n))
-    }
-
-    /// True when the table's last descriptor has been used up.
-    fn exhausted(&self) -> bool {
-        self.eot && self.left == 0
-    }
-
-    /// Scatters `data` into guest memory.
-    fn scatter(&mut self, mem: &mut dyn DmaMemory, mut data: &[u8]) -> Result<(), DmaFault> {
-        while !data.is_empty() {
-            let (gpa, n) = self.next(mem, data.len())?;
-            let (head, tail) = data.split_at(n);
-            mem.write(gpa, head)?;
-            data = tail;
-        }
-        Ok(())
-    }
-
-    /// Gathers `buf.len()` bytes from guest memory.
-    fn gather(&mut self, mem: &mut dyn DmaMemory, buf: &mut [u8]) -> Result<(), DmaFault> {
-        let mut done = 0;
-        while done < buf.len() {
-            let (gpa, n) = self.next(mem, buf.len() - done)?;
-            let end = done + n;
-            mem.read(gpa, &mut buf[done..end])?;
-            done = end;
-        }
-        Ok(())
-    }
-}
 
 impl Device {
     /// Runs the pending DMA job through the PRD table at `table`.
@@ -246,6 +131,7 @@ impl Channel {
                     self.bm_status |= BM_STATUS_ACTIVE;
                 } else if !start && was {
                     self.bm_status &= !BM_STATUS_ACTIVE;
+                    self.abandon_queued();
                 }
                 self.bm_command = value & (BM_CMD_START | BM_CMD_WRITE_MEMORY);
             }
@@ -264,8 +150,27 @@ impl Channel {
         }
     }
 
-    /// SFF-8038i: a started bus master moves the selected device's pending DMA.
+    /// Stopping the bus master while a queued transfer is on the host
+    /// aborts it (SFF-8038i, Start/Stop Bus Master: clearing Start halts the
+    /// transfer and its state is lost): the job is dropped, so its late
+    /// completions are thrown away, and the device reports the command
+    /// aborted (ERR with ABRT and INTRQ, which a driver stopping a hung
+    /// transfer follows with a reset).
+    fn abandon_queued(&mut self) {
+        for dev in self.devices.iter_mut().flatten() {
+            if dev.queued.is_some() {
+                dev.fail(ERROR_ABRT);
+            }
+        }
+        self.harvest();
+    }
+
+    /// SFF-8038i: a started bus master moves the selected device's pending
+    /// DMA; a disk on a queued medium starts a [`QueuedDma`], and a queued
+    /// job in flight is polled (each call: after every exit, on the host
+    /// tick, while the guest is halted).
     pub(super) fn run_dma(&mut self, mem: &mut dyn DmaMemory) {
+        self.poll_queued(mem);
         if self.bm_command & BM_CMD_START == 0 || self.bm_status & BM_STATUS_ACTIVE == 0 {
             return;
         }
@@ -277,7 +182,63 @@ impl Channel {
         let Some(job) = dev.dma.take() else {
             return;
         };
+        if let (DmaJob::Disk { lba, count, write }, Media::Disk(disk)) = (&job, &mut dev.media) {
+            if *write != to_memory && disk.backend.as_queue().is_some() {
+                let flush = *write && !disk.write_cache;
+                dev.queued = Some(QueuedDma::new(*lba, *count, *write, table, flush));
+                dev.tf.status = STATUS_BSY;
+                self.poll_queued(mem);
+                return;
+            }
+        }
         let result = dev.run_dma_job(job, table, to_memory, mem);
+        self.end_dma(result);
+    }
+
+    /// Polls the devices' queued jobs and ends the one that is done; an idle
+    /// disk's queue is drained of abandoned completions.
+    fn poll_queued(&mut self, mem: &mut dyn DmaMemory) {
+        let mut ended = None;
+        for (i, dev) in self.devices.iter_mut().enumerate() {
+            let Some(dev) = dev else { continue };
+            let Media::Disk(disk) = &mut dev.media else {
+                continue;
+            };
+            let Some(queue) = disk.backend.as_queue() else {
+                continue;
+            };
+            match dev.queued.as_mut() {
+                None => drain(queue),
+                Some(job) => {
+                    if let Progress::Done(result) = job.poll(queue, mem) {
+                        dev.queued = None;
+                        ended = Some((i, result));
+                    }
+                }
+            }
+        }
+        if let Some((i, result)) = ended {
+            self.end_dma_of(i, result);
+        }
+    }
+
+    /// True while a queued transfer is on the host: the run loop keeps
+    /// polling instead of sleeping a whole host tick.
+    pub(super) fn queued_busy(&self) -> bool {
+        self.devices.iter().flatten().any(|d| d.queued.is_some())
+    }
+
+    fn end_dma(&mut self, result: Result<bool, DmaFault>) {
+        let i = self.selected_index();
+        self.end_dma_of(i, result);
+    }
+
+    /// Ends device `i`'s DMA command with `result`: status, Error register,
+    /// the bus master's Error/Active/Interrupt bits and INTRQ.
+    fn end_dma_of(&mut self, i: usize, result: Result<bool, DmaFault>) {
+        let Some(dev) = self.devices[i].as_mut() else {
+            return;
+        };
         let cdrom = dev.is_cdrom();
         let mut bm_error = false;
         let mut exhausted = true;

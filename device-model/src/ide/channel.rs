@@ -40,7 +40,7 @@ impl Channel {
         self.devices.iter().all(Option::is_none)
     }
 
-    fn selected_index(&self) -> usize {
+    pub(super) fn selected_index(&self) -> usize {
         usize::from(self.device_reg & DEVICE_DEV != 0)
     }
 

@@ -4,6 +4,7 @@
 
 use super::identify::{ID0_DRQ_TYPE_INTRQ, ID0_DRQ_TYPE_MASK};
 use super::media::{Disk, Media};
+use super::queued_dma::QueuedDma;
 use super::registers::{
     TaskFile, DIAGNOSTIC_PASSED, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_DSC,
     STATUS_ERR,
@@ -27,6 +28,9 @@ pub(super) struct Device {
     pub(super) end: usize,
     pub(super) pio: Pio,
     pub(super) dma: Option<DmaJob>,
+    /// A disk DMA command on the medium's queue, BSY until it completes
+    /// (`queued_dma`); dropped, abandoning it, whenever the transfer stops.
+    pub(super) queued: Option<QueuedDma>,
     pub(super) dma_mode: DmaMode,
     pub(super) slave: bool,
     /// A PACKET device that interrupts when it wants the command packet
@@ -52,6 +56,7 @@ impl Device {
             end: 0,
             pio: Pio::Idle,
             dma: None,
+            queued: None,
             dma_mode: DmaMode::None,
             slave,
             cdb_interrupt,
@@ -85,6 +90,7 @@ impl Device {
     pub(super) fn stop_transfer(&mut self) {
         self.pio = Pio::Idle;
         self.dma = None;
+        self.queued = None;
         self.pos = 0;
         self.end = 0;
         if self.buf.capacity() > 2 * ATAPI_CHUNK_BLOCKS as usize * ATAPI_BLOCK_SIZE {

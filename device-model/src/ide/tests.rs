@@ -1,6 +1,6 @@
 //! Tests of the IDE controller, written from ATA/ATAPI-6 and SFF-8038i.
 
-use super::bus_master::{BM_COMMAND, BM_PRDT, BM_STATUS, PRD_EOT};
+use super::bus_master::{BM_COMMAND, BM_PRDT, BM_STATUS};
 use super::identify::{
     ID49_DMA, ID49_LBA, ID59_MULTIPLE_VALID, ID63_MWDMA_SUPPORTED, ID82_WRITE_CACHE, ID83_LBA48,
     ID88_UDMA_SUPPORTED,
@@ -14,6 +14,7 @@ use super::opcodes::{
     FEATURE_DISABLE_WRITE_CACHE, FEATURE_ENABLE_WRITE_CACHE, FEATURE_SET_TRANSFER_MODE,
     POWER_MODE_ACTIVE, XFER_MWDMA, XFER_UDMA,
 };
+use super::prd::PRD_EOT;
 use super::registers::{DIAGNOSTIC_PASSED, ERROR_SENSE_KEY_SHIFT, REG_LBA_LOW, REG_STATUS_COMMAND};
 use super::*;
 use crate::atapi::{ATAPI_BLOCK_SIZE, IDENTIFY_WORD_UDMA};

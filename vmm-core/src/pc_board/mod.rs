@@ -215,6 +215,11 @@ impl PcBoard {
         self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns))
     }
 
+    /// True while an IDE DMA transfer waits for the host disk.
+    pub fn dma_in_flight(&self) -> bool {
+        self.legacy.as_ref().is_some_and(|d| d.ide.borrow().dma_in_flight())
+    }
+
     /// A byte typed on the host console.
     pub fn console_byte(&mut self, byte: u8) {
         log::trace!("console input {byte:#04x} -> {:?}", self.console_input);
