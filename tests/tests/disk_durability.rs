@@ -22,9 +22,9 @@ use xtask::soak_disks::{soak, stream_run};
 
 /// Kill runs per test run.
 const KILL_RUNS: usize = 20;
-/// The image of the run that streams to the end (2048 sectors, a few
-/// seconds nested in TCG).
-const WHOLE_RUN_BYTES: u64 = 1 << 20;
+/// The image of the run that streams to the end (8192 sectors, about 7 s
+/// nested in TCG, beside the kill runs).
+const WHOLE_RUN_BYTES: u64 = 4 << 20;
 
 #[test]
 fn what_the_guest_flushed_survives_qemu_being_killed_at_random_moments() {
