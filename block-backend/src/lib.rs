@@ -18,7 +18,7 @@ pub mod sector;
 pub mod sector_queue;
 pub use queue::{BlockQueue, Completion, Immediate, Request, RequestId, SubmitError};
 pub use sector::{SectorDevice, SectorMedium};
-pub use sector_queue::{QueueDevice, SectorQueue};
+pub use sector_queue::{QueueDevice, QueueStats, SectorQueue};
 
 /// Why a block access failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub trait BlockBackend {
     /// bus-master DMA) submits there and polls; `None` for media that are
     /// synchronous anyway (memory), which the caller then uses directly.
     fn as_queue(&mut self) -> Option<&mut dyn BlockQueue> {
+        None
+    }
+    /// The queue's counters, for a medium with one.
+    fn queue_stats(&self) -> Option<QueueStats> {
         None
     }
 }
@@ -180,6 +184,10 @@ impl BlockBackend for SharedBlock {
 
     fn has_write_cache(&self) -> bool {
         self.0.borrow().has_write_cache()
+    }
+
+    fn queue_stats(&self) -> Option<QueueStats> {
+        self.0.borrow().queue_stats()
     }
 
     fn as_queue(&mut self) -> Option<&mut dyn BlockQueue> {

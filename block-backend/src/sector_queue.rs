@@ -65,6 +65,25 @@ pub trait QueueDevice {
     fn flush(&mut self) -> Result<(), BlockError>;
 }
 
+/// What a [`SectorQueue`] did, for the hypervisor's `--stats`: what
+/// completion polling costs (`polls` that asked the device against the
+/// `completions` it reported) and how deep the device's queue got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Requests submitted (both sides).
+    pub requests: u64,
+    /// Device requests started (pieces, read-modify-write halves).
+    pub device_requests: u64,
+    /// Times the device was asked for finished requests.
+    pub polls: u64,
+    /// Device requests it reported finished.
+    pub completions: u64,
+    /// Most device requests in flight at once.
+    pub peak_in_flight: u64,
+    /// Flushes sent to the device.
+    pub flushes: u64,
+}
+
 /// One device request of a submitted request.
 #[derive(Clone, Copy, Debug)]
 struct Piece {
@@ -108,6 +127,7 @@ struct State<D: QueueDevice> {
     /// Flushes waiting for the device to go idle.
     flushes: VecDeque<u64>,
     done: VecDeque<Completion>,
+    stats: QueueStats,
 }
 
 /// A [`BlockQueue`] (and synchronous [`BlockBackend`]) over a
@@ -131,6 +151,7 @@ impl<D: QueueDevice> SectorQueue<D> {
                 started: BTreeMap::new(),
                 flushes: VecDeque::new(),
                 done: VecDeque::new(),
+                stats: QueueStats::default(),
             }),
         }
     }
@@ -177,6 +198,7 @@ impl<D: QueueDevice> State<D> {
 
     /// Accepts `request` (no depth check) and returns its id.
     fn take(&mut self, request: Request) -> RequestId {
+        self.stats.requests += 1;
         let id = self.next;
         self.next += 1;
         let (kind, offset, data) = match request {
@@ -247,7 +269,11 @@ impl<D: QueueDevice> State<D> {
 
     /// Collects what the device finished and starts what waits.
     fn pump(&mut self) {
+        if !self.started.is_empty() {
+            self.stats.polls += 1;
+        }
         while let Some((tag, result)) = self.device.finish() {
+            self.stats.completions += 1;
             // A tag the device reports that is not ours is ignored rather
             // than trusted (it could only be a driver bug).
             let Some(piece) = self.started.remove(&tag) else {
@@ -276,6 +302,7 @@ impl<D: QueueDevice> State<D> {
                     return;
                 }
                 let id = self.flushes.pop_front().expect("not empty");
+                self.stats.flushes += 1;
                 let result = self.device.flush();
                 self.finished_flush(id, result);
             }
@@ -303,6 +330,7 @@ impl<D: QueueDevice> State<D> {
         match started {
             Ok(tag) => {
                 self.started.insert(tag, piece);
+                self.counted_start();
             }
             Err(e) => self.finished(piece, Err(e)),
         }
@@ -335,6 +363,7 @@ impl<D: QueueDevice> State<D> {
                                     ..piece
                                 };
                                 self.started.insert(tag, w);
+                                self.counted_start();
                                 return;
                             }
                             Err(e) => {
@@ -355,6 +384,12 @@ impl<D: QueueDevice> State<D> {
         if p.left == 0 {
             self.complete(piece.id);
         }
+    }
+
+    fn counted_start(&mut self) {
+        self.stats.device_requests += 1;
+        let n = self.started.len() as u64;
+        self.stats.peak_in_flight = self.stats.peak_in_flight.max(n);
     }
 
     fn finished_flush(&mut self, id: u64, result: Result<(), BlockError>) {
@@ -448,6 +483,10 @@ impl<D: QueueDevice> BlockBackend for SectorQueue<D> {
 
     fn as_queue(&mut self) -> Option<&mut dyn BlockQueue> {
         Some(self)
+    }
+
+    fn queue_stats(&self) -> Option<QueueStats> {
+        Some(self.state.borrow().stats)
     }
 }
 

@@ -164,6 +164,12 @@ fn no_more_device_requests_than_slots_and_the_rest_wait() {
         }
     }
     assert_eq!(dev(&q, |d| d.peak), 4);
+    let stats = q.queue_stats().unwrap();
+    assert_eq!(stats.peak_in_flight, 4);
+    assert_eq!(stats.requests, 1);
+    assert_eq!(stats.device_requests, 16);
+    assert_eq!(stats.completions, 16);
+    assert!(stats.polls >= 16);
     let model = dev(&q, |d| d.data[..1024 * 1024].to_vec());
     assert_eq!(result.unwrap(), Ok(model));
 }

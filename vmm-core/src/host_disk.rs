@@ -29,9 +29,10 @@
 //! it (5.2.6.2); the hypervisor waits for the host's fdatasync meanwhile.
 //!
 //! This file holds what is logic and runs on the host: the mapping from
-//! the driver's errors to [`BlockError`] (never success) and the queue's
-//! counters; `arch::host_virtio` has the device (`VirtioDisk`), whose
-//! request memory only the bare-metal build can hand to a device.
+//! the driver's errors to [`BlockError`] (never success); `arch::host_virtio`
+//! has the device (`VirtioDisk`), whose request memory only the bare-metal
+//! build can hand to a device. `block_backend::QueueStats` counts what the
+//! queue did (`--stats`).
 
 use block_backend::BlockError;
 
@@ -54,16 +55,6 @@ pub fn block_error(e: virtio_drivers::Error) -> BlockError {
         virtio_drivers::Error::Unsupported => BlockError::Unsupported,
         _ => BlockError::Io,
     }
-}
-
-/// What a host disk's queue did, for `--stats`: how often its used ring
-/// was polled, how many requests completed, and the most ever in flight.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QueueCounters {
-    pub polls: u64,
-    pub completions: u64,
-    pub peak_in_flight: u64,
-    pub flushes: u64,
 }
 
 #[cfg(test)]

@@ -378,10 +378,31 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
             dom.id,
             vcpu.backend_name(),
             device_model::Clock::now_ns(&TscClock),
-            &|out| vmm_core::xen::write_stats(dom, out),
+            &|out| {
+                vmm_core::xen::write_stats(dom, out)?;
+                write_queue_stats(dom, out)
+            },
         );
         debugcon::write_raw(format_args!("{text}"));
     }
+}
+
+/// What the host disks' queues did (`block_backend::QueueStats`): polls of
+/// the device against the completions it reported, and the deepest its
+/// queue got.
+fn write_queue_stats(dom: &Domain, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    let media = [("disk", &dom.media.disk), ("cdrom", &dom.media.cdrom)];
+    for (kind, m) in media {
+        if let Some(q) = m.as_ref().and_then(|m| m.queue_stats()) {
+            writeln!(
+                out,
+                "host-{kind} requests {} device-requests {} polls {} completions {} \
+                 peak-in-flight {} flushes {}",
+                q.requests, q.device_requests, q.polls, q.completions, q.peak_in_flight, q.flushes
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[panic_handler]

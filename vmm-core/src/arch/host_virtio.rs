@@ -6,7 +6,7 @@ use super::phys::IDENTITY_MAPPED_END;
 use super::virtio_hal::InFlight;
 use super::virtio_hal::{IdentityHal, PortCam};
 use crate::guest_config::PciAddress;
-use crate::host_disk::{block_error, QueueCounters, FIRST_FLUSH_LOG, VIRTIO_BLK_F_FLUSH};
+use crate::host_disk::{block_error, FIRST_FLUSH_LOG, VIRTIO_BLK_F_FLUSH};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -77,7 +77,9 @@ pub struct VirtioDisk<H: Hal, T: Transport> {
     /// every feature it supports that the device offers (3.1.1), and it
     /// supports this one. Without it the device writes through (5.2.6.2).
     flush: bool,
-    pub counters: QueueCounters,
+    /// A flush has completed (logged once, so a run's log shows the
+    /// guest's flushes reach the host).
+    flushed: bool,
 }
 
 impl<H: Hal, T: Transport> VirtioDisk<H, T> {
@@ -92,14 +94,8 @@ impl<H: Hal, T: Transport> VirtioDisk<H, T> {
             blk,
             requests: InFlight::new(),
             flush: offered & VIRTIO_BLK_F_FLUSH != 0,
-            counters: QueueCounters::default(),
+            flushed: false,
         })
-    }
-
-    fn started(&mut self, token: Result<u16, virtio_drivers::Error>) -> Result<u16, BlockError> {
-        let n = self.requests.len() as u64;
-        self.counters.peak_in_flight = self.counters.peak_in_flight.max(n);
-        token.map_err(block_error)
     }
 }
 
@@ -124,22 +120,20 @@ impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
         let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
         let len = sectors.saturating_mul(block_backend::sector::SECTOR_SIZE as usize);
         let token = self.requests.start_read(&mut self.blk, lba, len);
-        self.started(token)
+        token.map_err(block_error)
     }
 
     fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError> {
         let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
         let token = self.requests.start_write(&mut self.blk, lba, data);
-        self.started(token)
+        token.map_err(block_error)
     }
 
     fn finish(&mut self) -> Option<(u16, Result<Vec<u8>, BlockError>)> {
         if self.requests.is_empty() {
             return None;
         }
-        self.counters.polls += 1;
         let (token, result) = self.requests.finish(&mut self.blk)?;
-        self.counters.completions += 1;
         Some((token, result.map_err(block_error)))
     }
 
@@ -151,8 +145,8 @@ impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
             return Ok(());
         }
         self.blk.flush().map_err(block_error)?;
-        self.counters.flushes += 1;
-        if self.counters.flushes == 1 {
+        if !self.flushed {
+            self.flushed = true;
             log::info!("{FIRST_FLUSH_LOG}");
         }
         Ok(())
