@@ -31,9 +31,13 @@
 //!   host interrupt needs routing through the hypervisor (a later MSI-X
 //!   path can feed the same `poll`).
 //!
+//! [`crate::SectorQueue`] is the real thing: the host virtio-blk disk with
+//! up to its virtqueue's size of requests in flight, completed by polling.
 //! [`Immediate`] gives every synchronous [`BlockBackend`] this shape (each
-//! request completes within `submit`), so callers can move to the queue
-//! before the host virtio-blk driver submits without waiting.
+//! request completes within `submit`). The IDE controller uses a medium's
+//! queue where [`BlockBackend::as_queue`] offers one (bus-master DMA) and
+//! the synchronous calls elsewhere (PIO, ATAPI, INT 13h, and in-memory
+//! media such as Bochs's boot modules).
 
 use crate::{BlockBackend, BlockError};
 use alloc::collections::VecDeque;
