@@ -8,6 +8,7 @@
 //! what the code under test promises) is a finding.
 
 pub mod bios_handle;
+pub mod blkif_ring;
 pub mod bios_trap;
 pub mod eltorito;
 pub mod emulator;

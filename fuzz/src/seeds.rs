@@ -44,6 +44,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "bios_trap" => bios_trap(),
         "xenstore_ring" => xenstore_ring(),
         "hypercall" => hypercall(),
+        "blkif_ring" => blkif_ring(),
         _ => Vec::new(),
     }
 }
@@ -411,4 +412,54 @@ fn hypercall() -> Vec<Vec<u8>> {
     // arguments fault).
     let hostile = [header(3, 0xA1), boot].concat();
     vec![plain, hostile]
+}
+
+/// blkfront's first reads as the PV block backend sees them: data pages
+/// granted, a one-segment and an eleven-segment read, a write, a flush,
+/// each kicked, then the disk completing newest first; and the same on a
+/// disk with room for one request at a time.
+fn blkif_ring() -> Vec<Vec<u8>> {
+    let grant = |gref: u32, gfn: u32| {
+        let mut s = vec![3u8];
+        s.extend_from_slice(&(gref - 8).to_le_bytes()); // gref % 64, from 8
+        s.extend_from_slice(&1u16.to_le_bytes()); // GTF_permit_access
+        s.push(0); // domain 0
+        s.extend_from_slice(&gfn.to_le_bytes());
+        s
+    };
+    let request = |op_index: u8, nr: u8, id: u64, sector: u64| {
+        let mut s = vec![1u8, op_index, nr];
+        s.extend_from_slice(&id.to_le_bytes());
+        s.extend_from_slice(&sector.to_le_bytes());
+        for i in 0..11u32 {
+            s.extend_from_slice(&i.to_le_bytes()); // gref 8 + i
+            s.extend_from_slice(&[0, 7]);
+        }
+        s
+    };
+    let service = 7u8;
+    let finish = [5u8, 0xFF, 1, 0];
+    let mut out = Vec::new();
+    for depth in [31u8, 0] {
+        // Order 0, not read-only, flush, no barrier or discard, 32
+        // indirect segments, the disk's depth.
+        let mut s = vec![0, 0, 1, 0, 0, 32, depth];
+        for i in 0..11 {
+            s.extend(grant(8 + i, 4 + i));
+        }
+        s.extend(request(0, 1, 1, 0));
+        s.push(service);
+        s.extend(request(0, 11, 2, 64));
+        s.extend(request(1, 2, 3, 128));
+        s.extend(request(3, 0, 4, 0));
+        s.push(service);
+        s.extend_from_slice(&finish);
+        s.push(service);
+        s.extend_from_slice(&finish);
+        s.push(service);
+        s.extend_from_slice(&finish);
+        s.push(service);
+        out.push(s);
+    }
+    out
 }

@@ -5,7 +5,7 @@
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     ("emulator", vmm_fuzz::emulator::run),
     ("ide_dma", vmm_fuzz::ide_dma::run),
     ("bios_handle", vmm_fuzz::bios_handle::run),
@@ -13,6 +13,7 @@ const TARGETS: [Target; 7] = [
     ("bios_trap", vmm_fuzz::bios_trap::run),
     ("xenstore_ring", vmm_fuzz::xenstore_ring::run),
     ("hypercall", vmm_fuzz::hypercall::run),
+    ("blkif_ring", vmm_fuzz::blkif_ring::run),
 ];
 
 #[test]

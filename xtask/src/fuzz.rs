@@ -37,7 +37,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `all` and the smoke step run them.
-pub const TARGETS: [Target; 7] = [
+pub const TARGETS: [Target; 8] = [
     Target {
         name: "emulator",
         about: "the instruction emulator: random instruction bytes and vCPU state, flat memory or the MMIO path through guest paging",
@@ -71,6 +71,11 @@ pub const TARGETS: [Target; 7] = [
     Target {
         name: "hypercall",
         about: "xen_services' hypercall dispatcher: any number, sub-op, arguments, privilege and mode over guest memory with a hole and a read-only range, between polls, console input and shutdown requests",
+        max_len: 16384,
+    },
+    Target {
+        name: "blkif_ring",
+        about: "the PV block backend's engine: hostile request slots and ring indices, changing grants, indirect pages, a disk completing in any order or failing",
         max_len: 16384,
     },
 ];
