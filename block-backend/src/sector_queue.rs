@@ -108,8 +108,10 @@ enum Kind {
 /// A request not yet completed.
 struct Pending {
     kind: Kind,
-    /// A read's result, a write's data.
+    /// A read's result (empty until its first piece is in), a write's data.
     data: Vec<u8>,
+    /// Bytes of the request.
+    len: usize,
     /// Pieces started and not finished, or waiting to start.
     left: usize,
     error: Option<BlockError>,
@@ -201,9 +203,10 @@ impl<D: QueueDevice> State<D> {
         self.stats.requests += 1;
         let id = self.next;
         self.next += 1;
-        let (kind, offset, data) = match request {
+        // A read's buffer comes with its first piece (see `finished`).
+        let (kind, offset, len, data) = match request {
             Request::Read { offset, len } => match self.check(offset, len) {
-                Ok(()) => (Kind::Read, offset, vec![0; len]),
+                Ok(()) => (Kind::Read, offset, len, Vec::new()),
                 Err(e) => return self.finish_now(id, Err(e)),
             },
             Request::Write { offset, data } => {
@@ -213,7 +216,7 @@ impl<D: QueueDevice> State<D> {
                 if let Err(e) = self.check(offset, data.len()) {
                     return self.finish_now(id, Err(e));
                 }
-                (Kind::Write, offset, data)
+                (Kind::Write, offset, data.len(), data)
             }
             Request::Flush => {
                 if self.read_only || !self.device.has_write_cache() {
@@ -223,6 +226,7 @@ impl<D: QueueDevice> State<D> {
                 let p = Pending {
                     kind: Kind::Flush,
                     data: Vec::new(),
+                    len: 0,
                     left: 1,
                     error: None,
                 };
@@ -230,13 +234,13 @@ impl<D: QueueDevice> State<D> {
                 return RequestId(id);
             }
         };
-        if data.is_empty() {
-            return self.finish_now(id, Ok(data));
+        if len == 0 {
+            return self.finish_now(id, Ok(Vec::new()));
         }
         let write = matches!(kind, Kind::Write);
         let mut left = 0;
         let mut at = 0;
-        for (lba, skip, n) in split(offset, data.len()) {
+        for (lba, skip, n) in split(offset, len) {
             let partial = skip != 0 || (skip + n) % SECTOR_SIZE as usize != 0;
             self.waiting.push_back(Piece {
                 id,
@@ -252,6 +256,7 @@ impl<D: QueueDevice> State<D> {
         let p = Pending {
             kind,
             data,
+            len,
             left,
             error: None,
         };
@@ -347,7 +352,18 @@ impl<D: QueueDevice> State<D> {
             Ok(sectors) if p.error.is_none() => {
                 let bytes = sectors.get(piece.skip..piece.skip + piece.n);
                 match (&p.kind, bytes) {
+                    (Kind::Read, Some(_)) if piece.skip == 0 && piece.n == p.len => {
+                        // The whole request in one piece (an IDE DMA
+                        // chunk): the device's buffer becomes the result,
+                        // no copy.
+                        let mut sectors = sectors;
+                        sectors.truncate(piece.n);
+                        p.data = sectors;
+                    }
                     (Kind::Read, Some(b)) => {
+                        if p.data.is_empty() {
+                            p.data = vec![0; p.len];
+                        }
                         p.data[piece.at..piece.at + piece.n].copy_from_slice(b);
                     }
                     (Kind::Write, Some(_)) if piece.rmw_read => {
