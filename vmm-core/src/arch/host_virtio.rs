@@ -69,6 +69,10 @@ pub fn open(addr: PciAddress, read_only: bool) -> Result<HostDisk, String> {
     Ok(SectorQueue::new(disk, read_only))
 }
 
+/// Descriptors one virtio-blk request takes in the split virtqueue: the
+/// header, the data buffer and the status byte, each its own descriptor.
+const DESCRIPTORS_PER_REQUEST: usize = 3;
+
 /// A host virtio-blk device as a [`QueueDevice`].
 pub struct VirtioDisk<H: Hal, T: Transport> {
     blk: VirtIOBlk<H, T>,
@@ -112,8 +116,13 @@ impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
         self.flush
     }
 
+    /// Requests that fit the virtqueue at once: each takes
+    /// [`DESCRIPTORS_PER_REQUEST`] descriptors (Virtio 1.2, 5.2.6: header,
+    /// data, status; the driver is built without `alloc`, so without
+    /// indirect descriptors, 2.7.5.3), and a request the queue has no room
+    /// for would fail (`QueueFull`).
     fn slots(&self) -> usize {
-        usize::from(self.blk.virt_queue_size())
+        usize::from(self.blk.virt_queue_size()) / DESCRIPTORS_PER_REQUEST
     }
 
     fn start_read(&mut self, lba: u64, sectors: usize) -> Result<u16, BlockError> {
