@@ -61,24 +61,7 @@ enum Cmd {
     Fuzz(xtask::fuzz::FuzzArgs),
     /// Soak tests: `disks` kills QEMU at random moments while a guest streams
     /// flushed writes to its disk, and checks every flushed sector survived.
-    Soak {
-        #[arg(value_enum)]
-        what: SoakKind,
-        /// Kill runs, each on a fresh image.
-        #[arg(long, default_value_t = xtask::soak_disks::DEFAULT_RUNS)]
-        runs: usize,
-        /// Replay an earlier soak's kill delays from the seed it printed
-        /// (0x... or decimal) [default: VMM_TEST_SEED, else a new one].
-        #[arg(long)]
-        seed: Option<String>,
-    },
-}
-
-/// The soak tests.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum SoakKind {
-    /// Guest disk durability: what the guest flushed survives QEMU being killed.
-    Disks,
+    Soak(xtask::soak_disks::SoakArgs),
 }
 
 /// The benchmarks.
@@ -243,17 +226,7 @@ fn main() -> ExitCode {
         },
         Cmd::AuditUnsafe { root } => audit_unsafe(&root.unwrap_or_else(workspace_root)),
         Cmd::Fuzz(args) => xtask::fuzz::command(&args),
-        Cmd::Soak {
-            what: SoakKind::Disks,
-            runs,
-            seed,
-        } => match xtask::soak_disks::command(runs, seed.as_deref(), || {
-            provision(Toolchain::Target, &[Need::Qemu])
-        }) {
-            Ok(tally) if tally.failures.is_empty() => 0,
-            Ok(_) => 1,
-            Err(e) => fail(&e),
-        },
+        Cmd::Soak(args) => xtask::soak_disks::soak_command(&args),
         Cmd::Guests => {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);

@@ -344,6 +344,48 @@ pub fn soak_seed(given: Option<&str>) -> Result<u64, String> {
     Ok(XorShift::new(nanos | 1).next())
 }
 
+/// `cargo xtask soak`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct SoakArgs {
+    #[arg(value_enum)]
+    pub what: SoakKind,
+    /// Kill runs, each on a fresh image.
+    #[arg(long, default_value_t = DEFAULT_RUNS)]
+    pub runs: usize,
+    /// Replay an earlier soak's kill delays from the seed it printed
+    /// (0x... or decimal) [default: VMM_TEST_SEED, else a new one].
+    #[arg(long)]
+    pub seed: Option<String>,
+}
+
+/// The soak tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SoakKind {
+    /// Guest disk durability: what the guest flushed survives QEMU being killed.
+    Disks,
+}
+
+/// `cargo xtask soak ...`; returns the exit code: 0 every run passed, 1 a
+/// run failed, 3 bad arguments or a set-up failure (one line).
+pub fn soak_command(args: &SoakArgs) -> i32 {
+    let result = match args.what {
+        SoakKind::Disks => command(args.runs, args.seed.as_deref(), || {
+            crate::provision::provision(
+                crate::provision::Toolchain::Target,
+                &[crate::packages::Need::Qemu],
+            )
+        }),
+    };
+    match result {
+        Ok(tally) if tally.failures.is_empty() => 0,
+        Ok(_) => 1,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            3
+        }
+    }
+}
+
 /// `cargo xtask soak disks`: checks the arguments, calls `prepare` (the
 /// provisioning), then `runs` kill runs on QEMU with a hypervisor built
 /// once, one line per run and a tally; the tally's failures decide the
