@@ -11,7 +11,7 @@
 //! | `isolinux/isolinux.bin` | the El Torito no-emulation boot image (4 sectors loaded, boot info table patched in) |
 //! | `isolinux/ldlinux.c32`, `isolinux/isolinux.cfg` | the rest of ISOLINUX and its configuration (serial console on COM1 at 115200) |
 //! | `boot/vmlinuz` | Debian's unmodified bzImage |
-//! | `boot/initrd.img` | a gzip'd cpio "newc" archive written here: busybox, `/init`, the kernel modules for the PIIX IDE controller, the ATAPI CD-ROM and ISO 9660, and Debian's `xenstore-*` tools with their shared libraries and dynamic loader at their Debian paths |
+//! | `boot/initrd.img` | a gzip'd cpio "newc" archive written here: busybox, `/init`, the kernel modules for the PIIX IDE controller, the ATAPI CD-ROM, ISO 9660 and virtio-blk on PCI, Debian's `xenstore-*` tools with their shared libraries and dynamic loader at their Debian paths, and our disk benchmark `/bin/diskbench` (`guest-tools/diskbench`, built here, static) |
 //! | `testdata/hello.txt` | a few KB of deterministic text; its sha256 is written beside the ISO as `linux.iso.testdata.sha256` |
 //!
 //! Once a kernel package is in the cache it stays the kernel the ISO is made
@@ -37,11 +37,13 @@
 //! `elf` (sections, `.interp`, `DT_NEEDED`), `modules` (kernel modules:
 //! `.modinfo`, load order, decompression), `userland` (dynamically linked
 //! programs and what the loader needs for them), `apt` (the package cache),
-//! `initrd` (the initramfs and `/init`), `iso` (the CD and `xorriso`); this
-//! file decides when to rebuild.
+//! `diskbench` (building `/bin/diskbench`), `initrd` (the initramfs and
+//! `/init`), `iso` (the CD and `xorriso`); this file decides when to
+//! rebuild: a changed package, recipe or `diskbench` rebuilds the ISO.
 
 pub(crate) mod apt;
 mod cpio;
+mod diskbench;
 mod elf;
 pub(crate) mod host;
 mod initrd;
@@ -65,7 +67,7 @@ use testdata::parse_sha256_line;
 /// Raise when the way the ISO is put together changes (the cpio writer, the
 /// test file, the layout), so existing ISOs are rebuilt; the package files,
 /// `/init` and `isolinux.cfg` are compared on their own.
-const RECIPE_VERSION: u32 = 3;
+const RECIPE_VERSION: u32 = 4;
 
 /// The workspace's folder for generated guests.
 pub fn guests_dir() -> PathBuf {
@@ -105,9 +107,10 @@ pub fn make_linux_iso(force: bool) -> Result<PathBuf, String> {
 
     let mut apt = Apt::default();
     let debs = apt.fetch_debs(&cache)?;
+    let diskbench = diskbench::build()?;
     let iso = iso_path();
     let stamp_path = dir.join("linux.iso.stamp");
-    let stamp = recipe_stamp(&debs);
+    let stamp = recipe_stamp(&debs, &diskbench::fingerprint(&diskbench));
     let up_to_date = iso.is_file()
         && testdata_sha256_path().is_file()
         && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp);
@@ -120,7 +123,7 @@ pub fn make_linux_iso(force: bool) -> Result<PathBuf, String> {
     // A stale stamp must not vouch for a half-written ISO.
     let _ = std::fs::remove_file(&stamp_path);
     let work = dir.join("work");
-    let built = iso::build(&debs, &work, &iso, &testdata_sha256_path());
+    let built = iso::build(&debs, &diskbench, &work, &iso, &testdata_sha256_path());
     // The unpacked kernel package is some 400 MB: never keep it.
     let _ = std::fs::remove_dir_all(&work);
     let summary = built?;
@@ -130,8 +133,8 @@ pub fn make_linux_iso(force: bool) -> Result<PathBuf, String> {
 }
 
 /// What decides whether an existing ISO can be reused.
-fn recipe_stamp(debs: &Debs) -> String {
-    let mut s = format!("recipe {RECIPE_VERSION}\n");
+fn recipe_stamp(debs: &Debs, diskbench: &str) -> String {
+    let mut s = format!("recipe {RECIPE_VERSION}\ndiskbench {diskbench}\n");
     for deb in debs.all() {
         s.push_str(&format!("deb {}\n", file_name(deb)));
     }

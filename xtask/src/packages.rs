@@ -107,6 +107,15 @@ pub const PACKAGES: &[Package] = &[
         also: &[],
         needed_for: &[Need::GuestMedia],
     },
+    // glibc's static `libc.a`, for the static link (`+crt-static`) of the
+    // Linux ISO's `/bin/diskbench`; gcc only recommends it, so a machine
+    // set up with --no-install-recommends may lack it.
+    Package {
+        name: "libc6-dev",
+        provides: "/usr/lib/x86_64-linux-gnu/libc.a",
+        also: &[],
+        needed_for: &[Need::GuestMedia],
+    },
     // The C++ compiler libfuzzer-sys builds libFuzzer with (as `c++`).
     Package {
         name: "g++",

@@ -1,6 +1,7 @@
 //! The initramfs: busybox, the `/init` script, the kernel modules `/init`
-//! loads with their `modules.dep`, and Debian's XenStore tools with the
-//! shared libraries they load, written as a gzip'd cpio archive.
+//! loads with their `modules.dep`, Debian's XenStore tools with the
+//! shared libraries they load, and `/bin/diskbench`, written as a gzip'd
+//! cpio archive.
 //!
 //! Format followed: the kernel's initramfs buffer format
 //! (Documentation/driver-api/early-userspace/buffer-format.rst, Linux 6.1).
@@ -52,8 +53,18 @@ pub const CD_MOUNT: &str = "/mnt";
 const BUSYBOX_IN_PACKAGE: &str = "bin/busybox";
 
 /// The modules `/init` loads, before their dependencies are added: Debian
-/// builds the IDE, SCSI, CD-ROM and ISO 9660 drivers as modules.
-pub(super) const WANTED_MODULES: &[&str] = &["ata_piix", "sr_mod", "sd_mod", "isofs"];
+/// builds the IDE, SCSI, CD-ROM and ISO 9660 drivers as modules, and the
+/// virtio-blk ones too (the same kernel on plain QEMU with a virtio disk,
+/// `cargo xtask bench disk`'s `qemu-virtio` path; nothing binds to them on
+/// the hypervisor's PC).
+pub(super) const WANTED_MODULES: &[&str] = &[
+    "ata_piix",
+    "sr_mod",
+    "sd_mod",
+    "isofs",
+    "virtio_pci",
+    "virtio_blk",
+];
 
 /// `/init` up to the module loading. The applets are linked only once /proc
 /// is there (busybox finds itself through /proc/self/exe).
@@ -93,7 +104,12 @@ exec setsid cttyhack sh
 /// their `modules.dep`, the console device the kernel opens before init, and
 /// the XenStore tools (each a link to the one program, as the package's hard
 /// links are) with everything the dynamic loader needs for them.
-pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<PathBuf, String> {
+pub(super) fn make_initrd(
+    root: &Path,
+    version: &str,
+    diskbench: &[u8],
+    work: &Path,
+) -> Result<PathBuf, String> {
     let modules_dir = ["lib/modules", "usr/lib/modules"]
         .iter()
         .map(|d| root.join(d).join(version))
@@ -131,6 +147,7 @@ pub(super) fn make_initrd(root: &Path, version: &str, work: &Path) -> Result<Pat
     let busybox = root.join(BUSYBOX_IN_PACKAGE);
     cpio.file("bin/busybox", 0o755, &read(&busybox)?);
     cpio.symlink("bin/sh", "busybox");
+    cpio.file(super::diskbench::GUEST_PATH, 0o755, diskbench);
     cpio.file("sbin/poweroff", 0o755, POWEROFF_SCRIPT.as_bytes());
     let programs: Vec<&str> = [XENSTORE_PROGRAM]
         .into_iter()

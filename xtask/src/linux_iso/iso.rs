@@ -30,6 +30,7 @@ label linux
 /// file's `sha256sum` line at `sha256_path`; returns a summary.
 pub(super) fn build(
     debs: &Debs,
+    diskbench: &[u8],
     work: &Path,
     iso: &Path,
     sha256_path: &Path,
@@ -59,7 +60,7 @@ pub(super) fn build(
 
     let (kernel, version) = find_kernel(&root.join("boot"))?;
     copy(&kernel, &cd.join("boot/vmlinuz"))?;
-    let initrd = make_initrd(&root, &version, work)?;
+    let initrd = make_initrd(&root, &version, diskbench, work)?;
     copy(&initrd, &cd.join("boot/initrd.img"))?;
     let testdata = cd.join(TESTDATA_PATH);
     write(&testdata, &testdata_bytes())?;
