@@ -3,6 +3,7 @@
 //! `cargo xtask` CLI and the integration tests both drive this library.
 
 pub mod bench_boot;
+pub mod bench_disk;
 pub mod bochs;
 pub mod build;
 pub mod expect;

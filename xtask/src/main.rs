@@ -56,6 +56,12 @@ enum Cmd {
     Bench {
         #[arg(value_enum)]
         what: BenchKind,
+        /// `disk`: tiny sizes (a 32 MiB image, 4 MiB sequential, 0.5 s random), to see it work.
+        #[arg(long)]
+        quick: bool,
+        /// `disk`: only these paths, comma-separated (ide-pio, ide-dma, ide-dma-mem, qemu-virtio, qemu-ide).
+        #[arg(long, value_delimiter = ',', value_name = "PATHS")]
+        paths: Vec<String>,
     },
     /// Coverage-guided fuzzing (libFuzzer) of a target, or `all` in turn; `--list` lists them.
     Fuzz(xtask::fuzz::FuzzArgs),
@@ -71,6 +77,8 @@ enum BenchKind {
     Emulate,
     /// Boot time of FreeDOS and Linux nested on the hypervisor beside QEMU alone.
     Boot,
+    /// Linux guest disk I/O through emulated IDE (PIO, DMA, in-memory) beside plain QEMU's virtio-blk and IDE.
+    Disk,
 }
 
 #[derive(clap::Args)]
@@ -197,6 +205,7 @@ fn main() -> ExitCode {
         Cmd::Test { no_lint } => test_command(no_lint),
         Cmd::Bench {
             what: BenchKind::Emulate,
+            ..
         } => {
             if step(
                 "cargo bench -p vmm-core --bench emulate",
@@ -209,12 +218,18 @@ fn main() -> ExitCode {
         }
         Cmd::Bench {
             what: BenchKind::Boot,
+            ..
         } => match provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])
             .and_then(|()| xtask::bench_boot::run_bench(None))
         {
             Ok(_) => 0,
             Err(e) => fail(&e),
         },
+        Cmd::Bench {
+            what: BenchKind::Disk,
+            quick,
+            paths,
+        } => bench_disk(quick, paths),
         Cmd::MakeLinuxIso { force } => match provision(Toolchain::Target, &[Need::GuestMedia])
             .and_then(|()| xtask::linux_iso::make_linux_iso(force))
         {
@@ -235,6 +250,27 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// `cargo xtask bench disk`.
+fn bench_disk(quick: bool, paths: Vec<String>) -> i32 {
+    use xtask::bench_disk::{run_bench, select_paths, BenchOptions, Sizes};
+    // A bad path name is refused before anything is provisioned or built.
+    if let Err(e) = select_paths(&paths) {
+        return fail(&e);
+    }
+    let opts = BenchOptions {
+        sizes: if quick { Sizes::QUICK } else { Sizes::FULL },
+        paths,
+        name: "disk".into(),
+        target_dir: None,
+    };
+    match provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])
+        .and_then(|()| run_bench(&opts))
+    {
+        Ok(_) => 0,
+        Err(e) => fail(&e),
+    }
 }
 
 fn fail(message: &str) -> i32 {
@@ -344,6 +380,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         floppy: args.floppy,
         snapshot: args.snapshot,
         disk_faults: None,
+        disk_in_memory: false,
         boot: args.boot,
         input: Vec::new(),
         send: args

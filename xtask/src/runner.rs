@@ -28,7 +28,7 @@ pub use streams::stream_stdout;
 use bochs_run::spawn_bochs;
 use follow::follow;
 use media::{
-    check_image, check_iso9660, fresh_run_dir, has_virtio, medium_config, qemu_drives, CDROM, DISK,
+    check_image, check_iso9660, fresh_run_dir, medium_config, on_virtio, qemu_drives, CDROM, DISK,
     FLOPPY, SCREEN_FILE,
 };
 use streams::stream_output;
@@ -92,7 +92,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     }
     if let Some(floppy) = &opts.floppy {
         check_image(floppy, "floppy")?;
-        config_text.push_str(&medium_config(FLOPPY, opts.emulator));
+        config_text.push_str(&medium_config(FLOPPY, on_virtio(FLOPPY, opts)));
     }
     // Where the guest is, every few seconds: what a timeout reports.
     config_text.push_str(&format!("heartbeat_ms = {HEARTBEAT_MS}\n"));
@@ -108,12 +108,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     }
     if let Some(disk) = &opts.disk {
         check_image(disk, "disk")?;
-        config_text.push_str(&medium_config(DISK, opts.emulator));
+        config_text.push_str(&medium_config(DISK, on_virtio(DISK, opts)));
     }
     if let Some(iso) = &opts.iso {
         check_image(iso, "ISO")?;
         check_iso9660(iso)?;
-        config_text.push_str(&medium_config(CDROM, opts.emulator));
+        config_text.push_str(&medium_config(CDROM, on_virtio(CDROM, opts)));
     }
     std::fs::write(&config, config_text)
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
@@ -131,9 +131,10 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     }
     // Under QEMU the images are virtio-blk devices the hypervisor drives
     // (the guest's writes reach the files); Bochs has no virtio, so there
-    // they are boot modules, held in memory, writes discarded.
-    if !has_virtio(opts.emulator) {
-        for (m, path) in media::media(opts) {
+    // they are boot modules, held in memory, writes discarded (and so is
+    // the disk with `disk_in_memory`).
+    for (m, path) in media::media(opts) {
+        if !on_virtio(m, opts) {
             modules.push(BootModule {
                 path,
                 name: m.module.into(),

@@ -51,6 +51,8 @@ pub(super) fn follow(
     let mut sends_done = 0;
 
     let mut expectations = Expectations::new(opts.expect.clone());
+    // The hypervisor log's length as each expectation matched.
+    let mut log_len_at_match: Vec<u64> = Vec::new();
     let mut bytes = Vec::new();
     let deadline = Instant::now() + opts.timeout;
     let mut met_at: Option<Instant> = None;
@@ -125,6 +127,7 @@ pub(super) fn follow(
                 let _ = out.flush();
             }
             expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
+            note_matches(&expectations, &mut log_len_at_match, hv_log);
             if expectations.all_met() && met_at.is_none() {
                 met_at = Some(Instant::now());
                 matched = Some(at_match(spawned, hv_log));
@@ -145,6 +148,7 @@ pub(super) fn follow(
                 serial_seen = true;
                 bytes.extend_from_slice(&chunk);
                 expectations.advance_with_screen(&String::from_utf8_lossy(&bytes), &screen.text);
+                note_matches(&expectations, &mut log_len_at_match, hv_log);
                 if expectations.all_met() && met_at.is_none() {
                     met_at = Some(Instant::now());
                     matched = Some(at_match(spawned, hv_log));
@@ -210,6 +214,7 @@ pub(super) fn follow(
         outcome,
         console,
         screen: screen.text,
+        log_len_at_match,
         matched_after,
         hv_log_at_match,
         killed_after,
@@ -221,6 +226,7 @@ pub(super) struct Followed {
     outcome: Outcome,
     console: String,
     screen: String,
+    log_len_at_match: Vec<u64>,
     matched_after: Option<Duration>,
     hv_log_at_match: Option<String>,
     killed_after: Option<Duration>,
@@ -234,10 +240,20 @@ impl Followed {
             hv_log,
             hv_log_path,
             screen: self.screen,
+            hv_log_len_at_match: self.log_len_at_match,
             matched_after: self.matched_after,
             hv_log_at_match: self.hv_log_at_match,
             killed_after: self.killed_after,
         }
+    }
+}
+
+/// Notes the hypervisor log's length for each expectation matched since
+/// the last call (what a benchmark needs to take the statistics snapshots
+/// logged up to a match: `RunReport::hv_log_at`).
+fn note_matches(e: &Expectations, lens: &mut Vec<u64>, hv_log: &std::path::Path) {
+    while lens.len() < e.matched() {
+        lens.push(std::fs::metadata(hv_log).map_or(0, |m| m.len()));
     }
 }
 

@@ -114,10 +114,16 @@ pub(super) fn has_virtio(emulator: Emulator) -> bool {
     emulator == Emulator::Qemu
 }
 
+/// True when `m` reaches the hypervisor as a host virtio-blk device, false
+/// when as a boot module (Bochs; the disk with `disk_in_memory`).
+pub(super) fn on_virtio(m: Medium, opts: &RunOptions) -> bool {
+    has_virtio(opts.emulator) && !(m == DISK && opts.disk_in_memory)
+}
+
 /// The configuration line naming where `m` is: its host virtio-blk device
-/// by PCI address (`virtio-blk@00:10.0`), or its boot module.
-pub(super) fn medium_config(m: Medium, emulator: Emulator) -> String {
-    if has_virtio(emulator) {
+/// by PCI address (`virtio-blk@00:10.0`) when `virtio`, else its boot module.
+pub(super) fn medium_config(m: Medium, virtio: bool) -> String {
+    if virtio {
         format!("{} = virtio-blk@00:{:02x}.0\n", m.key, m.slot)
     } else {
         format!("{} = {}\n", m.key, m.module)
@@ -126,11 +132,9 @@ pub(super) fn medium_config(m: Medium, emulator: Emulator) -> String {
 
 /// QEMU's virtio-blk devices for the run's media (none under Bochs).
 pub(super) fn qemu_drives(opts: &RunOptions) -> Vec<QemuDrive> {
-    if !has_virtio(opts.emulator) {
-        return Vec::new();
-    }
     media(opts)
         .into_iter()
+        .filter(|(m, _)| on_virtio(*m, opts))
         .map(|(m, path)| QemuDrive {
             id: m.module.into(),
             path,
@@ -158,16 +162,22 @@ mod tests {
             snapshot: true,
             ..RunOptions::default()
         };
-        assert_eq!(
-            medium_config(DISK, Emulator::Qemu),
-            "disk = virtio-blk@00:10.0\n"
-        );
-        assert_eq!(medium_config(CDROM, Emulator::Bochs), "cdrom = cdrom0\n");
+        assert_eq!(medium_config(DISK, true), "disk = virtio-blk@00:10.0\n");
+        assert_eq!(medium_config(CDROM, false), "cdrom = cdrom0\n");
         let drives = qemu_drives(&opts);
         assert_eq!(drives.len(), 2);
         assert_eq!((drives[0].slot, drives[0].read_only), (0x10, false));
         assert_eq!((drives[1].slot, drives[1].read_only), (0x11, true));
         assert!(drives.iter().all(|d| d.snapshot));
+        // The disk in memory: a module; the ISO stays a device.
+        let in_memory = RunOptions {
+            disk_in_memory: true,
+            ..opts.clone()
+        };
+        assert!(!on_virtio(DISK, &in_memory) && on_virtio(CDROM, &in_memory));
+        let drives = qemu_drives(&in_memory);
+        assert_eq!(drives.len(), 1);
+        assert_eq!(drives[0].slot, 0x11);
         let bochs = RunOptions {
             emulator: Emulator::Bochs,
             ..opts

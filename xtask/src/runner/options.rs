@@ -102,6 +102,11 @@ pub struct RunOptions {
     /// the disk's virtio-blk device and its image, so chosen host requests
     /// fail (QEMU only).
     pub disk_faults: Option<PathBuf>,
+    /// The disk as a boot module in the hypervisor's memory even under QEMU
+    /// (as under Bochs: writes last for the run and are discarded) instead
+    /// of a host virtio-blk device: the old in-memory path, which `cargo
+    /// xtask bench disk` measures beside the host-backed one.
+    pub disk_in_memory: bool,
     /// BIOS boot order, e.g. "cd,disk,floppy".
     pub boot: Option<String>,
     /// Bytes typed on the guest console at start-up.
@@ -168,6 +173,7 @@ impl Default for RunOptions {
             floppy: None,
             snapshot: false,
             disk_faults: None,
+            disk_in_memory: false,
             boot: None,
             input: Vec::new(),
             send: Vec::new(),

@@ -67,6 +67,9 @@ pub struct RunReport {
     pub hv_log_path: PathBuf,
     /// The guest's text screen at the end (empty for guests that do not use it).
     pub screen: String,
+    /// The hypervisor log's length in bytes when each expectation matched,
+    /// in order (see [`RunReport::hv_log_at`]).
+    pub hv_log_len_at_match: Vec<u64>,
     /// How long after the emulator started the last expectation matched.
     pub matched_after: Option<Duration>,
     /// The hypervisor's log as it was when the last expectation matched.
@@ -125,6 +128,17 @@ impl RunReport {
         last_stats_block(self.hv_log_at_match.as_deref()?)
     }
 
+    /// The hypervisor's log as it was when expectation `index` matched
+    /// (None if it never did): the statistics snapshots logged by then.
+    pub fn hv_log_at(&self, index: usize) -> Option<&str> {
+        let len = *self.hv_log_len_at_match.get(index)? as usize;
+        let mut end = len.min(self.hv_log.len());
+        while !self.hv_log.is_char_boundary(end) {
+            end -= 1;
+        }
+        Some(&self.hv_log[..end])
+    }
+
     /// The last `n` lines of the guest console.
     pub fn console_tail(&self, n: usize) -> String {
         let lines: Vec<&str> = self.console.lines().collect();
@@ -149,6 +163,7 @@ mod tests {
             hv_log: hv_log.into(),
             hv_log_path: PathBuf::from("target/runs/x/hv.log"),
             screen: String::new(),
+            hv_log_len_at_match: vec![4, 300],
             matched_after: None,
             hv_log_at_match: None,
             killed_after: None,
@@ -159,6 +174,14 @@ mod tests {
         [INFO ] dom1: heartbeat: at_ms=5000 rip=0000000000000010 cs=f000 mode=real\n\
         [INFO ] BIOS: booting\n\
         [INFO ] dom1: heartbeat: at_ms=10000 rip=0000000000000042 cs=f000 mode=real\n";
+
+    #[test]
+    fn the_log_at_a_match_is_its_prefix_then() {
+        let r = report(Outcome::ExpectationsMet, LOG, "");
+        assert_eq!(r.hv_log_at(0), Some("[INF"));
+        assert_eq!(r.hv_log_at(1), Some(LOG), "cut to the log's length");
+        assert_eq!(r.hv_log_at(2), None);
+    }
 
     #[test]
     fn the_last_heartbeat_is_found_from_its_prefix_on() {

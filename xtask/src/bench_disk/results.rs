@@ -1,0 +1,314 @@
+//! What `bench disk` makes of a path's run: the `diskbench` lines on the
+//! console, the exit counts between two statistics snapshots, the records,
+//! the table with its ratios, and `disk.json`.
+
+use crate::bench_boot::parse_stats;
+use crate::runner::{STATS_BEGIN, STATS_END};
+use std::collections::BTreeMap;
+
+/// The workloads, in the order they run and are shown.
+pub const WORKLOADS: [&str; 4] = ["seq-read", "seq-write", "rand-read-qd1", "rand-read-qd32"];
+
+/// Issue 13's measurement of the old in-memory path (`dd`, 64 MiB,
+/// `O_DIRECT`, nested in TCG), in MB/s (10^6 bytes) and IOPS: what the
+/// host-backed path is compared with when `ide-dma-mem` is not run.
+pub const BASELINE: [(&str, f64, &str); 3] = [
+    ("seq-read", 245.0, "MB/s"),
+    ("seq-write", 230.0, "MB/s"),
+    ("rand-read-qd1", 570.0, "IOPS"),
+];
+
+/// One `diskbench` line's fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub workload: String,
+    pub bytes: u64,
+    pub secs: f64,
+    pub mib_per_s: f64,
+    pub iops: f64,
+    pub ops: u64,
+    pub qd: u64,
+    pub direct: bool,
+}
+
+/// Parses `diskbench path=.. workload=.. ...`; None for any other line or
+/// one with a field missing or malformed.
+pub fn parse_line(line: &str) -> Option<Line> {
+    let rest = line.trim().strip_prefix("diskbench ")?;
+    let fields: BTreeMap<&str, &str> = rest
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let num = |k: &str| fields.get(k)?.parse::<f64>().ok().filter(|v| v.is_finite());
+    let int = |k: &str| fields.get(k)?.parse::<u64>().ok();
+    Some(Line {
+        workload: fields.get("workload")?.to_string(),
+        bytes: int("bytes")?,
+        secs: num("secs")?,
+        mib_per_s: num("mib_per_s")?,
+        iops: num("iops")?,
+        ops: int("ops")?,
+        qd: int("qd")?,
+        direct: *fields.get("direct")? == "1",
+    })
+}
+
+/// Every `diskbench` result line of a console, in order.
+pub fn parse_console(console: &str) -> Vec<Line> {
+    console.lines().filter_map(parse_line).collect()
+}
+
+/// The `diskbench:` error lines of a console (what a failed run said).
+pub fn console_errors(console: &str) -> Vec<String> {
+    console
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("diskbench: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Exit counts by reason and the handling cycles of one statistics block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub by_reason: BTreeMap<String, u64>,
+    pub cycles: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.by_reason.values().sum()
+    }
+
+    /// What happened from `earlier` to `self` (counters only grow).
+    pub fn since(&self, earlier: &Counts) -> Counts {
+        Counts {
+            by_reason: self
+                .by_reason
+                .iter()
+                .map(|(r, n)| {
+                    let before = earlier.by_reason.get(r).copied().unwrap_or(0);
+                    (r.clone(), n.saturating_sub(before))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            cycles: self.cycles.saturating_sub(earlier.cycles),
+        }
+    }
+}
+
+/// The counts of the last complete statistics block in `log` (a prefix of
+/// the hypervisor's log may end inside a block).
+pub fn last_complete_counts(log: &str) -> Option<Counts> {
+    let end = log.rfind(STATS_END)?;
+    let start = log[..end].rfind(STATS_BEGIN)? + STATS_BEGIN.len();
+    let (rows, cycles, _guest) = parse_stats(&log[start..end]);
+    Some(Counts {
+        by_reason: rows.into_iter().map(|r| (r.reason, r.count)).collect(),
+        cycles,
+    })
+}
+
+/// One path × workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub path: String,
+    pub workload: String,
+    pub mib_per_s: f64,
+    pub iops: f64,
+    /// Exits per MiB moved, the calibration window's exits taken off
+    /// (hypervisor paths only).
+    pub exits_per_mib: Option<f64>,
+    pub bytes: u64,
+    pub secs: f64,
+    pub ops: u64,
+    pub qd: u64,
+    pub direct: bool,
+    /// The exits between the snapshots around the workload, by reason.
+    pub exits_by_reason: Option<BTreeMap<String, u64>>,
+    /// The exits of the same window around `true` instead of the workload.
+    pub idle_exits: Option<u64>,
+    /// Hypervisor handling cycles per MiB, the calibration taken off.
+    pub handling_cycles_per_mib: Option<f64>,
+    /// libata's transfer mode of the disk (`/sys/class/ata_device/dev1.0/xfer_mode`).
+    pub xfer_mode: Option<String>,
+}
+
+/// The record of `line` with the exit counts of its window and of the
+/// calibration window.
+pub fn record(
+    path: &str,
+    line: &Line,
+    window: Option<&Counts>,
+    idle: Option<&Counts>,
+    xfer_mode: Option<&str>,
+) -> Record {
+    let mib = (line.bytes as f64 / f64::from(1u32 << 20)).max(1e-9);
+    let idle_total = idle.map_or(0, Counts::total);
+    let idle_cycles = idle.map_or(0, |c| c.cycles);
+    Record {
+        path: path.into(),
+        workload: line.workload.clone(),
+        mib_per_s: line.mib_per_s,
+        iops: line.iops,
+        exits_per_mib: window.map(|w| w.total().saturating_sub(idle_total) as f64 / mib),
+        bytes: line.bytes,
+        secs: line.secs,
+        ops: line.ops,
+        qd: line.qd,
+        direct: line.direct,
+        exits_by_reason: window.map(|w| w.by_reason.clone()),
+        idle_exits: idle.map(Counts::total),
+        handling_cycles_per_mib: window.map(|w| w.cycles.saturating_sub(idle_cycles) as f64 / mib),
+        xfer_mode: xfer_mode.map(str::to_string),
+    }
+}
+
+fn find<'a>(records: &'a [Record], path: &str, workload: &str) -> Option<&'a Record> {
+    records
+        .iter()
+        .find(|r| r.path == path && r.workload == workload)
+}
+
+/// `a ÷ b` of the same workload's MiB/s on two paths, when both ran.
+pub fn ratio(records: &[Record], a: &str, b: &str, workload: &str) -> Option<f64> {
+    let (a, b) = (find(records, a, workload)?, find(records, b, workload)?);
+    (b.mib_per_s > 0.0).then(|| a.mib_per_s / b.mib_per_s)
+}
+
+/// The table: one row per path × workload, then the ratios side by side.
+pub fn table(records: &[Record]) -> String {
+    let mut out = format!(
+        "{:<12} {:<15} {:>10} {:>10} {:>11}  {}\n",
+        "path", "workload", "MiB/s", "IOPS", "exits/MiB", "ATA mode"
+    );
+    for r in records {
+        out.push_str(&format!(
+            "{:<12} {:<15} {:>10.2} {:>10.1} {:>11}  {}\n",
+            r.path,
+            r.workload,
+            r.mib_per_s,
+            r.iops,
+            r.exits_per_mib
+                .map_or("null".to_string(), |e| format!("{e:.0}")),
+            r.xfer_mode.as_deref().unwrap_or("-"),
+        ));
+    }
+    let pairs = [
+        ("ide-dma", "ide-dma-mem"),
+        ("ide-dma", "qemu-ide"),
+        ("ide-dma", "qemu-virtio"),
+        ("ide-dma", "ide-pio"),
+    ];
+    out.push_str("\nratios of MiB/s (equally of IOPS), same run:\n");
+    out.push_str(&format!("{:<15}", "workload"));
+    for (a, b) in pairs {
+        out.push_str(&format!(" {:>20}", format!("{a}/{b}")));
+    }
+    out.push('\n');
+    for w in WORKLOADS {
+        out.push_str(&format!("{w:<15}"));
+        for (a, b) in pairs {
+            let cell = ratio(records, a, b, w).map_or("-".into(), |r| format!("{r:.2}x"));
+            out.push_str(&format!(" {cell:>20}"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\nide-dma against issue 13's in-memory baseline (dd, 64 MiB, O_DIRECT, nested TCG):\n",
+    );
+    for (w, value, unit) in BASELINE {
+        let Some(r) = find(records, "ide-dma", w) else {
+            continue;
+        };
+        let ours = if unit == "IOPS" {
+            r.iops
+        } else {
+            r.mib_per_s * f64::from(1u32 << 20) / 1e6
+        };
+        let target = if unit == "IOPS" {
+            String::new()
+        } else {
+            format!(
+                " ({} the 1.5x target)",
+                if value / ours <= 1.5 {
+                    "within"
+                } else {
+                    "OUTSIDE"
+                }
+            )
+        };
+        out.push_str(&format!(
+            "{w:<15} {ours:>8.1} {unit} vs {value:.0} {unit}: {:.2}x{target}\n",
+            ours / value
+        ));
+    }
+    out
+}
+
+/// `s` as a JSON string.
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "null".into()
+    }
+}
+
+fn json_opt<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
+    v.as_ref().map_or("null".into(), f)
+}
+
+/// The records as a JSON list, one object per line.
+pub fn to_json(records: &[Record]) -> String {
+    let items: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let reasons = json_opt(&r.exits_by_reason, |m| {
+                let kv: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| format!("{}: {v}", json_string(k)))
+                    .collect();
+                format!("{{{}}}", kv.join(", "))
+            });
+            format!(
+                "  {{\"path\": {}, \"workload\": {}, \"mib_per_s\": {}, \"iops\": {}, \"exits_per_mib\": {}, \
+                 \"bytes\": {}, \"secs\": {}, \"ops\": {}, \"qd\": {}, \"direct\": {}, \"exits_by_reason\": {}, \
+                 \"idle_exits\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}}}",
+                json_string(&r.path),
+                json_string(&r.workload),
+                json_number(r.mib_per_s),
+                json_number(r.iops),
+                json_opt(&r.exits_per_mib, |v| json_number(*v)),
+                r.bytes,
+                json_number(r.secs),
+                r.ops,
+                r.qd,
+                r.direct,
+                reasons,
+                json_opt(&r.idle_exits, u64::to_string),
+                json_opt(&r.handling_cycles_per_mib, |v| json_number(*v)),
+                json_opt(&r.xfer_mode, |s| json_string(s)),
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+#[cfg(test)]
+#[path = "results_tests.rs"]
+mod tests;
