@@ -299,3 +299,60 @@ impl ScreenReader {
         updated
     }
 }
+
+#[cfg(test)]
+mod kill_tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    /// SIGKILL's number (POSIX: "SIGKILL 9").
+    const SIGKILL: i32 = 9;
+
+    #[test]
+    fn kill_after_sigkills_the_emulator_that_long_after_the_match_and_keeps_what_was_seen() {
+        // A stand-in for QEMU that prints a numbered line every 10 ms.
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.01; done",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sh starts");
+        let (rx, stderr_thread) = super::super::streams::stream_output(&mut child);
+        let opts = RunOptions {
+            expect: vec![regex::Regex::new("line 3\n").unwrap()],
+            kill_after: Some(Duration::from_millis(300)),
+            timeout: Duration::from_secs(30),
+            ..RunOptions::default()
+        };
+        let log = std::env::temp_dir().join(format!("kill-after-{}.log", std::process::id()));
+        let started = Instant::now();
+        let followed = follow(
+            &mut child,
+            &opts,
+            &log,
+            Emulator::Qemu,
+            rx,
+            stderr_thread,
+            None,
+        )
+        .expect("follows");
+        let status = child.try_wait().expect("waited").expect("stopped");
+        assert_eq!(status.signal(), Some(SIGKILL), "{status:?}");
+        assert_eq!(followed.outcome, Outcome::ExpectationsMet);
+        let killed = followed.killed_after.expect("killed by kill_after");
+        assert!(
+            killed >= Duration::from_millis(300) && started.elapsed() < Duration::from_secs(20)
+        );
+        // What the runner saw up to the kill: the match and lines after it.
+        assert!(
+            followed.console.contains("line 3\nline 4\n"),
+            "{}",
+            followed.console
+        );
+    }
+}
