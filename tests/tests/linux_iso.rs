@@ -172,6 +172,8 @@ fn linux_iso_holds_a_bzimage_and_an_initramfs_with_init() {
         "ata_piix.ko",
         "sr_mod.ko",
         "isofs.ko",
+        "virtio_blk.ko",
+        "bin/diskbench\0",
         "modules.dep\0",
         "TRAILER!!!\0",
     ] {
