@@ -212,6 +212,16 @@ impl IdeController {
         self.attach(channel, slave, Media::Cdrom(drive));
     }
 
+    /// Whether a hard disk (not a CD-ROM drive) is at device 0 (`slave`
+    /// false) or 1 of `channel`.
+    pub fn has_disk(&self, channel: usize, slave: bool) -> bool {
+        self.channels.get(channel).is_some_and(|ch| {
+            ch.devices[usize::from(slave)]
+                .as_ref()
+                .is_some_and(|d| matches!(d.media, Media::Disk(_)))
+        })
+    }
+
     /// Removes the hard disk at device 0 (`slave` false) or 1 of `channel`,
     /// as the Xen unplug protocol takes an emulated disk away
     /// (`crate::xen_platform`); a CD-ROM drive or an empty position stays as

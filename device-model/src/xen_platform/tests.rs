@@ -296,11 +296,15 @@ fn the_ide_controller_gives_up_disks_but_never_cd_roms() {
     ide.attach_disk(0, false, Box::new(MemoryBlock::new(vec![0u8; 4096], false)));
     let cd = MemoryBlock::new(vec![0u8; 4 * 2048], true);
     ide.attach_cdrom(1, false, AtapiDrive::new(Some(Box::new(cd))));
+    assert!(ide.has_disk(0, false));
+    assert!(!ide.has_disk(1, false), "a CD-ROM drive is no disk");
+    assert!(!ide.has_disk(9, false));
     assert!(!ide.detach_disk(1, false), "a CD-ROM drive stays");
     assert!(!ide.detach_disk(0, true), "nothing there");
     assert!(!ide.detach_disk(7, false), "no such channel");
     assert!(ide.detach_disk(0, false));
     assert!(!ide.detach_disk(0, false), "already gone");
+    assert!(!ide.has_disk(0, false));
     // With no device 0 left, the primary channel floats.
     assert_eq!(ide.read(0x1F7, 1) & 0xFF, 0xFF);
 }
