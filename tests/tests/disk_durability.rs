@@ -9,7 +9,9 @@
 //! pattern everywhere else (`xtask::soak_disks`). The delays come from a
 //! seed printed at the start, new on every run; `VMM_TEST_SEED=0x...`
 //! replays one (the delays, not the host's timing). `cargo xtask soak
-//! disks` runs 100 kill runs.
+//! disks` runs 100 kill runs. One more run streams to the end of its disk
+//! and one has a host write fail (QEMU's blkdebug): the guest stops with
+//! its error and what it flushed before is intact.
 //!
 //! QEMU only: under Bochs, which has no virtio, images are boot modules
 //! held in the hypervisor's memory and the guest's writes are discarded,
@@ -17,8 +19,11 @@
 
 use std::time::Instant;
 use test_rng::XorShift;
-use xtask::guests::disk_stream::SECTOR_BYTES;
-use xtask::soak_disks::{soak, stream_run};
+use xtask::guests::disk_stream::{ERROR_PREFIX, SECTOR_BYTES};
+use xtask::runner::{Outcome, RunOptions};
+use xtask::soak_disks::{
+    check_image, flushed_counts, fresh_image, soak, stream_options, stream_run,
+};
 
 /// Kill runs per test run.
 const KILL_RUNS: usize = 20;
@@ -69,4 +74,52 @@ fn a_stream_that_is_not_killed_ends_with_every_sector_holding_its_pattern() {
     );
     assert!(s.done && !s.killed, "{s:?}");
     assert_eq!((s.durable, s.written), (sectors, sectors), "{s:?}");
+}
+
+/// The sector whose host write fails in the fault run: in the fourth
+/// command after the third flush (8 sectors a command, 4 commands a flush).
+const FAILING_SECTOR: u64 = 100;
+
+#[test]
+fn a_write_the_host_fails_stops_the_stream_with_an_error_and_what_was_flushed_stays() {
+    let image = fresh_image(&format!("fault-{}", std::process::id()), 1 << 20).unwrap();
+    // QEMU's blkdebug fails every host write of one sector with EIO, which
+    // reaches the guest as an ATA error (as in tests/host_disk.rs).
+    let rules = image.with_extension("blkdebug.conf");
+    std::fs::write(
+        &rules,
+        format!(
+            "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nsector = \"{FAILING_SECTOR}\"\n"
+        ),
+    )
+    .unwrap();
+    let opts = RunOptions {
+        disk_faults: Some(rules.clone()),
+        expect: vec![regex::Regex::new(&format!(
+            "{ERROR_PREFIX}write: error:status ([0-9a-f]{{8}})"
+        ))
+        .unwrap()],
+        ..stream_options(&tests::options("disk-stream"), &image, None)
+    };
+    let report = tests::run_ok(&opts);
+    assert_eq!(
+        report.outcome,
+        Outcome::ExpectationsMet,
+        "{}",
+        report.console
+    );
+    let line = report.console.lines().find(|l| l.contains(ERROR_PREFIX));
+    let line = line.unwrap_or_default().trim_end();
+    eprintln!("the guest said: {line}");
+    // The Error register in bits 15:8, the Status register in 7:0: ERR set.
+    let registers = u32::from_str_radix(line.rsplit(' ').next().unwrap_or_default(), 16);
+    assert!(registers.is_ok_and(|r| r & 1 != 0), "{line}");
+    // The guest stopped at the failed command: the flushes before it, none after.
+    let durable = flushed_counts(&report.console).last().copied().unwrap_or(0);
+    assert_eq!(durable, FAILING_SECTOR / 32 * 32, "{}", report.console);
+    let written = check_image(&std::fs::read(&image).unwrap(), durable)
+        .unwrap_or_else(|f| panic!("{f} ({})", image.display()));
+    assert!(written < FAILING_SECTOR + 8, "{written} sectors written");
+    let _ = std::fs::remove_file(&image);
+    let _ = std::fs::remove_file(&rules);
 }

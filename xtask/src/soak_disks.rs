@@ -199,7 +199,10 @@ pub fn stream_run(
 ) -> Result<RunSummary, String> {
     let started = Instant::now();
     let image = fresh_image(name, bytes)?;
-    let report = run(&stream_options(base, &image, kill_after))?;
+    let report = run(&stream_options(base, &image, kill_after)).inspect_err(|_| {
+        // The run never started: the image holds nothing worth a look.
+        let _ = std::fs::remove_file(&image);
+    })?;
     let summary = judge(&report, &image, bytes, kill_after.is_none(), started)
         .map_err(|e| format!("{e} (image kept: {})", image.display()))?;
     let _ = std::fs::remove_file(&image);
