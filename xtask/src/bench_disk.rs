@@ -33,6 +33,8 @@ pub mod results;
 pub use direct::QemuDisk;
 pub use results::{Record, WORKLOADS};
 
+use crate::packages::Need;
+use crate::provision::{provision, Toolchain};
 use crate::qemu::Accel;
 use crate::runner::{self, Outcome, RunOptions, BIOS_GUEST};
 use crate::{linux_iso, tools, workspace_root};
@@ -367,6 +369,20 @@ fn measure(
         records.push(record(path.name, line, win.as_ref(), idle.as_ref(), xfer));
     }
     Ok(records)
+}
+
+/// `cargo xtask bench disk [--quick] [--paths a,b]`: a bad path name is
+/// refused before anything is provisioned or built.
+pub fn command(quick: bool, paths: Vec<String>) -> Result<(), String> {
+    select_paths(&paths)?;
+    provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])?;
+    let opts = BenchOptions {
+        sizes: if quick { Sizes::QUICK } else { Sizes::FULL },
+        paths,
+        name: "disk".into(),
+        target_dir: None,
+    };
+    run_bench(&opts).map(|_| ())
 }
 
 /// Runs the benchmark, prints its table, writes `target/bench/<name>.json`

@@ -229,7 +229,10 @@ fn main() -> ExitCode {
             what: BenchKind::Disk,
             quick,
             paths,
-        } => bench_disk(quick, paths),
+        } => match xtask::bench_disk::command(quick, paths) {
+            Ok(()) => 0,
+            Err(e) => fail(&e),
+        },
         Cmd::MakeLinuxIso { force } => match provision(Toolchain::Target, &[Need::GuestMedia])
             .and_then(|()| xtask::linux_iso::make_linux_iso(force))
         {
@@ -250,27 +253,6 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
-}
-
-/// `cargo xtask bench disk`.
-fn bench_disk(quick: bool, paths: Vec<String>) -> i32 {
-    use xtask::bench_disk::{run_bench, select_paths, BenchOptions, Sizes};
-    // A bad path name is refused before anything is provisioned or built.
-    if let Err(e) = select_paths(&paths) {
-        return fail(&e);
-    }
-    let opts = BenchOptions {
-        sizes: if quick { Sizes::QUICK } else { Sizes::FULL },
-        paths,
-        name: "disk".into(),
-        target_dir: None,
-    };
-    match provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])
-        .and_then(|()| run_bench(&opts))
-    {
-        Ok(_) => 0,
-        Err(e) => fail(&e),
-    }
 }
 
 fn fail(message: &str) -> i32 {
