@@ -73,6 +73,9 @@ fn run_writer(disk: &std::path::Path, snapshot: bool) {
     let report = run_ok(&session.apply(RunOptions {
         disk: Some(disk.to_path_buf()),
         snapshot,
+        // The emulated IDE disk (`--xen off`); with the Xen platform the
+        // same disk is the PV xvda (tests/xen_blkfront.rs).
+        xen: false,
         ..Backend::Svm.options(linux_iso(), 60)
     }));
     session.assert_met(&report);
@@ -177,6 +180,7 @@ fn host_io_errors_reach_the_guest_as_disk_errors_and_the_hypervisor_carries_on()
     let report = run_ok(&session.apply(RunOptions {
         disk: Some(disk.clone()),
         disk_faults: Some(rules.clone()),
+        xen: false,
         ..Backend::Svm.options(linux_iso(), 120)
     }));
     session.assert_met(&report);

@@ -155,10 +155,11 @@ fn sleep_until_interrupt(
         } else {
             masked_since = None;
         }
-        // While a disk transfer is on the host, poll again at once rather
-        // than sleep up to a host tick: its completion is what the guest
-        // waits for (the device's interrupts are off, `crate::host_disk`).
-        if dom.board.dma_in_flight() {
+        // While a disk transfer is on the host (an IDE DMA command, or a
+        // PV disk's requests), poll again at once rather than sleep up to a
+        // host tick: its completion is what the guest waits for (the
+        // device's interrupts are off, `crate::host_disk`).
+        if dom.board.dma_in_flight() || crate::xen::pv_disks::busy(dom) {
             dom.stats.disk_polls_halted = dom.stats.disk_polls_halted.saturating_add(1);
             core::hint::spin_loop();
         } else {

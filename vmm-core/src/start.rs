@@ -210,6 +210,13 @@ fn attach_xen(dom: &mut Domain, host: &Host) -> Result<(), String> {
         host_rtc::unix_time().saturating_mul(1_000_000_000),
         Box::new(HostConsole),
     );
+    let mut platform = platform;
+    // The disk is also offered as the PV disk xvda (`xl`'s HVM default:
+    // both, until the guest unplugs the emulated one). CD-ROMs stay
+    // emulated, as on Xen.
+    if let Some(disk) = dom.media.disk.clone() {
+        vmm_core::xen::pv_disks::offer(&mut platform, disk);
+    }
     vmm_core::xen::attach(dom, platform)
         .map_err(|e| alloc::format!("cannot map the Xen rings: {e:?}"))
 }

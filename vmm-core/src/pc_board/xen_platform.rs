@@ -208,6 +208,15 @@ impl PcBoard {
         }
     }
 
+    /// Whether an emulated IDE hard disk is on the bus (before the guest's
+    /// unplug, or again after a reset put the media back).
+    pub fn has_ide_disk(&self) -> bool {
+        self.legacy.as_ref().is_some_and(|d| {
+            let ide = d.ide.borrow();
+            (0..2).any(|ch| ide.has_disk(ch, false) || ide.has_disk(ch, true))
+        })
+    }
+
     /// The event-channel upcall of a guest with no vector callback: the
     /// hypervisor holds it `pending` while vCPU 0's `evtchn_upcall_pending`
     /// is set, and the platform device's INTA# (GSI 11) follows at once.

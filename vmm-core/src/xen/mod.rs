@@ -5,6 +5,7 @@
 //! writes to, and the upcall's delivery into the vCPU ([`upcall`]).
 
 pub mod guest_access;
+pub mod pv_disks;
 pub mod upcall;
 
 use crate::cpu_policy::CpuidResult;
@@ -25,6 +26,8 @@ pub struct XenPlatform {
     pub console: Box<dyn ByteSink>,
     /// Limits the guest's `CONSOLEIO_write` lines in the hypervisor log.
     pub log_limit: device_model::rate_limit::RateLimit,
+    /// The media of the PV disks, by vbd index ([`pv_disks`]).
+    pub disks: Vec<pv_disks::PvDisk>,
 }
 
 impl XenPlatform {
@@ -54,6 +57,7 @@ impl XenPlatform {
             domain,
             console,
             log_limit: device_model::rate_limit::RateLimit::new(200, 1000),
+            disks: Vec::new(),
         }
     }
 
@@ -69,7 +73,10 @@ impl XenPlatform {
 /// The Xen counts for a statistics block (nothing without the platform).
 pub fn write_stats(dom: &Domain, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
     match &dom.xen {
-        Some(xen) => xen.domain.stats.write(out),
+        Some(xen) => {
+            xen.domain.stats.write(out)?;
+            pv_disks::write_stats(xen, out)
+        }
         None => Ok(()),
     }
 }

@@ -15,11 +15,19 @@ use xen_services::hvm::Upcall;
 /// callback vector to deliver, if any.
 pub fn poll(dom: &mut Domain, tsc: u64) -> Option<u8> {
     // An unplug request (ports 10h-1Fh) is answered before the guest's
-    // drivers probe; no PV disks are served yet, so the board keeps its
-    // disks and says so once.
+    // drivers probe: the emulated disks go when PV disks serve them (else
+    // the board keeps them and says so once).
     if let Some(mask) = dom.board.take_unplug_request() {
-        dom.board.honour_unplug(mask, false);
+        let served = dom.xen.as_ref().is_some_and(|x| !x.disks.is_empty());
+        let outcome = dom.board.honour_unplug(mask, served);
+        if outcome.disks_detached > 0 {
+            log::info!(
+                "xen platform: {} emulated IDE disk(s) unplugged; the guest's blkfront takes over",
+                outcome.disks_detached
+            );
+        }
     }
+    super::pv_disks::serve(dom, tsc);
     let typed = dom.board.take_hvc_input();
     let (xen, mut guest) = split(dom, None, tsc)?;
     if !typed.is_empty() {

@@ -56,7 +56,8 @@ const BUSYBOX_IN_PACKAGE: &str = "bin/busybox";
 /// builds the IDE, SCSI, CD-ROM and ISO 9660 drivers as modules, and the
 /// virtio-blk ones too (the same kernel on plain QEMU with a virtio disk,
 /// `cargo xtask bench disk`'s `qemu-virtio` path; nothing binds to them on
-/// the hypervisor's PC).
+/// the hypervisor's PC), and Xen's PV block frontend (the disk as `xvda`
+/// when the Xen platform is on; it binds to nothing on plain QEMU).
 pub(super) const WANTED_MODULES: &[&str] = &[
     "ata_piix",
     "sr_mod",
@@ -64,6 +65,7 @@ pub(super) const WANTED_MODULES: &[&str] = &[
     "isofs",
     "virtio_pci",
     "virtio_blk",
+    "xen_blkfront",
 ];
 
 /// `/init` up to the module loading. The applets are linked only once /proc
