@@ -4,7 +4,8 @@
 //! One *kill run*: a fresh zeroed image in `target/soak-disks/`, the
 //! `disk-stream` guest (`guests::disk_stream`) streaming numbered sectors
 //! to it through the hypervisor's IDE disk (a host virtio-blk device under
-//! QEMU), and, a random delay after the guest's first `flushed` line,
+//! QEMU), by PIO on even runs and by bus-master DMA (`disk-stream-dma`,
+//! which the hypervisor completes asynchronously) on odd ones, and, a random delay after the guest's first `flushed` line,
 //! QEMU killed with SIGKILL (`RunOptions::kill_after`). Then the file is
 //! checked: every sector below the last `flushed` count the runner saw
 //! holds its pattern, and every other sector holds either zeros or its
@@ -27,7 +28,7 @@
 //! run to the end of the disk.
 
 use crate::guests::disk_stream::{
-    pattern_owner, sector_pattern, DONE_LINE, ERROR_PREFIX, FLUSHED_PREFIX, SECTOR_BYTES,
+    pattern_owner, sector_pattern, Transfer, DONE_LINE, ERROR_PREFIX, FLUSHED_PREFIX, SECTOR_BYTES,
 };
 use crate::runner::{run, Emulator, Outcome, RunOptions, RunReport};
 use regex::Regex;
@@ -166,16 +167,21 @@ pub fn fresh_image(name: &str, bytes: u64) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// `base` running `disk-stream` on QEMU with `image` as its disk, until
-/// the first `flushed` line and then `kill_after` that (or, with None,
-/// until `stream done`).
-pub fn stream_options(base: &RunOptions, image: &Path, kill_after: Option<Duration>) -> RunOptions {
+/// `base` running `disk-stream` (by `transfer`) on QEMU with `image` as
+/// its disk, until the first `flushed` line and then `kill_after` that
+/// (or, with None, until `stream done`).
+pub fn stream_options(
+    base: &RunOptions,
+    transfer: Transfer,
+    image: &Path,
+    kill_after: Option<Duration>,
+) -> RunOptions {
     let first = match kill_after {
         Some(_) => Regex::new(&regex::escape(FLUSHED_PREFIX)),
         None => Regex::new(&regex::escape(DONE_LINE)),
     };
     RunOptions {
-        guest: "disk-stream".into(),
+        guest: transfer.guest().into(),
         emulator: Emulator::Qemu,
         disk: Some(image.to_path_buf()),
         snapshot: false,
@@ -186,20 +192,21 @@ pub fn stream_options(base: &RunOptions, image: &Path, kill_after: Option<Durati
     }
 }
 
-/// Runs `disk-stream` on a fresh image named `name` of `bytes`; with
+/// Runs `disk-stream` (by `transfer`) on a fresh image named `name` of `bytes`; with
 /// `kill_after`, SIGKILLs QEMU that long after the first flush, else lets
 /// the guest stream to the end. Checks the image; the error is one line
 /// (the offending sector, or how the run went wrong) and the image is kept
 /// for a look, otherwise it is removed.
 pub fn stream_run(
     base: &RunOptions,
+    transfer: Transfer,
     name: &str,
     bytes: u64,
     kill_after: Option<Duration>,
 ) -> Result<RunSummary, String> {
     let started = Instant::now();
     let image = fresh_image(name, bytes)?;
-    let report = run(&stream_options(base, &image, kill_after)).inspect_err(|_| {
+    let report = run(&stream_options(base, transfer, &image, kill_after)).inspect_err(|_| {
         // The run never started: the image holds nothing worth a look.
         let _ = std::fs::remove_file(&image);
     })?;
@@ -274,11 +281,21 @@ pub fn kill_delays(seed: u64, runs: usize) -> Vec<Duration> {
         .collect()
 }
 
+/// The transfer of kill run `run`: PIO on even runs, DMA on odd ones.
+pub fn transfer_of_run(run: usize) -> Transfer {
+    if run.is_multiple_of(2) {
+        Transfer::Pio
+    } else {
+        Transfer::Dma
+    }
+}
+
 /// One run's line: what the kill left and what was checked.
 pub fn describe_run(run: usize, delay: Duration, s: &RunSummary) -> String {
     format!(
-        "run {run}: {} {} ms after the first flush: flushed {:#06x} seen ({} flushes), \
+        "run {run} ({}): {} {} ms after the first flush: flushed {:#06x} seen ({} flushes), \
          {} sectors written, checked in {:.1} s",
+        transfer_of_run(run).guest(),
         if s.killed {
             "killed"
         } else if s.done {
@@ -308,14 +325,17 @@ pub fn soak(base: &RunOptions, seed: u64, runs: usize, mut line: impl FnMut(&str
     let mut tally = Tally::default();
     let pid = std::process::id();
     for (i, delay) in kill_delays(seed, runs).into_iter().enumerate() {
-        match stream_run(base, &format!("kill-{pid}-{i}"), IMAGE_BYTES, Some(delay)) {
+        let transfer = transfer_of_run(i);
+        let name = format!("kill-{pid}-{i}");
+        match stream_run(base, transfer, &name, IMAGE_BYTES, Some(delay)) {
             Ok(s) => {
                 tally.passed += 1;
                 line(&describe_run(i, delay, &s));
             }
             Err(e) => {
                 let failure = format!(
-                    "seed {seed:#x}, run {i} (kill {} ms after the first flush): {e}",
+                    "seed {seed:#x}, run {i} ({}, kill {} ms after the first flush): {e}",
+                    transfer.guest(),
                     delay.as_millis()
                 );
                 line(&format!("run {i}: FAILED: {failure}"));

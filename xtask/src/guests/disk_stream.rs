@@ -1,6 +1,9 @@
-//! `disk-stream`: from real mode, streams numbered sectors to the IDE
-//! primary master from LBA 0 to the end of the disk and says on COM1 how far
-//! the written data is durable, for the durability tests (`soak_disks`).
+//! `disk-stream` and `disk-stream-dma`: from real mode, stream numbered
+//! sectors to the IDE primary master from LBA 0 to the end of the disk and
+//! say on COM1 how far the written data is durable, for the durability
+//! tests (`soak_disks`). The first writes by PIO, the second by bus-master
+//! DMA (SFF-8038i rev 1.0, "Bus Master IDE Controller"), which the
+//! hypervisor completes asynchronously on a host disk.
 //!
 //! References are to ATA/ATAPI-6 (T13/1410D revision 3b): 8.15 IDENTIFY
 //! DEVICE (words 60-61, the number of user-addressable sectors for 28-bit
@@ -16,16 +19,18 @@
 //! What the guest does:
 //! 1. IDENTIFY DEVICE; the sector count is words 60-61, capped at
 //!    [`MAX_SECTORS`]; it prints `stream sectors <count>`.
-//! 2. WRITE SECTOR(S) of [`SECTORS_PER_COMMAND`] sectors (fewer at the
-//!    end) from LBA 0 upwards, each sector holding [`sector_pattern`] of its
-//!    LBA, polled (nIEN set).
+//! 2. WRITE SECTOR(S) (or WRITE DMA, CAh, section 8 "WRITE DMA" with 9.9
+//!    "DMA command protocol") of [`SECTORS_PER_COMMAND`] sectors (fewer at
+//!    the end) from LBA 0 upwards, each sector holding [`sector_pattern`]
+//!    of its LBA, polled (nIEN set).
 //! 3. After every [`COMMANDS_PER_FLUSH`] commands and after the last one,
 //!    FLUSH CACHE; once it completed without ERR or DF it prints
 //!    [`FLUSHED_PREFIX`] and the number of sectors from LBA 0 written so
 //!    far, 8 hex digits: every one of them is durable from then on.
 //! 4. At the end of the disk: [`DONE_LINE`], then `cli; hlt` (the run
 //!    ends cleanly). Any error: [`ERROR_PREFIX`], the stage (`identify`,
-//!    `size`, `write`, `flush`), the Error and Status registers, then halt.
+//!    `size`, `write`, `bus master`, `flush`), the Error and Status
+//!    registers, then halt.
 //!
 //! Counts are printed only after the flush they describe completed, so a
 //! count the host saw on the console is a claim the disk image must honour.
@@ -138,6 +143,23 @@ const NIEN: u32 = 0x02;
 const CMD_IDENTIFY_DEVICE: u32 = 0xEC;
 const CMD_WRITE_SECTORS: u32 = 0x30;
 const CMD_FLUSH_CACHE: u32 = 0xE7;
+const CMD_WRITE_DMA: u32 = 0xCA;
+
+// The primary channel's bus-master registers (SFF-8038i rev 1.0, "Bus
+// Master IDE Register Description"; BAR4 where the board leaves it).
+const BM_COMMAND: u32 = pc_layout::ports::IDE_BUS_MASTER as u32;
+const BM_STATUS: u32 = BM_COMMAND + 2;
+const BM_PRD_TABLE: u32 = BM_COMMAND + 4;
+/// Command bit 0: Start/Stop Bus Master (bit 3 clear: reads from memory).
+const BM_START: u32 = 0x01;
+/// Status bits: Active (0), Error (1), Interrupt (2).
+const BM_ACTIVE: u32 = 0x01;
+const BM_ERROR: u32 = 0x02;
+const BM_INTERRUPT: u32 = 0x04;
+/// The one-entry PRD table (dword aligned, within one 64 KiB page).
+const PRD_TABLE: u32 = 0x0600;
+/// PRD entry bit 31: End Of Table.
+const PRD_EOT: u32 = 0x8000_0000;
 
 const BSY: u32 = 0x80;
 const DF: u32 = 0x20;
@@ -156,10 +178,40 @@ struct Strings {
     identify: u32,
     size: u32,
     write: u32,
+    bus_master: u32,
     flush: u32,
 }
 
+/// How the guest moves its sectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// WRITE SECTOR(S), PIO data-out (`disk-stream`).
+    Pio,
+    /// WRITE DMA through the PIIX3 bus master (`disk-stream-dma`).
+    Dma,
+}
+
+impl Transfer {
+    /// The built-in guest that streams this way.
+    pub fn guest(self) -> &'static str {
+        match self {
+            Transfer::Pio => "disk-stream",
+            Transfer::Dma => "disk-stream-dma",
+        }
+    }
+}
+
+/// `disk-stream`: the sectors by PIO.
 pub fn build() -> Vec<u8> {
+    build_with(Transfer::Pio)
+}
+
+/// `disk-stream-dma`: the sectors by bus-master DMA.
+pub fn build_dma() -> Vec<u8> {
+    build_with(Transfer::Dma)
+}
+
+fn build_with(transfer: Transfer) -> Vec<u8> {
     let mut b = RomBuilder::new();
     let mut z = |s: &str| b.data(format!("{s}\0").as_bytes());
     let s = Strings {
@@ -173,9 +225,10 @@ pub fn build() -> Vec<u8> {
         identify: z("identify"),
         size: z("size"),
         write: z("write"),
+        bus_master: z("bus master"),
         flush: z("flush"),
     };
-    assemble(&mut b.asm, &s).expect("disk-stream guest assembles");
+    assemble(&mut b.asm, &s, transfer).expect("disk-stream guest assembles");
     b.finish()
 }
 
@@ -239,7 +292,105 @@ fn subroutines(
     a.ret()
 }
 
-fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
+/// The task file of a 28-bit command on `VAR_COUNT` sectors at `VAR_LBA`:
+/// LBA Low/Mid/High, the Device register with LBA bits 27:24, the Sector
+/// Count.
+fn taskfile(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    a.mov(eax, dword_ptr(VAR_LBA).es())?;
+    for port in [LBA_LOW, LBA_MID, LBA_HIGH] {
+        a.mov(dx, port)?;
+        a.out(dx, al)?;
+        a.shr(eax, 8u32)?;
+    }
+    a.and(al, 0x0Fu32)?;
+    a.or(al, DEVICE_LBA_MASTER)?;
+    a.mov(dx, DEVICE)?;
+    a.out(dx, al)?;
+    a.mov(ax, word_ptr(VAR_COUNT).es())?;
+    a.mov(dx, SECTOR_COUNT)?;
+    a.out(dx, al)
+}
+
+/// WRITE SECTOR(S) (30h), PIO data-out: per sector, BSY clear and DRQ set,
+/// then 256 words from the buffer; after the last, BSY, DRQ, ERR and DF
+/// all clear.
+fn write_pio(
+    a: &mut CodeAssembler,
+    wait_not_busy: CodeLabel,
+    failed: CodeLabel,
+) -> Result<(), IcedError> {
+    let mut sector = a.create_label();
+    taskfile(a)?;
+    out_al(a, STATUS_COMMAND, CMD_WRITE_SECTORS)?;
+    a.mov(si, BUFFER)?;
+    a.mov(bp, word_ptr(VAR_COUNT).es())?;
+    a.set_label(&mut sector)?;
+    a.call(wait_not_busy)?;
+    a.test(al, ERR | DF)?;
+    a.jnz(failed)?;
+    a.test(al, DRQ)?;
+    a.jz(failed)?;
+    a.push(ds)?;
+    a.push(es)?;
+    a.pop(ds)?;
+    a.mov(dx, DATA)?;
+    a.mov(cx, 256u32)?;
+    a.rep().outsw()?;
+    a.pop(ds)?;
+    a.dec(bp)?;
+    a.jnz(sector)?;
+    a.call(wait_not_busy)?;
+    a.test(al, ERR | DF | DRQ)?;
+    a.jnz(failed)
+}
+
+/// WRITE DMA (CAh) through the bus master (SFF-8038i): a one-entry PRD
+/// table (the buffer, the command's bytes, EOT), Error and Interrupt
+/// cleared, the command, then Start with the direction "read from
+/// memory". Done when the bus master's Interrupt bit is set (the device
+/// completed; it stays clear while the host works) and BSY clears; then
+/// Start is cleared (never before: that would abort the transfer). The
+/// bus master must be no longer Active (the table was used up) and without
+/// Error, the device without ERR, DF or DRQ.
+fn write_dma(
+    a: &mut CodeAssembler,
+    wait_not_busy: CodeLabel,
+    failed: CodeLabel,
+    dma_failed: CodeLabel,
+) -> Result<(), IcedError> {
+    let mut poll = a.create_label();
+    out_al(a, BM_COMMAND, 0)?;
+    out_al(a, BM_STATUS, BM_ERROR | BM_INTERRUPT)?; // write 1 to clear
+    a.mov(dword_ptr(PRD_TABLE).es(), BUFFER)?;
+    a.movzx(eax, word_ptr(VAR_COUNT).es())?;
+    a.shl(eax, 9u32)?; // bytes, at most 4096: bits 15:0
+    a.or(eax, PRD_EOT)?;
+    a.mov(dword_ptr(PRD_TABLE + 4).es(), eax)?;
+    a.mov(dx, BM_PRD_TABLE)?;
+    a.mov(eax, PRD_TABLE)?;
+    a.out(dx, eax)?;
+    taskfile(a)?;
+    out_al(a, STATUS_COMMAND, CMD_WRITE_DMA)?;
+    out_al(a, BM_COMMAND, BM_START)?; // bit 3 clear: memory to the device
+    a.mov(dx, BM_STATUS)?;
+    a.set_label(&mut poll)?;
+    a.in_(al, dx)?;
+    a.test(al, BM_INTERRUPT)?;
+    a.jz(poll)?;
+    a.call(wait_not_busy)?;
+    a.mov(bl, al)?;
+    a.mov(dx, BM_STATUS)?;
+    a.in_(al, dx)?;
+    a.mov(bh, al)?;
+    out_al(a, BM_COMMAND, 0)?;
+    a.mov(al, bl)?;
+    a.test(bh, BM_ACTIVE | BM_ERROR)?;
+    a.jnz(dma_failed)?;
+    a.test(al, ERR | DF | DRQ)?;
+    a.jnz(failed)
+}
+
+fn assemble(a: &mut CodeAssembler, s: &Strings, transfer: Transfer) -> Result<(), IcedError> {
     let mut print_label = a.create_label();
     let mut print_hex = a.create_label();
     let mut wait_not_busy = a.create_label();
@@ -248,13 +399,13 @@ fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
     let mut next_command = a.create_label();
     let mut full = a.create_label();
     let mut fill = a.create_label();
-    let mut sector = a.create_label();
     let mut flush = a.create_label();
     let mut halt = a.create_label();
     let mut error = a.create_label();
     let mut identify_failed = a.create_label();
     let mut size_failed = a.create_label();
     let mut write_failed = a.create_label();
+    let mut dma_failed = a.create_label();
     let mut flush_failed = a.create_label();
 
     emit_prologue(a)?;
@@ -317,47 +468,12 @@ fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
     a.dec(bp)?;
     a.jnz(fill)?;
 
-    // ---- WRITE SECTOR(S) (30h), LBA28, PIO data-out.
+    // ---- The command: WRITE SECTOR(S) or WRITE DMA.
     a.call(wait_not_busy)?;
-    a.mov(eax, dword_ptr(VAR_LBA).es())?;
-    a.mov(dx, LBA_LOW)?;
-    a.out(dx, al)?;
-    a.shr(eax, 8u32)?;
-    a.mov(dx, LBA_MID)?;
-    a.out(dx, al)?;
-    a.shr(eax, 8u32)?;
-    a.mov(dx, LBA_HIGH)?;
-    a.out(dx, al)?;
-    a.shr(eax, 8u32)?;
-    a.and(al, 0x0Fu32)?;
-    a.or(al, DEVICE_LBA_MASTER)?;
-    a.mov(dx, DEVICE)?;
-    a.out(dx, al)?;
-    a.mov(ax, word_ptr(VAR_COUNT).es())?;
-    a.mov(dx, SECTOR_COUNT)?;
-    a.out(dx, al)?;
-    out_al(a, STATUS_COMMAND, CMD_WRITE_SECTORS)?;
-    a.mov(si, BUFFER)?;
-    a.mov(bp, word_ptr(VAR_COUNT).es())?;
-    a.set_label(&mut sector)?;
-    a.call(wait_not_busy)?;
-    a.test(al, ERR | DF)?;
-    a.jnz(write_failed)?;
-    a.test(al, DRQ)?;
-    a.jz(write_failed)?;
-    a.push(ds)?;
-    a.push(es)?;
-    a.pop(ds)?;
-    a.mov(dx, DATA)?;
-    a.mov(cx, 256u32)?;
-    a.rep().outsw()?;
-    a.pop(ds)?;
-    a.dec(bp)?;
-    a.jnz(sector)?;
-    // After the last sector: BSY, DRQ, ERR and DF all clear.
-    a.call(wait_not_busy)?;
-    a.test(al, ERR | DF | DRQ)?;
-    a.jnz(write_failed)?;
+    match transfer {
+        Transfer::Pio => write_pio(a, wait_not_busy, write_failed)?,
+        Transfer::Dma => write_dma(a, wait_not_busy, write_failed, dma_failed)?,
+    }
     a.movzx(eax, word_ptr(VAR_COUNT).es())?;
     a.add(dword_ptr(VAR_LBA).es(), eax)?;
     a.inc(word_ptr(VAR_COMMANDS).es())?;
@@ -393,6 +509,7 @@ fn assemble(a: &mut CodeAssembler, s: &Strings) -> Result<(), IcedError> {
         (&mut identify_failed, s.identify),
         (&mut size_failed, s.size),
         (&mut write_failed, s.write),
+        (&mut dma_failed, s.bus_master),
         (&mut flush_failed, s.flush),
     ] {
         a.set_label(label)?;
@@ -422,6 +539,8 @@ mod tests {
     #[test]
     fn assembles_into_a_rom() {
         assert_eq!(build().len(), super::super::ROM_SIZE);
+        assert_eq!(build_dma().len(), super::super::ROM_SIZE);
+        assert_ne!(build(), build_dma());
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub const BUILTIN_GUESTS: &[BuiltinGuest] = &[
         build: disk_stream::build,
     },
     BuiltinGuest {
+        name: "disk-stream-dma",
+        about: "disk-stream by WRITE DMA through the bus master (run with a disk)",
+        build: disk_stream::build_dma,
+    },
+    BuiltinGuest {
         name: "keyboard",
         about: "prints the first 8 PS/2 scan codes it gets on IRQ1 (run with terminal input as keyboard)",
         build: keyboard::build,
