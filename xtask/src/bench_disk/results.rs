@@ -18,6 +18,10 @@ pub const BASELINE: [(&str, f64, &str); 3] = [
     ("rand-read-qd1", 570.0, "IOPS"),
 ];
 
+/// Issue 13's target: the host-backed path's sequential I/O within this
+/// factor of the in-memory path's.
+pub const TARGET_SEQ: f64 = 1.5;
+
 /// One `diskbench` line's fields.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
@@ -213,6 +217,18 @@ pub fn table(records: &[Record]) -> String {
             out.push_str(&format!(" {cell:>20}"));
         }
         out.push('\n');
+    }
+    for w in ["seq-read", "seq-write"] {
+        if let Some(r) = ratio(records, "ide-dma", "ide-dma-mem", w) {
+            let verdict = if r * TARGET_SEQ >= 1.0 {
+                "within"
+            } else {
+                "OUTSIDE"
+            };
+            out.push_str(&format!(
+                "{w}: ide-dma is {r:.2}x the in-memory ide-dma-mem of this run, {verdict} issue 13's target of 1/{TARGET_SEQ}\n"
+            ));
+        }
     }
     out.push_str(
         "\nide-dma against issue 13's in-memory baseline (dd, 64 MiB, O_DIRECT, nested TCG):\n",

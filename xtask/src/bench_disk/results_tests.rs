@@ -119,6 +119,22 @@ fn the_table_shows_every_record_and_the_ratios_of_paths_that_ran() {
     );
     let row = t.lines().find(|l| l.starts_with("seq-read ")).unwrap();
     assert!(row.contains("4.00x") && row.contains('-'), "{t}");
+    assert!(
+        !t.contains("of this run"),
+        "no ide-dma-mem, no verdict: {t}"
+    );
+    let mem = record("ide-dma-mem", &slow, None, None, Some("MWDMA2"));
+    let within = table(&[records[0].clone(), mem]);
+    assert!(within.contains("seq-read: ide-dma is 4.00x the in-memory ide-dma-mem of this run, within issue 13's target of 1/1.5"), "{within}");
+    let outside = table(&[
+        record("ide-dma", &slow, None, None, None),
+        record("ide-dma-mem", &line, None, None, None),
+    ]);
+    assert!(
+        outside
+            .contains("seq-read: ide-dma is 0.25x the in-memory ide-dma-mem of this run, OUTSIDE"),
+        "{outside}"
+    );
     // 128 MiB/s is 134.2 MB/s against 245 MB/s.
     assert!(
         t.contains("seq-read           134.2 MB/s vs 245 MB/s: 0.55x (OUTSIDE the 1.5x target)"),
