@@ -32,7 +32,7 @@
 //!   path can feed the same `poll`).
 //!
 //! [`crate::SectorQueue`] is the real thing: the host virtio-blk disk with
-//! up to its virtqueue's size of requests in flight, completed by polling.
+//! as many requests in flight as its virtqueue holds, completed by polling.
 //! [`Immediate`] gives every synchronous [`BlockBackend`] this shape (each
 //! request completes within `submit`). The IDE controller uses a medium's
 //! queue where [`BlockBackend::as_queue`] offers one (bus-master DMA) and

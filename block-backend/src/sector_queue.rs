@@ -49,7 +49,7 @@ pub trait QueueDevice {
     /// True when the device has a volatile write cache [`Self::flush`]
     /// empties.
     fn has_write_cache(&self) -> bool;
-    /// Most requests the device holds at once (a virtqueue's size).
+    /// Most requests the device holds at once (what fits its virtqueue).
     fn slots(&self) -> usize;
     /// Starts reading `sectors` sectors at `lba` into a buffer the device
     /// owns; `sectors * 512` is at most [`crate::sector::MAX_REQUEST_BYTES`]. Returns the

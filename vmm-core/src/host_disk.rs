@@ -12,9 +12,10 @@
 //! translation, `arch/virtio_hal.rs`) and PCI configuration access.
 //!
 //! Requests are asynchronous: `VirtioDisk` is a
-//! [`block_backend::QueueDevice`], so `block_backend::SectorQueue` keeps up
-//! to the virtqueue's size of them on the device at once (Virtio 1.2, 2.7
-//! "Split Virtqueues"), each added with the driver's non-blocking calls and
+//! [`block_backend::QueueDevice`], so `block_backend::SectorQueue` keeps as
+//! many on the device at once as its virtqueue holds (16 descriptors, three
+//! per request: Virtio 1.2, 2.7 "Split Virtqueues", 5.2.6), each added with
+//! the driver's non-blocking calls and
 //! found finished by polling the used ring (`peek_used`) on the run loop's
 //! exits, on the host tick and while the guest is halted; the device's
 //! interrupts stay off (2.7.10, `VIRTQ_AVAIL_F_NO_INTERRUPT`), so no host
