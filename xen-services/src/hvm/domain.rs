@@ -440,6 +440,8 @@ impl XenDomain {
     pub fn poll(&mut self, g: &mut dyn GuestAccess) -> bool {
         let mut raised = self.fire_timers(g);
         raised |= self.push_console_input(g);
+        // The store events of re-plugged vbds raise the store port.
+        raised |= self.recreate_due_vbds(g);
         raised
     }
 }

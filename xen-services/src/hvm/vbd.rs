@@ -8,6 +8,15 @@
 //! loop) owns it and hands it to [`XenDomain::serve_vbd`], since the same
 //! host disk backs the emulated IDE disk before the guest unplugs it.
 //!
+//! A frontend that closed (its driver unbound or unloaded, or the guest
+//! shutting down) leaves its xenbus device at Closed, and Linux's xenbus
+//! never takes a device back from Closed: only a device the toolstack
+//! creates anew starts again (`xenbus_probe_node` wants Initialising). So
+//! the hypervisor does what `xl block-detach` then `xl block-attach` would:
+//! it removes the vbd's nodes (the guest's xenbus deletes the device) and,
+//! once the guest has had [`RECREATE_DELAY_NS`] to act on that, writes
+//! them again; a loaded or reloaded blkfront then connects as at boot.
+//!
 //! The ring's grants are checked on every pass rather than pinned for the
 //! connection's life: a copying backend needs no mapping, the in-use flags
 //! never stay set, and a frontend that revokes its ring has the vbd closed
@@ -28,6 +37,12 @@ use xen_abi::grant_table::GrantRef;
 use xen_abi::xenbus::XenbusState;
 use xen_abi::XEN_PAGE_SIZE;
 
+/// Guest time between removing a closed vbd's nodes and writing them
+/// again: the guest's xenwatch thread must have seen the removal first,
+/// or it keeps its Closed device (`xenbus_dev_changed` finds the node
+/// back and the device still there).
+pub const RECREATE_DELAY_NS: u64 = 500_000_000;
+
 /// One vbd.
 pub(super) struct VbdSlot {
     config: VbdConfig,
@@ -38,6 +53,8 @@ pub(super) struct VbdSlot {
     stats: VbdStats,
     /// Connections made.
     connections: u32,
+    /// The nodes are gone and come back at this system time.
+    recreate_at: Option<u64>,
 }
 
 /// A connected vbd.
@@ -96,6 +113,7 @@ impl XenDomain {
             live: None,
             stats: VbdStats::default(),
             connections: 0,
+            recreate_at: None,
         });
         self.vbds.len() - 1
     }
@@ -158,10 +176,49 @@ impl XenDomain {
                         self.fail_vbd(g, i, &e);
                     }
                 }
+                Step::Disconnect(XenbusState::Closed) => {
+                    self.disconnect_vbd(g, i, XenbusState::Closed);
+                    self.remove_vbd_nodes(g, i);
+                }
                 Step::Disconnect(to) => self.disconnect_vbd(g, i, to),
                 Step::Restart => self.set_vbd_state(g, i, XenbusState::InitWait),
             }
         }
+    }
+
+    /// Step one of a re-plug: the nodes go (the guest's xenbus deletes
+    /// its device), to come back after [`RECREATE_DELAY_NS`].
+    fn remove_vbd_nodes(&mut self, g: &mut dyn GuestAccess, i: usize) {
+        let domid = self.config.domid;
+        let cfg = self.vbds[i].config;
+        let mut s = Dom0Store::new(&mut self.store);
+        xenbus::destroy(&mut s, domid, &cfg);
+        let events = s.events;
+        self.vbds[i].recreate_at = Some(self.system_time(g).saturating_add(RECREATE_DELAY_NS));
+        self.deliver_store_events(g, events);
+    }
+
+    /// Step two: the nodes of every vbd whose time has come are written
+    /// again, the backend waiting (InitWait) for a new frontend. True if
+    /// any were.
+    pub(super) fn recreate_due_vbds(&mut self, g: &mut dyn GuestAccess) -> bool {
+        let now = self.system_time(g);
+        let mut any = false;
+        for i in 0..self.vbds.len() {
+            if self.vbds[i].recreate_at.is_none_or(|t| now < t) {
+                continue;
+            }
+            self.vbds[i].recreate_at = None;
+            let domid = self.config.domid;
+            let cfg = self.vbds[i].config;
+            let mut s = Dom0Store::new(&mut self.store);
+            xenbus::create(&mut s, domid, &cfg);
+            let events = s.events;
+            self.vbds[i].state = XenbusState::InitWait;
+            self.deliver_store_events(g, events);
+            any = true;
+        }
+        any
     }
 
     fn set_vbd_state(&mut self, g: &mut dyn GuestAccess, i: usize, state: XenbusState) {

@@ -257,9 +257,16 @@ fn the_frontend_closes_and_reconnects_as_a_module_reload_does() {
     assert_eq!(bus.read(&mut d, &mut g, &format!("{BE}/state")), b"5");
     assert!(!d.vbd_connected(0));
     bus.write(&mut d, &mut g, &format!("{FE}/state"), "6");
-    assert_eq!(bus.read(&mut d, &mut g, &format!("{BE}/state")), b"6");
-    // Reloaded: Initialising, the backend waits again, a new connection.
-    bus.write(&mut d, &mut g, &format!("{FE}/state"), "1");
+    // Closed: the nodes go, as `xl block-detach` takes them...
+    assert!(bus.read(&mut d, &mut g, &format!("{BE}/state")).is_empty());
+    assert!(bus.read(&mut d, &mut g, &format!("{FE}/state")).is_empty());
+    poll(&mut d, &mut g);
+    assert!(bus.read(&mut d, &mut g, &format!("{FE}/state")).is_empty());
+    // ...and come back fresh once the guest had time to drop its device,
+    // as `xl block-attach` writes them.
+    g.tsc += config().tsc_hz;
+    poll(&mut d, &mut g);
+    assert_eq!(bus.read(&mut d, &mut g, &format!("{FE}/state")), b"1");
     assert_eq!(bus.read(&mut d, &mut g, &format!("{BE}/state")), b"2");
     let port = connect(&mut d, &mut g, &mut bus);
     assert_eq!(bus.read(&mut d, &mut g, &format!("{BE}/state")), b"4");
