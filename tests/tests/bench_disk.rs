@@ -3,11 +3,12 @@
 //! sizes; every workload's line is parsed and positive, and the hypervisor
 //! path has its exits per MiB. (About a minute and a half on 2 cores.)
 
-use xtask::bench_disk::{run_bench, BenchOptions, Sizes, WORKLOADS};
+use xtask::bench_disk::{run_bench, BenchOptions, Report, Sizes, WORKLOADS};
 
 #[test]
 fn disk_benchmark_measures_a_hypervisor_path_and_a_plain_qemu_path() {
     let opts = BenchOptions {
+        report: Report::Disk,
         sizes: Sizes {
             image_mib: 16,
             seq_mib: 2,

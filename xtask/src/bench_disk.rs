@@ -15,6 +15,10 @@
 //! - `ide-dma`: the same with bus-master DMA (libata's default);
 //! - `ide-dma-mem`: the same with the disk a boot module in the
 //!   hypervisor's memory, the old path (its writes are discarded);
+//! - `pv`: the hypervisor with the Xen platform on (`bench io` only unless
+//!   named): the stock kernel's xen-blkfront sees the disk as `/dev/xvda`
+//!   (waited for: blkfront probes asynchronously) through the hypervisor's
+//!   blkback on the same host virtio-blk device;
 //! - `qemu-virtio`, `qemu-ide`: the same kernel booted by plain QEMU TCG
 //!   (SeaBIOS), the image as QEMU's own virtio-blk or IDE disk with the
 //!   same host cache options.
@@ -25,10 +29,17 @@
 //! runner notes how long the log was when each marker matched, so the
 //! snapshots at two markers bracket one workload. The same function run
 //! around `true` (the calibration window: typing, sleeping, the marker)
-//! gives the exits that are not the workload's, taken off.
+//! gives the exits that are not the workload's, taken off. With the Xen
+//! platform on, the snapshots' hypercall, event-channel and vbd counters
+//! are taken the same way (`xen_counts.rs`).
+//!
+//! `bench disk` reports issue 13's table (`results::table`, `disk.json`);
+//! `bench io` runs every path and reports issue 14's (`crate::bench_io`,
+//! `io.json`, `io.svg`), both through [`run_bench`].
 
 mod direct;
 pub mod results;
+mod xen_counts;
 
 pub use direct::QemuDisk;
 pub use results::{Record, WORKLOADS};
@@ -87,10 +98,21 @@ const fn hv(name: &'static str, disk_in_memory: bool, setup: &'static str) -> Di
 }
 
 /// Every path, in the order they run and are shown.
-pub const PATHS: [DiskPath; 5] = [
+pub const PATHS: [DiskPath; 6] = [
     hv("ide-pio", false, PIO_SETUP),
     hv("ide-dma", false, ""),
     hv("ide-dma-mem", true, ""),
+    DiskPath {
+        name: "pv",
+        host: Host::Hypervisor {
+            xen: true,
+            disk_in_memory: false,
+        },
+        device: "/dev/xvda",
+        setup: "",
+        ata_mode: None,
+        slow: false,
+    },
     DiskPath {
         name: "qemu-virtio",
         host: Host::Qemu(QemuDisk::Virtio),
@@ -137,11 +159,23 @@ impl Sizes {
     };
 }
 
+/// Which benchmark a run is, for its default paths and its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// `bench disk`: issue 13's emulated paths (every path but `pv` unless
+    /// asked for) and their table.
+    Disk,
+    /// `bench io`: every path, issue 14's table with its ratios and
+    /// targets, and the plot (`crate::bench_io`).
+    Io,
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
+    pub report: Report,
     pub sizes: Sizes,
-    /// Path names; empty: all of [`PATHS`].
+    /// Path names; empty: the report's default (see [`Report`]).
     pub paths: Vec<String>,
     /// The scratch image is `target/bench/<name>.img` (removed at the end),
     /// the results `target/bench/<name>.json`.
@@ -150,8 +184,9 @@ pub struct BenchOptions {
     pub target_dir: Option<PathBuf>,
 }
 
-/// The paths `names` asks for, in [`PATHS`] order; an unknown name is one line.
-pub fn select_paths(names: &[String]) -> Result<Vec<DiskPath>, String> {
+/// The paths `names` asks for, in [`PATHS`] order (none: `report`'s
+/// default); an unknown name is one line.
+pub fn select_paths(names: &[String], report: Report) -> Result<Vec<DiskPath>, String> {
     let known: Vec<&str> = PATHS.iter().map(|p| p.name).collect();
     if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
         return Err(format!(
@@ -161,7 +196,13 @@ pub fn select_paths(names: &[String]) -> Result<Vec<DiskPath>, String> {
     }
     Ok(PATHS
         .iter()
-        .filter(|p| names.is_empty() || names.iter().any(|n| n == p.name))
+        .filter(|p| {
+            if names.is_empty() {
+                report == Report::Io || p.name != "pv"
+            } else {
+                names.iter().any(|n| n == p.name)
+            }
+        })
         .copied()
         .collect())
 }
@@ -188,7 +229,7 @@ pub fn script(path: &DiskPath, sizes: &Sizes) -> (Vec<Regex>, Vec<(usize, String
         format!("{}; ", path.setup)
     };
     let prepare = format!(
-        "{DEFINE}; {setup}i=0; while [ ! -b {dev} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
+        "{DEFINE}; {setup}i=0; while [ ! -b {dev} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; \
          echo \"mode=$(cat /sys/class/ata_device/dev1.0/xfer_mode 2>/dev/null || echo none) \
          dev=$([ -b {dev} ] && echo ok || echo missing)\"\r"
     );
@@ -371,25 +412,35 @@ fn measure(
     Ok(records)
 }
 
-/// `cargo xtask bench disk [--quick] [--paths a,b]`: a bad path name is
-/// refused before anything is provisioned or built.
-pub fn command(quick: bool, paths: Vec<String>) -> Result<(), String> {
-    select_paths(&paths)?;
+/// `cargo xtask bench disk|io [--quick] [--paths a,b]`: a bad path name
+/// is refused before anything is provisioned or built.
+pub fn command(report: Report, quick: bool, paths: Vec<String>) -> Result<(), String> {
+    select_paths(&paths, report)?;
     provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])?;
     let opts = BenchOptions {
+        report,
         sizes: if quick { Sizes::QUICK } else { Sizes::FULL },
         paths,
-        name: "disk".into(),
+        name: match report {
+            Report::Disk => "disk",
+            Report::Io => "io",
+        }
+        .into(),
         target_dir: None,
     };
     run_bench(&opts).map(|_| ())
 }
 
 /// Runs the benchmark, prints its table, writes `target/bench/<name>.json`
-/// and returns the records; a path that failed is named in the error
-/// (after the others ran and were shown).
+/// (and for `bench io` the plot `<name>.svg`) and returns the records; a
+/// path that failed is named in the error (after the others ran and were
+/// shown).
 pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
-    let paths = select_paths(&opts.paths)?;
+    let paths = select_paths(&opts.paths, opts.report)?;
+    let what = match opts.report {
+        Report::Disk => "bench disk",
+        Report::Io => "bench io",
+    };
     tools::require("qemu-system-x86_64")?;
     let dir = workspace_root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -402,19 +453,19 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
     let mut records = Vec::new();
     let mut failures = Vec::new();
     for path in &paths {
-        eprintln!("xtask: bench disk: {} ...", path.name);
+        eprintln!("xtask: {what}: {} ...", path.name);
         let t = Instant::now();
         match measure(path, &opts.sizes, &iso, &image, opts.target_dir.as_ref()) {
             Ok(r) => {
                 eprintln!(
-                    "xtask: bench disk: {} done in {:.0} s",
+                    "xtask: {what}: {} done in {:.0} s",
                     path.name,
                     t.elapsed().as_secs_f64()
                 );
                 records.extend(r);
             }
             Err(e) => {
-                eprintln!("xtask: bench disk: {} failed: {e}", path.name);
+                eprintln!("xtask: {what}: {} failed: {e}", path.name);
                 failures.push(format!("{}: {}", path.name, e.lines().next().unwrap_or("")));
             }
         }
@@ -430,15 +481,23 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
         s.rand_secs,
         started.elapsed().as_secs_f64()
     );
-    print!("{}", results::table(&records));
     let json = dir.join(format!("{}.json", opts.name));
     std::fs::write(&json, results::to_json(&records))
         .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    match opts.report {
+        Report::Disk => print!("{}", results::table(&records)),
+        Report::Io => {
+            print!("{}", crate::bench_io::table(&records));
+            let svg = dir.join(format!("{}.svg", opts.name));
+            crate::bench_io::plot::write_svg(&records, &svg)?;
+            println!("plot: {}", svg.display());
+        }
+    }
     println!("records: {}", json.display());
     if failures.is_empty() {
         Ok(records)
     } else {
-        Err(format!("bench disk: {}", failures.join("; ")))
+        Err(format!("{what}: {}", failures.join("; ")))
     }
 }
 
@@ -448,13 +507,16 @@ mod tests {
 
     #[test]
     fn paths_are_selected_by_name_and_unknown_ones_refused_in_one_line() {
-        assert_eq!(select_paths(&[]).unwrap().len(), PATHS.len());
-        let two = select_paths(&["qemu-ide".into(), "ide-dma".into()]).unwrap();
+        assert_eq!(select_paths(&[], Report::Io).unwrap().len(), PATHS.len());
+        let disk = select_paths(&[], Report::Disk).unwrap();
+        assert_eq!(disk.len(), PATHS.len() - 1);
+        assert!(disk.iter().all(|p| p.name != "pv"));
+        let two = select_paths(&["qemu-ide".into(), "pv".into()], Report::Disk).unwrap();
         let names: Vec<&str> = two.iter().map(|p| p.name).collect();
-        assert_eq!(names, ["ide-dma", "qemu-ide"]);
-        let e = select_paths(&["pv".into()]).unwrap_err();
+        assert_eq!(names, ["pv", "qemu-ide"]);
+        let e = select_paths(&["xvda".into()], Report::Io).unwrap_err();
         assert!(
-            e.starts_with("--paths: no path `pv`") && !e.contains('\n'),
+            e.starts_with("--paths: no path `xvda`") && !e.contains('\n'),
             "{e}"
         );
     }
@@ -480,20 +542,21 @@ mod tests {
                 assert!(!e.is_match(text), "{e} matches the typed {text}");
             }
         }
-        let (_, send) = script(&PATHS[3], &Sizes::QUICK);
+        let (_, send) = script(&PATHS[4], &Sizes::QUICK);
         assert!(send[0].1.contains("/dev/vda") && !send[0].1.contains("rmmod"));
         assert_eq!(send[2].1, "w diskbench /dev/vda seq-read --mib 4\r");
     }
 
     #[test]
-    fn hypervisor_paths_run_without_xen_and_only_mem_keeps_the_disk_in_memory() {
+    fn only_pv_runs_with_xen_and_only_mem_keeps_the_disk_in_memory() {
         for p in PATHS {
             match p.host {
                 Host::Hypervisor {
                     xen,
                     disk_in_memory,
                 } => {
-                    assert!(!xen, "{}", p.name);
+                    assert_eq!(xen, p.name == "pv", "{}", p.name);
+                    assert_eq!(p.device == "/dev/xvda", xen, "{}", p.name);
                     assert_eq!(disk_in_memory, p.name == "ide-dma-mem");
                 }
                 Host::Qemu(_) => assert!(p.name.starts_with("qemu-")),

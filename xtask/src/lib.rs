@@ -4,6 +4,7 @@
 
 pub mod bench_boot;
 pub mod bench_disk;
+pub mod bench_io;
 pub mod bochs;
 pub mod build;
 pub mod expect;

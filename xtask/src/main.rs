@@ -56,10 +56,10 @@ enum Cmd {
     Bench {
         #[arg(value_enum)]
         what: BenchKind,
-        /// `disk`: tiny sizes (a 32 MiB image, 4 MiB sequential, 0.5 s random), to see it work.
+        /// `disk`, `io`: tiny sizes (a 32 MiB image, 4 MiB sequential, 0.5 s random), to see it work.
         #[arg(long)]
         quick: bool,
-        /// `disk`: only these paths, comma-separated (ide-pio, ide-dma, ide-dma-mem, qemu-virtio, qemu-ide).
+        /// `disk`, `io`: only these paths, comma-separated (ide-pio, ide-dma, ide-dma-mem, pv, qemu-virtio, qemu-ide).
         #[arg(long, value_delimiter = ',', value_name = "PATHS")]
         paths: Vec<String>,
     },
@@ -79,6 +79,8 @@ enum BenchKind {
     Boot,
     /// Linux guest disk I/O through emulated IDE (PIO, DMA, in-memory) beside plain QEMU's virtio-blk and IDE.
     Disk,
+    /// Linux guest disk I/O through the PV block device beside emulated IDE and plain QEMU, with issue 14's ratios, targets and plot.
+    Io,
 }
 
 #[derive(clap::Args)]
@@ -229,7 +231,15 @@ fn main() -> ExitCode {
             what: BenchKind::Disk,
             quick,
             paths,
-        } => match xtask::bench_disk::command(quick, paths) {
+        } => match xtask::bench_disk::command(xtask::bench_disk::Report::Disk, quick, paths) {
+            Ok(()) => 0,
+            Err(e) => fail(&e),
+        },
+        Cmd::Bench {
+            what: BenchKind::Io,
+            quick,
+            paths,
+        } => match xtask::bench_disk::command(xtask::bench_disk::Report::Io, quick, paths) {
             Ok(()) => 0,
             Err(e) => fail(&e),
         },

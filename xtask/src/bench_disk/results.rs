@@ -2,6 +2,7 @@
 //! console, the exit counts between two statistics snapshots, the records,
 //! the table with its ratios, and `disk.json`.
 
+pub use super::xen_counts::{parse_xen, XenCounts};
 use crate::bench_boot::parse_stats;
 use crate::runner::{STATS_BEGIN, STATS_END};
 use std::collections::BTreeMap;
@@ -72,11 +73,13 @@ pub fn console_errors(console: &str) -> Vec<String> {
         .collect()
 }
 
-/// Exit counts by reason and the handling cycles of one statistics block.
+/// Exit counts by reason, the handling cycles and the Xen counters of one
+/// statistics block.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub by_reason: BTreeMap<String, u64>,
     pub cycles: u64,
+    pub xen: Option<XenCounts>,
 }
 
 impl Counts {
@@ -97,6 +100,10 @@ impl Counts {
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             cycles: self.cycles.saturating_sub(earlier.cycles),
+            xen: self.xen.as_ref().map(|x| match &earlier.xen {
+                Some(e) => x.since(e),
+                None => x.clone(),
+            }),
         }
     }
 }
@@ -106,10 +113,12 @@ impl Counts {
 pub fn last_complete_counts(log: &str) -> Option<Counts> {
     let end = log.rfind(STATS_END)?;
     let start = log[..end].rfind(STATS_BEGIN)? + STATS_BEGIN.len();
-    let (rows, cycles, _guest) = parse_stats(&log[start..end]);
+    let block = &log[start..end];
+    let (rows, cycles, _guest) = parse_stats(block);
     Some(Counts {
         by_reason: rows.into_iter().map(|r| (r.reason, r.count)).collect(),
         cycles,
+        xen: parse_xen(block),
     })
 }
 
@@ -136,6 +145,15 @@ pub struct Record {
     pub handling_cycles_per_mib: Option<f64>,
     /// libata's transfer mode of the disk (`/sys/class/ata_device/dev1.0/xfer_mode`).
     pub xfer_mode: Option<String>,
+    /// With the Xen platform on, per MiB with the calibration taken off:
+    /// hypercalls, the guest's event-channel sends (blkfront's kicks), the
+    /// ports raised in the guest, and the vbd's events to the guest.
+    pub hypercalls_per_mib: Option<f64>,
+    pub event_sends_per_mib: Option<f64>,
+    pub events_raised_per_mib: Option<f64>,
+    pub vbd_events_per_mib: Option<f64>,
+    /// The window's hypercalls by `name/sub-op`.
+    pub hypercalls_by_call: Option<BTreeMap<String, u64>>,
 }
 
 /// The record of `line` with the exit counts of its window and of the
@@ -150,6 +168,10 @@ pub fn record(
     let mib = (line.bytes as f64 / f64::from(1u32 << 20)).max(1e-9);
     let idle_total = idle.map_or(0, Counts::total);
     let idle_cycles = idle.map_or(0, |c| c.cycles);
+    let xen = window.and_then(|w| w.xen.as_ref());
+    let idle_xen = idle.and_then(|c| c.xen.clone()).unwrap_or_default();
+    let per_mib =
+        |f: fn(&XenCounts) -> u64| xen.map(|x| f(x).saturating_sub(f(&idle_xen)) as f64 / mib);
     Record {
         path: path.into(),
         workload: line.workload.clone(),
@@ -165,10 +187,15 @@ pub fn record(
         idle_exits: idle.map(Counts::total),
         handling_cycles_per_mib: window.map(|w| w.cycles.saturating_sub(idle_cycles) as f64 / mib),
         xfer_mode: xfer_mode.map(str::to_string),
+        hypercalls_per_mib: per_mib(XenCounts::total_calls),
+        event_sends_per_mib: per_mib(|x| x.sends),
+        events_raised_per_mib: per_mib(|x| x.raised),
+        vbd_events_per_mib: per_mib(|x| x.vbd_events),
+        hypercalls_by_call: xen.map(|x| x.calls.clone()),
     }
 }
 
-fn find<'a>(records: &'a [Record], path: &str, workload: &str) -> Option<&'a Record> {
+pub fn find<'a>(records: &'a [Record], path: &str, workload: &str) -> Option<&'a Record> {
     records
         .iter()
         .find(|r| r.path == path && r.workload == workload)
@@ -263,7 +290,7 @@ pub fn table(records: &[Record]) -> String {
 }
 
 /// `s` as a JSON string.
-fn json_string(s: &str) -> String {
+pub fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -277,7 +304,7 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn json_number(v: f64) -> String {
+pub fn json_number(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.3}")
     } else {
@@ -294,31 +321,39 @@ pub fn to_json(records: &[Record]) -> String {
     let items: Vec<String> = records
         .iter()
         .map(|r| {
-            let reasons = json_opt(&r.exits_by_reason, |m| {
+            let map = |m: &BTreeMap<String, u64>| {
                 let kv: Vec<String> = m
                     .iter()
                     .map(|(k, v)| format!("{}: {v}", json_string(k)))
                     .collect();
                 format!("{{{}}}", kv.join(", "))
-            });
+            };
+            let num = |v: &Option<f64>| json_opt(v, |v| json_number(*v));
             format!(
                 "  {{\"path\": {}, \"workload\": {}, \"mib_per_s\": {}, \"iops\": {}, \"exits_per_mib\": {}, \
                  \"bytes\": {}, \"secs\": {}, \"ops\": {}, \"qd\": {}, \"direct\": {}, \"exits_by_reason\": {}, \
-                 \"idle_exits\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}}}",
+                 \"idle_exits\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}, \
+                 \"hypercalls_per_mib\": {}, \"event_sends_per_mib\": {}, \"events_raised_per_mib\": {}, \
+                 \"vbd_events_per_mib\": {}, \"hypercalls_by_call\": {}}}",
                 json_string(&r.path),
                 json_string(&r.workload),
                 json_number(r.mib_per_s),
                 json_number(r.iops),
-                json_opt(&r.exits_per_mib, |v| json_number(*v)),
+                num(&r.exits_per_mib),
                 r.bytes,
                 json_number(r.secs),
                 r.ops,
                 r.qd,
                 r.direct,
-                reasons,
+                json_opt(&r.exits_by_reason, map),
                 json_opt(&r.idle_exits, u64::to_string),
-                json_opt(&r.handling_cycles_per_mib, |v| json_number(*v)),
+                num(&r.handling_cycles_per_mib),
                 json_opt(&r.xfer_mode, |s| json_string(s)),
+                num(&r.hypercalls_per_mib),
+                num(&r.event_sends_per_mib),
+                num(&r.events_raised_per_mib),
+                num(&r.vbd_events_per_mib),
+                json_opt(&r.hypercalls_by_call, map),
             )
         })
         .collect();

@@ -72,15 +72,18 @@ fn records_take_the_calibration_off_and_plain_paths_have_null_exits() {
     let window = Counts {
         by_reason: [("io".to_string(), 6500u64)].into_iter().collect(),
         cycles: 64_000_100,
+        xen: None,
     };
     let idle = Counts {
         by_reason: [("io".to_string(), 100u64)].into_iter().collect(),
         cycles: 100,
+        xen: None,
     };
     let r = record("ide-dma", &line, Some(&window), Some(&idle), Some("MWDMA2"));
     assert_eq!(r.exits_per_mib, Some(100.0));
     assert_eq!(r.handling_cycles_per_mib, Some(1_000_000.0));
     assert_eq!(r.idle_exits, Some(100));
+    assert_eq!(r.hypercalls_per_mib, None);
     let plain = record("qemu-virtio", &line, None, None, None);
     assert_eq!(plain.exits_per_mib, None);
     let json = to_json(&[r, plain]);
@@ -92,7 +95,8 @@ fn records_take_the_calibration_off_and_plain_paths_have_null_exits() {
     assert!(json.contains("\"xfer_mode\": \"MWDMA2\""), "{json}");
     assert!(json.contains("\"path\": \"qemu-virtio\", \"workload\": \"seq-read\", \"mib_per_s\": 128.000, \"iops\": 128.000, \"exits_per_mib\": null,"), "{json}");
     assert!(
-        json.trim_end().ends_with("\"xfer_mode\": null}\n]"),
+        json.trim_end()
+            .ends_with("\"hypercalls_by_call\": null}\n]"),
         "{json}"
     );
     assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
@@ -139,5 +143,37 @@ fn the_table_shows_every_record_and_the_ratios_of_paths_that_ran() {
     assert!(
         t.contains("seq-read           134.2 MB/s vs 245 MB/s: 0.55x (OUTSIDE the 1.5x target)"),
         "{t}"
+    );
+}
+
+#[test]
+fn xen_counters_per_mib_take_the_calibration_off() {
+    let line = parse_line(LINE).unwrap();
+    let xen = |sends, events| XenCounts {
+        calls: [("event_channel_op/4".to_string(), sends)]
+            .into_iter()
+            .collect(),
+        sends,
+        vbd_events: events,
+        ..XenCounts::default()
+    };
+    let window = Counts {
+        xen: Some(xen(650, 128)),
+        ..Counts::default()
+    };
+    let idle = Counts {
+        xen: Some(xen(10, 0)),
+        ..Counts::default()
+    };
+    let r = record("pv", &line, Some(&window), Some(&idle), None);
+    assert_eq!(r.hypercalls_per_mib, Some(10.0));
+    assert_eq!(r.event_sends_per_mib, Some(10.0));
+    assert_eq!(r.vbd_events_per_mib, Some(2.0));
+    assert_eq!(r.events_raised_per_mib, Some(0.0));
+    let json = to_json(&[r]);
+    assert!(json.contains("\"hypercalls_per_mib\": 10.000"), "{json}");
+    assert!(
+        json.contains("\"hypercalls_by_call\": {\"event_channel_op/4\": 650}"),
+        "{json}"
     );
 }
