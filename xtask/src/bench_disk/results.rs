@@ -80,6 +80,9 @@ pub struct Counts {
     pub by_reason: BTreeMap<String, u64>,
     pub cycles: u64,
     pub xen: Option<XenCounts>,
+    /// The hypervisor's clock at the block (`at_ms`); of a difference, its
+    /// length.
+    pub at_ms: u64,
 }
 
 impl Counts {
@@ -100,6 +103,7 @@ impl Counts {
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             cycles: self.cycles.saturating_sub(earlier.cycles),
+            at_ms: self.at_ms.saturating_sub(earlier.at_ms),
             xen: self.xen.as_ref().map(|x| match &earlier.xen {
                 Some(e) => x.since(e),
                 None => x.clone(),
@@ -119,6 +123,10 @@ pub fn last_complete_counts(log: &str) -> Option<Counts> {
         by_reason: rows.into_iter().map(|r| (r.reason, r.count)).collect(),
         cycles,
         xen: parse_xen(block),
+        at_ms: block
+            .split_once("at_ms ")
+            .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
     })
 }
 
@@ -141,6 +149,10 @@ pub struct Record {
     pub exits_by_reason: Option<BTreeMap<String, u64>>,
     /// The exits of the same window around `true` instead of the workload.
     pub idle_exits: Option<u64>,
+    /// Exits per MiB beyond what the idle guest takes in the same time (the
+    /// calibration window's exits per ms times the workload window's
+    /// length): the exits of the I/O itself, without the timer's.
+    pub exits_above_idle_per_mib: Option<f64>,
     /// Hypervisor handling cycles per MiB, the calibration taken off.
     pub handling_cycles_per_mib: Option<f64>,
     /// libata's transfer mode of the disk (`/sys/class/ata_device/dev1.0/xfer_mode`).
@@ -178,6 +190,10 @@ pub fn record(
         mib_per_s: line.mib_per_s,
         iops: line.iops,
         exits_per_mib: window.map(|w| w.total().saturating_sub(idle_total) as f64 / mib),
+        exits_above_idle_per_mib: window.map(|w| {
+            let rate = idle.map_or(0.0, |i| i.total() as f64 / i.at_ms.max(1) as f64);
+            (w.total() as f64 - rate * w.at_ms as f64).max(0.0) / mib
+        }),
         bytes: line.bytes,
         secs: line.secs,
         ops: line.ops,
@@ -331,7 +347,7 @@ pub fn to_json(records: &[Record]) -> String {
             let num = |v: &Option<f64>| json_opt(v, |v| json_number(*v));
             format!(
                 "  {{\"path\": {}, \"workload\": {}, \"mib_per_s\": {}, \"iops\": {}, \"exits_per_mib\": {}, \
-                 \"bytes\": {}, \"secs\": {}, \"ops\": {}, \"qd\": {}, \"direct\": {}, \"exits_by_reason\": {}, \
+                 \"exits_above_idle_per_mib\": {}, \"bytes\": {}, \"secs\": {}, \"ops\": {}, \"qd\": {}, \"direct\": {}, \"exits_by_reason\": {}, \
                  \"idle_exits\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}, \
                  \"hypercalls_per_mib\": {}, \"event_sends_per_mib\": {}, \"events_raised_per_mib\": {}, \
                  \"vbd_events_per_mib\": {}, \"hypercalls_by_call\": {}}}",
@@ -340,6 +356,7 @@ pub fn to_json(records: &[Record]) -> String {
                 json_number(r.mib_per_s),
                 json_number(r.iops),
                 num(&r.exits_per_mib),
+                num(&r.exits_above_idle_per_mib),
                 r.bytes,
                 json_number(r.secs),
                 r.ops,
