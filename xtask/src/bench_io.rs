@@ -114,7 +114,7 @@ fn top_exits(r: &Record, n: usize) -> String {
 /// ratios side by side, then the targets as met or missed.
 pub fn table(records: &[Record]) -> String {
     let mut out = format!(
-        "{:<12} {:<15} {:>9} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}  {}\n",
+        "{:<12} {:<15} {:>9} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>5}  {}\n",
         "path",
         "workload",
         "MiB/s",
@@ -124,11 +124,12 @@ pub fn table(records: &[Record]) -> String {
         "hcalls/MiB",
         "kicks/MiB",
         "irqs/MiB",
+        "hv%",
         "top exits per MiB (workload window)"
     );
     for r in records {
         out.push_str(&format!(
-            "{:<12} {:<15} {:>9.2} {:>9.1} {:>10} {:>9} {:>10} {:>9} {:>9}  {}\n",
+            "{:<12} {:<15} {:>9.2} {:>9.1} {:>10} {:>9} {:>10} {:>9} {:>9} {:>5}  {}\n",
             r.path,
             r.workload,
             r.mib_per_s,
@@ -138,13 +139,15 @@ pub fn table(records: &[Record]) -> String {
             cell(r.hypercalls_per_mib, 1),
             cell(r.event_sends_per_mib, 1),
             cell(r.vbd_events_per_mib, 1),
+            cell(r.handling_share.map(|s| s * 100.0), 0),
             top_exits(r, 3),
         ));
     }
     out.push_str(
         "(per MiB with the calibration window taken off; >idle: exits beyond the idle guest's \
          rate over the same time, i.e. without the timer's; kicks: the guest's event-channel \
-         sends; irqs: the vbd's events to the guest)\n",
+         sends; irqs: the vbd's events to the guest; hv%: the window's TSC cycles spent \
+         handling exits, the rest in the guest)\n",
     );
     out.push_str("\nratios from this run, MiB/s (equally IOPS), and exits per MiB:\n");
     out.push_str(&format!("{:<15}", "workload"));
@@ -194,6 +197,7 @@ pub(crate) mod tests {
             iops: mib_per_s * 256.0,
             exits_per_mib: exits,
             exits_above_idle_per_mib: exits.map(|e| e / 2.0),
+            handling_share: exits.map(|_| 0.25),
             bytes: 4 << 20,
             secs: 1.0,
             ops: 1024,

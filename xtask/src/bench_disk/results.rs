@@ -80,6 +80,8 @@ pub struct Counts {
     pub by_reason: BTreeMap<String, u64>,
     pub cycles: u64,
     pub xen: Option<XenCounts>,
+    /// TSC cycles in the guest (world switches included).
+    pub guest_cycles: u64,
     /// The hypervisor's clock at the block (`at_ms`); of a difference, its
     /// length.
     pub at_ms: u64,
@@ -104,6 +106,7 @@ impl Counts {
                 .collect(),
             cycles: self.cycles.saturating_sub(earlier.cycles),
             at_ms: self.at_ms.saturating_sub(earlier.at_ms),
+            guest_cycles: self.guest_cycles.saturating_sub(earlier.guest_cycles),
             xen: self.xen.as_ref().map(|x| match &earlier.xen {
                 Some(e) => x.since(e),
                 None => x.clone(),
@@ -118,11 +121,12 @@ pub fn last_complete_counts(log: &str) -> Option<Counts> {
     let end = log.rfind(STATS_END)?;
     let start = log[..end].rfind(STATS_BEGIN)? + STATS_BEGIN.len();
     let block = &log[start..end];
-    let (rows, cycles, _guest) = parse_stats(block);
+    let (rows, cycles, guest_cycles) = parse_stats(block);
     Some(Counts {
         by_reason: rows.into_iter().map(|r| (r.reason, r.count)).collect(),
         cycles,
         xen: parse_xen(block),
+        guest_cycles,
         at_ms: block
             .split_once("at_ms ")
             .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
@@ -153,6 +157,9 @@ pub struct Record {
     /// calibration window's exits per ms times the workload window's
     /// length): the exits of the I/O itself, without the timer's.
     pub exits_above_idle_per_mib: Option<f64>,
+    /// The share of the workload window's cycles spent handling exits (the
+    /// rest the guest ran, or halted waiting).
+    pub handling_share: Option<f64>,
     /// Hypervisor handling cycles per MiB, the calibration taken off.
     pub handling_cycles_per_mib: Option<f64>,
     /// libata's transfer mode of the disk (`/sys/class/ata_device/dev1.0/xfer_mode`).
@@ -190,6 +197,7 @@ pub fn record(
         mib_per_s: line.mib_per_s,
         iops: line.iops,
         exits_per_mib: window.map(|w| w.total().saturating_sub(idle_total) as f64 / mib),
+        handling_share: window.map(|w| w.cycles as f64 / (w.cycles + w.guest_cycles).max(1) as f64),
         exits_above_idle_per_mib: window.map(|w| {
             let rate = idle.map_or(0.0, |i| i.total() as f64 / i.at_ms.max(1) as f64);
             (w.total() as f64 - rate * w.at_ms as f64).max(0.0) / mib
@@ -348,7 +356,7 @@ pub fn to_json(records: &[Record]) -> String {
             format!(
                 "  {{\"path\": {}, \"workload\": {}, \"mib_per_s\": {}, \"iops\": {}, \"exits_per_mib\": {}, \
                  \"exits_above_idle_per_mib\": {}, \"bytes\": {}, \"secs\": {}, \"ops\": {}, \"qd\": {}, \"direct\": {}, \"exits_by_reason\": {}, \
-                 \"idle_exits\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}, \
+                 \"idle_exits\": {}, \"handling_share\": {}, \"handling_cycles_per_mib\": {}, \"xfer_mode\": {}, \
                  \"hypercalls_per_mib\": {}, \"event_sends_per_mib\": {}, \"events_raised_per_mib\": {}, \
                  \"vbd_events_per_mib\": {}, \"hypercalls_by_call\": {}}}",
                 json_string(&r.path),
@@ -364,6 +372,7 @@ pub fn to_json(records: &[Record]) -> String {
                 r.direct,
                 json_opt(&r.exits_by_reason, map),
                 json_opt(&r.idle_exits, u64::to_string),
+                num(&r.handling_share),
                 num(&r.handling_cycles_per_mib),
                 json_opt(&r.xfer_mode, |s| json_string(s)),
                 num(&r.hypercalls_per_mib),

@@ -58,6 +58,7 @@ fn counts_come_from_the_last_complete_block_and_subtract() {
     assert_eq!(c.total(), 36);
     assert_eq!(c.cycles, 5000);
     assert_eq!(c.at_ms, 200);
+    assert_eq!(c.guest_cycles, 300_000_000);
     let first = last_complete_counts(&log[..log.find("at_ms 200").unwrap()]).unwrap();
     assert_eq!(first.total(), 15);
     let d = c.since(&first);
@@ -75,12 +76,14 @@ fn records_take_the_calibration_off_and_plain_paths_have_null_exits() {
         cycles: 64_000_100,
         xen: None,
         at_ms: 2000,
+        guest_cycles: 192_000_300,
     };
     let idle = Counts {
         by_reason: [("io".to_string(), 100u64)].into_iter().collect(),
         cycles: 100,
         xen: None,
         at_ms: 1000,
+        guest_cycles: 0,
     };
     let r = record("ide-dma", &line, Some(&window), Some(&idle), Some("MWDMA2"));
     assert_eq!(r.exits_per_mib, Some(100.0));
@@ -89,6 +92,7 @@ fn records_take_the_calibration_off_and_plain_paths_have_null_exits() {
     assert_eq!(r.hypercalls_per_mib, None);
     // 100 exits in the idle second: 200 of the window's 2 s are the idle guest's.
     assert_eq!(r.exits_above_idle_per_mib, Some(6300.0 / 64.0));
+    assert_eq!(r.handling_share, Some(0.25));
     let plain = record("qemu-virtio", &line, None, None, None);
     assert_eq!(plain.exits_per_mib, None);
     let json = to_json(&[r, plain]);
