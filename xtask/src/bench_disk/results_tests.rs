@@ -90,7 +90,7 @@ fn records_take_the_calibration_off_and_plain_paths_have_null_exits() {
     assert_eq!(r.handling_cycles_per_mib, Some(1_000_000.0));
     assert_eq!(r.idle_exits, Some(100));
     assert_eq!(r.hypercalls_per_mib, None);
-    // 100 exits in the idle second: 200 of the window's 2 s are the idle guest's.
+    // 100 exits in the idle second, and the window lasted a second longer.
     assert_eq!(r.exits_above_idle_per_mib, Some(6300.0 / 64.0));
     assert_eq!(r.handling_share, Some(0.25));
     let plain = record("qemu-virtio", &line, None, None, None);
