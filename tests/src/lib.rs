@@ -7,9 +7,11 @@
 //! otherwise it is built into a separate target folder, so a plain
 //! `cargo test --workspace` works without running cargo against its own lock.
 //!
-//! [`linux_shell`] scripts sessions at the Linux test ISO's shell.
+//! [`linux_shell`] scripts sessions at the Linux test ISO's shell;
+//! [`pv_disk`] the PV disk's steps there.
 
 pub mod linux_shell;
+pub mod pv_disk;
 
 use regex::Regex;
 use std::path::PathBuf;
