@@ -49,11 +49,17 @@ impl Channel {
         self.devices[i].as_mut()
     }
 
-    /// Collects INTRQ requests from the devices.
+    /// Collects INTRQ requests from the devices. Each also sets the bus
+    /// master's Interrupt bit (SFF-8038i, Bus Master IDE Status register
+    /// bit 2: "set by the rising edge of the IDE interrupt line"), so a
+    /// DMA command the device ends before any transfer (a write to a
+    /// read-only disk, aborted at issue) is seen by a driver that checks
+    /// that bit to claim the interrupt (Linux's `ata_bmdma_port_intr`).
     pub(super) fn harvest(&mut self) {
         for d in self.devices.iter_mut().flatten() {
             if core::mem::take(&mut d.raise) {
                 self.irq_pending = true;
+                self.bm_status |= super::bus_master::BM_STATUS_INTERRUPT;
             }
         }
     }

@@ -504,7 +504,16 @@ fn writes_to_read_only_media_abort() {
     lba28(&mut ide, 0, 1, CMD_WRITE_SECTORS);
     assert_eq!(status(&mut ide), STATUS_DRDY | STATUS_DSC | STATUS_ERR);
     assert_eq!(inb(&mut ide, P + 1), ERROR_ABRT);
+    // WRITE DMA aborts at issue, before the driver starts the bus master:
+    // INTRQ rises and with it the bus master's Interrupt bit (SFF-8038i),
+    // which a driver checks to claim the interrupt of a DMA command.
+    status(&mut ide);
+    ide.bm_write(BM_STATUS, 1, u32::from(BM_STATUS_INTERRUPT));
+    assert_eq!(bm_status(&mut ide) & BM_STATUS_INTERRUPT, 0);
     lba28(&mut ide, 0, 1, CMD_WRITE_DMA);
+    assert!(ide.irq_level(0));
+    assert_ne!(bm_status(&mut ide) & BM_STATUS_INTERRUPT, 0);
+    assert_eq!(alt_status(&mut ide), STATUS_DRDY | STATUS_DSC | STATUS_ERR);
     assert_eq!(inb(&mut ide, P + 1), ERROR_ABRT);
 }
 
