@@ -141,6 +141,22 @@ impl Bios {
         }
     }
 
+    /// Adds one more hard disk as the next drive number (81h after 80h,
+    /// then 82h), as a PC BIOS numbers its fixed disks in the order it
+    /// finds them (the BDA's count at 0040:0075 follows at POST); returns
+    /// the number. Boots from disk stay with drive 80h.
+    pub fn add_hard_disk(&mut self, medium: Box<dyn BlockBackend>) -> u8 {
+        let number = DRIVE_HARD_DISK + self.drives.count(DriveKind::HardDisk);
+        let geometry = Geometry::hard_disk(medium.len());
+        self.drives.list.push(Drive {
+            number,
+            kind: DriveKind::HardDisk,
+            medium,
+            geometry,
+        });
+        number
+    }
+
     /// The same BIOS on a board with (`on`) or without the Xen platform
     /// device, whose special pages its E820h map then reserves (without, the
     /// default, they are not mentioned).

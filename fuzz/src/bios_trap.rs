@@ -120,7 +120,7 @@ pub fn run(data: &[u8]) {
     attach_bios(
         &mut dom,
         vmm_core::guest_boot::bios::BiosMedia {
-            disk: media.disk.as_ref().map(block),
+            disks: media.disk.as_ref().map(block).into_iter().collect(),
             cdrom: media.cd.as_ref().map(block),
             floppy: media.floppy.as_ref().map(block),
         },

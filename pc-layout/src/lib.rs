@@ -173,6 +173,21 @@ pub mod memory {
     pub const LOCAL_APIC: u64 = 0xFEE0_0000;
 }
 
+/// Where the drives sit on the two IDE channels (ATA/ATAPI-6, 5.2: each
+/// channel has a master, device 0, and a slave, device 1). The CD-ROM is the
+/// secondary master, as on QEMU's `pc` machine and Xen's HVM guests; the
+/// hard disks, in the order they are given, take the other three places, so
+/// Linux's libata names them sda, sdb, sdc and the BIOS 80h, 81h, 82h.
+pub mod ide_drives {
+    /// An IDE position: channel (0 primary, 1 secondary) and whether slave.
+    pub type Position = (usize, bool);
+    /// The ATAPI CD-ROM drive: secondary master.
+    pub const CDROM: Position = (1, false);
+    /// The hard disks, first to last: primary master, primary slave,
+    /// secondary slave. Their count is how many disks a guest can have.
+    pub const DISKS: [Position; 3] = [(0, false), (0, true), (1, true)];
+}
+
 /// The runner's control channel to the hypervisor, the one place its
 /// protocol is written down (the hypervisor's `vmm_core::control` reads it,
 /// `cargo xtask run` writes it).

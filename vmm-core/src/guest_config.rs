@@ -7,9 +7,12 @@
 //! `firmware` (`bios`: the emulated BIOS boots the guest from its media;
 //! `rom`: the module named by `rom` is the whole firmware, as test guests
 //! are), `boot` (order of boot devices: `cd`, `disk`, `floppy`, comma
-//! separated), `floppy` (the floppy image, drive A:), `disk` (the IDE
-//! primary master's image), `cdrom` (the ISO in the ATAPI drive on the
-//! secondary master): each a [`MediumSource`], a boot module's name or
+//! separated), `floppy` (the floppy image, drive A:), `disk` (a hard
+//! disk's image, `SOURCE` or `SOURCE,ro` for a read-only disk; repeated for
+//! each further disk, at most [`MAX_DISKS`], placed in order on the IDE
+//! positions of `pc_layout::ide_drives::DISKS` and offered in order as the
+//! PV disks xvda, xvdb, ...), `cdrom` (the ISO in the ATAPI drive on the
+//! secondary master): each source a [`MediumSource`], a boot module's name or
 //! `virtio-blk@BB:DD.F`, the host virtio-blk device at that PCI address
 //! (hexadecimal bus, device, function) holding the image; `console_input`
 //! (`serial`: host terminal input goes to COM1, and a BIOS guest's keyboard
@@ -38,6 +41,46 @@ pub const DEFAULT_HALT_WATCHDOG_MS: u64 = 10_000;
 
 /// Prefix of a medium held by a host virtio-blk device.
 pub const VIRTIO_BLK_PREFIX: &str = "virtio-blk@";
+
+/// How many `disk` lines a configuration may have: the IDE positions
+/// besides the CD-ROM's.
+pub const MAX_DISKS: usize = pc_layout::ide_drives::DISKS.len();
+
+/// One `disk` line: where the image is, and whether the guest may write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskConfig {
+    /// A [`MediumSource`], as written.
+    pub source: String,
+    /// `,ro`: the IDE disk aborts writes and the PV disk is read-only
+    /// (a host virtio-blk device offering `VIRTIO_BLK_F_RO` is read-only
+    /// whatever the line says).
+    pub read_only: bool,
+}
+
+impl DiskConfig {
+    /// `SOURCE`, `SOURCE,ro` or `SOURCE,rw` (spaces around the comma allowed).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let mut parts = value.split(',').map(str::trim);
+        let source = parts.next().unwrap_or("");
+        let mut read_only = false;
+        for option in parts {
+            match option {
+                "ro" => read_only = true,
+                "rw" => read_only = false,
+                _ => {
+                    return Err(alloc::format!(
+                        "unknown disk option `{option}` (SOURCE[,ro|,rw])"
+                    ))
+                }
+            }
+        }
+        MediumSource::parse(source)?;
+        Ok(Self {
+            source: source.to_string(),
+            read_only,
+        })
+    }
+}
 
 /// A host PCI function: bus, device (0..32), function (0..8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +147,9 @@ pub struct GuestConfig {
     pub log: String,
     /// A hypervisor self-test to run instead of the guest.
     pub selftest: Option<SelfTest>,
-    /// The IDE primary master's disk image (a [`MediumSource`]).
-    pub disk: Option<String>,
+    /// The hard disks, first to last (BIOS drive 80h, IDE primary master,
+    /// PV xvda first).
+    pub disks: Vec<DiskConfig>,
     /// The ISO in the CD-ROM on the secondary master (a [`MediumSource`]).
     pub cdrom: Option<String>,
     /// Where host terminal input goes.
@@ -154,7 +198,7 @@ impl Default for GuestConfig {
             halt_watchdog_ms: DEFAULT_HALT_WATCHDOG_MS,
             log: "info".to_string(),
             selftest: None,
-            disk: None,
+            disks: Vec::new(),
             cdrom: None,
             console_input: ConsoleInputConfig::Serial,
             xen: true,
@@ -215,13 +259,20 @@ impl GuestConfig {
                     ),
                 },
                 "rom" => cfg.rom = value.to_string(),
-                "disk" | "cdrom" | "floppy" => {
+                "disk" => match DiskConfig::parse(value) {
+                    Ok(_) if cfg.disks.len() == MAX_DISKS => report(
+                        alloc::format!("more than {MAX_DISKS} disks: the IDE board has no room"),
+                        true,
+                    ),
+                    Ok(d) => cfg.disks.push(d),
+                    Err(e) => report(alloc::format!("disk: {e}"), true),
+                },
+                "cdrom" | "floppy" => {
                     if let Err(e) = MediumSource::parse(value) {
                         report(alloc::format!("{key}: {e}"), true);
                         continue;
                     }
                     let slot = match key {
-                        "disk" => &mut cfg.disk,
                         "cdrom" => &mut cfg.cdrom,
                         _ => &mut cfg.floppy,
                     };
@@ -338,7 +389,7 @@ mod tests {
                 stats: true,
                 log: "debug".into(),
                 selftest: None,
-                disk: None,
+                disks: Vec::new(),
                 cdrom: None,
                 console_input: ConsoleInputConfig::Serial,
                 xen: true,
@@ -361,10 +412,7 @@ mod tests {
                 function,
             }))
         };
-        assert_eq!(
-            MediumSource::parse(c.disk.as_deref().unwrap()),
-            addr(0, 0x10, 0)
-        );
+        assert_eq!(MediumSource::parse(&c.disks[0].source), addr(0, 0x10, 0));
         assert_eq!(
             MediumSource::parse(c.cdrom.as_deref().unwrap()),
             addr(0, 0x1F, 7)
@@ -388,7 +436,36 @@ mod tests {
             assert!(MediumSource::parse(bad).is_err(), "{bad}");
             let (c, p) = GuestConfig::parse(&alloc::format!("disk = {bad}"));
             assert!(p.iter().any(|p| p.fatal), "{bad}: {p:?}");
-            assert_eq!(c.disk, None);
+            assert!(c.disks.is_empty());
+        }
+    }
+
+    #[test]
+    fn disks_are_listed_in_order_with_ro_and_a_fourth_is_fatal() {
+        let (c, p) = GuestConfig::parse(
+            "disk = virtio-blk@00:10.0\ndisk = virtio-blk@00:13.0,ro\ndisk = disk2 , rw\n",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        let d = |source: &str, read_only| DiskConfig {
+            source: source.into(),
+            read_only,
+        };
+        assert_eq!(
+            c.disks,
+            [
+                d("virtio-blk@00:10.0", false),
+                d("virtio-blk@00:13.0", true),
+                d("disk2", false)
+            ]
+        );
+        let (c, p) = GuestConfig::parse("disk = a\ndisk = b\ndisk = c\ndisk = d\n");
+        assert_eq!(c.disks.len(), MAX_DISKS);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].fatal && p[0].line == 4, "{p:?}");
+        for bad in ["a,rx", "a,ro,", ",ro", "virtio-blk@00:40.0,ro"] {
+            let (c, p) = GuestConfig::parse(&alloc::format!("disk = {bad}"));
+            assert!(c.disks.is_empty(), "{bad}");
+            assert!(p.len() == 1 && p[0].fatal, "{bad}: {p:?}");
         }
     }
 

@@ -211,10 +211,10 @@ fn attach_xen(dom: &mut Domain, host: &Host) -> Result<(), String> {
         Box::new(HostConsole),
     );
     let mut platform = platform;
-    // The disk is also offered as the PV disk xvda (`xl`'s HVM default:
-    // both, until the guest unplugs the emulated one). CD-ROMs stay
-    // emulated, as on Xen.
-    if let Some(disk) = dom.media.disk.clone() {
+    // Each disk is also offered as a PV disk, in order xvda, xvdb, ...
+    // (`xl`'s HVM default: both, until the guest unplugs the emulated
+    // ones). CD-ROMs stay emulated, as on Xen.
+    for disk in dom.media.disks.clone() {
         vmm_core::xen::pv_disks::offer(&mut platform, disk);
     }
     vmm_core::xen::attach(dom, platform)
@@ -313,8 +313,12 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
             MediumSource::Module(name) => {
                 let m = module(boot, &name)
                     .ok_or_else(|| alloc::format!("no {kind} module named `{name}`"))?;
-                log::info!("dom{id}: {kind} `{name}`, {} KiB", m.len() >> 10);
-                if !read_only {
+                log::info!(
+                    "dom{id}: {kind} `{name}`, {} KiB{}",
+                    m.len() >> 10,
+                    if read_only { ", read-only" } else { "" }
+                );
+                if !read_only && !discarded.contains(&kind) {
                     discarded.push(kind);
                 }
                 // SAFETY: the module's range is RAM the allocator never hands
@@ -325,8 +329,10 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
         }
     };
     let mut found = BiosMedia::default();
-    if let Some(value) = dom.config.disk.clone() {
-        found.disk = Some(open("disk", &value, false)?);
+    for disk in dom.config.disks.clone() {
+        found
+            .disks
+            .push(open("disk", &disk.source, disk.read_only)?);
     }
     if let Some(value) = dom.config.cdrom.clone() {
         found.cdrom = Some(open("ISO", &value, true)?);
@@ -398,9 +404,18 @@ fn report(vcpu: &dyn Vcpu, dom: &Domain, reason: StopReason, stats: bool) {
 /// the device against the completions it reported, and the deepest its
 /// queue got.
 fn write_queue_stats(dom: &Domain, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
-    let media = [("disk", &dom.media.disk), ("cdrom", &dom.media.cdrom)];
-    for (kind, m) in media {
-        if let Some(q) = m.as_ref().and_then(|m| m.queue_stats()) {
+    let disks = dom.media.disks.iter().enumerate().map(|(i, d)| {
+        // The first disk keeps its name of old: `host-disk`.
+        let name = if i == 0 {
+            String::from("disk")
+        } else {
+            alloc::format!("disk{i}")
+        };
+        (name, Some(d))
+    });
+    let cdrom = (String::from("cdrom"), dom.media.cdrom.as_ref());
+    for (kind, m) in disks.chain([cdrom]) {
+        if let Some(q) = m.and_then(|m| m.queue_stats()) {
             writeln!(
                 out,
                 "host-{kind} requests {} device-requests {} polls {} completions {} \

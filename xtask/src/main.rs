@@ -10,8 +10,8 @@ use xtask::packages::{Need, ALL_NEEDS};
 use xtask::provision::{provision, Toolchain};
 use xtask::qemu::Accel;
 use xtask::runner::{
-    catch_ctrl_c, parse_on_off, run, Console, Emulator, Loader, Outcome, RunOptions, BIOS_GUEST,
-    DEFAULT_SHUTDOWN_GRACE,
+    catch_ctrl_c, parse_on_off, run, Console, DiskImage, Emulator, Loader, Outcome, RunOptions,
+    BIOS_GUEST, DEFAULT_SHUTDOWN_GRACE,
 };
 use xtask::workspace_root;
 
@@ -117,12 +117,15 @@ struct RunArgs {
     /// matched; `\r` is Enter (also `\n`, `\t`, `\\`, `\xNN`).
     #[arg(long)]
     send: Vec<String>,
-    /// Disk image for the IDE primary master. Under QEMU the hypervisor
-    /// drives it as a host virtio-blk device: what the guest writes reaches
-    /// the file (flushed to the host's disk when the guest flushes). Under
-    /// Bochs (no virtio) it is copied into memory and writes are discarded.
-    #[arg(long, value_name = "FILE")]
-    disk: Option<std::path::PathBuf>,
+    /// Disk image, FILE or FILE,ro (read-only); repeat for up to 3 disks, on
+    /// the IDE primary master (BIOS drive 80h), primary slave (81h) and
+    /// secondary slave (82h): sda, sdb, sdc, or xvda, xvdb, xvdc through the
+    /// Xen PV disk. Under QEMU the hypervisor drives each as a host
+    /// virtio-blk device: what the guest writes reaches the file (flushed to
+    /// the host's disk when the guest flushes). Under Bochs (no virtio) it
+    /// is copied into memory and writes are discarded.
+    #[arg(long, value_name = "FILE[,ro]")]
+    disk: Vec<String>,
     /// ISO image for the ATAPI CD-ROM (IDE secondary master), read-only.
     #[arg(long, value_name = "FILE")]
     iso: Option<std::path::PathBuf>,
@@ -324,7 +327,11 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let media = args.iso.is_some() || args.disk.is_some() || args.floppy.is_some();
+    let disks = match DiskImage::parse_all(&args.disk) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some();
     if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
         return fail(&e);
     }
@@ -367,7 +374,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         target_dir: None,
         qemu_cpu: None,
         selftest: None,
-        disk: args.disk,
+        disk: None,
         iso,
         floppy: args.floppy,
         snapshot: args.snapshot,
@@ -389,7 +396,9 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         shutdown_after: None,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         kill_after: None,
-    };
+        ..RunOptions::default()
+    }
+    .with_disks(disks);
     // From here Ctrl-C asks the guest to shut down (runner::control).
     if let Err(e) = catch_ctrl_c() {
         return fail(&e);
@@ -647,6 +656,12 @@ mod cli_tests {
             panic!("not a run")
         };
         assert!(args.snapshot);
+        let cli = Cli::try_parse_from(["x", "run", "--disk", "a.img", "--disk", "b.img,ro"])
+            .expect("--disk repeats");
+        let Cmd::Run(args) = cli.command else {
+            panic!("not a run")
+        };
+        assert_eq!(args.disk, ["a.img", "b.img,ro"]);
         let mut command = Cli::command();
         let help = command
             .find_subcommand_mut("run")
@@ -657,6 +672,10 @@ mod cli_tests {
         assert!(help.contains("Bochs"), "{help}");
         assert!(help.contains("writes are discarded"), "{help}");
         assert!(help.contains("snapshot=on"), "{help}");
+        assert!(
+            help.contains("FILE[,ro]") && help.contains("up to 3 disks"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ mod streams;
 mod terminal;
 
 pub use control::{catch_ctrl_c, DEFAULT_SHUTDOWN_GRACE, INTERRUPTED_EXIT_CODE};
-pub use options::{parse_on_off, Console, Emulator, Loader, RunOptions, BIOS_GUEST};
+pub use options::{
+    parse_on_off, Console, DiskImage, Emulator, Loader, RunOptions, BIOS_GUEST, MAX_DISKS,
+};
 pub use report::{
     last_heartbeat, last_stats_block, Outcome, RunReport, HEARTBEAT, HEARTBEAT_MS, STATS_BEGIN,
     STATS_END,
@@ -28,7 +30,7 @@ pub use streams::stream_stdout;
 use bochs_run::spawn_bochs;
 use follow::follow;
 use media::{
-    check_image, check_iso9660, fresh_run_dir, medium_config, on_virtio, qemu_drives, CDROM, DISK,
+    check_image, check_iso9660, fresh_run_dir, medium_config, on_virtio, qemu_drives, CDROM,
     FLOPPY, SCREEN_FILE,
 };
 use streams::stream_output;
@@ -106,9 +108,17 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
     if opts.no_reboot {
         config_text.push_str("no_reboot = true\n");
     }
-    if let Some(disk) = &opts.disk {
-        check_image(disk, "disk")?;
-        config_text.push_str(&medium_config(DISK, on_virtio(DISK, opts)));
+    // The disks in order: the hypervisor puts them on the IDE positions
+    // and offers them as PV disks in this order.
+    if opts.disks().len() > MAX_DISKS {
+        return Err(format!(
+            "at most {MAX_DISKS} disks, not {}",
+            opts.disks().len()
+        ));
+    }
+    for (m, path) in media::disks(opts) {
+        check_image(&path, "disk")?;
+        config_text.push_str(&medium_config(m, on_virtio(m, opts)));
     }
     if let Some(iso) = &opts.iso {
         check_image(iso, "ISO")?;

@@ -122,6 +122,51 @@ fn floppy_emulation_makes_the_image_drive_00h() {
     assert_eq!(mem.read_u16(0x410) & 1, 1);
 }
 
+#[test]
+fn further_hard_disks_are_81h_and_82h_and_the_boot_stays_with_80h() {
+    let (mut mem, mut pf) = machine();
+    let mut bios = Bios::new(None, Some(disk(64, 0)), None, vec![BootDevice::Disk]);
+    assert_eq!(bios.add_hard_disk(disk(32, 0x20)), 0x81);
+    assert_eq!(bios.add_hard_disk(disk(16, 0x30)), 0x82);
+    let next = post(&mut bios, &mut mem, &mut pf);
+    assert_eq!(
+        next,
+        Next::Boot {
+            cs: 0,
+            ip: BOOT_ADDRESS,
+            dl: DRIVE_HARD_DISK
+        }
+    );
+    assert_eq!(mem.read_u8(BDA_HARD_DISKS), 3);
+    // AH=02h: sector 3 (C0 H0 S4) of each drive is its own; AH=08h counts three.
+    for (drive, expected) in [(0x80u32, 3), (0x81, 3 + 0x20), (0x82, 3 + 0x30)] {
+        let mut r = Regs {
+            eax: 0x0201,
+            ecx: 0x0004,
+            edx: drive,
+            ebx: 0x8000,
+            ..Default::default()
+        };
+        int13(&mut bios, &mut mem, &mut pf, &mut r);
+        assert!(!r.cf(), "drive {drive:#x}: AH={:#x}", r.ah());
+        assert!(mem.0[0x8000..0x8200].iter().all(|b| *b == expected));
+        let mut r = Regs {
+            eax: 0x0800,
+            edx: drive,
+            ..Default::default()
+        };
+        int13(&mut bios, &mut mem, &mut pf, &mut r);
+        assert!(!r.cf() && r.dl() == 3, "drive {drive:#x}");
+    }
+    let mut r = Regs {
+        eax: 0x0800,
+        edx: 0x83,
+        ..Default::default()
+    };
+    int13(&mut bios, &mut mem, &mut pf, &mut r);
+    assert!(r.cf(), "no drive 83h");
+}
+
 /// An ISO whose hard-disk-emulation image has geometry 2/4/17 (136
 /// sectors); sector `n` of the image holds `n + 0x40` except the MBR.
 fn hard_disk_iso(signature: bool) -> Iso {

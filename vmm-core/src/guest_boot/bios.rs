@@ -46,8 +46,8 @@ pub fn attach_bios(dom: &mut Domain, media: BiosMedia, screen: Box<dyn ByteSink>
 /// reserves the Xen special pages.
 pub fn insert_media(dom: &mut Domain) {
     let media = dom.media.clone();
-    if let Some(d) = &media.disk {
-        dom.board.attach_disk(Box::new(d.clone()));
+    for (d, &at) in media.disks.iter().zip(&pc_layout::ide_drives::DISKS) {
+        dom.board.attach_disk_at(at, Box::new(d.clone()));
     }
     if let Some(c) = &media.cdrom {
         dom.board.attach_cdrom(Box::new(c.clone()));
@@ -55,15 +55,23 @@ pub fn insert_media(dom: &mut Domain) {
     if !dom.config.bios {
         return;
     }
-    dom.bios = Some(
-        Bios::new(
-            media.floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
-            media.disk.map(|d| Box::new(d) as Box<dyn BlockBackend>),
-            media.cdrom,
-            dom.config.boot_order.clone(),
-        )
-        // The board has the Xen platform device with `xen = on`: its special
-        // pages are E820-reserved.
-        .with_xen_platform(dom.config.xen),
-    );
+    let mut disks = media
+        .disks
+        .into_iter()
+        .take(pc_layout::ide_drives::DISKS.len())
+        .map(|d| Box::new(d) as Box<dyn BlockBackend>);
+    let mut bios = Bios::new(
+        media.floppy.map(|f| Box::new(f) as Box<dyn BlockBackend>),
+        disks.next(),
+        media.cdrom,
+        dom.config.boot_order.clone(),
+    )
+    // The board has the Xen platform device with `xen = on`: its special
+    // pages are E820-reserved.
+    .with_xen_platform(dom.config.xen);
+    // The further disks are drives 81h, 82h (boots stay with 80h).
+    for d in disks {
+        bios.add_hard_disk(d);
+    }
+    dom.bios = Some(bios);
 }

@@ -1,6 +1,7 @@
 //! The media a guest's drives hold: kept by its domain, so that a reset can
 //! put the same media back in the rebuilt board's drives and in a fresh BIOS.
 
+use alloc::vec::Vec;
 use block_backend::SharedBlock;
 
 /// A guest's media, each optional. Each is shared: the IDE controller, the
@@ -8,8 +9,11 @@ use block_backend::SharedBlock;
 /// guest wrote to its disk is still there after a reset.
 #[derive(Clone, Default)]
 pub struct BiosMedia {
-    /// The hard disk: IDE primary master and BIOS drive 80h.
-    pub disk: Option<SharedBlock>,
+    /// The hard disks, first to last, on the IDE positions of
+    /// `pc_layout::ide_drives::DISKS` (primary master, primary slave,
+    /// secondary slave) and BIOS drives 80h, 81h, 82h. Beyond those
+    /// positions a disk is left out.
+    pub disks: Vec<SharedBlock>,
     /// The CD: ATAPI drive on the IDE secondary master, bootable through El Torito.
     pub cdrom: Option<SharedBlock>,
     /// The floppy: BIOS drive 00h (INT 13h only; there is no FDC).

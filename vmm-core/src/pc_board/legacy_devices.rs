@@ -155,9 +155,9 @@ impl LegacyDevices {
         })
     }
 
-    /// Puts a hard disk on the IDE primary master.
-    pub fn attach_disk(&mut self, media: Box<dyn BlockBackend>) {
-        self.ide.borrow_mut().attach_disk(0, false, media);
+    /// Puts a hard disk on the IDE position `at` (channel, slave).
+    pub fn attach_disk(&mut self, at: (usize, bool), media: Box<dyn BlockBackend>) {
+        self.ide.borrow_mut().attach_disk(at.0, at.1, media);
     }
 
     /// Puts a CD-ROM drive holding `media` on the IDE secondary master.

@@ -157,7 +157,16 @@ impl PcBoard {
 
     /// Puts a hard disk on the IDE primary master; false without IDE.
     pub fn attach_disk(&mut self, media: Box<dyn BlockBackend>) -> bool {
-        self.legacy.as_mut().map(|d| d.attach_disk(media)).is_some()
+        self.attach_disk_at(pc_layout::ide_drives::DISKS[0], media)
+    }
+
+    /// Puts a hard disk on the IDE position `at` (channel, slave; see
+    /// `pc_layout::ide_drives`); false without IDE.
+    pub fn attach_disk_at(&mut self, at: (usize, bool), media: Box<dyn BlockBackend>) -> bool {
+        self.legacy
+            .as_mut()
+            .map(|d| d.attach_disk(at, media))
+            .is_some()
     }
 
     /// Puts a CD-ROM drive holding `media` on the IDE secondary master;
@@ -217,7 +226,9 @@ impl PcBoard {
 
     /// True while an IDE DMA transfer waits for the host disk.
     pub fn dma_in_flight(&self) -> bool {
-        self.legacy.as_ref().is_some_and(|d| d.ide.borrow().dma_in_flight())
+        self.legacy
+            .as_ref()
+            .is_some_and(|d| d.ide.borrow().dma_in_flight())
     }
 
     /// A byte typed on the host console.

@@ -179,7 +179,7 @@ fn a_reset_gives_a_bios_guest_a_fresh_bios_for_the_same_media() {
     attach_bios(
         &mut dom,
         BiosMedia {
-            disk: Some(disk.clone()),
+            disks: vec![disk.clone()],
             floppy: Some(floppy.clone()),
             cdrom: None,
         },
@@ -210,6 +210,51 @@ fn a_reset_gives_a_bios_guest_a_fresh_bios_for_the_same_media() {
         "the disk is on IDE again"
     );
     assert_eq!(vcpu.resets, 1);
+}
+
+/// The status register of the IDE device at `(channel, slave)`, selected
+/// through its Device register (ATA/ATAPI-6, 7.10 and 7.15).
+fn ide_status(dom: &mut Domain, (channel, slave): (usize, bool)) -> u32 {
+    let base = [0x1F0, 0x170][channel];
+    dom.io.write(base + 6, 1, if slave { 0xB0 } else { 0xA0 });
+    dom.io.read(base + 7, 1)
+}
+
+#[test]
+fn three_disks_take_the_ide_places_beside_the_cd_and_drives_80h_to_82h_after_a_reset_too() {
+    let mut dom = domain(false);
+    let positions = [(0, false), (0, true), (1, false), (1, true)];
+    let idle: Vec<u32> = positions.iter().map(|p| ide_status(&mut dom, *p)).collect();
+    let disks: Vec<SharedBlock> = (1..=3u8)
+        .map(|n| SharedBlock::new(MemoryBlock::new(vec![n; 1 << 20], n == 2)))
+        .collect();
+    let cd = SharedBlock::new(MemoryBlock::new(vec![0u8; 1 << 20], true));
+    attach_bios(
+        &mut dom,
+        BiosMedia {
+            disks: disks.clone(),
+            cdrom: Some(cd),
+            floppy: None,
+        },
+        Box::new(Discard),
+    );
+    let mut vcpu = FakeVcpu::default();
+    for round in ["attached", "after a reset"] {
+        let present: Vec<u32> = positions.iter().map(|p| ide_status(&mut dom, *p)).collect();
+        for (i, p) in positions.iter().enumerate() {
+            assert_ne!(present[i], idle[i], "{round}: a drive at {p:?}");
+        }
+        let bios = dom.bios.as_mut().unwrap();
+        let numbers: Vec<u8> = bios.drives.list.iter().map(|d| d.number).collect();
+        assert_eq!(numbers, [0x80, 0x81, 0x82], "{round}");
+        for (n, d) in bios.drives.list.iter_mut().enumerate() {
+            let mut byte = [0u8];
+            d.medium.read_at(0, &mut byte).unwrap();
+            assert_eq!(byte[0], n as u8 + 1, "{round}: drive {:#x}", d.number);
+        }
+        assert!(bios.drives.list[1].medium.read_only(), "{round}");
+        reset_domain(&mut vcpu, &mut dom).unwrap();
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! devices it drives (the guest's writes reach the file), under Bochs,
 //! which has no virtio, as boot modules (held in memory, writes discarded).
 
-use super::options::{Emulator, RunOptions};
+use super::options::{Emulator, RunOptions, MAX_DISKS};
 use crate::qemu::QemuDrive;
 use crate::workspace_root;
 use std::io::Read;
@@ -75,13 +75,27 @@ pub(super) struct Medium {
     pub read_only: bool,
 }
 
-/// The IDE primary master's disk (`--disk`).
+/// The first disk (`--disk`): the IDE primary master.
 pub(super) const DISK: Medium = Medium {
     key: "disk",
     module: "disk0",
     slot: 0x10,
     read_only: false,
 };
+/// The further disks (`--disk` again), after the floppy's slot: the IDE
+/// primary slave and secondary slave (`pc_layout::ide_drives::DISKS`).
+const MORE_DISKS: [Medium; MAX_DISKS - 1] = [
+    Medium {
+        module: "disk1",
+        slot: 0x13,
+        ..DISK
+    },
+    Medium {
+        module: "disk2",
+        slot: 0x14,
+        ..DISK
+    },
+];
 /// The ATAPI CD-ROM's ISO (`--iso`).
 pub(super) const CDROM: Medium = Medium {
     key: "cdrom",
@@ -97,16 +111,27 @@ pub(super) const FLOPPY: Medium = Medium {
     read_only: true,
 };
 
-/// The media a run has, with their image files.
+/// The run's disks, first to last, each read-only as asked.
+pub(super) fn disks(opts: &RunOptions) -> Vec<(Medium, PathBuf)> {
+    let media = core::iter::once(DISK).chain(MORE_DISKS);
+    media
+        .zip(opts.disks())
+        .map(|(m, d)| {
+            let m = Medium {
+                read_only: d.read_only,
+                ..m
+            };
+            (m, d.path)
+        })
+        .collect()
+}
+
+/// The media a run has, with their image files: the disks first.
 pub(super) fn media(opts: &RunOptions) -> Vec<(Medium, PathBuf)> {
-    [
-        (DISK, &opts.disk),
-        (CDROM, &opts.iso),
-        (FLOPPY, &opts.floppy),
-    ]
-    .into_iter()
-    .filter_map(|(m, path)| path.clone().map(|p| (m, p)))
-    .collect()
+    let others = [(CDROM, &opts.iso), (FLOPPY, &opts.floppy)]
+        .into_iter()
+        .filter_map(|(m, path)| path.clone().map(|p| (m, p)));
+    disks(opts).into_iter().chain(others).collect()
 }
 
 /// True when the emulator gives the hypervisor virtio-blk devices.
@@ -115,18 +140,24 @@ pub(super) fn has_virtio(emulator: Emulator) -> bool {
 }
 
 /// True when `m` reaches the hypervisor as a host virtio-blk device, false
-/// when as a boot module (Bochs; the disk with `disk_in_memory`).
+/// when as a boot module (Bochs; the disks with `disk_in_memory`).
 pub(super) fn on_virtio(m: Medium, opts: &RunOptions) -> bool {
-    has_virtio(opts.emulator) && !(m == DISK && opts.disk_in_memory)
+    has_virtio(opts.emulator) && !(m.key == DISK.key && opts.disk_in_memory)
 }
 
 /// The configuration line naming where `m` is: its host virtio-blk device
-/// by PCI address (`virtio-blk@00:10.0`) when `virtio`, else its boot module.
+/// by PCI address (`virtio-blk@00:10.0`) when `virtio`, else its boot
+/// module; a read-only disk's ends in `,ro` (`vmm_core::guest_config`).
 pub(super) fn medium_config(m: Medium, virtio: bool) -> String {
-    if virtio {
-        format!("{} = virtio-blk@00:{:02x}.0\n", m.key, m.slot)
+    let ro = if m.key == DISK.key && m.read_only {
+        ",ro"
     } else {
-        format!("{} = {}\n", m.key, m.module)
+        ""
+    };
+    if virtio {
+        format!("{} = virtio-blk@00:{:02x}.0{ro}\n", m.key, m.slot)
+    } else {
+        format!("{} = {}{ro}\n", m.key, m.module)
     }
 }
 
@@ -141,7 +172,7 @@ pub(super) fn qemu_drives(opts: &RunOptions) -> Vec<QemuDrive> {
             slot: m.slot,
             read_only: m.read_only,
             snapshot: opts.snapshot,
-            faults: if m == DISK {
+            faults: if m.module == DISK.module {
                 opts.disk_faults.clone()
             } else {
                 None
@@ -183,10 +214,62 @@ mod tests {
             ..opts
         };
         assert!(qemu_drives(&bochs).is_empty());
-        // Every slot distinct, none of the `pc` machine's.
-        let slots = [DISK.slot, CDROM.slot, FLOPPY.slot];
-        assert!(slots.iter().all(|s| *s > 3 && *s < 32));
-        assert_ne!(slots[0], slots[1]);
-        assert_ne!(slots[1], slots[2]);
+        // Every slot and module distinct, no slot the `pc` machine's.
+        let all = [DISK, MORE_DISKS[0], MORE_DISKS[1], CDROM, FLOPPY];
+        for (i, a) in all.iter().enumerate() {
+            assert!(a.slot > 3 && a.slot < 32);
+            for b in &all[i + 1..] {
+                assert!(a.slot != b.slot && a.module != b.module, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_disk_is_one_more_device_or_module_in_order_and_ro_reaches_both() {
+        use super::super::options::DiskImage;
+        let images = ["/a.img", "/b.img,ro", "/c.img"]
+            .map(|s| DiskImage::parse(s).unwrap())
+            .to_vec();
+        let opts = RunOptions {
+            iso: Some("/c.iso".into()),
+            ..RunOptions::default()
+        }
+        .with_disks(images);
+        let configs: Vec<String> = media(&opts)
+            .into_iter()
+            .map(|(m, _)| medium_config(m, on_virtio(m, &opts)))
+            .collect();
+        assert_eq!(
+            configs.concat(),
+            "disk = virtio-blk@00:10.0\ndisk = virtio-blk@00:13.0,ro\n\
+             disk = virtio-blk@00:14.0\ncdrom = virtio-blk@00:11.0\n"
+        );
+        let drives = qemu_drives(&opts);
+        let got: Vec<_> = drives
+            .iter()
+            .map(|d| (d.id.as_str(), d.slot, d.read_only, d.path.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("disk0", 0x10, false, "/a.img"),
+                ("disk1", 0x13, true, "/b.img"),
+                ("disk2", 0x14, false, "/c.img"),
+                ("cdrom0", 0x11, true, "/c.iso"),
+            ]
+        );
+        // Bochs: modules, the read-only one said so in its line.
+        let bochs = RunOptions {
+            emulator: Emulator::Bochs,
+            ..opts
+        };
+        let lines: Vec<String> = disks(&bochs)
+            .into_iter()
+            .map(|(m, _)| medium_config(m, on_virtio(m, &bochs)))
+            .collect();
+        assert_eq!(
+            lines,
+            ["disk = disk0\n", "disk = disk1,ro\n", "disk = disk2\n"]
+        );
     }
 }

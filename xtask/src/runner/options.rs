@@ -63,6 +63,77 @@ pub fn parse_on_off(flag: &str, value: &str) -> Result<bool, String> {
     }
 }
 
+/// How many `--disk`s a run takes: the IDE places besides the CD-ROM's
+/// (primary master and slave, secondary slave; `pc_layout::ide_drives`).
+pub const MAX_DISKS: usize = pc_layout::ide_drives::DISKS.len();
+
+/// One disk image of a run, as `--disk FILE[,ro|,rw]` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskImage {
+    pub path: PathBuf,
+    /// Attached read-only: QEMU's `readonly=on` (its virtio-blk device then
+    /// offers `VIRTIO_BLK_F_RO`), the IDE disk aborts writes, the PV disk
+    /// is `VDISK_READONLY` and refuses them.
+    pub read_only: bool,
+}
+
+impl DiskImage {
+    /// `FILE`, `FILE,ro` or `FILE,rw`; a comma inside the file name is
+    /// written twice (`a,,b.img`), as in QEMU's option values.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut parts = vec![String::new()];
+        let mut chars = spec.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                ',' if chars.peek() == Some(&',') => {
+                    chars.next();
+                    parts.last_mut().unwrap().push(',');
+                }
+                ',' => parts.push(String::new()),
+                c => parts.last_mut().unwrap().push(c),
+            }
+        }
+        let path = parts.remove(0);
+        if path.is_empty() {
+            return Err(format!("--disk {spec}: no file name (FILE[,ro|,rw])"));
+        }
+        let mut read_only = None;
+        for option in &parts {
+            let ro = match option.as_str() {
+                "ro" => true,
+                "rw" => false,
+                _ => {
+                    return Err(format!(
+                        "--disk {spec}: unknown option `{option}` (FILE[,ro|,rw]; a comma \
+                         in the file name is written twice)"
+                    ))
+                }
+            };
+            if read_only.is_some_and(|r| r != ro) {
+                return Err(format!("--disk {spec}: ro and rw contradict each other"));
+            }
+            read_only = Some(ro);
+        }
+        Ok(Self {
+            path: path.into(),
+            read_only: read_only.unwrap_or(false),
+        })
+    }
+
+    /// Every `--disk` of a command line, in order; more than [`MAX_DISKS`]
+    /// is refused in one line.
+    pub fn parse_all(specs: &[String]) -> Result<Vec<Self>, String> {
+        if specs.len() > MAX_DISKS {
+            return Err(format!(
+                "--disk given {} times: the IDE board takes at most {MAX_DISKS} disks \
+                 (primary master and slave, secondary slave; the CD-ROM is the secondary master)",
+                specs.len()
+            ));
+        }
+        specs.iter().map(|s| Self::parse(s)).collect()
+    }
+}
+
 /// What to run and how.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -89,8 +160,14 @@ pub struct RunOptions {
     pub echo: bool,
     /// Cargo target dir for building the hypervisor (None: the workspace's).
     pub target_dir: Option<PathBuf>,
-    /// A disk image for the IDE primary master.
+    /// A disk image for the IDE primary master (BIOS drive 80h, `xvda`).
     pub disk: Option<PathBuf>,
+    /// `disk` is attached read-only (`--disk FILE,ro`).
+    pub disk_read_only: bool,
+    /// Further disks (`--disk` again), in order on the IDE primary slave
+    /// and secondary slave (`sdb`, `sdc`; `xvdb`, `xvdc`): at most
+    /// [`MAX_DISKS`] in all with `disk`.
+    pub more_disks: Vec<DiskImage>,
     /// An ISO image for the ATAPI CD-ROM on the IDE secondary master.
     pub iso: Option<PathBuf>,
     /// A floppy image (drive A: of the BIOS).
@@ -169,6 +246,8 @@ impl Default for RunOptions {
             qemu_cpu: None,
             selftest: None,
             disk: None,
+            disk_read_only: false,
+            more_disks: Vec::new(),
             iso: None,
             floppy: None,
             snapshot: false,
@@ -189,6 +268,29 @@ impl Default for RunOptions {
     }
 }
 
+impl RunOptions {
+    /// These options with `disks` attached: the first as `disk`, the rest
+    /// as `more_disks`.
+    pub fn with_disks(mut self, disks: Vec<DiskImage>) -> Self {
+        let mut disks = disks.into_iter();
+        if let Some(first) = disks.next() {
+            self.disk = Some(first.path);
+            self.disk_read_only = first.read_only;
+        }
+        self.more_disks = disks.collect();
+        self
+    }
+
+    /// Every disk of the run, first to last.
+    pub fn disks(&self) -> Vec<DiskImage> {
+        let first = self.disk.clone().map(|path| DiskImage {
+            path,
+            read_only: self.disk_read_only,
+        });
+        first.into_iter().chain(self.more_disks.clone()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +307,59 @@ mod tests {
         assert_eq!(e, "--xen yes: must be on or off");
         let d = RunOptions::default();
         assert!(d.xen && d.console == Console::Ttys0 && !d.until_stopped);
+    }
+
+    #[test]
+    fn disks_parse_with_ro_and_rw_and_bad_ones_say_so_in_one_line() {
+        let d = |p: &str, ro| DiskImage {
+            path: p.into(),
+            read_only: ro,
+        };
+        assert_eq!(DiskImage::parse("a.img"), Ok(d("a.img", false)));
+        assert_eq!(DiskImage::parse("a.img,ro"), Ok(d("a.img", true)));
+        assert_eq!(DiskImage::parse("a.img,rw"), Ok(d("a.img", false)));
+        assert_eq!(DiskImage::parse("a.img,ro,ro"), Ok(d("a.img", true)));
+        assert_eq!(DiskImage::parse("a,,b.img,ro"), Ok(d("a,b.img", true)));
+        assert_eq!(DiskImage::parse("/x/y z.img"), Ok(d("/x/y z.img", false)));
+        let e = DiskImage::parse("x,rw,foo").unwrap_err();
+        assert!(
+            e.starts_with("--disk x,rw,foo: unknown option `foo`"),
+            "{e}"
+        );
+        for bad in [
+            "",
+            ",ro",
+            "a.img,",
+            "a.img,RO",
+            "a.img,ro,rw",
+            "a.img,readonly",
+        ] {
+            let e = DiskImage::parse(bad).unwrap_err();
+            assert!(e.starts_with("--disk ") && !e.contains('\n'), "{bad}: {e}");
+        }
+        let specs = |n: usize| (0..n).map(|i| format!("d{i}.img")).collect::<Vec<_>>();
+        assert_eq!(DiskImage::parse_all(&specs(3)).unwrap().len(), 3);
+        let e = DiskImage::parse_all(&specs(4)).unwrap_err();
+        assert!(e.contains("at most 3 disks") && !e.contains('\n'), "{e}");
+        assert!(DiskImage::parse_all(&["a,x".into()]).is_err());
+    }
+
+    #[test]
+    fn the_first_disk_is_disk_and_the_rest_more_disks() {
+        let disks = vec![
+            DiskImage::parse("a.img").unwrap(),
+            DiskImage::parse("b.img,ro").unwrap(),
+        ];
+        let o = RunOptions::default().with_disks(disks.clone());
+        assert_eq!(o.disk.as_deref(), Some(std::path::Path::new("a.img")));
+        assert!(!o.disk_read_only);
+        assert_eq!(o.more_disks, disks[1..]);
+        assert_eq!(o.disks(), disks);
+        let ro = RunOptions::default().with_disks(vec![DiskImage::parse("c,ro").unwrap()]);
+        assert!(ro.disk_read_only && ro.more_disks.is_empty());
+        assert!(RunOptions::default()
+            .with_disks(Vec::new())
+            .disks()
+            .is_empty());
     }
 }
