@@ -146,8 +146,9 @@ pub fn table(records: &[Record]) -> String {
     out.push_str(
         "(per MiB with the calibration window taken off; >idle: exits beyond the idle guest's \
          rate over the same time, i.e. without the timer's; kicks: the guest's event-channel \
-         sends; irqs: the vbd's events to the guest; hv%: the window's TSC cycles spent \
-         handling exits, the rest in the guest)\n",
+         sends; irqs: the vbd's events to the guest; hv%: exit handling's share of the \
+         window's handling plus in-guest cycles; device service between entries and halts \
+         count in neither)\n",
     );
     out.push_str("\nratios from this run, MiB/s (equally IOPS), and exits per MiB:\n");
     out.push_str(&format!("{:<15}", "workload"));

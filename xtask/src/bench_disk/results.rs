@@ -159,8 +159,9 @@ pub struct Record {
     /// estimate of the timer's exits; the rate includes the typed line's
     /// echo, so it errs high).
     pub exits_above_idle_per_mib: Option<f64>,
-    /// The share of the workload window's cycles spent handling exits (the
-    /// rest the guest ran, or halted waiting).
+    /// Exit handling's share of the workload window's handling plus
+    /// in-guest cycles (the device service between entries and the halted
+    /// waits count in neither).
     pub handling_share: Option<f64>,
     /// Hypervisor handling cycles per MiB, the calibration taken off.
     pub handling_cycles_per_mib: Option<f64>,
