@@ -69,9 +69,15 @@ pub fn open(addr: PciAddress, read_only: bool) -> Result<HostDisk, String> {
     Ok(SectorQueue::new(disk, read_only))
 }
 
-/// Descriptors one virtio-blk request takes in the split virtqueue: the
-/// header, the data buffer and the status byte, each its own descriptor.
+/// Descriptors one virtio-blk request takes in the split virtqueue without
+/// indirect descriptors: the header, the data buffer and the status byte,
+/// each its own descriptor (Virtio 1.2, 5.2.6).
 const DESCRIPTORS_PER_REQUEST: usize = 3;
+
+/// `VIRTIO_F_INDIRECT_DESC` (Virtio 1.2, 6 "Reserved Feature Bits"; 2.7.5.3
+/// "Indirect Descriptors"): a request's descriptors may live in a table of
+/// their own, so each takes one slot of the ring.
+const VIRTIO_F_INDIRECT_DESC: u64 = 1 << 28;
 
 /// A host virtio-blk device as a [`QueueDevice`].
 pub struct VirtioDisk<H: Hal, T: Transport> {
@@ -84,6 +90,9 @@ pub struct VirtioDisk<H: Hal, T: Transport> {
     /// A flush has completed (logged once, so a run's log shows the
     /// guest's flushes reach the host).
     flushed: bool,
+    /// `VIRTIO_F_INDIRECT_DESC` was offered, so negotiated (the driver,
+    /// built with `alloc`, supports it): one ring slot per request.
+    indirect: bool,
 }
 
 impl<H: Hal, T: Transport> VirtioDisk<H, T> {
@@ -98,6 +107,7 @@ impl<H: Hal, T: Transport> VirtioDisk<H, T> {
             blk,
             requests: InFlight::new(),
             flush: offered & VIRTIO_BLK_F_FLUSH != 0,
+            indirect: offered & VIRTIO_F_INDIRECT_DESC != 0,
             flushed: false,
         })
     }
@@ -116,13 +126,17 @@ impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
         self.flush
     }
 
-    /// Requests that fit the virtqueue at once: each takes
-    /// [`DESCRIPTORS_PER_REQUEST`] descriptors (Virtio 1.2, 5.2.6: header,
-    /// data, status; the driver is built without `alloc`, so without
-    /// indirect descriptors, 2.7.5.3), and a request the queue has no room
-    /// for would fail (`QueueFull`).
+    /// Requests that fit the virtqueue at once (a request the queue has no
+    /// room for would fail with `QueueFull`): one per ring slot with
+    /// indirect descriptors (QEMU offers them), else one per
+    /// [`DESCRIPTORS_PER_REQUEST`] slots.
     fn slots(&self) -> usize {
-        usize::from(self.blk.virt_queue_size()) / DESCRIPTORS_PER_REQUEST
+        let size = usize::from(self.blk.virt_queue_size());
+        if self.indirect {
+            size
+        } else {
+            size / DESCRIPTORS_PER_REQUEST
+        }
     }
 
     fn start_read(&mut self, lba: u64, sectors: usize) -> Result<u16, BlockError> {
