@@ -188,9 +188,13 @@ impl VbdEngine {
                 let decoded = decode(&slot, &self.limits);
                 self.start(io, decoded)?;
             }
-            // Stop taking requests while the disk is full; the final check
-            // asks for a kick only when the backend is really idle.
-            if !self.waiting.is_empty() || !self.ring.final_check(&mut ring(io))? {
+            // While the disk holds requests the caller serves this vbd
+            // again on every poll (`busy`), so the ring is looked at anyway:
+            // `req_event` is left behind and the frontend does not kick
+            // (`RING_PUSH_REQUESTS_AND_CHECK_NOTIFY`) — a busy ring costs
+            // no hypercall per request. Only a backend going idle asks for
+            // the next kick, with the final check.
+            if self.busy() || !self.ring.final_check(&mut ring(io))? {
                 break;
             }
         }

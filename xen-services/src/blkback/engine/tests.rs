@@ -561,3 +561,33 @@ fn a_storm_of_hostile_slots_and_indices_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_busy_ring_asks_for_no_kick_per_request() {
+    // blkfront pushes each request and kicks only if req_event says so
+    // (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY); the backend serves on its own
+    // polls while the disk holds requests.
+    let mut r = Rig::new(32);
+    r.grant(8, BACKEND, 10, false);
+    let mut kicks = 0;
+    for i in 0..64u64 {
+        let old = r.req_prod_pvt;
+        r.request(BLKIF_OP_READ, i, i, &[(8, 0, 0)]);
+        let req_event = u32::from_le_bytes(r.guest.0[0][4..8].try_into().unwrap());
+        if xen_abi::ring::notify_needed(r.req_prod_pvt, old, req_event) {
+            kicks += 1;
+        }
+        // The backend's polls (an exit every few requests), the disk
+        // finishing now and then.
+        if i % 4 == 3 {
+            r.service().unwrap();
+        }
+        if i % 16 == 15 {
+            r.disk.finish();
+        }
+    }
+    let rsp = r.run();
+    assert_eq!(rsp.len(), 64);
+    assert!(rsp.iter().all(|x| x.2 == 0));
+    assert!(kicks <= 2, "{kicks} kicks for 64 requests on a busy ring");
+}
