@@ -81,9 +81,9 @@ pub fn steps(sum: &str, flush: bool) -> Vec<Step> {
         wait_for("xvda")
     );
     let features = if flush {
-        "xvda: flush diskcache: enabled; persistent grants: enabled; indirect descriptors: enabled"
+        "xvda: flush diskcache: enabled; persistent grants: disabled; indirect descriptors: enabled"
     } else {
-        "xvda: barrier or flush: disabled; persistent grants: enabled; indirect descriptors: enabled"
+        "xvda: barrier or flush: disabled; persistent grants: disabled; indirect descriptors: enabled"
     };
     vec![
         Step::value(

@@ -56,6 +56,9 @@ pub fn offer(platform: &mut XenPlatform, medium: SharedBlock) {
             sectors: m.len() / 512,
             read_only: m.read_only(),
             flush: m.has_write_cache(),
+            // This backend copies, so persistent grants would only add
+            // the frontend's bounce copy (`VbdConfig::persistent`).
+            persistent: false,
         }
     };
     platform.domain.add_vbd(config);

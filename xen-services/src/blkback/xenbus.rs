@@ -51,6 +51,15 @@ pub struct VbdConfig {
     pub read_only: bool,
     /// The disk has a volatile cache to flush (`feature-flush-cache`).
     pub flush: bool,
+    /// Offer `feature-persistent`: the frontend then keeps a pool of
+    /// granted pages and copies every request's data through them
+    /// (blkfront's "bounce buffer"), which saves a mapping backend its
+    /// map and unmap per request. This backend never maps (it copies
+    /// through the grant, checked each time), so persistent grants only
+    /// add the frontend's copy; measured with `cargo xtask bench io`
+    /// nested in TCG: sequential writes 60 against 121 MiB/s, 4 KiB reads
+    /// at QD1 538 against 939 IOPS. The engine serves either kind.
+    pub persistent: bool,
 }
 
 impl VbdConfig {
@@ -164,7 +173,7 @@ pub fn create(s: &mut Dom0Store, domid: DomId, cfg: &VbdConfig) {
         ("device-type", "disk"),
         ("mode", if cfg.read_only { "r" } else { "w" }),
         ("feature-flush-cache", if cfg.flush { "1" } else { "0" }),
-        ("feature-persistent", "1"),
+        ("feature-persistent", if cfg.persistent { "1" } else { "0" }),
         (
             "feature-max-indirect-segments",
             &format!("{MAX_INDIRECT_SEGMENTS}"),

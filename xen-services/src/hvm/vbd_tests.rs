@@ -132,6 +132,7 @@ fn setup(read_only: bool) -> (XenDomain, FakeGuest, Bus, Immediate<MemoryBlock>)
         sectors: SECTORS,
         read_only,
         flush: true,
+        persistent: true,
     });
     let disk = Immediate::new(MemoryBlock::new(bytes, read_only), 32);
     (

@@ -13,6 +13,7 @@ const CFG: VbdConfig = VbdConfig {
     sectors: 8192,
     read_only: false,
     flush: true,
+    persistent: true,
 };
 
 fn store() -> XenStore {
