@@ -29,7 +29,14 @@ fn disk_benchmark_measures_a_hypervisor_path_and_a_plain_qemu_path() {
         assert!(WORKLOADS.contains(&r.workload.as_str()), "{r:?}");
         match r.path.as_str() {
             "ide-dma" => {
-                assert!(r.exits_per_mib.is_some_and(|e| e > 0.0), "{r:?}");
+                // Measured, not necessarily above zero: at these tiny sizes
+                // a window's exits can be all the calibration's (the
+                // timer's), which is taken off.
+                assert!(r.exits_per_mib.is_some_and(|e| e >= 0.0), "{r:?}");
+                assert!(
+                    r.exits_by_reason.as_ref().is_some_and(|m| !m.is_empty()),
+                    "{r:?}"
+                );
                 assert!(
                     r.xfer_mode.as_deref().is_some_and(|m| m.contains("DMA")),
                     "{r:?}"
