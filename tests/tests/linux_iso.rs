@@ -173,7 +173,7 @@ fn linux_iso_holds_a_bzimage_and_an_initramfs_with_init() {
         "sr_mod.ko",
         "isofs.ko",
         "virtio_blk.ko",
-        "xen_blkfront.ko",
+        "xen-blkfront.ko",
         "bin/diskbench\0",
         "modules.dep\0",
         "TRAILER!!!\0",
