@@ -83,6 +83,27 @@ pub mod ports {
     /// The emulated BIOS's trap port: its ROM stubs write here so the
     /// hypervisor runs the service.
     pub const BIOS_TRAP: u16 = 0xEA;
+    /// The ACPI fixed-hardware register blocks (ACPI 6.5, 4.8 "ACPI Hardware
+    /// Model"), at the addresses QEMU's PIIX4 power management function
+    /// uses; the FADT names them. PM1a event block: PM1_STS then PM1_EN,
+    /// two bytes each (4.8.3.1).
+    pub const ACPI_PM1A_EVT: u16 = 0x600;
+    /// Bytes of the PM1a event block (FADT PM1_EVT_LEN).
+    pub const ACPI_PM1A_EVT_LEN: u16 = 4;
+    /// PM1a control block: PM1_CNT, two bytes (4.8.3.2).
+    pub const ACPI_PM1A_CNT: u16 = 0x604;
+    /// Bytes of the PM1a control block (FADT PM1_CNT_LEN).
+    pub const ACPI_PM1A_CNT_LEN: u16 = 2;
+    /// The power management timer: a 24-bit counter at 3.579545 MHz, read
+    /// as four bytes (4.8.3.3).
+    pub const ACPI_PM_TIMER: u16 = 0x608;
+    /// Bytes of the PM timer block (FADT PM_TMR_LEN).
+    pub const ACPI_PM_TIMER_LEN: u16 = 4;
+    /// The whole power-management range the board decodes (PM1a event,
+    /// control and timer blocks).
+    pub const ACPI_PM: u16 = ACPI_PM1A_EVT;
+    /// Bytes of [`ACPI_PM`].
+    pub const ACPI_PM_COUNT: u16 = 0x10;
 }
 
 /// ISA interrupt lines; on a board with an I/O APIC these are also its GSIs
@@ -111,6 +132,10 @@ pub mod irqs {
     /// The Xen platform PCI device's INTx (its Interrupt Line register), the
     /// event-channel upcall of a guest without a vector callback.
     pub const XEN_PLATFORM: u8 = 11;
+    /// The ACPI system control interrupt (FADT SCI_INT; level, active high
+    /// at the 8259, active low and level at the I/O APIC through the MADT's
+    /// interrupt source override, as on PIIX4 machines).
+    pub const ACPI_SCI: u8 = 9;
     /// Lines of the 8259 pair.
     pub const ISA_COUNT: u8 = 16;
 }
@@ -247,6 +272,7 @@ mod tests {
             (ports::XEN_PLATFORM_IO, ports::XEN_PLATFORM_IO_SIZE),
             (ports::TEST_EXIT, 1),
             (ports::BIOS_TRAP, 1),
+            (ports::ACPI_PM, ports::ACPI_PM_COUNT),
         ];
         ranges.sort();
         for pair in ranges.windows(2) {
@@ -274,6 +300,7 @@ mod tests {
             irqs::IDE_PRIMARY,
             irqs::IDE_SECONDARY,
             irqs::XEN_PLATFORM,
+            irqs::ACPI_SCI,
         ]
         .iter()
         .chain(irqs::COM.iter())
