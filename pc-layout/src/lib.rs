@@ -198,6 +198,14 @@ pub mod memory {
     pub const LOCAL_APIC: u64 = 0xFEE0_0000;
 }
 
+/// ACPI values the tables and the power-management device must agree on.
+pub mod acpi {
+    /// The SLP_TYP value of the soft-off state: the DSDT's `_S5` package
+    /// gives it, the guest writes it to PM1_CNT with SLP_EN (ACPI 6.5,
+    /// 7.4.2 "\\_Sx (System States)" and 4.8.3.2.1). 0, as PIIX4 decodes it.
+    pub const S5_SLP_TYP: u8 = 0;
+}
+
 /// Where the drives sit on the two IDE channels (ATA/ATAPI-6, 5.2: each
 /// channel has a master, device 0, and a slave, device 1). The CD-ROM is the
 /// secondary master, as on QEMU's `pc` machine and Xen's HVM guests; the
