@@ -20,7 +20,11 @@
 //! console), `xen` (`on`, the default: the board has the Xen platform PCI
 //! device and its unplug ports, and the BIOS reserves the Xen special pages
 //! in its E820 map, as `xl` gives HVM guests `xen_platform_pci=1`; `off`: a
-//! plain PC), `selftest` (`exception`: raise an exception inside the hypervisor before the
+//! plain PC), `acpi` (`on`, the default: the modern PC of issue 15 — a
+//! local APIC per vCPU, an I/O APIC, the ACPI power-management registers and
+//! the ACPI tables the BIOS hands the guest, as QEMU's `pc` machine and
+//! `xl`'s `acpi=1 apic=1` give; `off`: the PC/AT with its 8259 pair only, as
+//! `-no-acpi` and `acpi=0 apic=0` do), `selftest` (`exception`: raise an exception inside the hypervisor before the
 //! guest starts, to prove the fault report works), `no_reboot` (`true`: a
 //! reset the guest requests stops it, as QEMU's `-no-reboot` does, instead of
 //! rebooting it; a triple fault stops the guest either way), `stats_every_ms`
@@ -157,6 +161,10 @@ pub struct GuestConfig {
     /// The board has the Xen PV-on-HVM interface: the Xen platform PCI
     /// device, its unplug ports, and the special pages E820-reserved.
     pub xen: bool,
+    /// The board is the modern PC: local APIC, I/O APIC, ACPI PM registers
+    /// and ACPI tables (on by default; off leaves the PC/AT's 8259 pair as
+    /// the only interrupt controller and no ACPI).
+    pub acpi: bool,
     /// The emulated BIOS is the firmware (instead of a ROM module).
     pub bios: bool,
     /// Boot order for the BIOS.
@@ -202,6 +210,7 @@ impl Default for GuestConfig {
             cdrom: None,
             console_input: ConsoleInputConfig::Serial,
             xen: true,
+            acpi: true,
             bios: false,
             boot_order: alloc::vec![
                 firmware::bios::BootDevice::Cdrom,
@@ -313,6 +322,11 @@ impl GuestConfig {
                     "on" | "1" | "true" | "yes" => cfg.xen = true,
                     "off" | "0" | "false" | "no" => cfg.xen = false,
                     _ => problem(alloc::format!("xen must be on or off, got `{value}`")),
+                },
+                "acpi" => match value {
+                    "on" | "1" | "true" | "yes" => cfg.acpi = true,
+                    "off" | "0" | "false" | "no" => cfg.acpi = false,
+                    _ => problem(alloc::format!("acpi must be on or off, got `{value}`")),
                 },
                 "stats" => match value {
                     "1" | "true" | "yes" => cfg.stats = true,
@@ -531,6 +545,13 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert!(!p[0].fatal);
         assert!(p[0].message.contains("xen"), "{p:?}");
+        assert!(
+            GuestConfig::parse("").0.acpi,
+            "the modern PC is the default"
+        );
+        assert!(!GuestConfig::parse("acpi = off").0.acpi);
+        let (c, p) = GuestConfig::parse("acpi = sometimes");
+        assert!(c.acpi && p[0].message.contains("acpi"), "{p:?}");
     }
 
     #[test]

@@ -151,6 +151,11 @@ struct RunArgs {
     /// XenStore, the PV console hvc0): on or off; off gives a plain PC.
     #[arg(long, value_name = "on|off", default_value = "on")]
     xen: String,
+    /// The board: on, the modern PC (local APIC, I/O APIC, ACPI tables and
+    /// power management; `poweroff` ends the run through ACPI S5); off, the
+    /// PC/AT with its 8259 pair only, like QEMU's -no-acpi.
+    #[arg(long, value_name = "on|off", default_value = "on")]
+    acpi: String,
     /// A reset the guest requests (8042 pulse, port 92h, CF9h) ends the run
     /// with exit code 0 instead of rebooting the guest, like QEMU's
     /// -no-reboot. A triple fault stops and reports the guest either way.
@@ -327,6 +332,10 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
+    let acpi = match parse_on_off("--acpi", &args.acpi) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
     let disks = match DiskImage::parse_all(&args.disk) {
         Ok(d) => d,
         Err(e) => return fail(&e),
@@ -391,6 +400,7 @@ fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         keyboard: args.keyboard,
         console,
         xen,
+        acpi,
         until_stopped: false,
         no_reboot: args.no_reboot,
         shutdown_after: None,

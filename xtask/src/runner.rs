@@ -246,7 +246,8 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
 
 /// The configuration lines for where typed input goes (`console_input`,
 /// left out for the default, COM1) and for a guest that must not see Xen
-/// (`xen = off`; on is the hypervisor's default). Input for the PV console
+/// (`xen = off`; on is the hypervisor's default), and for a PC/AT without
+/// APICs and ACPI (`acpi = off`). Input for the PV console
 /// needs Xen, and can go to one place only.
 pub fn console_and_xen_config(opts: &RunOptions) -> Result<String, String> {
     let mut text = String::new();
@@ -265,6 +266,9 @@ pub fn console_and_xen_config(opts: &RunOptions) -> Result<String, String> {
     }
     if !opts.xen {
         text.push_str("xen = off\n");
+    }
+    if !opts.acpi {
+        text.push_str("acpi = off\n");
     }
     Ok(text)
 }
@@ -311,6 +315,11 @@ mod config_tests {
             config(true, Console::Ttys0, false).unwrap(),
             "console_input = keyboard\nxen = off\n"
         );
+        let pc_at = RunOptions {
+            acpi: false,
+            ..RunOptions::default()
+        };
+        assert_eq!(console_and_xen_config(&pc_at).unwrap(), "acpi = off\n");
     }
 
     #[test]

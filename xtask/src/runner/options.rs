@@ -198,6 +198,9 @@ pub struct RunOptions {
     /// The guest sees the Xen HVM interface (CPUID leaves, hypercalls,
     /// XenStore, the PV console); off, it sees a plain PC.
     pub xen: bool,
+    /// The guest's board is the modern PC (local and I/O APIC, ACPI tables
+    /// and power management); off, the PC/AT with its 8259 pair only.
+    pub acpi: bool,
     /// Once every expectation matched, follow on until the machine stops by
     /// itself (or time runs out): the outcome is then how it stopped, so a
     /// run can check that the guest's own shutdown ends it cleanly.
@@ -259,6 +262,7 @@ impl Default for RunOptions {
             keyboard: false,
             console: Console::Ttys0,
             xen: true,
+            acpi: true,
             until_stopped: false,
             no_reboot: false,
             shutdown_after: None,
