@@ -11,12 +11,14 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acpi_pm;
 pub mod atapi;
 pub mod bus;
 pub mod cmos_rtc;
 pub mod debug_exit;
 pub mod i8042;
 pub mod ide;
+pub mod ioapic;
 pub mod mmio_bus;
 pub mod pci;
 pub mod pic8259;
