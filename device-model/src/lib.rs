@@ -19,6 +19,7 @@ pub mod debug_exit;
 pub mod i8042;
 pub mod ide;
 pub mod ioapic;
+pub mod lapic;
 pub mod mmio_bus;
 pub mod pci;
 pub mod pic8259;
