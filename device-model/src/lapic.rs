@@ -253,9 +253,16 @@ impl LocalApic {
         self.svr & SVR_APIC_ENABLED != 0
     }
 
-    /// The task priority register (for lowest-priority arbitration).
+    /// The task priority register (for lowest-priority arbitration, and CR8
+    /// reads: CR8 = TPR bits 7:4, SDM 11.8.6).
     pub fn tpr(&self) -> u8 {
         self.tpr
+    }
+
+    /// Sets the task priority register, for CR8 writes (TPR = CR8 << 4,
+    /// 11.8.6) or a TPR shadow the hypervisor synchronises.
+    pub fn set_tpr(&mut self, tpr: u8) {
+        self.tpr = tpr;
     }
 
     /// Says whether the board's I/O APIC has an EOI register, so that

@@ -83,6 +83,9 @@ impl LocalApic {
     /// while the APIC is software-disabled (11.4.7.2); a timer mode change
     /// disarms the timer (11.5.4.1).
     pub(super) fn write_lvt(&mut self, lvt: Lvt, value: u32) {
+        if lvt == Lvt::Timer {
+            self.poll();
+        }
         let mut entry = value & lvt.writable();
         if !self.is_software_enabled() {
             entry |= LVT_MASKED;

@@ -514,6 +514,45 @@ fn divide_change_while_counting_keeps_the_count() {
 }
 
 #[test]
+fn an_expiry_due_before_a_timer_write_still_fires() {
+    let (mut a, clock) = enabled_apic();
+    timer(&mut a, TIMER_MODE_PERIODIC, 0xB);
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 100);
+    clock.set(150);
+    wr(&mut a, APIC_TIMER_DIVIDE, 0x0);
+    assert_eq!(a.acknowledge(), Some(0x40), "the expiry at 100");
+    assert_eq!(a.next_deadline_ns(), Some(150 + 50 * 2));
+    wr(&mut a, APIC_EOI, 0);
+    clock.set(250);
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 100);
+    assert_eq!(a.acknowledge(), Some(0x40), "the expiry at 250");
+    wr(&mut a, APIC_EOI, 0);
+    assert_eq!(a.next_deadline_ns(), Some(250 + 100 * 2));
+    clock.set(450);
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | 0x41,
+    );
+    assert_eq!(a.acknowledge(), Some(0x40), "fired with the old vector");
+    assert_eq!(a.next_deadline_ns(), Some(650), "same mode: still running");
+    wr(&mut a, APIC_EOI, 0);
+    clock.set(650);
+    a.poll();
+    assert_eq!(a.acknowledge(), Some(0x41));
+}
+
+#[test]
+fn tpr_follows_cr8_writes() {
+    let (mut a, _) = enabled_apic();
+    a.set_tpr(0x70);
+    assert_eq!(rd(&mut a, APIC_TPR), 0x70);
+    assert_eq!(a.tpr(), 0x70);
+    a.deliver(0x75, false);
+    assert!(!a.has_interrupt());
+}
+
+#[test]
 fn masked_timer_counts_but_raises_nothing() {
     let (mut a, clock) = enabled_apic();
     wr(&mut a, APIC_LVT_TIMER, LVT_MASKED | 0x40);

@@ -10,6 +10,9 @@
 //! IA32_TSC_DEADLINE, which it then clears. A masked timer still counts; it
 //! just raises nothing. A write to the LVT timer entry that changes the mode
 //! disarms the timer: the initial count and IA32_TSC_DEADLINE become 0.
+//! Every write that changes the timer (initial count, divide configuration,
+//! LVT timer entry, IA32_TSC_DEADLINE) first fires an expiry already due
+//! under the old settings, as the hardware would have before the write.
 //!
 //! # Model
 //!
@@ -162,6 +165,7 @@ impl LocalApic {
         if self.timer_tsc_deadline_mode() {
             return;
         }
+        self.poll();
         let now = self.now_ns();
         let periodic = self.timer_periodic();
         let t = &mut self.timer;
@@ -174,6 +178,7 @@ impl LocalApic {
     /// Divide configuration write: a counting timer keeps its current count
     /// and continues at the new rate.
     pub(super) fn write_divide_config(&mut self, value: u32) {
+        self.poll();
         let now = self.now_ns();
         let periodic = self.timer_periodic();
         let counting = !self.timer_tsc_deadline_mode() && self.timer.deadline_ns.is_some();
@@ -234,6 +239,7 @@ impl LocalApic {
         if !self.timer_tsc_deadline_mode() {
             return;
         }
+        self.poll();
         self.timer.tsc_deadline = deadline_tsc;
         if deadline_tsc == 0 {
             self.timer.deadline_ns = None;
