@@ -24,11 +24,11 @@ pub(crate) mod test_platform;
 mod wait;
 
 pub use int15::{
-    e820_map, int15, post_a20, E820Entry, E820Map, A20_SUPPORT_KBC, A20_SUPPORT_PORT_92,
-    E820_ENTRY_SIZE, E820_MAX_ENTRIES, E820_TYPE_RAM, E820_TYPE_RESERVED, HIGH_RAM_BASE,
-    LOW_RAM_LIMIT, RAM_BELOW_4G_LIMIT, ROM_AREA_BASE, SMAP, SYSTEM_CONFIG_ADDR,
-    SYSTEM_CONFIG_OFFSET, SYSTEM_CONFIG_SEGMENT, SYSTEM_CONFIG_TABLE, XEN_SPECIAL_PAGES,
-    XEN_SPECIAL_PAGES_SIZE,
+    acpi_tables_region, e820_map, int15, int15_on, post_a20, BoardReservations, E820Entry, E820Map,
+    A20_SUPPORT_KBC, A20_SUPPORT_PORT_92, E820_ENTRY_SIZE, E820_MAX_ENTRIES, E820_TYPE_ACPI,
+    E820_TYPE_RAM, E820_TYPE_RESERVED, HIGH_RAM_BASE, LOW_RAM_LIMIT, RAM_BELOW_4G_LIMIT,
+    ROM_AREA_BASE, SMAP, SYSTEM_CONFIG_ADDR, SYSTEM_CONFIG_OFFSET, SYSTEM_CONFIG_SEGMENT,
+    SYSTEM_CONFIG_TABLE, XEN_SPECIAL_PAGES, XEN_SPECIAL_PAGES_SIZE,
 };
 pub use int1a::int1a;
 pub use wait::TimedWait;
@@ -305,7 +305,15 @@ mod tests {
             let next = match rng.next() % 8 {
                 0 => int11(&mut r, &mut m),
                 1 => int12(&mut r, &mut m),
-                2..=4 => int15(&mut r, &mut m, &mut pf, (i / ram.len()).is_multiple_of(2)),
+                2..=4 => {
+                    // Every board: with and without the Xen pages and the
+                    // ACPI tables.
+                    let board = BoardReservations {
+                        xen_special_pages: (i / ram.len()).is_multiple_of(2),
+                        acpi_tables: if (i / ram.len()) % 4 < 2 { 0 } else { 64 << 10 },
+                    };
+                    int15_on(&mut r, &mut m, &mut pf, board)
+                }
                 5 | 6 => int1a(&mut r, &mut m, &mut pf),
                 _ => {
                     irq0_tick(&mut m);

@@ -16,15 +16,19 @@ pub enum Need {
     /// The fuzz targets (`cargo xtask fuzz`): libFuzzer is C++, built from
     /// the `libfuzzer-sys` crate's sources.
     Fuzz,
+    /// The ACPI tables' unit tests (`pc-acpi`): `iasl -d` must disassemble
+    /// every table without an error.
+    AcpiTables,
 }
 
 /// Every need: what `cargo xtask test` provisions.
-pub const ALL_NEEDS: [Need; 5] = [
+pub const ALL_NEEDS: [Need; 6] = [
     Need::Qemu,
     Need::GrubIso,
     Need::Bochs,
     Need::GuestMedia,
     Need::Fuzz,
+    Need::AcpiTables,
 ];
 
 /// A Debian package, the file that shows it is installed (a program found on
@@ -123,6 +127,13 @@ pub const PACKAGES: &[Package] = &[
         also: &["c++"],
         needed_for: &[Need::Fuzz],
     },
+    // ACPICA's compiler/disassembler, which checks the ACPI tables.
+    Package {
+        name: "acpica-tools",
+        provides: "iasl",
+        also: &[],
+        needed_for: &[Need::AcpiTables],
+    },
 ];
 
 /// The package that provides `program_or_path`, if it is on the list.
@@ -172,6 +183,10 @@ mod tests {
         assert_eq!(
             package_providing("qemu-system-x86_64").map(|p| p.name),
             Some("qemu-system-x86")
+        );
+        assert_eq!(
+            package_providing("iasl").map(|p| p.name),
+            Some("acpica-tools")
         );
         assert!(package_providing("no-such-program").is_none());
     }

@@ -44,9 +44,10 @@ pub use config_table::{
     SYSTEM_CONFIG_ADDR, SYSTEM_CONFIG_OFFSET, SYSTEM_CONFIG_SEGMENT, SYSTEM_CONFIG_TABLE,
 };
 pub use memory_map::{
-    e820_map, E820Entry, E820Map, E820_ENTRY_SIZE, E820_MAX_ENTRIES, E820_TYPE_RAM,
-    E820_TYPE_RESERVED, HIGH_RAM_BASE, LOW_RAM_LIMIT, RAM_BELOW_4G_LIMIT, ROM_AREA_BASE, SMAP,
-    XEN_SPECIAL_PAGES, XEN_SPECIAL_PAGES_SIZE,
+    acpi_tables_region, e820_map, BoardReservations, E820Entry, E820Map, E820_ENTRY_SIZE,
+    E820_MAX_ENTRIES, E820_TYPE_ACPI, E820_TYPE_RAM, E820_TYPE_RESERVED, HIGH_RAM_BASE,
+    LOW_RAM_LIMIT, RAM_BELOW_4G_LIMIT, ROM_AREA_BASE, SMAP, XEN_SPECIAL_PAGES,
+    XEN_SPECIAL_PAGES_SIZE,
 };
 
 use crate::bda;
@@ -58,23 +59,35 @@ use memory_map::{e801, e820, kib_1m_to_16m};
 const STATUS_UNSUPPORTED: u8 = 0x86;
 
 /// INT 15h, on a board with the Xen platform device when `xen_platform`
-/// (its special pages are reserved in the E820h map).
+/// (its special pages are reserved in the E820h map) and no ACPI tables:
+/// [`int15_on`] with [`BoardReservations::xen_platform`].
 pub fn int15(
     regs: &mut Regs,
     mem: &mut dyn RealMemory,
     pf: &mut dyn BiosPlatform,
     xen_platform: bool,
 ) -> Next {
+    int15_on(regs, mem, pf, BoardReservations::xen_platform(xen_platform))
+}
+
+/// INT 15h on a board with `board`'s reservations: the E820h map lists
+/// them, and E801h and 88h leave the ACPI tables out of the sizes.
+pub fn int15_on(
+    regs: &mut Regs,
+    mem: &mut dyn RealMemory,
+    pf: &mut dyn BiosPlatform,
+    board: BoardReservations,
+) -> Next {
     match regs.ax() {
-        0xE820 => e820(regs, mem, pf, xen_platform),
-        0xE801 => e801(regs, pf.ram_size()),
+        0xE820 => e820(regs, mem, pf, board),
+        0xE801 => e801(regs, pf.ram_size(), board),
         0xEC00 => regs.succeed(),
         0x2400..=0x24FF => a20(regs, pf),
         _ => match regs.ah() {
             // Keyboard intercept: CF set means "process the key in AL".
             0x4F => regs.set_cf(true),
             0x88 => {
-                regs.set_ax(kib_1m_to_16m(pf.ram_size()));
+                regs.set_ax(kib_1m_to_16m(pf.ram_size(), board));
                 regs.set_cf(false);
             }
             // Device busy / interrupt complete: nothing to wait for.

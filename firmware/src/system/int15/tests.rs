@@ -24,6 +24,11 @@ fn walk(ram: u64) -> Vec<(u64, u64, u32)> {
 
 /// [`walk`] on a board with (`xen`) or without the Xen platform device.
 fn walk_on(ram: u64, xen: bool) -> Vec<(u64, u64, u32)> {
+    walk_board(ram, BoardReservations::xen_platform(xen))
+}
+
+/// [`walk`] through [`int15_on`] on a board with `board`'s reservations.
+fn walk_board(ram: u64, board: BoardReservations) -> Vec<(u64, u64, u32)> {
     let mut m = mem();
     let mut pf = FakePlatform::new(ram);
     let mut out = Vec::new();
@@ -38,7 +43,7 @@ fn walk_on(ram: u64, xen: bool) -> Vec<(u64, u64, u32)> {
             edi: 0x0010,
             ..regs_with_flags()
         };
-        assert_eq!(int15(&mut r, &mut m, &mut pf, xen), Next::Return);
+        assert_eq!(int15_on(&mut r, &mut m, &mut pf, board), Next::Return);
         assert!(!r.cf());
         assert_eq!((r.eax, r.ecx), (SMAP, 20));
         let b = &m.0[0x8010..0x8010 + 20];
@@ -106,33 +111,134 @@ fn e820_reserves_the_xen_special_pages_between_low_and_high_ram() {
     assert_eq!(map[..4], walk(512 * MIB)[..]);
     assert_eq!(map[4], special);
     let map = walk_on(4096 * MIB, true);
-    assert_eq!(map.len(), E820_MAX_ENTRIES);
+    assert_eq!(map.len(), 6);
     assert_eq!(map[4], special);
     assert_eq!(map[5], (0x1_0000_0000, 0x2000_0000, 1));
     assert_eq!(walk_on(MIB, true)[3], special);
 }
 
+/// The ACPI tables' size a board with them reserves (`pc_acpi::TABLES_MAX_SIZE`;
+/// pc-acpi's tests check the two agree).
+const ACPI: u64 = 64 << 10;
+
+/// Every combination of reservations.
+fn boards() -> [BoardReservations; 4] {
+    [(false, 0), (true, 0), (false, ACPI), (true, ACPI)].map(|(xen, acpi)| BoardReservations {
+        xen_special_pages: xen,
+        acpi_tables: acpi,
+    })
+}
+
 #[test]
 fn e820_maps_are_sorted_and_never_overlap() {
-    for xen in [false, true] {
-        for ram in [MIB, 2 * MIB, 3584 * MIB, 4096 * MIB, 1 << 40] {
-            let map = e820_map(ram, xen);
+    for board in boards() {
+        for ram in [
+            MIB,
+            MIB + ACPI,
+            MIB + ACPI + 0x1234,
+            2 * MIB,
+            16 * MIB,
+            3584 * MIB,
+            4096 * MIB,
+            1 << 40,
+        ] {
+            let map = e820_map(ram, board);
             let entries = map.as_slice();
-            assert!(entries.iter().all(|e| e.length > 0), "{ram:#x} {xen}");
+            assert!(entries.iter().all(|e| e.length > 0), "{ram:#x} {board:?}");
             for pair in entries.windows(2) {
                 assert!(
                     pair[0].base + pair[0].length <= pair[1].base,
-                    "{ram:#x} {xen}: {pair:x?}"
+                    "{ram:#x} {board:?}: {pair:x?}"
                 );
             }
-            let ram_total: u64 = entries
-                .iter()
-                .filter(|e| e.kind == E820_TYPE_RAM)
-                .map(|e| e.length)
-                .sum();
-            // RAM is all there but what lies between the EBDA and 1 MiB.
+            let total = |kind| -> u64 {
+                entries
+                    .iter()
+                    .filter(|e| e.kind == kind)
+                    .map(|e| e.length)
+                    .sum()
+            };
+            // RAM is all there but what lies between the EBDA and 1 MiB,
+            // and the ACPI tables, which are type 3.
             let below_1m_hole = ram.min(HIGH_RAM_BASE).saturating_sub(LOW_RAM_LIMIT);
-            assert_eq!(ram_total, ram - below_1m_hole, "{ram:#x} {xen}");
+            assert_eq!(
+                total(E820_TYPE_RAM) + total(E820_TYPE_ACPI),
+                ram - below_1m_hole,
+                "{ram:#x} {board:?}"
+            );
+            let acpi = acpi_tables_region(ram, board.acpi_tables).map_or(0, |(b, e)| e - b);
+            assert_eq!(total(E820_TYPE_ACPI), acpi, "{ram:#x} {board:?}");
+        }
+    }
+}
+
+#[test]
+fn e820_gives_the_acpi_tables_the_top_of_low_ram_as_type_3() {
+    let board = BoardReservations {
+        xen_special_pages: false,
+        acpi_tables: ACPI,
+    };
+    assert_eq!(
+        walk_board(512 * MIB, board),
+        vec![
+            (0, 0x9_FC00, 1),
+            (0x9_FC00, 0x400, 2),
+            (0xE_0000, 0x2_0000, 2),
+            (0x10_0000, 511 * MIB - ACPI, 1),
+            (512 * MIB - ACPI, ACPI, 3),
+        ]
+    );
+    assert_eq!(
+        acpi_tables_region(512 * MIB, ACPI),
+        Some((512 * MIB - ACPI, 512 * MIB))
+    );
+    // At the 4 GiB split the tables end where low RAM does, and with the Xen
+    // pages the map is as long as it gets.
+    let map = walk_board(
+        4096 * MIB,
+        BoardReservations {
+            xen_special_pages: true,
+            ..board
+        },
+    );
+    assert_eq!(map.len(), E820_MAX_ENTRIES);
+    assert_eq!(map[3], (0x10_0000, 0xE000_0000 - 0x10_0000 - ACPI, 1));
+    assert_eq!(map[4], (0xE000_0000 - ACPI, ACPI, 3));
+    assert_eq!(map[5], (XEN_SPECIAL_PAGES, XEN_SPECIAL_PAGES_SIZE, 2));
+    assert_eq!(map[6], (0x1_0000_0000, 0x2000_0000, 1));
+}
+
+#[test]
+fn acpi_tables_start_on_a_page_and_only_above_1_mib() {
+    // RAM that does not end on a page: the region starts on the page at or
+    // below `ram - ACPI`, and ends with RAM.
+    let ram = 100 * MIB + 0x800;
+    assert_eq!(acpi_tables_region(ram, ACPI), Some((100 * MIB - ACPI, ram)));
+    assert_eq!(
+        acpi_tables_region(MIB + ACPI, ACPI),
+        Some((MIB, MIB + ACPI))
+    );
+    assert_eq!(acpi_tables_region(MIB + ACPI - 1, ACPI), None);
+    assert_eq!(acpi_tables_region(MIB, ACPI), None);
+    assert_eq!(acpi_tables_region(512 * MIB, 0), None, "no tables");
+    // Without room for them, the map is the plain one.
+    let board = BoardReservations {
+        xen_special_pages: false,
+        acpi_tables: ACPI,
+    };
+    assert_eq!(walk_board(MIB + 0x8000, board), walk(MIB + 0x8000));
+}
+
+#[test]
+fn a_board_without_acpi_tables_keeps_the_pc_at_map() {
+    for ram in [MIB, 16 * MIB, 512 * MIB, 4096 * MIB] {
+        for xen in [false, true] {
+            let board = BoardReservations::xen_platform(xen);
+            assert_eq!(board.acpi_tables, 0);
+            assert!(e820_map(ram, board)
+                .as_slice()
+                .iter()
+                .all(|e| e.kind != E820_TYPE_ACPI));
         }
     }
 }
@@ -297,4 +403,41 @@ fn hints_and_intercepts_answer_as_documented() {
         assert!(r.cf(), "{ax:#x}");
         assert_eq!(r.ah(), 0x86, "{ax:#x}");
     }
+}
+
+/// [`call`] on a board with the ACPI tables.
+fn call_with_acpi(ax: u16, ram: u64) -> Regs {
+    let mut r = Regs {
+        eax: u32::from(ax),
+        ..regs_with_flags()
+    };
+    let board = BoardReservations {
+        xen_special_pages: false,
+        acpi_tables: ACPI,
+    };
+    int15_on(&mut r, &mut mem(), &mut FakePlatform::new(ram), board);
+    r
+}
+
+#[test]
+fn e801_and_88h_leave_the_acpi_tables_out() {
+    let r = call_with_acpi(0xE801, 512 * MIB);
+    assert!(!r.cf());
+    let blocks = (512 - 16) * 16 - 1;
+    assert_eq!(
+        (r.ax(), r.bx(), r.cx(), r.dx()),
+        (0x3C00, blocks, 0x3C00, blocks)
+    );
+    assert_eq!(call_with_acpi(0x8800, 512 * MIB).ax(), 0x3C00);
+    // With the tables below 16 MiB, the 1-16 MiB sizes shrink too.
+    let r = call_with_acpi(0xE801, 16 * MIB);
+    assert_eq!((r.ax(), r.bx()), (15 * 1024 - 64, 0));
+    let r = call_with_acpi(0x8800, 16 * MIB);
+    assert_eq!(r.ax(), 15 * 1024 - 64);
+    // At the 4 GiB split.
+    let r = call_with_acpi(0xE801, 4096 * MIB);
+    assert_eq!(r.bx(), ((0xE000_0000 - SIXTEEN_MIB) / BLOCK_64K) as u16 - 1);
+    // Too little RAM for the tables: the sizes are the plain ones.
+    let small = MIB + 0x8000;
+    assert_eq!(call_with_acpi(0x8800, small).ax(), call(0x8800, small).ax());
 }
