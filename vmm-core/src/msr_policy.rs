@@ -3,8 +3,70 @@
 //! and an MSR we do not emulate raises #GP, as on a processor without it
 //! (Intel SDM vol. 4, chapter 2 "Model-Specific Registers"; AMD APM vol. 2,
 //! 3.1.7 "Extended Feature Enable Register").
+//!
+//! Beyond the architectural few below, the guest finds the MSRs a processor
+//! of the vendor it is told (CPUID leaf 0 is the host's) has and that a
+//! stock kernel reads without a fault handler, answered as KVM answers them
+//! (`kvm_get_msr_common`/`kvm_set_msr_common` in Linux's
+//! `arch/x86/kvm/x86.c`): read-as-zero or one fixed, documented value, and
+//! writes accepted only where they change nothing the guest could read
+//! back. [`mce`] has the machine-check MSRs (both vendors), [`amd`] and
+//! [`intel`] the vendor's own. Every other MSR is still #GP: a guest that
+//! probes with `rdmsr_safe` learns the truth, and nothing reads as zero by
+//! accident.
 
 use crate::cpu_policy::CpuPolicy;
+
+mod amd;
+mod intel;
+pub mod mce;
+#[cfg(test)]
+mod tests;
+
+pub use amd::{HWCR_VALUE, MSR_DE_CFG, MSR_HWCR, MSR_INT_PENDING_MSG, PATCH_LEVEL_VALUE};
+pub use intel::{MSR_PLATFORM_ID, UCODE_REV_VALUE};
+
+/// IA32_BIOS_SIGN_ID on Intel (Intel SDM vol. 4, table 2-2; vol. 3A, 10.11.7
+/// "Update Signature and Verification") and MSR_AMD64_PATCH_LEVEL on AMD
+/// (AMD BKDGs, MSR0000_008B): the same index, the loaded microcode's
+/// revision on both. What each vendor reads is in [`intel`] and [`amd`].
+pub const MSR_UCODE_REV: u32 = 0x8B;
+
+/// The processor vendor the guest is told (CPUID leaf 0's vendor string,
+/// which the CPUID policy passes through from the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vendor {
+    /// "GenuineIntel".
+    Intel,
+    /// "AuthenticAMD", and "HygonGenuine" (Hygon's Dhyana is AMD family 17h
+    /// and Linux drives its MSRs as AMD's).
+    Amd,
+    /// Anything else: only the vendor-neutral MSRs are answered.
+    Other,
+}
+
+impl Vendor {
+    /// The vendor of CPUID leaf 0's EBX, EDX, ECX (in that order, the
+    /// vendor string's).
+    pub fn from_cpuid_leaf0(ebx: u32, ecx: u32, edx: u32) -> Self {
+        let mut id = [0u8; 12];
+        id[0..4].copy_from_slice(&ebx.to_le_bytes());
+        id[4..8].copy_from_slice(&edx.to_le_bytes());
+        id[8..12].copy_from_slice(&ecx.to_le_bytes());
+        match &id {
+            b"GenuineIntel" => Vendor::Intel,
+            b"AuthenticAMD" | b"HygonGenuine" => Vendor::Amd,
+            _ => Vendor::Other,
+        }
+    }
+
+    /// The vendor of the processor this runs on, which is the guest's: the
+    /// CPUID policy passes leaf 0 through.
+    pub fn this_processor() -> Self {
+        let r = core::arch::x86_64::__cpuid(0);
+        Self::from_cpuid_leaf0(r.ebx, r.ecx, r.edx)
+    }
+}
 
 /// IA32_TIME_STAMP_COUNTER.
 pub const MSR_TSC: u32 = 0x10;
@@ -40,6 +102,11 @@ pub trait MsrState {
     fn cr0(&self) -> u64;
     /// The TSC the guest reads.
     fn tsc(&self) -> u64;
+    /// The processor vendor the guest is told; by default this processor's,
+    /// which CPUID leaf 0 passes through to the guest.
+    fn vendor(&self) -> Vendor {
+        Vendor::this_processor()
+    }
 }
 
 /// IA32_APIC_BASE (Intel SDM vol. 3A, 12.4.4 "Local APIC Status and
@@ -57,7 +124,11 @@ pub fn read(policy: &CpuPolicy, msr: u32, state: &dyn MsrState) -> Option<u64> {
         MSR_TSC => Some(state.tsc()),
         MSR_EFER => Some(state.efer()),
         MSR_MISC_ENABLE => Some(MISC_ENABLE_VALUE),
-        _ => None,
+        _ => mce::read(msr).or_else(|| match state.vendor() {
+            Vendor::Amd => amd::read(msr),
+            Vendor::Intel => intel::read(msr),
+            Vendor::Other => None,
+        }),
     }
 }
 
@@ -86,112 +157,12 @@ pub fn write(policy: &CpuPolicy, msr: u32, value: u64, state: &mut dyn MsrState)
         // Writes to the TSC are accepted and ignored: the guest's TSC runs with the host's.
         MSR_TSC => true,
         MSR_MISC_ENABLE => true,
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A processor without a local APIC, as today's PC/AT guest has.
-    fn pc() -> CpuPolicy {
-        CpuPolicy::default()
-    }
-
-    #[derive(Default)]
-    struct State {
-        efer: u64,
-        cr0: u64,
-    }
-    impl MsrState for State {
-        fn efer(&self) -> u64 {
-            self.efer
-        }
-        fn set_efer(&mut self, efer: u64) {
-            self.efer = efer;
-        }
-        fn cr0(&self) -> u64 {
-            self.cr0
-        }
-        fn tsc(&self) -> u64 {
-            1234
-        }
-    }
-
-    #[test]
-    fn efer_accepts_lme_nxe_sce_and_keeps_lma() {
-        let mut s = State {
-            efer: EFER_LMA | (1 << 8),
-            cr0: CR0_PG | 1,
-        };
-        assert!(write(&pc(), MSR_EFER, (1 << 8) | (1 << 11) | 1, &mut s));
-        assert_eq!(s.efer, EFER_LMA | (1 << 8) | (1 << 11) | 1);
-        assert_eq!(read(&pc(), MSR_EFER, &s), Some(s.efer));
-    }
-
-    #[test]
-    fn efer_lme_may_not_change_while_paging_is_on() {
-        const LME: u64 = 1 << 8;
-        const NXE: u64 = 1 << 11;
-        // 32-bit paging: setting LME now would be #GP(0).
-        let mut s = State {
-            efer: 0,
-            cr0: CR0_PG | 1,
-        };
-        assert!(!write(&pc(), MSR_EFER, LME, &mut s));
-        assert_eq!(s.efer, 0);
-        // Long mode: clearing LME is #GP(0) too; NXE and SCE may change.
-        let mut s = State {
-            efer: LME | EFER_LMA,
-            cr0: CR0_PG | 1,
-        };
-        assert!(!write(&pc(), MSR_EFER, NXE, &mut s));
-        assert_eq!(s.efer, LME | EFER_LMA);
-        assert!(write(&pc(), MSR_EFER, LME | NXE | 1, &mut s));
-        assert_eq!(s.efer, LME | EFER_LMA | NXE | 1);
-        // Paging off: LME is the guest's to set, before it enables paging.
-        let mut s = State { efer: 0, cr0: 1 };
-        assert!(write(&pc(), MSR_EFER, LME, &mut s));
-        assert_eq!(s.efer, LME);
-    }
-
-    #[test]
-    fn efer_reserved_or_svme_bits_fault() {
-        let mut s = State::default();
-        assert!(!write(&pc(), MSR_EFER, 1 << 12, &mut s));
-        assert!(!write(&pc(), MSR_EFER, 1 << 63, &mut s));
-        assert_eq!(s.efer, 0);
-    }
-
-    #[test]
-    fn misc_enable_reads_xd_enabled_and_ignores_writes() {
-        let mut s = State::default();
-        let v = read(&pc(), MSR_MISC_ENABLE, &s).unwrap();
-        assert_eq!(v & (1 << 34), 0, "XD Bit Disable reads clear");
-        assert_eq!(v & (1 << 22), 0, "CPUID is not limited");
-        assert!(write(&pc(), MSR_MISC_ENABLE, v | (1 << 34), &mut s));
-        assert_eq!(read(&pc(), MSR_MISC_ENABLE, &s), Some(v));
-    }
-
-    #[test]
-    fn unknown_msrs_fault() {
-        let mut s = State::default();
-        assert_eq!(read(&pc(), 0x1B, &s), None);
-        assert!(!write(&pc(), 0xC001_0117, 0, &mut s));
-        assert_eq!(read(&pc(), MSR_TSC, &s), Some(1234));
-    }
-
-    #[test]
-    fn apic_base_exists_only_with_a_local_apic() {
-        let mut s = State::default();
-        let apic = CpuPolicy {
-            local_apic: true,
-            ..CpuPolicy::default()
-        };
-        assert_eq!(read(&apic, MSR_APIC_BASE, &s), Some(APIC_BASE_RESET));
-        assert!(write(&apic, MSR_APIC_BASE, APIC_BASE_RESET, &mut s));
-        assert!(!write(&apic, MSR_APIC_BASE, 0, &mut s));
-        assert_eq!(read(&pc(), MSR_APIC_BASE, &s), None);
+        _ => mce::write(msr, value)
+            .or_else(|| match state.vendor() {
+                Vendor::Amd => amd::write(msr, value),
+                Vendor::Intel => intel::write(msr, value),
+                Vendor::Other => None,
+            })
+            .unwrap_or(false),
     }
 }
