@@ -24,7 +24,10 @@ pub mod mce;
 mod tests;
 
 pub use amd::{HWCR_VALUE, MSR_DE_CFG, MSR_HWCR, MSR_INT_PENDING_MSG, PATCH_LEVEL_VALUE};
-pub use intel::{MSR_PLATFORM_ID, UCODE_REV_VALUE};
+pub use intel::{
+    ENERGY_PERF_BIAS_VALUE, MSR_ENERGY_PERF_BIAS, MSR_PLATFORM_ID, MSR_PLATFORM_INFO,
+    UCODE_REV_VALUE,
+};
 
 /// IA32_BIOS_SIGN_ID on Intel (Intel SDM vol. 4, table 2-2; vol. 3A, 10.11.7
 /// "Update Signature and Verification") and MSR_AMD64_PATCH_LEVEL on AMD
@@ -82,6 +85,22 @@ pub const MSR_MISC_ENABLE: u32 = 0x1A0;
 /// nothing: none of these features is the guest's to control here.
 pub const MISC_ENABLE_VALUE: u64 = (1 << 0) | (1 << 11) | (1 << 12);
 
+/// IA32_MPERF: counts at a fixed reference rate while the processor runs
+/// (Intel SDM vol. 3B, "Hardware Coordination Feedback"; AMD APM vol. 2,
+/// "Effective Frequency Interface", the same index, CPUID.06h:ECX bit 0 on
+/// both).
+pub const MSR_MPERF: u32 = 0xE7;
+/// IA32_APERF: counts at the actual rate while the processor runs.
+pub const MSR_APERF: u32 = 0xE8;
+// Both read the guest's TSC: the vCPU's "actual" and "reference" clocks are
+// one constant rate, so APERF/MPERF deltas have the ratio 1 (running at the
+// base frequency) and Linux's `arch_scale_freq_tick`, which reads them
+// unchecked on every tick when CPUID.06h:ECX.APERFMPERF is set (the CPUID
+// policy passes leaf 6 through, and Bochs' Skylake-X sets it), gets
+// counters instead of a #GP per tick. Writes are #GP: the counters are not
+// the guest's to move (KVM hides the CPUID bit instead; Linux never writes
+// them).
+
 /// EFER bits a guest may set: SCE (0), LME (8; only while CR0.PG = 0), NXE
 /// (11). LMA (10) is the processor's to set; SVME (12) belongs to the
 /// hypervisor and CPUID does not offer SVM to the guest.
@@ -124,6 +143,7 @@ pub fn read(policy: &CpuPolicy, msr: u32, state: &dyn MsrState) -> Option<u64> {
         MSR_TSC => Some(state.tsc()),
         MSR_EFER => Some(state.efer()),
         MSR_MISC_ENABLE => Some(MISC_ENABLE_VALUE),
+        MSR_MPERF | MSR_APERF => Some(state.tsc()),
         _ => mce::read(msr).or_else(|| match state.vendor() {
             Vendor::Amd => amd::read(msr),
             Vendor::Intel => intel::read(msr),

@@ -294,8 +294,7 @@ fn mc_registers_beyond_the_banks_fault() {
 #[test]
 fn msrs_left_to_checked_probes_still_fault() {
     // DE_CFG, SYSCFG, TSEG, the K7 counters, VM_CR; MTRRcap, PAT,
-    // FEATURE_CONTROL, PLATFORM_INFO, ARCH_CAPABILITIES, SPEC_CTRL: #GP on
-    // both vendors.
+    // FEATURE_CONTROL, ARCH_CAPABILITIES, SPEC_CTRL: #GP on both vendors.
     for vendor in [Vendor::Amd, Vendor::Intel] {
         let mut s = on(vendor);
         for msr in [
@@ -307,7 +306,6 @@ fn msrs_left_to_checked_probes_still_fault() {
             0xFE,
             0x277,
             0x3A,
-            0xCE,
             0x10A,
             0x48,
         ] {
@@ -315,4 +313,36 @@ fn msrs_left_to_checked_probes_still_fault() {
             assert!(!write(&pc(), msr, 0, &mut s), "{vendor:?} MSR {msr:#x}");
         }
     }
+}
+
+#[test]
+fn aperf_and_mperf_count_with_the_tsc_and_refuse_writes() {
+    for vendor in [Vendor::Amd, Vendor::Intel, Vendor::Other] {
+        let mut s = on(vendor);
+        assert_eq!(read(&pc(), MSR_APERF, &s), Some(1234));
+        assert_eq!(read(&pc(), MSR_MPERF, &s), Some(1234));
+        assert!(!write(&pc(), MSR_APERF, 0, &mut s));
+        assert!(!write(&pc(), MSR_MPERF, 0, &mut s));
+    }
+}
+
+#[test]
+fn intel_energy_perf_bias_reads_normal_and_takes_only_that() {
+    // intel_epb_restore: read, keep a non-zero hint, write it back.
+    let mut s = on(Vendor::Intel);
+    let epb = read(&pc(), MSR_ENERGY_PERF_BIAS, &s).unwrap();
+    assert_eq!(epb, 6, "ENERGY_PERF_BIAS_NORMAL, so Linux does not warn");
+    assert!(write(&pc(), MSR_ENERGY_PERF_BIAS, epb, &mut s));
+    assert!(!write(&pc(), MSR_ENERGY_PERF_BIAS, 0, &mut s));
+    assert!(!write(&pc(), MSR_ENERGY_PERF_BIAS, 15, &mut s));
+    assert_eq!(read(&pc(), MSR_ENERGY_PERF_BIAS, &s), Some(6));
+    assert_eq!(read(&pc(), MSR_ENERGY_PERF_BIAS, &on(Vendor::Amd)), None);
+}
+
+#[test]
+fn intel_platform_info_reads_zero_and_is_read_only() {
+    let mut s = on(Vendor::Intel);
+    assert_eq!(read(&pc(), MSR_PLATFORM_INFO, &s), Some(0));
+    assert!(!write(&pc(), MSR_PLATFORM_INFO, 0, &mut s));
+    assert_eq!(read(&pc(), MSR_PLATFORM_INFO, &on(Vendor::Amd)), None);
 }
