@@ -10,7 +10,8 @@
 //! (`kvm_get_msr_common`/`kvm_set_msr_common` in Linux's
 //! `arch/x86/kvm/x86.c`): read-as-zero or one fixed, documented value, and
 //! writes accepted only where they change nothing the guest could read
-//! back. [`mce`] has the machine-check MSRs (both vendors), [`amd`] and
+//! back (AMD's NB_CFG, whose written bit Linux never reads back, is the one
+//! exception, as in KVM). [`mce`] has the machine-check MSRs (both vendors), [`amd`] and
 //! [`intel`] the vendor's own. Every other MSR is still #GP: a guest that
 //! probes with `rdmsr_safe` learns the truth, and nothing reads as zero by
 //! accident.
@@ -23,7 +24,9 @@ pub mod mce;
 #[cfg(test)]
 mod tests;
 
-pub use amd::{HWCR_VALUE, MSR_DE_CFG, MSR_HWCR, MSR_INT_PENDING_MSG, PATCH_LEVEL_VALUE};
+pub use amd::{
+    HWCR_VALUE, MSR_DE_CFG, MSR_HWCR, MSR_INT_PENDING_MSG, MSR_NB_CFG, PATCH_LEVEL_VALUE,
+};
 pub use intel::{
     ENERGY_PERF_BIAS_VALUE, MSR_ENERGY_PERF_BIAS, MSR_PLATFORM_ID, MSR_PLATFORM_INFO,
     UCODE_REV_VALUE,

@@ -346,3 +346,15 @@ fn intel_platform_info_reads_zero_and_is_read_only() {
     assert!(!write(&pc(), MSR_PLATFORM_INFO, 0, &mut s));
     assert_eq!(read(&pc(), MSR_PLATFORM_INFO, &on(Vendor::Amd)), None);
 }
+
+#[test]
+fn amd_nb_cfg_reads_zero_and_ignores_writes() {
+    // amd_bus_cpu_online (family 10h and later): read, set EnableCf8ExtCfg.
+    let mut s = on(Vendor::Amd);
+    assert_eq!(read(&pc(), MSR_NB_CFG, &s), Some(0));
+    assert!(write(&pc(), MSR_NB_CFG, 1 << 46, &mut s));
+    assert_eq!(read(&pc(), MSR_NB_CFG, &s), Some(0), "KVM's read-as-zero");
+    let mut s = on(Vendor::Intel);
+    assert_eq!(read(&pc(), MSR_NB_CFG, &s), None);
+    assert!(!write(&pc(), MSR_NB_CFG, 1 << 46, &mut s));
+}
