@@ -22,7 +22,7 @@
 //! | 17Ah IA32_MCG_STATUS | 0: no machine check in progress | 0 accepted, anything else #GP |
 //! | 17Bh IA32_MCG_CTL | #GP: MCG_CAP.MCG_CTL_P is clear | #GP |
 //! | 400h + 4i IA32_MCi_CTL (i < 2) | all ones, every error type enabled | accepted and ignored (Xen's "stuck at all ones") |
-//! | 401h + 4i IA32_MCi_STATUS | 0: VAL clear, nothing logged | 0 accepted (the SDM allows only 0 to be written; AMD allows more only with HWCR.McStatusWrEn, which [`super::amd`] refuses), anything else #GP |
+//! | 401h + 4i IA32_MCi_STATUS | 0: VAL clear, nothing logged | 0 accepted (the SDM allows only 0 to be written; AMD allows more only with HWCR.McStatusWrEn, which `super::amd` refuses), anything else #GP |
 //! | 402h + 4i IA32_MCi_ADDR, 403h + 4i IA32_MCi_MISC | 0 | 0 accepted, anything else #GP |
 //!
 //! The differences from KVM: KVM stores what MCG_STATUS, MCi_STATUS (with
