@@ -19,9 +19,13 @@
 //! Layout, as offsets from [`ACPI_PM_BASE`] (0x600):
 //! - 0 PM1_STS (16 bits, write 1 to clear): TMR_STS (bit 0), PWRBTN_STS
 //!   (bit 8), WAK_STS (bit 15); every other bit reads 0.
-//! - 2 PM1_EN (16 bits): TMR_EN (bit 0), PWRBTN_EN (bit 8); every other bit
-//!   reads 0: the board has no global lock, fixed sleep button or RTC alarm
-//!   event (its FADT sets SLP_BUTTON and offers no RTC wake).
+//! - 2 PM1_EN (16 bits): TMR_EN (bit 0), PWRBTN_EN (bit 8), and GBL_EN
+//!   (bit 5) and RTC_EN (bit 10), which keep what the guest writes but
+//!   enable events that never come (the firmware never takes the global
+//!   lock, the RTC alarm does not wake the machine). The OS checks they read
+//!   back (Linux's ACPICA enables both at start and reports "Could not
+//!   enable ... event" otherwise; PIIX4 has them). Every other bit reads 0:
+//!   no fixed sleep button (the FADT sets SLP_BUTTON).
 //! - 4 PM1_CNT (16 bits): SCI_EN (bit 0), SLP_TYP (bits 12:10), SLP_EN
 //!   (bit 13, write-only, reads 0); other bits read 0.
 //! - 8 PM_TMR (32 bits, read-only): the 24-bit counter, bits 31:24 read 0.
@@ -94,6 +98,10 @@ pub const WAK_STS: u16 = 1 << 15;
 pub const TMR_EN: u16 = 1 << 0;
 /// PM1_EN bit 8: PWRBTN_STS raises the SCI.
 pub const PWRBTN_EN: u16 = 1 << 8;
+/// PM1_EN bit 5: the firmware's release of the global lock raises the SCI.
+pub const GBL_EN: u16 = 1 << 5;
+/// PM1_EN bit 10: the RTC alarm raises the SCI.
+pub const RTC_EN: u16 = 1 << 10;
 /// PM1_CNT bit 0: power management events raise the SCI (not an SMI).
 pub const SCI_EN: u16 = 1 << 0;
 /// PM1_CNT bits 12:10: the sleep type SLP_EN enters.
@@ -105,7 +113,7 @@ pub const SLP_EN: u16 = 1 << 13;
 /// The PM1_STS bits this device has.
 const STS_BITS: u16 = TMR_STS | PWRBTN_STS | WAK_STS;
 /// The PM1_EN bits this device has.
-const EN_BITS: u16 = TMR_EN | PWRBTN_EN;
+const EN_BITS: u16 = TMR_EN | PWRBTN_EN | GBL_EN | RTC_EN;
 /// The status bits that raise the SCI when enabled (WAK_STS has no enable).
 const SCI_EVENTS: u16 = TMR_STS | PWRBTN_STS;
 /// The PM1_CNT bits that keep what the guest writes.

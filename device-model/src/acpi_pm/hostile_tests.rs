@@ -22,7 +22,7 @@ fn check_well_formed(pm: &mut AcpiPm, what: &str) {
         "{what}"
     );
     assert_eq!(
-        pm.read(PM1_EN, 2) as u16 & !(TMR_EN | PWRBTN_EN),
+        pm.read(PM1_EN, 2) as u16 & !(TMR_EN | PWRBTN_EN | GBL_EN | RTC_EN),
         0,
         "{what}"
     );

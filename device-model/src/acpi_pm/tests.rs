@@ -292,7 +292,10 @@ fn sci_en_gates_the_sci() {
 fn registers_keep_only_their_bits() {
     let (mut pm, _, _) = device();
     pm.write(PM1_EN, 2, 0xFFFF);
-    assert_eq!(pm.read(PM1_EN, 2), u32::from(TMR_EN | PWRBTN_EN));
+    assert_eq!(
+        pm.read(PM1_EN, 2),
+        u32::from(TMR_EN | PWRBTN_EN | GBL_EN | RTC_EN)
+    );
     pm.write(PM1_CNT, 2, 0xFFFF & !u32::from(SLP_EN));
     assert_eq!(pm.read(PM1_CNT, 2), u32::from(SCI_EN | SLP_TYP_MASK));
     pm.write(PM1_CNT, 2, 0);
@@ -442,4 +445,11 @@ fn a_clock_starting_anywhere_works() {
         pm.write(PM1_EN, 2, u32::from(TMR_EN));
         assert_eq!(pm.next_deadline_ns(), Some(start + ns_of_tick(HALF_PERIOD)));
     }
+}
+
+#[test]
+fn the_global_lock_and_rtc_enables_read_back_as_an_os_checks_them() {
+    let (mut pm, _, _) = device();
+    pm.write(PM1_EN, 2, u32::from(GBL_EN | RTC_EN | 0x0200));
+    assert_eq!(pm.read(PM1_EN, 2), u32::from(GBL_EN | RTC_EN));
 }

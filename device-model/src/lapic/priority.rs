@@ -77,6 +77,13 @@ impl LocalApic {
         self.deliverable().is_some()
     }
 
+    /// True while `vector` waits in the IRR, accepted and not yet taken by
+    /// the CPU (the board's PIT asks, to pace the ticks it owes the way it
+    /// does behind the 8259's IRR).
+    pub fn is_requested(&self, vector: u8) -> bool {
+        self.irr.contains(vector)
+    }
+
     /// The CPU takes the interrupt (the INTA cycle): the highest deliverable
     /// IRR vector moves to the ISR and is returned. `None` when
     /// [`LocalApic::has_interrupt`] is false.
