@@ -91,9 +91,10 @@ pub struct Bios {
     restart_log: RateLimit,
     /// A running INT 15h AH=86h wait.
     wait: system::TimedWait,
-    /// The board has the Xen platform device: the E820h map reserves the
-    /// Xen special pages.
-    xen_platform: bool,
+    /// What the board keeps out of the guest's RAM: the Xen special pages
+    /// (a board with the Xen platform device) and the ACPI tables (the
+    /// modern PC), which the E820h map lists and E801h/88h leave out.
+    board: system::BoardReservations,
 }
 
 impl Bios {
@@ -137,7 +138,7 @@ impl Bios {
             emulated: None,
             restart_log: RateLimit::new(4, 1000),
             wait: system::TimedWait::default(),
-            xen_platform: false,
+            board: system::BoardReservations::xen_platform(false),
         }
     }
 
@@ -161,7 +162,17 @@ impl Bios {
     /// device, whose special pages its E820h map then reserves (without, the
     /// default, they are not mentioned).
     pub fn with_xen_platform(mut self, on: bool) -> Self {
-        self.xen_platform = on;
+        self.board.xen_special_pages = on;
+        self
+    }
+
+    /// The same BIOS on a board whose `size` bytes of ACPI tables sit at the
+    /// top of RAM below 4 GiB ([`system::acpi_tables_region`]): its E820h
+    /// map gives them as ACPI memory (type 3, ACPI 6.5, 15.3 "E820 Address
+    /// Range Types") and its memory sizes leave them out. 0, the default,
+    /// for a board without tables.
+    pub fn with_acpi_tables(mut self, size: u64) -> Self {
+        self.board.acpi_tables = size;
         self
     }
 
@@ -262,7 +273,7 @@ impl Bios {
             0x13 => int13_disk::int13(regs, mem, &mut self.drives),
             0x14 => serial(regs, pf),
             0x15 if regs.ah() == 0x86 => self.wait.int15_86(regs, pf),
-            0x15 => system::int15(regs, mem, pf, self.xen_platform),
+            0x15 => system::int15_on(regs, mem, pf, self.board),
             0x16 => keyboard::int16(regs, mem),
             0x17 => {
                 // No printer: time-out and I/O error.

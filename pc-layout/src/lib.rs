@@ -132,9 +132,9 @@ pub mod irqs {
     /// The Xen platform PCI device's INTx (its Interrupt Line register), the
     /// event-channel upcall of a guest without a vector callback.
     pub const XEN_PLATFORM: u8 = 11;
-    /// The ACPI system control interrupt (FADT SCI_INT; level, active high
-    /// at the 8259, active low and level at the I/O APIC through the MADT's
-    /// interrupt source override, as on PIIX4 machines).
+    /// The ACPI system control interrupt (FADT SCI_INT): level-triggered,
+    /// GSI 9 active high at the I/O APIC through the MADT's interrupt
+    /// source override, as QEMU's PIIX4 machines declare it.
     pub const ACPI_SCI: u8 = 9;
     /// Lines of the 8259 pair.
     pub const ISA_COUNT: u8 = 16;
