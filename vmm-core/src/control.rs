@@ -75,7 +75,9 @@ pub fn poll(control: &mut ControlPoll, dom: &mut Domain, host: &dyn HostEnv) {
 pub enum Acted {
     /// `control/shutdown` was written; the guest's watch fires.
     AskedGuest,
-    /// The guest has no PV shutdown path (no Xen platform): nothing was done.
+    /// No Xen platform, but ACPI: the power button was pressed (an SCI).
+    PressedPowerButton,
+    /// The guest has neither a PV shutdown path nor ACPI: nothing was done.
     NoPvPath,
 }
 
@@ -89,13 +91,22 @@ pub fn act(dom: &mut Domain, request: ControlRequest, tsc: u64) -> Acted {
                 log::info!("dom{id}: asked the guest to power off (control/shutdown)");
                 Acted::AskedGuest
             }
-            None => {
-                log::warn!(
-                    "dom{id}: asked to shut the guest down, but it has no PV shutdown path \
-                     (xen = off): the runner's grace period applies"
-                );
-                Acted::NoPvPath
-            }
+            None => match dom.board.apic.as_ref() {
+                // A guest without the Xen platform but with ACPI: the power
+                // button, as `xl shutdown -F` and QEMU's system_powerdown do.
+                Some(apic) => {
+                    apic.press_power_button();
+                    log::info!("dom{id}: pressed the ACPI power button");
+                    Acted::PressedPowerButton
+                }
+                None => {
+                    log::warn!(
+                        "dom{id}: asked to shut the guest down, but it has neither a PV shutdown \
+                         path (xen = off) nor ACPI (acpi = off): the runner's grace period applies"
+                    );
+                    Acted::NoPvPath
+                }
+            },
         },
     }
 }
@@ -192,10 +203,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn without_the_xen_platform_a_shutdown_request_changes_nothing() {
+    fn without_the_xen_platform_a_shutdown_request_presses_the_acpi_power_button() {
         let mut dom = domain(false);
-        assert_eq!(act(&mut dom, ControlRequest::Shutdown, 0), Acted::NoPvPath);
+        assert_eq!(
+            act(&mut dom, ControlRequest::Shutdown, 0),
+            Acted::PressedPowerButton
+        );
+        // PM1_STS.PWRBTN_STS (bit 8) is set and the SCI raised.
+        let status = dom.io.read(pc_layout::ports::ACPI_PM1A_EVT, 2);
+        assert_ne!(status & 0x100, 0, "{status:#x}");
         assert!(dom.xen.is_none());
+    }
+
+    #[test]
+    fn without_the_xen_platform_or_acpi_a_shutdown_request_changes_nothing() {
+        let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
+        let config = GuestConfig {
+            acpi: false,
+            ..GuestConfig::default()
+        };
+        let mut dom = Domain::new(
+            1,
+            config,
+            test_memory(0x10_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            clock,
+            0,
+        )
+        .unwrap();
+        assert_eq!(act(&mut dom, ControlRequest::Shutdown, 0), Acted::NoPvPath);
     }
 
     #[test]

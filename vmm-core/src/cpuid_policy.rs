@@ -5,8 +5,11 @@
 
 /// CPUID.01h:EDX features passed to the guest (Intel SDM vol. 2A, CPUID,
 /// table 3-11): FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, PSE-36,
-/// CLFSH, MMX, FXSR, SSE, SSE2. Everything else is hidden: the local APIC,
-/// MTRRs, PAT, machine-check architecture (MCE/MCA), debug store, ACPI thermal
+/// CLFSH, MMX, FXSR, SSE, SSE2, and MCE/MCA (7, 14: the machine-check MSRs
+/// are answered as Xen's virtual MCE does, two banks that never report an
+/// error, `crate::msr_policy`; without them Linux prints "mce: Unable to init
+/// MCE device"). Everything else is hidden: the local APIC (added by the
+/// domain's policy when it has one), MTRRs, PAT, debug store, ACPI thermal
 /// control, self-snoop, HTT, thermal monitor and PBE all come with MSRs or
 /// devices this hypervisor does not emulate.
 const LEAF1_EDX_PASSED: u32 = (1 << 0)
@@ -16,9 +19,11 @@ const LEAF1_EDX_PASSED: u32 = (1 << 0)
     | (1 << 4)
     | (1 << 5)
     | (1 << 6)
+    | (1 << 7)
     | (1 << 8)
     | (1 << 11)
     | (1 << 13)
+    | (1 << 14)
     | (1 << 15)
     | (1 << 17)
     | (1 << 19)
@@ -67,6 +72,10 @@ use crate::cpu_policy::{CpuPolicy, CpuidResult};
 
 /// CPUID.01h:EDX.APIC: an on-chip local APIC.
 const LEAF1_EDX_APIC: u32 = 1 << 9;
+/// CPUID.01h:ECX.x2APIC (21) and TSC-Deadline (24): the local APIC's
+/// x2APIC mode and its TSC-deadline timer mode, both emulated with it
+/// (`device_model::lapic`; Intel SDM vol. 3A, 12.12 and 12.5.4.1).
+const LEAF1_ECX_X2APIC_TSC_DEADLINE: u32 = (1 << 21) | (1 << 24);
 /// CPUID.01h:EDX.HTT: EBX[23:16] counts the logical processors.
 const LEAF1_EDX_HTT: u32 = 1 << 28;
 
@@ -93,6 +102,7 @@ pub fn guest_cpuid(
             r.ecx = (r.ecx & LEAF1_ECX_PASSED) | LEAF1_ECX_HYPERVISOR;
             if policy.local_apic {
                 r.edx |= LEAF1_EDX_APIC;
+                r.ecx |= LEAF1_ECX_X2APIC_TSC_DEADLINE;
             }
             // APIC ID 0 (the boot processor); the logical-processor count
             // only where HTT says it is valid.
@@ -117,6 +127,13 @@ pub fn guest_cpuid(
             r.edx &= EXT1_EDX_PASSED;
             r
         }
+        // Advanced power management: no scalable MCA (EBX bit 3), whose MSRs
+        // are not emulated; Linux panics on them once MCA is offered (KVM
+        // also clears EBX).
+        0x8000_0007 if 0x8000_0007 <= max_ext => CpuidResult {
+            ebx: 0,
+            ..host(leaf, 0)
+        },
         l if (0x8000_0002..=0x8000_0008).contains(&l)
             && l <= max_ext
             && l != 0x8000_0005
@@ -177,12 +194,13 @@ mod tests {
         // VMX (5), XSAVE (26), x2APIC (21) hidden; hypervisor bit set
         assert_eq!(r.ecx & ((1 << 5) | (1 << 26) | (1 << 21)), 0);
         assert_ne!(r.ecx & LEAF1_ECX_HYPERVISOR, 0);
-        // APIC (9), MCE (7), MCA (14), MTRR (12), PAT (16) hidden; SSE2 (26) kept
+        // APIC (9, without a local APIC), MTRR (12), PAT (16) hidden; SSE2
+        // (26) and MCE/MCA (7, 14: answered by the MSR policy) kept
+        assert_eq!(r.edx & ((1 << 9) | (1 << 12) | (1 << 16)), 0);
         assert_eq!(
-            r.edx & ((1 << 9) | (1 << 7) | (1 << 14) | (1 << 12) | (1 << 16)),
-            0
+            r.edx & ((1 << 26) | (1 << 7) | (1 << 14)),
+            (1 << 26) | (1 << 7) | (1 << 14)
         );
-        assert_ne!(r.edx & (1 << 26), 0);
         assert_eq!(r.ebx >> 16, 0, "one logical CPU, APIC ID 0");
         let ext = guest_cpuid(&pc(), 0x8000_0001, 0, &fake_host);
         assert_eq!(ext.ecx & (1 << 2), 0, "SVM hidden");
@@ -224,6 +242,13 @@ mod tests {
         };
         let r = guest_cpuid(&policy, 1, 0, &fake_host);
         assert_ne!(r.edx & LEAF1_EDX_APIC, 0);
+        assert_eq!(
+            r.ecx & LEAF1_ECX_X2APIC_TSC_DEADLINE,
+            LEAF1_ECX_X2APIC_TSC_DEADLINE
+        );
+        let without = guest_cpuid(&pc(), 1, 0, &fake_host);
+        assert_eq!(without.edx & LEAF1_EDX_APIC, 0);
+        assert_eq!(without.ecx & LEAF1_ECX_X2APIC_TSC_DEADLINE, 0);
         assert_ne!(r.edx & LEAF1_EDX_HTT, 0);
         assert_eq!((r.ebx >> 16) & 0xFF, 4);
         assert_eq!(guest_cpuid(&policy, 0x4000_0000, 0, &fake_host), leaf);

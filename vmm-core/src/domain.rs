@@ -78,6 +78,10 @@ pub struct Domain {
     /// The Xen platform (hypercalls, event channels, XenStore, PV console),
     /// when the domain has one ([`crate::xen::attach`]).
     pub xen: Option<crate::xen::XenPlatform>,
+    /// The TSC's frequency (the guest reads the host's TSC): what converts
+    /// an IA32_TSC_DEADLINE value to time. The hypervisor sets the measured
+    /// one; 1 GHz until then (host tests).
+    pub tsc_hz: u64,
 }
 
 /// Why a domain could not be built.
@@ -112,7 +116,7 @@ impl Domain {
         } else {
             DeviceSet::LegacyPc
         };
-        let board = PcBoard::new(
+        let mut board = PcBoard::new(
             devices,
             &mut io,
             clock,
@@ -122,6 +126,12 @@ impl Domain {
         )
         .map_err(|c| DomainError::PortConflict(c.base))?;
         register_test_exit(&mut io, &exit_request)?;
+        let mut mmio = MmioBus::default();
+        let mut cpu = CpuPolicy::default();
+        if config.acpi {
+            add_modern_pc(&mut board, &mut io, &mut mmio)?;
+            cpu.local_apic = true;
+        }
         Ok(Self {
             id,
             config,
@@ -129,7 +139,7 @@ impl Domain {
             second_level,
             io,
             board,
-            mmio: MmioBus::default(),
+            mmio,
             bios: None,
             rom_image: Vec::new(),
             media: BiosMedia::default(),
@@ -141,8 +151,9 @@ impl Domain {
             exit_request,
             log_limits: GuestLogLimits::default(),
             max_phys_bits: crate::guest_paging::DEFAULT_MAX_PHYS_BITS,
-            cpu: CpuPolicy::default(),
+            cpu,
             xen: None,
+            tsc_hz: 1_000_000_000,
         })
     }
 
@@ -160,6 +171,26 @@ impl Domain {
         self.io = io;
         Ok(())
     }
+}
+
+/// Gives `board` the modern PC's devices (issue 15), with the local APIC's
+/// and the I/O APIC's pages on `mmio` at their default addresses (Intel SDM
+/// vol. 3A, 12.4.1; 82093AA). The MMIO bus keeps them across resets: the
+/// board resets the same devices.
+fn add_modern_pc(
+    board: &mut PcBoard,
+    io: &mut PortIoBus,
+    mmio: &mut MmioBus,
+) -> Result<(), DomainError> {
+    board
+        .add_apic(io)
+        .map_err(|c| DomainError::PortConflict(c.base))?;
+    if let Some(apic) = board.apic.as_ref() {
+        // The two pages cannot overlap anything: the bus is empty.
+        let _ = mmio.register(pc_layout::memory::LOCAL_APIC, 0x1000, apic.lapic_mmio());
+        let _ = mmio.register(pc_layout::memory::IO_APIC, 0x1000, apic.ioapic_mmio());
+    }
+    Ok(())
 }
 
 /// Places the test-exit port on `io`, writing to `exit_request`.

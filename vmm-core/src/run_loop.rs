@@ -34,6 +34,8 @@ pub fn run_vcpu<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, host: &dyn HostEnv) -> 
         if flow == Flow::Continue {
             if let Some(source) = dom.board.take_reset_request() {
                 flow = handle_reset_request(vcpu, dom, source, host.now_ns());
+            } else if dom.board.take_power_off() {
+                flow = Flow::Stop(StopReason::AcpiPowerOff);
             }
         }
         match flow {

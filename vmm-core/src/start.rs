@@ -167,6 +167,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     .map_err(|e| alloc::format!("cannot build the domain: {e:?}"))?;
     // A reset loads the image again.
     dom.rom_image = rom_image;
+    dom.tsc_hz = tsc::hz();
     attach_media(boot, &mut dom)?;
     // `serial` keeps the board's choice: COM1, and a BIOS guest's keyboard.
     match dom.config.console_input {

@@ -40,6 +40,9 @@ pub(super) fn handle_msr(
     if write && msr == xen_abi::cpuid::XEN_MSR_HYPERCALL_PAGE && dom.xen.is_some() {
         return write_hypercall_page(vcpu, dom, host, value);
     }
+    if let Some(flow) = local_apic_msr(vcpu, dom, host, msr, write.then_some(value)) {
+        return flow;
+    }
     let mut state = VcpuMsrs {
         vcpu,
         tsc: host.tsc(),
@@ -72,6 +75,64 @@ pub(super) fn handle_msr(
         return Flow::Continue;
     }
     complete(vcpu, dom, None)
+}
+
+/// IA32_TSC_DEADLINE (Intel SDM vol. 3A, 12.5.4.1 "TSC-Deadline Mode").
+pub const MSR_TSC_DEADLINE: u32 = 0x6E0;
+
+/// The local APIC's MSRs on a board that has one: IA32_APIC_BASE, the
+/// x2APIC registers 800h-8FFh (SDM vol. 3A, 12.12.1.2 "x2APIC Register
+/// Address Space") and IA32_TSC_DEADLINE; None for any other MSR. `value`
+/// is the WRMSR's, None for RDMSR. What the APIC refuses is #GP(0).
+fn local_apic_msr(
+    vcpu: &mut dyn Vcpu,
+    dom: &mut Domain,
+    host: &dyn HostEnv,
+    msr: u32,
+    value: Option<u64>,
+) -> Option<Flow> {
+    let is_apic_msr = msr == crate::msr_policy::MSR_APIC_BASE
+        || (0x800..=0x8FF).contains(&msr)
+        || msr == MSR_TSC_DEADLINE;
+    if !is_apic_msr {
+        return None;
+    }
+    let apic = dom.board.apic.as_ref()?;
+    let mut lapic = apic.lapic.borrow_mut();
+    let result = match (msr, value) {
+        (MSR_TSC_DEADLINE, Some(deadline)) => {
+            lapic.set_tsc_deadline(deadline, host.tsc(), dom.tsc_hz);
+            Ok(0)
+        }
+        (MSR_TSC_DEADLINE, None) => Ok(lapic.tsc_deadline()),
+        (_, Some(v)) => lapic.write_msr(msr, v).map(|()| 0),
+        (_, None) => lapic.read_msr(msr),
+    };
+    drop(lapic);
+    match result {
+        Ok(read) => {
+            if value.is_none() {
+                let g = vcpu.gprs_mut();
+                g[Gpr::Rax as usize] = read & 0xFFFF_FFFF;
+                g[Gpr::Rdx as usize] = read >> 32;
+            }
+            Some(complete(vcpu, dom, None))
+        }
+        Err(_) => {
+            if dom.log_limits.unhandled_msr.allow() {
+                log::info!(
+                    "dom{}: {} of local APIC MSR {msr:#x} refused -> #GP",
+                    dom.id,
+                    if value.is_some() { "wrmsr" } else { "rdmsr" }
+                );
+            }
+            vcpu.inject_exception(Exception {
+                vector: vector::GP,
+                error_code: Some(0),
+            });
+            Some(Flow::Continue)
+        }
+    }
 }
 
 /// WRMSR to the Xen hypercall-page MSR (CPUID 4000_0002h EBX): the page is

@@ -52,6 +52,9 @@ pub enum StopReason {
     /// The guest shut itself down through the Xen ABI (`SCHEDOP_shutdown`
     /// with this `SHUTDOWN_*` reason, `xen/include/public/sched.h`).
     XenShutdown(u32),
+    /// The guest entered the ACPI soft-off state: SLP_EN with the `_S5`
+    /// SLP_TYP in PM1a_CNT (ACPI 6.5, 4.8.3.2.1 and 16.1.5 "G2/S5 Soft Off").
+    AcpiPowerOff,
 }
 
 impl StopReason {
@@ -62,6 +65,7 @@ impl StopReason {
             StopReason::HaltedForever
                 | StopReason::ExitRequested(0)
                 | StopReason::ResetRequested { .. }
+                | StopReason::AcpiPowerOff
                 | StopReason::XenShutdown(
                     xen_abi::sched::SHUTDOWN_POWEROFF | xen_abi::sched::SHUTDOWN_REBOOT
                 )
@@ -83,6 +87,7 @@ impl core::fmt::Display for StopReason {
                 f,
                 "halted with interrupts disabled (how a guest without ACPI powers off)"
             ),
+            StopReason::AcpiPowerOff => write!(f, "powered off through ACPI (S5)"),
             StopReason::XenShutdown(reason) => {
                 let how = match *reason {
                     xen_abi::sched::SHUTDOWN_POWEROFF => "poweroff",

@@ -115,10 +115,28 @@ fn unknown_msr_read_raises_gp_without_moving_rip() {
     let (mut dom, _) = domain();
     dom.memory.write(0x100, &[0x0F, 0x32]).unwrap(); // rdmsr
     let mut v = FakeVcpu::at(0, 0x100);
-    v.gprs[Gpr::Rcx as usize] = 0x1B;
+    v.gprs[Gpr::Rcx as usize] = 0xABC;
     handle_exit(&mut v, &mut dom, VmExit::MsrRead, &FakeHost::default());
     assert_eq!(v.rip, 0x100);
     assert_eq!(v.injected[0].vector, vector::GP);
+}
+
+#[test]
+fn local_apic_msrs_reach_the_boards_apic_and_its_refusals_are_gp() {
+    let (mut dom, _) = domain();
+    dom.memory.write(0x100, &[0x0F, 0x32]).unwrap(); // rdmsr
+    let mut v = FakeVcpu::at(0, 0x100);
+    v.gprs[Gpr::Rcx as usize] = 0x1B;
+    handle_exit(&mut v, &mut dom, VmExit::MsrRead, &FakeHost::default());
+    assert!(v.injected.is_empty(), "{:?}", v.injected);
+    assert_eq!(v.rip, 0x102);
+    // Base FEE00000h, enabled, BSP (Intel SDM vol. 3A, 12.4.4).
+    assert_eq!(v.gprs[Gpr::Rax as usize], 0xFEE0_0900);
+    // An x2APIC register while the APIC is in xAPIC mode: #GP.
+    let mut v = FakeVcpu::at(0, 0x100);
+    v.gprs[Gpr::Rcx as usize] = 0x802;
+    handle_exit(&mut v, &mut dom, VmExit::MsrRead, &FakeHost::default());
+    assert_eq!((v.rip, v.injected[0].vector), (0x100, vector::GP));
 }
 
 #[test]

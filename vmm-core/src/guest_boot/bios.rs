@@ -69,6 +69,11 @@ pub fn insert_media(dom: &mut Domain) {
     // The board has the Xen platform device with `xen = on`: its special
     // pages are E820-reserved.
     .with_xen_platform(dom.config.xen);
+    // The modern PC's ACPI tables, E820-reserved as ACPI memory.
+    match super::acpi::write_tables(dom) {
+        Ok(size) => bios = bios.with_acpi_tables(size),
+        Err(e) => log::error!("{e}"),
+    }
     // The further disks are drives 81h, 82h (boots stay with 80h).
     for d in disks {
         bios.add_hard_disk(d);

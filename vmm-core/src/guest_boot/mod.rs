@@ -12,6 +12,7 @@
 //! through [`crate::vcpu::Vcpu::load_initial_state`], no legacy devices)
 //! belongs here too.
 
+mod acpi;
 pub mod bios;
 pub mod media;
 pub mod rom;

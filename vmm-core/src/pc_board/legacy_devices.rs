@@ -202,7 +202,11 @@ impl LegacyDevices {
     /// this poll must be seen low in between, or the edge-triggered 8259
     /// never sees the rising edge and the interrupt is lost for good (8259A
     /// datasheet, "Edge Triggered Mode"; the iPXE hang of issue 17).
-    pub fn poll(&mut self, now_ns: u64, router: &IrqRouter) {
+    ///
+    /// `irq0` is what the interrupt controller that takes IRQ 0 holds for
+    /// it, when that is not the 8259 (the I/O APIC path of the modern PC,
+    /// [`super::ApicDevices::irq0_status`]).
+    pub fn poll(&mut self, now_ns: u64, router: &IrqRouter, irq0: Option<Irq0Status>) {
         {
             let kbc = self.kbc.borrow();
             router.set_level(irqs::KEYBOARD, kbc.irq1_level());
@@ -212,7 +216,7 @@ impl LegacyDevices {
         if self
             .pit
             .borrow_mut()
-            .irq0_request(now_ns, self.irq0_status())
+            .irq0_request(now_ns, irq0.unwrap_or_else(|| self.irq0_status()))
         {
             // The PIT's output is an edge at the 8259.
             router.pulse(irqs::PIT);

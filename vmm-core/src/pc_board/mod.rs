@@ -5,11 +5,13 @@
 //! The Xen PV-on-HVM interface (the platform PCI device, its unplug ports
 //! and interrupt, the PV console's typed input) is in `xen_platform`.
 
+mod apic;
 mod console;
 mod irq_routing;
 mod legacy_devices;
 mod xen_platform;
 
+pub use apic::{io_apic_id, isa_irq_pin, ApicDevices};
 pub use console::{ConsoleInput, ConsoleTargets};
 pub use irq_routing::{IrqRouter, GSI_COUNT};
 pub use legacy_devices::LegacyDevices;
@@ -47,6 +49,9 @@ pub struct PcBoard {
     pub legacy: Option<LegacyDevices>,
     /// The Xen platform device, on a [`DeviceSet::LegacyPcWithXen`] board.
     pub xen: Option<XenPlatformWiring>,
+    /// The modern PC's local APIC, I/O APIC and ACPI PM registers, on a
+    /// board given them ([`PcBoard::add_apic`]).
+    pub apic: Option<ApicDevices>,
     pub irqs: IrqRouter,
     clock: Rc<dyn Clock>,
     pub console_input: ConsoleInput,
@@ -101,6 +106,7 @@ impl PcBoard {
         Ok(Self {
             legacy,
             xen,
+            apic: None,
             irqs,
             clock,
             console_input: ConsoleInput::Serial,
@@ -138,11 +144,32 @@ impl PcBoard {
             core::mem::swap(&mut *old.rtc.borrow_mut(), &mut *new.rtc.borrow_mut());
             new.rtc.borrow_mut().reset(self.clock.now_ns());
         }
+        if let (Some(apic), Some(d)) = (self.apic.take(), fresh.legacy.as_ref()) {
+            apic.reset(&d.pic, &mut fresh.irqs, bus)?;
+            fresh.apic = Some(apic);
+        }
         fresh.console_input = self.console_input;
         fresh.serial_backlog = core::mem::take(&mut self.serial_backlog);
         fresh.hvc_backlog = core::mem::take(&mut self.hvc_backlog);
         *self = fresh;
         Ok(())
+    }
+
+    /// Makes the board the modern PC: a local APIC, an I/O APIC and the ACPI
+    /// PM registers beside the 8259 pair (see [`apic`]); false on a board
+    /// without the PC/AT's devices. The caller places the APICs' pages on
+    /// the MMIO bus ([`ApicDevices::lapic_mmio`]).
+    pub fn add_apic(&mut self, bus: &mut PortIoBus) -> Result<bool, PortConflict> {
+        let Some(d) = self.legacy.as_ref() else {
+            return Ok(false);
+        };
+        self.apic = Some(ApicDevices::new(&self.clock, &d.pic, &mut self.irqs, bus)?);
+        Ok(true)
+    }
+
+    /// True when the guest put the machine in ACPI soft-off since the last call.
+    pub fn take_power_off(&mut self) -> bool {
+        self.apic.as_mut().is_some_and(ApicDevices::take_power_off)
     }
 
     /// The reset the guest asked for through the board's devices since the
@@ -211,17 +238,23 @@ impl PcBoard {
     /// each guest entry and while the guest is halted.
     pub fn poll(&mut self, now_ns: u64) {
         self.feed_serial();
+        let irq0 = self.apic.as_ref().and_then(ApicDevices::irq0_status);
         if let Some(d) = self.legacy.as_mut() {
-            d.poll(now_ns, &self.irqs);
+            d.poll(now_ns, &self.irqs, irq0);
             if let Some(xen) = self.xen.as_ref() {
                 xen.poll(&self.irqs, &d.pci);
             }
+        }
+        if let Some(apic) = self.apic.as_mut() {
+            apic.poll();
         }
     }
 
     /// The earliest time a device will want to interrupt, for a halted guest.
     pub fn next_deadline(&self, now_ns: u64) -> Option<u64> {
-        self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns))
+        let legacy = self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns));
+        let apic = self.apic.as_ref().and_then(ApicDevices::next_deadline);
+        [legacy, apic].into_iter().flatten().min()
     }
 
     /// True while an IDE DMA transfer waits for the host disk.
@@ -251,9 +284,14 @@ impl PcBoard {
     /// halted vCPU can never be woken by it. A board without the PC/AT's
     /// controller cannot tell (its guest's wake-ups come from elsewhere).
     pub fn interrupts_possible(&self) -> bool {
-        self.legacy
+        let pic_all_masked = self
+            .legacy
             .as_ref()
-            .is_none_or(|d| !d.pic.borrow().every_input_masked())
+            .is_some_and(|d| d.pic.borrow().every_input_masked());
+        match self.apic.as_ref() {
+            Some(apic) => apic.can_interrupt(pic_all_masked),
+            None => !pic_all_masked,
+        }
     }
 
     /// The 8259 pair's registers (master, slave), on a board that has them.
@@ -268,13 +306,28 @@ impl PcBoard {
 }
 
 impl InterruptController for PcBoard {
+    /// The local APIC's highest pending vector comes first; the 8259's INTR
+    /// counts only while LINT0 passes it (virtual wire).
     fn has_interrupt(&self) -> bool {
+        if let Some(apic) = self.apic.as_ref() {
+            if apic.lapic.borrow().has_interrupt() {
+                return true;
+            }
+            if !apic.pic_passes() {
+                return false;
+            }
+        }
         self.legacy
             .as_ref()
             .is_some_and(|d| d.pic.borrow().has_interrupt())
     }
 
     fn acknowledge(&mut self) -> u8 {
+        if let Some(apic) = self.apic.as_ref() {
+            if let Some(vector) = apic.lapic.borrow_mut().acknowledge() {
+                return vector;
+            }
+        }
         match self.legacy.as_ref() {
             Some(d) => d.pic.borrow_mut().acknowledge(),
             // Nothing asserted INTR; a spurious acknowledge reads the 8259's

@@ -388,3 +388,108 @@ fn a_keystroke_paced_in_before_the_poll_after_the_last_was_read_is_not_lost() {
         "the next keystroke's IRQ1 reaches the PIC"
     );
 }
+
+/// A PC/AT board made the modern PC, with the local APIC's and I/O APIC's
+/// pages on `mmio`.
+fn modern_board(bus: &mut PortIoBus, mmio: &mut device_model::mmio_bus::MmioBus) -> PcBoard {
+    let mut b = board(DeviceSet::LegacyPc, bus);
+    assert!(b.add_apic(bus).unwrap());
+    let apic = b.apic.as_ref().unwrap();
+    mmio.register(pc_layout::memory::LOCAL_APIC, 0x1000, apic.lapic_mmio())
+        .unwrap();
+    mmio.register(pc_layout::memory::IO_APIC, 0x1000, apic.ioapic_mmio())
+        .unwrap();
+    b
+}
+
+#[test]
+fn on_the_modern_pc_the_8259_still_reaches_the_vcpu_through_the_virtual_wire() {
+    let mut bus = PortIoBus::default();
+    let mut mmio = device_model::mmio_bus::MmioBus::default();
+    let mut b = modern_board(&mut bus, &mut mmio);
+    program_pic(&mut bus);
+    b.irqs.pulse(pc_layout::irqs::COM2_COM4);
+    b.poll(0);
+    assert!(b.has_interrupt(), "LINT0 in ExtINT mode passes INTR");
+    assert_eq!(b.acknowledge(), 0x0B);
+    // The guest masks LINT0 (as an OS using the I/O APIC does): the 8259
+    // no longer reaches the processor.
+    let lint0 = pc_layout::memory::LOCAL_APIC + 0x350;
+    mmio.write(lint0, 4, 0x1_0700);
+    bus.write(0x20, 1, 0x20);
+    b.irqs.pulse(pc_layout::irqs::COM2_COM4);
+    b.poll(0);
+    assert!(!b.has_interrupt());
+}
+
+#[test]
+fn an_io_apic_pin_reaches_the_local_apic_and_a_level_eoi_goes_back() {
+    let mut bus = PortIoBus::default();
+    let mut mmio = device_model::mmio_bus::MmioBus::default();
+    let mut b = modern_board(&mut bus, &mut mmio);
+    let ioapic = pc_layout::memory::IO_APIC;
+    let lapic = pc_layout::memory::LOCAL_APIC;
+    // Pin 2 (ISA IRQ 0, the MADT's override): vector 30h, edge, to APIC 0.
+    mmio.write(ioapic, 4, 0x10 + 2 * 2);
+    mmio.write(ioapic + 0x10, 4, 0x30);
+    // Pin 11 (the Xen platform's INTx): vector 41h, level.
+    mmio.write(ioapic, 4, 0x10 + 2 * 11);
+    mmio.write(ioapic + 0x10, 4, 0x41 | (1 << 15));
+    mmio.write(lapic + 0xF0, 4, 0x1FF); // SVR: software enabled
+    b.irqs.pulse(pc_layout::irqs::PIT);
+    b.irqs.set_level(11, true);
+    b.poll(0);
+    assert!(b.has_interrupt());
+    assert_eq!(b.acknowledge(), 0x41, "the higher vector first");
+    mmio.write(lapic + 0xB0, 4, 0); // EOI: the level vector
+    b.poll(0);
+    // Still asserted: the I/O APIC sends it again after the EOI broadcast.
+    assert_eq!(b.acknowledge(), 0x41);
+    b.irqs.set_level(11, false);
+    mmio.write(lapic + 0xB0, 4, 0);
+    b.poll(0);
+    assert_eq!(b.acknowledge(), 0x30);
+    mmio.write(lapic + 0xB0, 4, 0);
+    b.poll(0);
+    assert!(!b.has_interrupt());
+}
+
+#[test]
+fn acpi_soft_off_is_taken_once_and_other_sleep_states_are_not() {
+    let mut bus = PortIoBus::default();
+    let mut mmio = device_model::mmio_bus::MmioBus::default();
+    let mut b = modern_board(&mut bus, &mut mmio);
+    let cnt = pc_layout::ports::ACPI_PM1A_CNT;
+    // S1 (SLP_TYP 5) with SLP_EN: not supported, the guest runs on.
+    bus.write(cnt, 2, (5 << 10) | (1 << 13) | 1);
+    assert!(!b.take_power_off());
+    let s5 = u32::from(pc_layout::acpi::S5_SLP_TYP) << 10;
+    bus.write(cnt, 2, s5 | (1 << 13) | 1);
+    assert!(b.take_power_off());
+    assert!(!b.take_power_off());
+}
+
+#[test]
+fn a_reset_keeps_the_same_apic_devices_in_their_reset_state() {
+    let mut bus = PortIoBus::default();
+    let mut mmio = device_model::mmio_bus::MmioBus::default();
+    let mut b = modern_board(&mut bus, &mut mmio);
+    let lapic = pc_layout::memory::LOCAL_APIC;
+    mmio.write(lapic + 0x80, 4, 0x50); // TPR
+    let mut fresh_bus = PortIoBus::default();
+    b.reset(&mut fresh_bus).unwrap();
+    assert_eq!(
+        mmio.read(lapic + 0x80, 4),
+        0,
+        "the page reaches the reset APIC"
+    );
+    // The PM registers are on the new bus, the 8259 passes again.
+    assert_ne!(
+        fresh_bus.read(pc_layout::ports::ACPI_PM_TIMER, 4),
+        0xFFFF_FFFF
+    );
+    program_pic(&mut fresh_bus);
+    b.irqs.pulse(pc_layout::irqs::COM2_COM4);
+    b.poll(0);
+    assert_eq!(b.acknowledge(), 0x0B);
+}
