@@ -11,6 +11,7 @@
 //! [`pv_disk`] the PV disk's steps there.
 
 pub mod linux_shell;
+pub mod modern_pc;
 pub mod pv_disk;
 
 use regex::Regex;

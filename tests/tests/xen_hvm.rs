@@ -114,7 +114,13 @@ fn xen_session() -> Session {
                  -e 'support pvclock on HVM' -e 'Delay xen_init_time_common'",
                 "0",
             ),
-        ],
+        ]
+        .into_iter()
+        // (g) The modern PC (issue 15) with the stock command line: ACPI,
+        // the I/O APIC and the local APIC timer, and with them Xen's
+        // clocksource and VIRQ_TIMER clockevent.
+        .chain(tests::modern_pc::steps("xen"))
+        .collect(),
         // (e) The guest's own power-off ends the run, cleanly.
         last: Some("poweroff -f".into()),
     }
@@ -138,6 +144,7 @@ fn xen_session_on(backend: Backend) {
     }));
     let _ = std::fs::remove_file(&disk);
     session.assert_met(&report);
+    tests::modern_pc::assert_acpi_poweroff(&report.hv_log);
     tests::pv_disk::check_log(&report.hv_log);
     // The rate Linux took is exactly the one the pvclock scale encodes
     // (the hypervisor logs it computed as Linux's pvclock_tsc_khz does); a
@@ -179,7 +186,12 @@ fn linux_on_svm_with_xen_off_sees_a_plain_pc_then_powers_off() {
                 "dmesg | grep -c 'Hypervisor detected: Xen'",
                 "0",
             ),
-        ],
+        ]
+        .into_iter()
+        // The modern PC without Xen: the ACPI PM timer is the clocksource
+        // (nested under TCG the TSC cannot be calibrated: README).
+        .chain(tests::modern_pc::steps("acpi_pm"))
+        .collect(),
         last: Some("poweroff -f".into()),
     };
     let report = tests::run_ok(&session.apply(RunOptions {
@@ -187,6 +199,7 @@ fn linux_on_svm_with_xen_off_sees_a_plain_pc_then_powers_off() {
         ..Backend::Svm.options(linux_iso(), 60)
     }));
     session.assert_met(&report);
+    tests::modern_pc::assert_acpi_poweroff(&report.hv_log);
     assert!(
         !report.console.contains(HVC0_SHELL_STARTED),
         "{}",

@@ -21,9 +21,10 @@
 //! The guest's `/init` prints [`INIT_STARTED`], loads the modules, mounts the
 //! CD at [`CD_MOUNT`], starts a shell on the Xen PV console when the kernel
 //! has one (`/dev/hvc0`, then [`HVC0_SHELL_STARTED`]) and prints
-//! [`SHELL_READY`] before it gives the serial console an interactive shell. The kernel runs with `noapic nolapic
-//! acpi=off`: the hypervisor's PC has one CPU, an 8259 PIC pair, and neither
-//! an APIC nor ACPI tables.
+//! [`SHELL_READY`] before it gives the serial console an interactive shell. The kernel runs with
+//! the stock command line (only the serial console, `panic=-1` and a quiet
+//! log level added): the hypervisor's PC gives it a local APIC, an I/O APIC
+//! and ACPI tables as QEMU's `pc` machine does (issue 15).
 //!
 //! Formats followed: the kernel's initramfs buffer format
 //! (Documentation/driver-api/early-userspace/buffer-format.rst, Linux 6.1),

@@ -23,7 +23,7 @@ prompt 0
 timeout 0
 label linux
   kernel /boot/vmlinuz
-  append initrd=/boot/initrd.img console=ttyS0,115200 noapic nolapic acpi=off panic=-1 loglevel=4
+  append initrd=/boot/initrd.img console=ttyS0,115200 panic=-1 loglevel=4
 ";
 
 /// Unpacks the packages into `work` and makes `iso` there, with the test
