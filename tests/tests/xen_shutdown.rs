@@ -98,7 +98,9 @@ fn without_xen_the_guest_cannot_be_asked_and_the_grace_period_stops_it_with_130(
     }
     assert_eq!(report.outcome.exit_code(), INTERRUPTED_EXIT_CODE);
     assert!(
-        report.hv_log.contains("dom1: pressed the ACPI power button"),
+        report
+            .hv_log
+            .contains("dom1: pressed the ACPI power button"),
         "{why}"
     );
     assert!(!report.hv_log.contains(ASKED), "{why}");
