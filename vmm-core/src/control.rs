@@ -127,10 +127,15 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn domain(xen: bool) -> Domain {
+        domain_with(GuestConfig::default(), xen)
+    }
+
+    /// A 1 MiB domain with `config`, and the Xen platform when `xen`.
+    fn domain_with(config: GuestConfig, xen: bool) -> Domain {
         let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
         let mut dom = Domain::new(
             1,
-            GuestConfig::default(),
+            config,
             test_memory(0x10_0000),
             Box::new(FakeTables::default()),
             Box::new(Discard),
@@ -217,21 +222,11 @@ pub(crate) mod tests {
 
     #[test]
     fn without_the_xen_platform_or_acpi_a_shutdown_request_changes_nothing() {
-        let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
         let config = GuestConfig {
             acpi: false,
             ..GuestConfig::default()
         };
-        let mut dom = Domain::new(
-            1,
-            config,
-            test_memory(0x10_0000),
-            Box::new(FakeTables::default()),
-            Box::new(Discard),
-            clock,
-            0,
-        )
-        .unwrap();
+        let mut dom = domain_with(config, false);
         assert_eq!(act(&mut dom, ControlRequest::Shutdown, 0), Acted::NoPvPath);
     }
 

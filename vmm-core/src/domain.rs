@@ -130,8 +130,9 @@ impl Domain {
         let mut cpu = CpuPolicy::default();
         if config.acpi {
             add_modern_pc(&mut board, &mut io, &mut mmio)?;
-            cpu.local_apic = true;
         }
+        // CPUID offers a local APIC exactly when the board has one.
+        cpu.local_apic = board.apic.is_some();
         Ok(Self {
             id,
             config,
@@ -187,8 +188,16 @@ fn add_modern_pc(
         .map_err(|c| DomainError::PortConflict(c.base))?;
     if let Some(apic) = board.apic.as_ref() {
         // The two pages cannot overlap anything: the bus is empty.
-        let _ = mmio.register(pc_layout::memory::LOCAL_APIC, 0x1000, apic.lapic_mmio());
-        let _ = mmio.register(pc_layout::memory::IO_APIC, 0x1000, apic.ioapic_mmio());
+        let _ = mmio.register(
+            pc_layout::memory::LOCAL_APIC,
+            device_model::lapic::APIC_PAGE_SIZE,
+            apic.lapic_mmio(),
+        );
+        let _ = mmio.register(
+            pc_layout::memory::IO_APIC,
+            device_model::ioapic::IOAPIC_MMIO_SIZE,
+            apic.ioapic_mmio(),
+        );
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use crate::domain::Domain;
 use crate::host_env::HostEnv;
 use crate::msr_policy::{self, MsrState};
 use crate::vcpu::{vector, Exception, Gpr, Vcpu};
+use device_model::lapic::{IA32_APIC_BASE, X2APIC_MSR_FIRST, X2APIC_MSR_LAST};
 
 /// The MSR state of a vCPU, for the MSR policy.
 struct VcpuMsrs<'a> {
@@ -52,9 +53,7 @@ pub(super) fn handle_msr(
     } else {
         match msr_policy::read(&dom.cpu, msr, &state) {
             Some(v) => {
-                let g = state.vcpu.gprs_mut();
-                g[Gpr::Rax as usize] = v & 0xFFFF_FFFF;
-                g[Gpr::Rdx as usize] = v >> 32;
+                set_edx_eax(state.vcpu, v);
                 true
             }
             None => false,
@@ -68,11 +67,7 @@ pub(super) fn handle_msr(
                 if write { "wrmsr" } else { "rdmsr" }
             );
         }
-        vcpu.inject_exception(Exception {
-            vector: vector::GP,
-            error_code: Some(0),
-        });
-        return Flow::Continue;
+        return raise_gp(vcpu);
     }
     complete(vcpu, dom, None)
 }
@@ -91,8 +86,8 @@ fn local_apic_msr(
     msr: u32,
     value: Option<u64>,
 ) -> Option<Flow> {
-    let is_apic_msr = msr == crate::msr_policy::MSR_APIC_BASE
-        || (0x800..=0x8FF).contains(&msr)
+    let is_apic_msr = msr == IA32_APIC_BASE
+        || (X2APIC_MSR_FIRST..=X2APIC_MSR_LAST).contains(&msr)
         || msr == MSR_TSC_DEADLINE;
     if !is_apic_msr {
         return None;
@@ -112,9 +107,7 @@ fn local_apic_msr(
     match result {
         Ok(read) => {
             if value.is_none() {
-                let g = vcpu.gprs_mut();
-                g[Gpr::Rax as usize] = read & 0xFFFF_FFFF;
-                g[Gpr::Rdx as usize] = read >> 32;
+                set_edx_eax(vcpu, read);
             }
             Some(complete(vcpu, dom, None))
         }
@@ -126,11 +119,7 @@ fn local_apic_msr(
                     if value.is_some() { "wrmsr" } else { "rdmsr" }
                 );
             }
-            vcpu.inject_exception(Exception {
-                vector: vector::GP,
-                error_code: Some(0),
-            });
-            Some(Flow::Continue)
+            Some(raise_gp(vcpu))
         }
     }
 }
@@ -149,11 +138,23 @@ fn write_hypercall_page(
                 .is_ok()
         });
     if !ok {
-        vcpu.inject_exception(Exception {
-            vector: vector::GP,
-            error_code: Some(0),
-        });
-        return Flow::Continue;
+        return raise_gp(vcpu);
     }
     complete(vcpu, dom, None)
+}
+
+/// RDMSR's result: EDX:EAX, the upper halves of RAX and RDX cleared.
+fn set_edx_eax(vcpu: &mut dyn Vcpu, value: u64) {
+    let g = vcpu.gprs_mut();
+    g[Gpr::Rax as usize] = value & 0xFFFF_FFFF;
+    g[Gpr::Rdx as usize] = value >> 32;
+}
+
+/// A refused RDMSR/WRMSR: #GP(0), the instruction not retired.
+fn raise_gp(vcpu: &mut dyn Vcpu) -> Flow {
+    vcpu.inject_exception(Exception {
+        vector: vector::GP,
+        error_code: Some(0),
+    });
+    Flow::Continue
 }

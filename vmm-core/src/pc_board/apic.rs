@@ -46,6 +46,22 @@ struct GsiLine {
     pin: IoApicPin,
 }
 
+impl GsiLine {
+    /// `gsi` as this board wires it: an ISA IRQ (0-15) to its 8259 input
+    /// and its I/O APIC pin ([`isa_irq_pin`]), a higher GSI to its pin only.
+    fn new(pic: &Rc<RefCell<PicPair>>, ioapic: &Rc<RefCell<IoApic>>, gsi: u8) -> Self {
+        let (pic, pin) = if gsi < irqs::ISA_COUNT {
+            (Some(PicIrqLine::new(pic.clone(), gsi)), isa_irq_pin(gsi))
+        } else {
+            (None, gsi)
+        };
+        Self {
+            pic,
+            pin: IoApicPin::new(ioapic.clone(), pin),
+        }
+    }
+}
+
 impl IrqLine for GsiLine {
     fn set_level(&self, high: bool) {
         if let Some(pic) = &self.pic {
@@ -77,10 +93,7 @@ impl ApicDevices {
         bus: &mut PortIoBus,
     ) -> Result<Self, PortConflict> {
         let ioapic = Rc::new(RefCell::new(IoApic::new(io_apic_id())));
-        let sci = GsiLine {
-            pic: Some(PicIrqLine::new(pic.clone(), irqs::ACPI_SCI)),
-            pin: IoApicPin::new(ioapic.clone(), irqs::ACPI_SCI),
-        };
+        let sci = GsiLine::new(pic, &ioapic, irqs::ACPI_SCI);
         let devices = Self {
             lapic: Rc::new(RefCell::new(LocalApic::new(0, true, clock.clone()))),
             ioapic,
@@ -115,21 +128,11 @@ impl ApicDevices {
         bus: &mut PortIoBus,
     ) -> Result<(), PortConflict> {
         for gsi in 0..GSI_COUNT as u8 {
-            let (pic_line, pin) = if gsi < irqs::ISA_COUNT {
-                (Some(PicIrqLine::new(pic.clone(), gsi)), isa_irq_pin(gsi))
-            } else {
-                (None, gsi)
-            };
             // ISA IRQ 2 is the cascade: nothing drives it, and pin 2 is the
             // PIT's (IRQ 0 connects there).
-            if gsi == irqs::CASCADE {
-                continue;
+            if gsi != irqs::CASCADE {
+                router.connect(gsi, Box::new(GsiLine::new(pic, &self.ioapic, gsi)));
             }
-            let line = GsiLine {
-                pic: pic_line,
-                pin: IoApicPin::new(self.ioapic.clone(), pin),
-            };
-            router.connect(gsi, Box::new(line));
         }
         bus.register(
             ports::ACPI_PM,
