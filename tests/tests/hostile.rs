@@ -470,26 +470,36 @@ case! {
     svm: #[ignore = "QEMU 7.2's TCG does not check MOV to CR0 and the SVM backend does not intercept it; see unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report"]
 }
 
-/// Under QEMU's TCG a MOV to CR0/CR4 the processor should refuse goes
-/// through, and the next VMRUN fails its consistency checks: the guest is
-/// stopped with an invalid-state report, the hypervisor carries on.
+/// Under QEMU's TCG a MOV to CR0/CR4 the processor should refuse is not
+/// checked, and what follows is TCG's own undefined behaviour: the next
+/// VMRUN may fail its consistency checks, or TCG drops the write but leaves
+/// its own state half-changed, so the guest triple-faults, or makes an exit
+/// whose information does not match its instruction (CI saw an IOIO exit
+/// for a string OUTSB to port 0 at a plain OUT). What must hold whatever
+/// TCG does: the hypervisor stops and reports the guest (any reason), or
+/// the guest runs on without the write having taken effect; the hypervisor
+/// itself carries on and reports the run's outcome.
 #[test]
 fn unchecked_cr_writes_under_qemu_tcg_end_in_an_invalid_state_report() {
-    let stopped = Regex::new(r"guest stopped: (invalid guest state|triple fault)").unwrap();
-    for (report, probe) in [
-        (cr_run(On::Svm), cr::LME_PG_WITHOUT_PAE),
-        (cr4_run(On::Svm), cr::CR4_RESERVED_BIT),
+    let stopped = Regex::new(r"guest stopped: \S").unwrap();
+    for (report, probe, took_effect) in [
+        (cr_run(On::Svm), cr::LME_PG_WITHOUT_PAE, "pg 80000000"),
+        (cr4_run(On::Svm), cr::CR4_RESERVED_BIT, "bit15 00008000"),
     ] {
-        assert_eq!(report.outcome, Outcome::GuestFailed, "{}", context(report));
-        assert_eq!(
-            probe_result(&report.console, probe),
-            Some(""),
-            "{}",
-            context(report)
-        );
-        assert!(stopped.is_match(&report.hv_log), "{}", context(report));
+        let result = probe_result(&report.console, probe);
+        match report.outcome {
+            Outcome::GuestFailed => {
+                assert!(stopped.is_match(&report.hv_log), "{}", context(report));
+                assert_eq!(result, Some(""), "{}", context(report));
+            }
+            Outcome::GuestFinished => {
+                let result = result.unwrap_or_else(|| panic!("{}", context(report)));
+                assert!(!result.contains(took_effect), "{}", context(report));
+            }
+            _ => panic!("{}", context(report)),
+        }
         assert!(
-            report.hv_log.contains("run outcome: GuestFailed"),
+            report.hv_log.contains("run outcome: "),
             "{}",
             context(report)
         );
