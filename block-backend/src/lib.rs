@@ -216,6 +216,13 @@ impl BlockQueue for SharedBlock {
         self.0.borrow_mut().as_queue().map_or(1, |q| q.depth())
     }
 
+    fn request_bytes(&self) -> usize {
+        let mut medium = self.0.borrow_mut();
+        medium
+            .as_queue()
+            .map_or(sector::MAX_REQUEST_BYTES, |q| q.request_bytes())
+    }
+
     fn submit(&mut self, request: Request) -> Result<RequestId, SubmitError> {
         match self.0.borrow_mut().as_queue() {
             Some(q) => q.submit(request),

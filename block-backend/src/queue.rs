@@ -87,6 +87,12 @@ pub trait BlockQueue {
     fn read_only(&self) -> bool;
     /// Most requests in flight (submitted, completion not yet polled).
     fn depth(&self) -> usize;
+    /// The largest request the medium moves in one device request: a
+    /// caller cutting a long transfer into requests of this size keeps
+    /// each one whole on the device (larger ones are split, never refused).
+    fn request_bytes(&self) -> usize {
+        crate::sector::MAX_REQUEST_BYTES
+    }
     /// Takes `request`; its completion comes from [`Self::poll`].
     fn submit(&mut self, request: Request) -> Result<RequestId, SubmitError>;
     /// One finished request, if any.

@@ -56,8 +56,10 @@ pub trait QueueDevice {
     /// tag [`Self::finish`] reports it under.
     fn start_read(&mut self, lba: u64, sectors: usize) -> Result<u16, BlockError>;
     /// Starts writing `data` (whole sectors, at most [`crate::sector::MAX_REQUEST_BYTES`])
-    /// at `lba`, copied into a buffer the device owns.
-    fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError>;
+    /// at `lba`; the device keeps the buffer until the request finishes
+    /// (a request carried by one piece hands its own buffer over, so a
+    /// write's bytes are not copied again on their way to the device).
+    fn start_write(&mut self, lba: u64, data: Vec<u8>) -> Result<u16, BlockError>;
     /// One finished request, if any: its tag and result, with a read's data.
     fn finish(&mut self) -> Option<(u16, Result<Vec<u8>, BlockError>)>;
     /// Makes every completed write durable; returns once the device says
@@ -316,7 +318,7 @@ impl<D: QueueDevice> State<D> {
 
     fn start(&mut self, piece: Piece) {
         let whole = (piece.skip + piece.n).div_ceil(SECTOR_SIZE as usize);
-        let Some(p) = self.pending.get(&piece.id) else {
+        let Some(p) = self.pending.get_mut(&piece.id) else {
             return;
         };
         if p.error.is_some() {
@@ -325,9 +327,15 @@ impl<D: QueueDevice> State<D> {
         }
         let started = match p.kind {
             // Whole sectors (a partial one is `rmw_read` and written back
-            // by `finished`).
+            // by `finished`). The only piece of a request (an IDE DMA
+            // chunk, a PV segment run) takes the request's buffer: nothing
+            // reads it again, its completion carries no data.
             Kind::Write if !piece.rmw_read => {
-                let part = &p.data[piece.at..piece.at + piece.n];
+                let part = if piece.at == 0 && piece.n == p.data.len() {
+                    core::mem::take(&mut p.data)
+                } else {
+                    p.data[piece.at..piece.at + piece.n].to_vec()
+                };
                 self.device.start_write(piece.lba, part)
             }
             _ => self.device.start_read(piece.lba, whole),
@@ -372,7 +380,7 @@ impl<D: QueueDevice> State<D> {
                         let mut sectors = sectors;
                         sectors[piece.skip..piece.skip + piece.n]
                             .copy_from_slice(&p.data[piece.at..piece.at + piece.n]);
-                        match self.device.start_write(piece.lba, &sectors) {
+                        match self.device.start_write(piece.lba, sectors) {
                             Ok(tag) => {
                                 let w = Piece {
                                     rmw_read: false,

@@ -5,6 +5,9 @@ use super::*;
 use crate::sector::MAX_REQUEST_BYTES;
 use alloc::vec;
 
+/// Sectors in the largest device request.
+const PIECE_SECTORS: usize = MAX_REQUEST_BYTES / 512;
+
 /// A device in a vector: started requests wait in `started` until the test
 /// finishes them (`finish_order` picks which of them go first).
 struct LateDevice {
@@ -86,9 +89,9 @@ impl QueueDevice for LateDevice {
     fn start_read(&mut self, lba: u64, sectors: usize) -> Result<u16, BlockError> {
         Ok(self.begin(false, lba, sectors, Vec::new()))
     }
-    fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError> {
+    fn start_write(&mut self, lba: u64, data: Vec<u8>) -> Result<u16, BlockError> {
         assert!(data.len().is_multiple_of(512));
-        Ok(self.begin(true, lba, data.len() / 512, data.to_vec()))
+        Ok(self.begin(true, lba, data.len() / 512, data))
     }
     fn finish(&mut self) -> Option<(u16, Result<Vec<u8>, BlockError>)> {
         self.ready.pop_front()
@@ -110,7 +113,7 @@ fn dev<R>(q: &SectorQueue<LateDevice>, f: impl FnOnce(&mut LateDevice) -> R) -> 
 
 #[test]
 fn requests_complete_later_out_of_order_with_their_own_ids_and_data() {
-    let mut q = queue(1024, 16);
+    let mut q = queue(4 * PIECE_SECTORS, 16);
     let model = dev(&q, |d| d.data.clone());
     let a = q
         .submit(Request::Read {
@@ -118,10 +121,13 @@ fn requests_complete_later_out_of_order_with_their_own_ids_and_data() {
             len: 1024,
         })
         .unwrap();
+    // Three pieces, the last one short, none sector-aligned.
+    let start = MAX_REQUEST_BYTES - 8 * 1024 + 3;
+    let len = 2 * MAX_REQUEST_BYTES + 16 * 1024;
     let b = q
         .submit(Request::Read {
-            offset: 200 * 1024 + 3,
-            len: 150 * 1024,
+            offset: start as u64,
+            len,
         })
         .unwrap();
     // Nothing finished yet: nothing to poll, the requests are on the device.
@@ -134,20 +140,16 @@ fn requests_complete_later_out_of_order_with_their_own_ids_and_data() {
     assert_eq!(got[0].id, a);
     assert_eq!(got[0].result.as_deref(), Ok(&model[..1024]));
     assert_eq!(got[1].id, b);
-    let start = 200 * 1024 + 3;
-    assert_eq!(
-        got[1].result.as_deref(),
-        Ok(&model[start..start + 150 * 1024])
-    );
+    assert_eq!(got[1].result.as_deref(), Ok(&model[start..start + len]));
 }
 
 #[test]
 fn no_more_device_requests_than_slots_and_the_rest_wait() {
-    let mut q = queue(4096, 4);
+    let mut q = queue(16 * PIECE_SECTORS, 4);
     let id = q
         .submit(Request::Read {
             offset: 0,
-            len: 1024 * 1024,
+            len: 16 * MAX_REQUEST_BYTES,
         })
         .unwrap();
     assert_eq!(q.in_flight(), 4);
@@ -170,7 +172,7 @@ fn no_more_device_requests_than_slots_and_the_rest_wait() {
     assert_eq!(stats.device_requests, 16);
     assert_eq!(stats.completions, 16);
     assert!(stats.polls >= 16);
-    let model = dev(&q, |d| d.data[..1024 * 1024].to_vec());
+    let model = dev(&q, |d| d.data[..16 * MAX_REQUEST_BYTES].to_vec());
     assert_eq!(result.unwrap(), Ok(model));
 }
 
@@ -200,12 +202,14 @@ fn a_full_queue_hands_the_request_back_until_a_completion_is_polled() {
 
 #[test]
 fn errors_reach_the_request_never_success_and_later_pieces_are_not_sent() {
-    let mut q = queue(1024, 1);
-    dev(&q, |d| d.fail_lba = Some((130, BlockError::Io)));
+    let mut q = queue(4 * PIECE_SECTORS, 1);
+    dev(&q, |d| {
+        d.fail_lba = Some((PIECE_SECTORS as u64 + 2, BlockError::Io))
+    });
     let id = q
         .submit(Request::Read {
             offset: 0,
-            len: 512 * 1024,
+            len: 4 * MAX_REQUEST_BYTES,
         })
         .unwrap();
     let mut sent = 0;
@@ -225,7 +229,7 @@ fn errors_reach_the_request_never_success_and_later_pieces_are_not_sent() {
             result: Err(BlockError::Io)
         }
     );
-    // 64 KiB pieces: sectors 0..128 fine, 128..256 failed, the rest dropped.
+    // The first piece fine, the second failed, the rest dropped.
     assert_eq!(sent, 2);
     dev(&q, |d| d.fail_lba = Some((0, BlockError::Unsupported)));
     let w = q
@@ -358,7 +362,7 @@ fn the_synchronous_side_waits_and_keeps_other_completions_for_poll() {
         fn start_read(&mut self, lba: u64, n: usize) -> Result<u16, BlockError> {
             self.0.start_read(lba, n)
         }
-        fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError> {
+        fn start_write(&mut self, lba: u64, data: Vec<u8>) -> Result<u16, BlockError> {
             self.0.start_write(lba, data)
         }
         fn finish(&mut self) -> Option<(u16, Result<Vec<u8>, BlockError>)> {

@@ -7,7 +7,8 @@
 //! bit stays set (ATA/ATAPI-6 clause 9, DMA command protocol: the device
 //! holds BSY or DRQ until the transfer ends; SFF-8038i, Bus Master IDE
 //! Status: Active is set while the bus master transfers). The transfer goes
-//! in chunks of [`CHUNK_SECTORS`], at most [`BlockQueue::depth`] of them
+//! in chunks of the queue's [`BlockQueue::request_bytes`] (one device
+//! request each, no further splitting), at most [`BlockQueue::depth`] of them
 //! submitted at once, so the host works on several while the hypervisor
 //! holds a bounded amount of data whatever count the guest asked for:
 //! - a write gathers each chunk from guest memory through the PRD table when
@@ -37,8 +38,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use block_backend::{BlockError, BlockQueue, Request, RequestId, SubmitError};
 
-/// Sectors per chunk: one 64 KiB request, the host disk's largest piece.
-pub(super) const CHUNK_SECTORS: u32 = 128;
+/// The most sectors per chunk whatever the queue takes (a bound on the
+/// hypervisor's memory per chunk).
+const MAX_CHUNK_SECTORS: u32 = 2048;
 /// Bytes in a sector.
 const SECTOR: u64 = 512;
 
@@ -144,7 +146,7 @@ impl QueuedDma {
         while self.chunks.len() < window {
             let request = match self.held.take() {
                 Some(r) => r,
-                None if self.left > 0 => self.next_chunk(mem)?,
+                None if self.left > 0 => self.next_chunk(chunk_sectors(queue), mem)?,
                 // The flush goes once every write completed, so it covers
                 // them (block_backend::queue's flush semantics).
                 None if self.flush && self.chunks.is_empty() => {
@@ -166,8 +168,8 @@ impl QueuedDma {
 
     /// The next chunk's request; a write's data is gathered from guest
     /// memory now.
-    fn next_chunk(&mut self, mem: &mut dyn DmaMemory) -> Result<Request, DmaFault> {
-        let n = self.left.min(CHUNK_SECTORS);
+    fn next_chunk(&mut self, sectors: u32, mem: &mut dyn DmaMemory) -> Result<Request, DmaFault> {
+        let n = self.left.min(sectors);
         let offset = self
             .lba
             .checked_mul(SECTOR)
@@ -183,6 +185,12 @@ impl QueuedDma {
             Ok(Request::Read { offset, len })
         }
     }
+}
+
+/// Sectors per chunk: the queue's largest request, bounded.
+fn chunk_sectors(queue: &dyn BlockQueue) -> u32 {
+    let sectors = queue.request_bytes() / SECTOR as usize;
+    u32::try_from(sectors).map_or(MAX_CHUNK_SECTORS, |s| s.clamp(1, MAX_CHUNK_SECTORS))
 }
 
 /// Files the queue's completions under their chunks; those of no chunk

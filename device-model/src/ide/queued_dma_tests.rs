@@ -100,6 +100,10 @@ impl BlockQueue for LateDisk {
     fn depth(&self) -> usize {
         self.0.borrow().depth
     }
+    /// 64 KiB, so the 8-bit sector counts of READ/WRITE DMA span chunks.
+    fn request_bytes(&self) -> usize {
+        64 * 1024
+    }
     fn submit(&mut self, request: Request) -> Result<RequestId, SubmitError> {
         let mut h = self.0.borrow_mut();
         if h.in_flight.len() + h.done.len() >= h.depth {

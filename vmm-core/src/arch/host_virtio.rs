@@ -146,7 +146,7 @@ impl<H: Hal, T: Transport> QueueDevice for VirtioDisk<H, T> {
         token.map_err(block_error)
     }
 
-    fn start_write(&mut self, lba: u64, data: &[u8]) -> Result<u16, BlockError> {
+    fn start_write(&mut self, lba: u64, data: Vec<u8>) -> Result<u16, BlockError> {
         let lba = usize::try_from(lba).map_err(|_| BlockError::OutOfRange)?;
         let token = self.requests.start_write(&mut self.blk, lba, data);
         token.map_err(block_error)

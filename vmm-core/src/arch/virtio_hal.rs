@@ -125,6 +125,9 @@ unsafe impl Hal for IdentityHal {
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
 
+/// Finished writes' buffers kept for later reads; the rest are freed.
+const SPARE_BUFFERS: usize = 16;
+
 /// The virtio-blk requests on the device, with the memory each one lends
 /// it: the request header, the data and the status byte (Virtio 1.2,
 /// 5.2.6 "Device Operation": a request is a read-only header, the data,
@@ -191,17 +194,16 @@ impl InFlight {
         self.start(blk, lba, data, false)
     }
 
-    /// Adds a write of `data` at sector `lba` (copied into a buffer of this
-    /// table) and notifies the device; returns its token.
+    /// Adds a write of `data` at sector `lba` (the buffer stays in this
+    /// table until the device returns it) and notifies the device; returns
+    /// its token.
     pub fn start_write<H: Hal, T: Transport>(
         &mut self,
         blk: &mut VirtIOBlk<H, T>,
         lba: usize,
-        data: &[u8],
+        data: Vec<u8>,
     ) -> virtio_drivers::Result<u16> {
-        let mut buf = self.buffer(0);
-        buf.extend_from_slice(data);
-        self.start(blk, lba, buf, true)
+        self.start(blk, lba, data, true)
     }
 
     fn start<H: Hal, T: Transport>(
@@ -269,7 +271,10 @@ impl InFlight {
         };
         let data = core::mem::take(&mut r.data);
         if r.write {
-            self.spare.push(data);
+            // Writes bring their own buffers; keep a few for reads.
+            if self.spare.len() < SPARE_BUFFERS {
+                self.spare.push(data);
+            }
             Some((token, result.map(|()| Vec::new())))
         } else {
             Some((token, result.map(|()| data)))
