@@ -24,14 +24,20 @@ pub const PATTERN_SECTOR: usize = 6144;
 /// typed command never shows it.
 pub const PATTERN: &str = "vmm-42-pv";
 
-/// A disk of pseudo-random bytes (fixed seed) for `name`, in the
-/// workspace's target folder, and its bytes.
+/// A disk of [`DISK_BYTES`] pseudo-random bytes (fixed seed) for `name`,
+/// in the workspace's target folder, and its bytes.
 pub fn random_disk(name: &str) -> (PathBuf, Vec<u8>) {
+    random_disk_of(name, 0x2545_F491_4F6C_DD1D, DISK_BYTES)
+}
+
+/// A disk of `len` pseudo-random bytes (xorshift from `seed`) named after
+/// `name` and the test process, in `target/pv-disk-test/`, and its bytes.
+pub fn random_disk_of(name: &str, seed: u64, len: usize) -> (PathBuf, Vec<u8>) {
     let dir = xtask::workspace_root().join("target").join("pv-disk-test");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}-{}.img", std::process::id()));
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let bytes: Vec<u8> = (0..DISK_BYTES)
+    let mut x = seed;
+    let bytes: Vec<u8> = (0..len)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -72,24 +78,39 @@ pub fn wait_for(dev: &str) -> String {
 /// and unloaded (the vbd closes, xvda goes) and loaded again (the vbd is
 /// re-plugged and reconnects), and the pattern read back.
 pub fn steps(sum: &str, flush: bool) -> Vec<Step> {
+    steps_with(sum, flush, None)
+}
+
+/// [`steps`], and with `read_only_sum` a second disk attached read-only:
+/// [`read_only_steps`] after the write, and both vbds unbound, unloaded
+/// and reconnected by the reload.
+pub fn steps_with(sum: &str, flush: bool, read_only_sum: Option<&str>) -> Vec<Step> {
+    let (devices, vbds, listing) = match read_only_sum {
+        None => (&["xvda"][..], "vbd-51712", "xvda,"),
+        Some(_) => (&["xvda", "xvdb"][..], "vbd-51712 vbd-51728", "xvda,xvdb,"),
+    };
+    let wait = devices
+        .iter()
+        .map(|d| wait_for(d))
+        .collect::<Vec<_>>()
+        .join("; ");
     // A bound xenbus device holds a reference on its driver's module
-    // (`xenbus_dev_probe`), so the device is unbound first, as on Xen.
+    // (`xenbus_dev_probe`), so the devices are unbound first, as on Xen.
     let reload = format!(
-        "echo vbd-51712 > /sys/bus/xen/drivers/vbd/unbind; \
+        "for v in {vbds}; do echo $v > /sys/bus/xen/drivers/vbd/unbind; done; \
          rmmod xen_blkfront; ls /sys/block | tr '\\n' ,; \
-         insmod $(find /lib/modules -name 'xen?blkfront.ko'); {}; ls /sys/block | tr '\\n' ,",
-        wait_for("xvda")
+         insmod $(find /lib/modules -name 'xen?blkfront.ko'); {wait}; ls /sys/block | tr '\\n' ,"
     );
     let features = if flush {
         "xvda: flush diskcache: enabled; persistent grants: disabled; indirect descriptors: enabled"
     } else {
         "xvda: barrier or flush: disabled; persistent grants: disabled; indirect descriptors: enabled"
     };
-    vec![
+    let mut steps = vec![
         Step::value(
             "disks",
-            &format!("{}; ls /sys/block | tr '\\n' ,", wait_for("xvda")),
-            "sr0,xvda,",
+            &format!("{wait}; ls /sys/block | tr '\\n' ,"),
+            &format!("sr0,{listing}"),
         ),
         Step::new("dmesg | grep 'blkfront: xvda'", vec![literal(features)]),
         Step::value(
@@ -108,7 +129,7 @@ pub fn steps(sum: &str, flush: bool) -> Vec<Step> {
             ),
             "0",
         ),
-        Step::value("reload", &reload, "sr0,sr0,xvda,"),
+        Step::value("reload", &reload, &format!("sr0,sr0,{listing}")),
         Step::value(
             "readback",
             &format!(
@@ -118,6 +139,43 @@ pub fn steps(sum: &str, flush: bool) -> Vec<Step> {
             ),
             PATTERN,
         ),
+    ];
+    if let Some(sum) = read_only_sum {
+        let at = steps.len() - 2;
+        steps.splice(at..at, read_only_steps(sum));
+    }
+    steps
+}
+
+/// Seed of the read-only second disk's bytes.
+pub const READ_ONLY_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The steps for a second disk attached read-only (`--disk b.img,ro`):
+/// blkfront attaches it as `xvdb`, read-only because the vbd's `info` says
+/// `VDISK_READONLY` (xen/include/public/io/blkif.h), so the kernel refuses
+/// a write (dd's status is not 0) and the checksum of the whole disk
+/// (`sum`, the host's) is the same before and after.
+pub fn read_only_steps(sum: &str) -> Vec<Step> {
+    let whole = "dd if=/dev/xvdb bs=1M iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1";
+    vec![
+        Step::value(
+            "xvdb",
+            &format!(
+                "{}; echo $(cat /sys/block/xvdb/ro),$(blockdev --getro /dev/xvdb)",
+                wait_for("xvdb")
+            ),
+            "1,1",
+        ),
+        Step::value("sumb", whole, sum),
+        // Typed as $((6 * 7)) so the echo of the command never matches.
+        Step::new(
+            &format!(
+                "echo \"wro=$(echo vmm-$((6 * 7))-ro | dd of=/dev/xvdb bs=512 seek={PATTERN_SECTOR} \
+                 conv=sync,fsync oflag=direct 2>/dev/null; echo $?)\""
+            ),
+            vec![regex::Regex::new(r"wro=[1-9][0-9]*\b").unwrap()],
+        ),
+        Step::value("sumb2", whole, sum),
     ]
 }
 
@@ -127,6 +185,19 @@ pub fn check_log(log: &str) {
         "emulated IDE disk(s) unplugged",
         "vbd 51712 connected",
         "xen vbd xvda: 2 connection(s)",
+    ] {
+        assert!(log.contains(needle), "the log lacks {needle:?}:\n{log}");
+    }
+}
+
+/// What the hypervisor logs for the read-only second disk of
+/// [`steps_with`] (with `--stats`).
+pub fn check_read_only_log(log: &str) {
+    for needle in [
+        "disk offered as PV xvdb",
+        "read-only)",
+        "vbd 51728 connected",
+        "xen vbd xvdb: 2 connection(s)",
     ] {
         assert!(log.contains(needle), "the log lacks {needle:?}:\n{log}");
     }

@@ -14,8 +14,8 @@
 //! there too. Both checksums match the host files,
 //! and the read-only file is unchanged after both boots.
 
-use std::path::PathBuf;
 use tests::linux_shell::{linux_iso, Backend, Session, Step};
+use tests::pv_disk::{random_disk_of, sha256_hex, READ_ONLY_SEED};
 use tests::{literal, run_ok};
 use xtask::linux_iso::SHELL_READY;
 use xtask::runner::{DiskImage, RunOptions};
@@ -24,41 +24,6 @@ use xtask::runner::{DiskImage, RunOptions};
 const DISK_BYTES: usize = 4 << 20;
 /// Sector the write attempts aim at.
 const WRITE_SECTOR: usize = 100;
-
-/// The host's `sha256sum` of `bytes`, to compare with the guest's busybox.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum on the host");
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().next().unwrap_or_default().into()
-}
-
-/// A disk of pseudo-random bytes from `seed`, named `name`.
-fn random_disk(name: &str, seed: u64) -> (PathBuf, Vec<u8>) {
-    let dir = xtask::workspace_root()
-        .join("target")
-        .join("xen-blkfront-test");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{}.img", std::process::id()));
-    let mut x = seed;
-    let bytes: Vec<u8> = (0..DISK_BYTES)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(&path, &bytes).unwrap();
-    (path, bytes)
-}
 
 /// The steps for disk `a` (read-write) and `b` (read-only), found in the
 /// guest by the shell commands `find_a` and `find_b`, with `listing` the
@@ -103,8 +68,8 @@ fn session(find: [&str; 2], listing: &str, sums: [&str; 2], direct: bool) -> Ses
 
 #[test]
 fn two_disks_one_read_only_are_xvda_and_xvdb_then_sda_and_sdb() {
-    let (a, a_bytes) = random_disk("multi-a", 0x2545_F491_4F6C_DD1D);
-    let (b, b_bytes) = random_disk("multi-b", 0x9E37_79B9_7F4A_7C15);
+    let (a, a_bytes) = random_disk_of("multi-a", 0x2545_F491_4F6C_DD1D, DISK_BYTES);
+    let (b, b_bytes) = random_disk_of("multi-b", READ_ONLY_SEED, DISK_BYTES);
     let sums = [sha256_hex(&a_bytes), sha256_hex(&b_bytes)];
     let sums = [sums[0].as_str(), sums[1].as_str()];
     let disks = vec![

@@ -30,8 +30,9 @@
 //! xen/include/public/io/xs_wire.h) through `/dev/xen/xenbus`, whose reply
 //! is XS_ERROR (16) with the payload "EACCES\0".
 //!
-//! The same boot also checks the PV disk (`tests/src/pv_disk.rs`): xvda
-//! through Debian's blkfront, read, written, unloaded and reloaded.
+//! The same boot also checks the PV disks (`tests/src/pv_disk.rs`): xvda
+//! through Debian's blkfront, read, written, unloaded and reloaded, and a
+//! read-only xvdb that refuses a write.
 //!
 //! These tests fail until the hypervisor offers the interface; the `--xen
 //! off` one passes without it.
@@ -42,7 +43,7 @@ use tests::linux_shell::{
 };
 use tests::literal;
 use xtask::linux_iso::{HVC0_SHELL_STARTED, SHELL_READY};
-use xtask::runner::{Console, RunOptions};
+use xtask::runner::{Console, DiskImage, RunOptions};
 
 fn re(s: &str) -> Regex {
     Regex::new(s).unwrap()
@@ -132,20 +133,48 @@ fn xen_session_on(backend: Backend) {
     // (tests/src/pv_disk.rs; the host virtio-blk disk of QEMU has a cache
     // to flush, Bochs' in-memory one has not). The checksum of a
     // deterministic disk, and the file removed after the run.
+    // A second disk, read-only, is xvdb (read-only in the guest, a write
+    // refused, unchanged after the run).
     let (disk, bytes) = tests::pv_disk::random_disk(&format!("xen-hvm-{backend:?}"));
     let sum = tests::pv_disk::sha256_hex(&bytes[..tests::pv_disk::SUM_BYTES]);
-    session
-        .steps
-        .extend(tests::pv_disk::steps(&sum, backend == Backend::Svm));
-    let report = tests::run_ok(&session.apply(RunOptions {
-        disk: Some(disk.clone()),
-        stats: true,
-        ..backend.options(linux_iso(), 180)
-    }));
+    let (ro_disk, ro_bytes) = tests::pv_disk::random_disk_of(
+        &format!("xen-hvm-ro-{backend:?}"),
+        tests::pv_disk::READ_ONLY_SEED,
+        1 << 20,
+    );
+    let ro_sum = tests::pv_disk::sha256_hex(&ro_bytes);
+    session.steps.extend(tests::pv_disk::steps_with(
+        &sum,
+        backend == Backend::Svm,
+        Some(&ro_sum),
+    ));
+    let disks = vec![
+        DiskImage {
+            path: disk.clone(),
+            read_only: false,
+        },
+        DiskImage {
+            path: ro_disk.clone(),
+            read_only: true,
+        },
+    ];
+    let report = tests::run_ok(
+        &session.apply(
+            RunOptions {
+                stats: true,
+                ..backend.options(linux_iso(), 180)
+            }
+            .with_disks(disks),
+        ),
+    );
+    let ro_after = std::fs::read(&ro_disk).unwrap();
     let _ = std::fs::remove_file(&disk);
+    let _ = std::fs::remove_file(&ro_disk);
     session.assert_met(&report);
     tests::modern_pc::assert_acpi_poweroff(&report.hv_log);
     tests::pv_disk::check_log(&report.hv_log);
+    tests::pv_disk::check_read_only_log(&report.hv_log);
+    assert!(ro_after == ro_bytes, "the read-only disk's file changed");
     // The rate Linux took is exactly the one the pvclock scale encodes
     // (the hypervisor logs it computed as Linux's pvclock_tsc_khz does); a
     // PIT or HPET calibration would not land on the same kHz.
