@@ -20,6 +20,7 @@ pub mod runner;
 pub mod soak_disks;
 pub mod tools;
 pub mod unsafe_audit;
+pub mod xl_config;
 
 use std::path::PathBuf;
 

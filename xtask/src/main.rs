@@ -85,6 +85,13 @@ enum BenchKind {
 
 #[derive(clap::Args)]
 struct RunArgs {
+    /// A domain described the way `xl create` takes it (xl.cfg: type =
+    /// "hvm", name, memory, vcpus, disk = [ ... ], boot, acpi,
+    /// xen_platform_pci, on_poweroff/on_reboot/on_crash); keys without
+    /// effect here are named. Options given here win over the file's;
+    /// relative paths are from the file's folder. See examples/.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     /// Built-in test guest to boot (see `cargo xtask guests`); `bios` boots
     /// --iso/--disk/--floppy through the emulated BIOS, which is the default
     /// when any of those is given.
@@ -211,7 +218,18 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Cmd::Run(args) => run_command(*args, &send_after),
+        Cmd::Run(mut args) => {
+            let given = |id: &str| {
+                matches
+                    .subcommand_matches("run")
+                    .and_then(|m| m.value_source(id))
+                    == Some(clap::parser::ValueSource::CommandLine)
+            };
+            match apply_config(&mut args, given("xen"), given("acpi")) {
+                Ok(()) => run_command(*args, &send_after),
+                Err(e) => fail(&e),
+            }
+        }
         Cmd::Test { no_lint } => test_command(no_lint),
         Cmd::Bench {
             what: BenchKind::Emulate,
@@ -311,6 +329,56 @@ fn unescape(text: &str) -> Vec<u8> {
 const DEFAULT_BIOS_MEM_MIB: u64 = 256;
 /// "No limit": a year.
 const NO_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
+/// Fills what `--config` describes into the options the command line left
+/// unset (the command line wins, as `xl create cfg KEY=VALUE`), and names
+/// the settings without effect here on one line.
+fn apply_config(args: &mut RunArgs, xen_given: bool, acpi_given: bool) -> Result<(), String> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    let dom = xtask::xl_config::load(path)?;
+    if let Some(name) = &dom.name {
+        eprintln!("xtask: domain {name} from {}", path.display());
+    }
+    if !dom.ignored.is_empty() {
+        eprintln!(
+            "xtask: {}: without effect here: {}",
+            path.display(),
+            dom.ignored.join("; ")
+        );
+    }
+    args.mem = args.mem.or(dom.mem_mib);
+    if args.disk.is_empty() {
+        args.disk = dom
+            .disks
+            .iter()
+            .map(|d| {
+                let file = d.path.display().to_string().replace(',', ",,");
+                if d.read_only {
+                    format!("{file},ro")
+                } else {
+                    file
+                }
+            })
+            .collect();
+    }
+    if args.iso.is_none() {
+        args.iso = dom.iso;
+    }
+    if args.boot.is_none() {
+        args.boot = dom.boot;
+    }
+    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+    if let (false, Some(x)) = (xen_given, dom.xen) {
+        args.xen = on_off(x);
+    }
+    if let (false, Some(a)) = (acpi_given, dom.acpi) {
+        args.acpi = on_off(a);
+    }
+    args.no_reboot |= dom.no_reboot;
+    Ok(())
+}
 
 fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
     let mut expect = Vec::new();
