@@ -7,9 +7,10 @@
 //! Every target must not panic on any input: a panic (or an assertion about
 //! what the code under test promises) is a finding.
 
+pub mod apic_pm;
 pub mod bios_handle;
-pub mod blkif_ring;
 pub mod bios_trap;
+pub mod blkif_ring;
 pub mod eltorito;
 pub mod emulator;
 pub mod hypercall;

@@ -45,6 +45,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "xenstore_ring" => xenstore_ring(),
         "hypercall" => hypercall(),
         "blkif_ring" => blkif_ring(),
+        "apic_pm" => apic_pm(),
         _ => Vec::new(),
     }
 }
@@ -462,4 +463,137 @@ fn blkif_ring() -> Vec<Vec<u8>> {
         out.push(s);
     }
     out
+}
+
+/// Three boots through the apic_pm target's script (each step: the vCPU,
+/// the operation, its operands): an xAPIC boot processor with a periodic
+/// timer, the SCI through I/O APIC pin 9 acknowledged and EOI'd until the
+/// power button's status is cleared, and INIT, SIPI and a fixed IPI to the
+/// second processor; both processors in x2APIC mode with a TSC-deadline
+/// timer, self and logical IPIs and an I/O APIC broadcast, then back to
+/// xAPIC through disabled; the PM timer's SCI and soft off.
+fn apic_pm() -> Vec<Vec<u8>> {
+    // Header: clock from 0, second APIC ID 1, I/O APIC ID 0, options.
+    let header = |options: u8| vec![0, 0, 0, options];
+    let mmio_write = |cpu: u8, offset: u16, value: u32| {
+        let mut s = vec![cpu, 0, 0, (offset >> 4) as u8, 0];
+        s.extend_from_slice(&value.to_le_bytes());
+        s
+    };
+    let mmio_read = |cpu: u8, offset: u16| vec![cpu, 1, 0, (offset >> 4) as u8, 0];
+    // An MSR by its selector: 0 IA32_APIC_BASE, 1 TSC deadline, 4 x2APIC.
+    let msr = |msr: u32| match msr {
+        0x1B => vec![0],
+        0x6E0 => vec![1],
+        m => vec![4, (m - 0x800) as u8],
+    };
+    let msr_write = |cpu: u8, m: u32, value: u64| {
+        let mut s = vec![cpu, 2];
+        s.extend(msr(m));
+        s.push(0); // a full 64-bit value
+        s.extend_from_slice(&value.to_le_bytes());
+        s
+    };
+    let msr_read = |cpu: u8, m: u32| [vec![cpu, 3], msr(m)].concat();
+    let icr = |cpu: u8, low: u32, destination: u32| {
+        let mut s = vec![cpu, 4];
+        s.extend_from_slice(&low.to_le_bytes());
+        s.extend_from_slice(&destination.to_le_bytes());
+        s
+    };
+    let take_and_eoi = |cpu: u8| vec![cpu, 6, 1];
+    let time = |ns: u64| {
+        let mut s = vec![0, 8, 3];
+        s.extend_from_slice(&ns.to_le_bytes());
+        s
+    };
+    let entry = |pin: u8, low: u32, destination: u8| {
+        let mut s = vec![0, 12, pin];
+        s.extend_from_slice(&low.to_le_bytes());
+        s.push(destination);
+        s
+    };
+    let pin = |pin: u8, level: u8| vec![0, 13, pin, level];
+    // Port writes and reads of 2 bytes (size index 2), 4 for PM_TMR (0).
+    let pm_write = |offset: u8, value: u32| {
+        let mut s = vec![0, 15, offset, 2];
+        s.extend_from_slice(&value.to_le_bytes());
+        s
+    };
+    let pm_read = |offset: u8, size_index: u8| vec![0, 16, offset, size_index];
+    let power_button = vec![0, 17];
+    let ioapic_read = |register: u8| {
+        let mut s = vec![0, 10, 0, 0];
+        s.extend_from_slice(&u32::from(register).to_le_bytes());
+        s.extend_from_slice(&[0, 11, 1, 0]);
+        s
+    };
+
+    let mut xapic = header(2); // the BIOS's virtual wire on the BSP
+    xapic.extend(mmio_write(0, 0xF0, 0x1FF)); // SVR: software-enabled
+    xapic.extend(mmio_write(0, 0x320, 0x2_00EF)); // LVT timer: periodic, EFh
+    xapic.extend(mmio_write(0, 0x3E0, 0xB)); // divide by 1
+    xapic.extend(mmio_write(0, 0x380, 1_000_000)); // 1 ms
+    xapic.extend(time(1_500_000));
+    xapic.extend(take_and_eoi(0));
+    xapic.extend(mmio_read(0, 0x390)); // current count
+    xapic.extend(entry(9, 0x8039, 0)); // SCI: level, fixed 39h, to APIC 0
+    xapic.extend(pm_write(2, 0x0100)); // PWRBTN_EN
+    xapic.extend(power_button.clone());
+    xapic.extend(mmio_read(0, 0x210)); // IRR 32-63
+    xapic.extend(take_and_eoi(0)); // EOI broadcast: the pin sends again
+    xapic.extend(pm_read(0, 2));
+    xapic.extend(pm_write(0, 0x0100)); // PWRBTN_STS cleared: SCI low
+    xapic.extend(take_and_eoi(0));
+    xapic.extend(mmio_read(0, 0x0A0)); // PPR
+    xapic.extend(icr(0, 0x4500, 1)); // INIT to APIC 1
+    xapic.extend(icr(0, 0x4608, 1)); // SIPI, page 8
+    xapic.extend(mmio_write(1, 0xF0, 0x1FF));
+    xapic.extend(icr(0, 0x0040, 1)); // fixed 40h
+    xapic.extend(take_and_eoi(1));
+    xapic.extend(icr(0, 0xC_0400, 0)); // NMI to all but self
+    xapic.extend(ioapic_read(0x01));
+
+    let mut x2apic = header(1); // the I/O APIC has an EOI register
+    x2apic.extend(msr_write(0, 0x1B, 0xFEE0_0D00)); // EN | EXTD | BSP
+    x2apic.extend(msr_write(0, 0x80F, 0x1FF));
+    x2apic.extend(msr_write(0, 0x832, 0x4_00EC)); // TSC-deadline, ECh
+    x2apic.extend(msr_write(0, 0x6E0, 3_000_000)); // 1 ms at 3 GHz
+    x2apic.extend(msr_read(0, 0x6E0));
+    x2apic.extend(time(2_000_000));
+    x2apic.extend(take_and_eoi(0));
+    x2apic.extend(msr_write(0, 0x83F, 0x50)); // SELF IPI
+    x2apic.extend(take_and_eoi(0));
+    x2apic.extend(msr_read(0, 0x802));
+    x2apic.extend(msr_read(0, 0x830));
+    x2apic.extend(msr_write(1, 0x1B, 0xFEE0_0C00));
+    x2apic.extend(msr_write(1, 0x80F, 0x1FF));
+    x2apic.extend(icr(0, 0x0860, 2)); // logical: cluster 0, ID 1's bit
+    x2apic.extend(take_and_eoi(1));
+    x2apic.extend(entry(4, 0x0034, 0xFF)); // edge, fixed 34h, broadcast
+    x2apic.extend(pin(4, 1));
+    x2apic.extend(take_and_eoi(0));
+    x2apic.extend(take_and_eoi(1));
+    x2apic.extend(msr_write(0, 0x80F, 0x11FF)); // suppress EOI broadcast
+    x2apic.extend(entry(10, 0x8045, 0)); // level, fixed 45h
+    x2apic.extend(pin(10, 1));
+    x2apic.extend(take_and_eoi(0));
+    x2apic.extend(msr_write(0, 0x1B, 0xFEE0_0000)); // disabled
+    x2apic.extend(msr_write(0, 0x1B, 0xFEE0_0800)); // xAPIC again
+    x2apic.extend(mmio_read(0, 0x030));
+
+    let mut pm = header(0);
+    pm.extend(mmio_write(0, 0xF0, 0x1FF));
+    pm.extend(entry(9, 0x8039, 0));
+    pm.extend(pm_write(2, 0x0001)); // TMR_EN
+    pm.extend(time(2_400_000_000)); // past the counter's top-bit change
+    pm.extend(pm_read(0, 2));
+    pm.extend([0, 6, 0]); // the vCPU takes the SCI's vector
+    pm.extend(pm_write(0, 0x0001)); // TMR_STS cleared, then EOI
+    pm.extend([0, 7]);
+    pm.extend(pm_read(8, 0)); // PM_TMR
+    pm.extend(pm_read(6, 2)); // nothing there
+    pm.extend(pm_write(4, 0x2401)); // SLP_TYP 1 with SLP_EN: no such state
+    pm.extend(pm_write(4, 0x2001)); // SLP_TYP 0 (S5): soft off
+    vec![xapic, x2apic, pm]
 }

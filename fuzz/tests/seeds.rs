@@ -5,7 +5,7 @@
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 9] = [
     ("emulator", vmm_fuzz::emulator::run),
     ("ide_dma", vmm_fuzz::ide_dma::run),
     ("bios_handle", vmm_fuzz::bios_handle::run),
@@ -14,6 +14,7 @@ const TARGETS: [Target; 8] = [
     ("xenstore_ring", vmm_fuzz::xenstore_ring::run),
     ("hypercall", vmm_fuzz::hypercall::run),
     ("blkif_ring", vmm_fuzz::blkif_ring::run),
+    ("apic_pm", vmm_fuzz::apic_pm::run),
 ];
 
 #[test]

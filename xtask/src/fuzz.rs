@@ -1,7 +1,8 @@
 //! `cargo xtask fuzz`: coverage-guided fuzzing of what a guest (or the media
 //! it boots from) feeds the hypervisor: the instruction emulator, the IDE
 //! controller with bus-master DMA, the BIOS services, the El Torito parser,
-//! the BIOS trap path, the XenStore ring and the Xen hypercall dispatcher.
+//! the BIOS trap path, the XenStore ring, the Xen hypercall dispatcher and
+//! the interrupt fabric with the ACPI PM registers (local and I/O APIC).
 //! The targets are the `fuzz/` crate (its own workspace, so the
 //! workspace's tests and clippy never build it).
 //!
@@ -37,7 +38,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `all` and the smoke step run them.
-pub const TARGETS: [Target; 8] = [
+pub const TARGETS: [Target; 9] = [
     Target {
         name: "emulator",
         about: "the instruction emulator: random instruction bytes and vCPU state, flat memory or the MMIO path through guest paging",
@@ -76,6 +77,11 @@ pub const TARGETS: [Target; 8] = [
     Target {
         name: "blkif_ring",
         about: "the PV block backend's engine: hostile request slots and ring indices, changing grants, indirect pages, a disk completing in any order or failing",
+        max_len: 16384,
+    },
+    Target {
+        name: "apic_pm",
+        about: "two local APICs, the I/O APIC and the ACPI PM block wired as the modern PC: xAPIC MMIO at any offset and width, x2APIC/APIC-base/TSC-deadline MSRs, IPIs, acknowledge and EOI, pin levels, PM ports, the power button, time advancing",
         max_len: 16384,
     },
 ];
