@@ -27,6 +27,9 @@ pub struct CpuPolicy {
     pub vcpus: u32,
     /// The domain has a local APIC: CPUID.01h:EDX.APIC and IA32_APIC_BASE.
     pub local_apic: bool,
+    /// The guest's TSC rate in kHz, offered with the local APIC's bus clock
+    /// in CPUID 15h (`crate::cpuid_policy`); 0 when unknown.
+    pub tsc_khz: u32,
     /// Leaves 4000_0000h + index, answered as given (subleaf ignored).
     pub hypervisor_leaves: Vec<CpuidResult>,
 }
@@ -37,6 +40,7 @@ impl Default for CpuPolicy {
         Self {
             vcpus: 1,
             local_apic: false,
+            tsc_khz: 0,
             hypervisor_leaves: Vec::new(),
         }
     }

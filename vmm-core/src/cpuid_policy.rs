@@ -67,8 +67,14 @@ const EXT1_ECX_PASSED: u32 = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8
 
 /// Highest basic leaf we pass on (leaf 7 and below; XSAVE leaf 0Dh is hidden).
 const MAX_BASIC_LEAF: u32 = 0x7;
+/// CPUID 15h, "Time Stamp Counter and Nominal Core Crystal Clock
+/// Information" (Intel SDM vol. 2A, CPUID, table 3-8): offered, with leaves
+/// 8h to 14h reading as zero, when the domain has a local APIC and a known
+/// TSC rate (see [`tsc_leaf`]).
+const TSC_LEAF: u32 = 0x15;
 
 use crate::cpu_policy::{CpuPolicy, CpuidResult};
+use device_model::lapic::APIC_BUS_HZ;
 
 /// CPUID.01h:EDX.APIC: an on-chip local APIC.
 const LEAF1_EDX_APIC: u32 = 1 << 9;
@@ -91,9 +97,16 @@ pub fn guest_cpuid(
         return r;
     }
     let max_ext = host(0x8000_0000, 0).eax;
+    // Leaf 15h's ratio is worked out only when it is asked for (a search
+    // of some thousand steps; Linux reads the leaf once or twice).
+    let tsc_leaf_offered = policy.local_apic && policy.tsc_khz != 0;
     match leaf {
         0 => CpuidResult {
-            eax: host(0, 0).eax.min(MAX_BASIC_LEAF),
+            eax: if tsc_leaf_offered {
+                TSC_LEAF
+            } else {
+                host(0, 0).eax.min(MAX_BASIC_LEAF)
+            },
             ..host(0, 0)
         },
         1 => {
@@ -117,6 +130,7 @@ pub fn guest_cpuid(
         // instructions need (no AVX2/AVX-512 state: XSAVE is hidden).
         7 => CpuidResult::default(),
         l if l <= MAX_BASIC_LEAF && l != 4 => host(l, subleaf),
+        TSC_LEAF if tsc_leaf_offered => tsc_leaf(policy.tsc_khz),
         0x8000_0000 => CpuidResult {
             eax: max_ext.min(0x8000_0008),
             ..host(leaf, 0)
@@ -143,6 +157,55 @@ pub fn guest_cpuid(
         }
         _ => CpuidResult::default(),
     }
+}
+
+/// CPUID 15h for a TSC of `tsc_khz`: the "core crystal clock" (ECX, Hz) is
+/// the local APIC's bus clock ([`APIC_BUS_HZ`]), and EBX/EAX the TSC's
+/// ratio to it (Intel SDM vol. 2A, CPUID leaf 15h: TSC = ECX * EBX / EAX).
+/// Linux (arch/x86/kernel/tsc.c, `native_calibrate_tsc`, Intel vendors
+/// only) then knows the TSC rate without calibrating it against the PIT or
+/// the PM timer, which nested emulation makes too slow to read, and takes
+/// its LAPIC timer period from the same crystal (`lapic_timer_period`).
+/// Linux multiplies the crystal in kHz by EBX in 32 bits, so EBX stays at
+/// most `u32::MAX / crystal_khz` and the ratio is the closest fraction
+/// within that bound (4294 with a 1 GHz crystal: some 10^-7 off).
+fn tsc_leaf(tsc_khz: u32) -> CpuidResult {
+    let crystal_khz = (APIC_BUS_HZ / 1000) as u32;
+    let (numerator, denominator) = closest_ratio(tsc_khz, crystal_khz, u32::MAX / crystal_khz);
+    CpuidResult {
+        eax: denominator,
+        ebx: numerator,
+        ecx: APIC_BUS_HZ as u32,
+        edx: 0,
+    }
+}
+
+/// The fraction n/d closest to `num`/`den` with 1 <= n <= `max_n`
+/// (`(0, 1)` when `num` is 0). A plain search over n: `max_n` is a few
+/// thousand and this runs once per domain.
+fn closest_ratio(num: u32, den: u32, max_n: u32) -> (u32, u32) {
+    let (num, den) = (u128::from(num), u128::from(den.max(1)));
+    if num == 0 {
+        return (0, 1);
+    }
+    // Error of n/d: |n*den - d*num| / (d*den); compared by cross-multiplying.
+    let mut best: Option<(u128, u128, u128)> = None; // (n, d, |n*den - d*num|)
+    for n in 1..=u128::from(max_n.max(1)) {
+        let d = ((n * den + num / 2) / num).clamp(1, u128::from(u32::MAX));
+        let err = (n * den).abs_diff(d * num);
+        let better = match best {
+            None => true,
+            Some((_, bd, be)) => err * bd < be * d,
+        };
+        if better {
+            best = Some((n, d, err));
+        }
+        if err == 0 {
+            break;
+        }
+    }
+    let (n, d, _) = best.unwrap_or((1, 1, 0));
+    (n as u32, d as u32)
 }
 
 #[cfg(test)]
@@ -216,6 +279,80 @@ mod tests {
     }
 
     #[test]
+    fn with_a_local_apic_and_a_known_tsc_rate_leaf_15h_gives_the_rate_on_the_apic_bus_crystal() {
+        let policy = CpuPolicy {
+            local_apic: true,
+            tsc_khz: 2_102_862,
+            ..CpuPolicy::default()
+        };
+        assert_eq!(guest_cpuid(&policy, 0, 0, &fake_host).eax, 0x15);
+        let r = guest_cpuid(&policy, 0x15, 0, &fake_host);
+        assert_eq!(r.ecx, 1_000_000_000, "the crystal is the APIC bus");
+        // What Linux computes, in its 32-bit arithmetic.
+        let crystal_khz = r.ecx / 1000;
+        let khz = crystal_khz.checked_mul(r.ebx).expect("no 32-bit overflow") / r.eax;
+        assert!(khz.abs_diff(2_102_862) <= 1, "{khz} kHz");
+        assert_eq!(
+            crystal_khz * 1000 / 250,
+            4_000_000,
+            "LAPIC timer period at HZ=250"
+        );
+        // Leaves between 7 and 15h read as zero, not the host's.
+        for leaf in 8..0x15 {
+            assert_eq!(
+                guest_cpuid(&policy, leaf, 0, &fake_host),
+                CpuidResult::default()
+            );
+        }
+        // No LAPIC or no rate: no leaf 15h, the old maximum.
+        for p in [
+            CpuPolicy {
+                tsc_khz: 2_102_862,
+                ..CpuPolicy::default()
+            },
+            CpuPolicy {
+                local_apic: true,
+                ..CpuPolicy::default()
+            },
+        ] {
+            assert_eq!(guest_cpuid(&p, 0, 0, &fake_host).eax, MAX_BASIC_LEAF);
+            assert_eq!(guest_cpuid(&p, 0x15, 0, &fake_host), CpuidResult::default());
+        }
+    }
+
+    #[test]
+    fn the_tsc_ratio_is_the_closest_fraction_linux_can_multiply_without_overflow() {
+        for khz in [
+            1,
+            999,
+            1_000_000,
+            1_000_001,
+            2_102_862,
+            3_999_999,
+            4_294_967,
+            u32::MAX,
+        ] {
+            let r = tsc_leaf(khz);
+            let crystal_khz = u64::from(r.ecx / 1000);
+            assert!(
+                crystal_khz * u64::from(r.ebx) <= u64::from(u32::MAX),
+                "{khz}"
+            );
+            assert!(r.eax > 0 && r.ebx > 0, "{khz}");
+            let got = crystal_khz * u64::from(r.ebx) / u64::from(r.eax);
+            // Within 10 ppm (or 1 kHz), up to the largest rate 4294 times
+            // the crystal can express.
+            let want = u64::from(khz).min(4_294_000_000);
+            assert!(
+                got.abs_diff(want) <= (want / 100_000).max(1),
+                "{khz}: {got}"
+            );
+        }
+        assert_eq!(closest_ratio(0, 7, 10), (0, 1));
+        assert_eq!(closest_ratio(3, 2, 10), (3, 2));
+    }
+
+    #[test]
     fn leaves_out_of_range_read_as_zero() {
         assert_eq!(
             guest_cpuid(&pc(), 0x4000_0000, 0, &fake_host),
@@ -238,6 +375,7 @@ mod tests {
         let policy = CpuPolicy {
             vcpus: 4,
             local_apic: true,
+            tsc_khz: 0,
             hypervisor_leaves: alloc::vec![leaf],
         };
         let r = guest_cpuid(&policy, 1, 0, &fake_host);

@@ -168,6 +168,7 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     // A reset loads the image again.
     dom.rom_image = rom_image;
     dom.tsc_hz = tsc::hz();
+    dom.cpu.tsc_khz = u32::try_from(dom.tsc_hz / 1000).unwrap_or(0);
     attach_media(boot, &mut dom)?;
     // `serial` keeps the board's choice: COM1, and a BIOS guest's keyboard.
     match dom.config.console_input {
