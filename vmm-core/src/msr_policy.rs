@@ -18,8 +18,6 @@
 //! accident. What a stock Linux 6.1 boot printed before this, and what it
 //! still prints beside plain QEMU, is in issue 15's dmesg comparison.
 
-use crate::cpu_policy::CpuPolicy;
-
 mod amd;
 mod intel;
 pub mod mce;
@@ -133,18 +131,9 @@ pub trait MsrState {
     }
 }
 
-/// IA32_APIC_BASE (Intel SDM vol. 3A, 12.4.4 "Local APIC Status and
-/// Location"): exists only on a processor with a local APIC.
-pub const MSR_APIC_BASE: u32 = 0x1B;
-/// Its reset value on the boot processor: base FEE00000h, enabled (bit 11),
-/// BSP (bit 8).
-pub const APIC_BASE_RESET: u64 = 0xFEE0_0000 | (1 << 11) | (1 << 8);
-
-/// The guest's RDMSR of `msr` on a processor as `policy` describes it: its
-/// value, or None for #GP.
-pub fn read(policy: &CpuPolicy, msr: u32, state: &dyn MsrState) -> Option<u64> {
+/// The guest's RDMSR of `msr`: its value, or None for #GP.
+pub fn read(msr: u32, state: &dyn MsrState) -> Option<u64> {
     match msr {
-        MSR_APIC_BASE if policy.local_apic => Some(APIC_BASE_RESET),
         MSR_TSC => Some(state.tsc()),
         MSR_EFER => Some(state.efer()),
         MSR_MISC_ENABLE => Some(MISC_ENABLE_VALUE),
@@ -158,11 +147,8 @@ pub fn read(policy: &CpuPolicy, msr: u32, state: &dyn MsrState) -> Option<u64> {
 }
 
 /// The guest's WRMSR of `value` to `msr`: true if done, false for #GP.
-pub fn write(policy: &CpuPolicy, msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
+pub fn write(msr: u32, value: u64, state: &mut dyn MsrState) -> bool {
     match msr {
-        // Relocating or disabling the APIC is not supported: the write is
-        // accepted only when it changes nothing.
-        MSR_APIC_BASE if policy.local_apic => value == APIC_BASE_RESET,
         MSR_EFER => {
             if value & !(EFER_GUEST_WRITABLE | EFER_LMA) != 0 {
                 return false;

@@ -49,9 +49,9 @@ pub(super) fn handle_msr(
         tsc: host.tsc(),
     };
     let ok = if write {
-        msr_policy::write(&dom.cpu, msr, value, &mut state)
+        msr_policy::write(msr, value, &mut state)
     } else {
-        match msr_policy::read(&dom.cpu, msr, &state) {
+        match msr_policy::read(msr, &state) {
             Some(v) => {
                 set_edx_eax(state.vcpu, v);
                 true
