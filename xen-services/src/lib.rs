@@ -12,6 +12,8 @@
 //! - [`blkback`]: the PV block backend's ring and requests.
 //! - [`console`]: the PV console backend's ring.
 //! - [`hvm`]: a domain's hypercalls and the state they serve.
+//! - [`pvh_start`]: where a PVH guest's boot data goes, and its
+//!   `hvm_start_info`, module list and memory map.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -22,4 +24,5 @@ pub mod console;
 pub mod event_channel;
 pub mod grant_table;
 pub mod hvm;
+pub mod pvh_start;
 pub mod xenstore;
