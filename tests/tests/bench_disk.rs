@@ -18,6 +18,7 @@ fn disk_benchmark_measures_a_hypervisor_path_and_a_plain_qemu_path() {
         paths: vec!["ide-dma".into(), "qemu-virtio".into()],
         name: format!("disk-smoke-{}", std::process::id()),
         target_dir: Some(tests::nested_target_dir()),
+        repeat: 1,
     };
     let records = run_bench(&opts).expect("the disk benchmark runs");
     assert_eq!(records.len(), 2 * WORKLOADS.len(), "{records:#?}");

@@ -22,6 +22,7 @@ fn io_benchmark_measures_the_pv_path_and_writes_json_and_plot() {
         paths: vec!["pv".into()],
         name: format!("io-smoke-{}", std::process::id()),
         target_dir: Some(tests::nested_target_dir()),
+        repeat: 1,
     };
     let records = run_bench(&opts).expect("the I/O benchmark runs");
     assert_eq!(records.len(), WORKLOADS.len(), "{records:#?}");

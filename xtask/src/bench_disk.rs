@@ -38,6 +38,7 @@
 //! `io.json`, `io.svg`), both through [`run_bench`].
 
 mod direct;
+pub mod repeat;
 pub mod results;
 mod xen_counts;
 
@@ -182,6 +183,9 @@ pub struct BenchOptions {
     pub name: String,
     /// Where the hypervisor is built (None: the workspace's target folder).
     pub target_dir: Option<PathBuf>,
+    /// Rounds over every path; each path and workload keeps its median
+    /// run ([`repeat`]). 0 counts as 1.
+    pub repeat: u32,
 }
 
 /// The paths `names` asks for, in [`PATHS`] order (none: `report`'s
@@ -412,9 +416,9 @@ fn measure(
     Ok(records)
 }
 
-/// `cargo xtask bench disk|io [--quick] [--paths a,b]`: a bad path name
+/// `cargo xtask bench disk|io [--quick] [--paths a,b] [--repeat N]`: a bad path name
 /// is refused before anything is provisioned or built.
-pub fn command(report: Report, quick: bool, paths: Vec<String>) -> Result<(), String> {
+pub fn command(report: Report, quick: bool, paths: Vec<String>, repeat: u32) -> Result<(), String> {
     select_paths(&paths, report)?;
     provision(Toolchain::Target, &[Need::Qemu, Need::GuestMedia])?;
     let opts = BenchOptions {
@@ -427,6 +431,7 @@ pub fn command(report: Report, quick: bool, paths: Vec<String>) -> Result<(), St
         }
         .into(),
         target_dir: None,
+        repeat,
     };
     run_bench(&opts).map(|_| ())
 }
@@ -450,35 +455,50 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
     let image = dir.join(format!("{}.img", opts.name));
     make_image(&image, opts.sizes.image_mib)?;
     let started = Instant::now();
-    let mut records = Vec::new();
+    let rounds = opts.repeat.max(1);
+    let mut runs = Vec::new();
     let mut failures = Vec::new();
-    for path in &paths {
-        eprintln!("xtask: {what}: {} ...", path.name);
-        let t = Instant::now();
-        match measure(path, &opts.sizes, &iso, &image, opts.target_dir.as_ref()) {
-            Ok(r) => {
-                eprintln!(
-                    "xtask: {what}: {} done in {:.0} s",
-                    path.name,
-                    t.elapsed().as_secs_f64()
-                );
-                records.extend(r);
-            }
-            Err(e) => {
-                eprintln!("xtask: {what}: {} failed: {e}", path.name);
-                failures.push(format!("{}: {}", path.name, e.lines().next().unwrap_or("")));
+    for round in 1..=rounds {
+        let of = if rounds > 1 {
+            format!(" (round {round} of {rounds})")
+        } else {
+            String::new()
+        };
+        for path in &paths {
+            eprintln!("xtask: {what}: {}{of} ...", path.name);
+            let t = Instant::now();
+            match measure(path, &opts.sizes, &iso, &image, opts.target_dir.as_ref()) {
+                Ok(r) => {
+                    eprintln!(
+                        "xtask: {what}: {} done in {:.0} s",
+                        path.name,
+                        t.elapsed().as_secs_f64()
+                    );
+                    runs.extend(r);
+                }
+                Err(e) => {
+                    eprintln!("xtask: {what}: {}{of} failed: {e}", path.name);
+                    failures.push(format!("{}: {}", path.name, e.lines().next().unwrap_or("")));
+                }
             }
         }
     }
+    let medians = repeat::medians(&runs);
+    let records: Vec<Record> = medians.iter().map(|(r, _, _)| r.clone()).collect();
     let _ = std::fs::remove_file(&image);
     let s = &opts.sizes;
     println!(
         "disk I/O of one Linux guest (256 MiB RAM, QEMU TCG), image {} MiB; sequential {} MiB \
-         (ide-pio {} MiB) in 1 MiB O_DIRECT requests, random 4 KiB O_DIRECT reads for {} s; {:.0} s in all",
+         (ide-pio {} MiB) in 1 MiB O_DIRECT requests, random 4 KiB O_DIRECT reads for {} s; {}{:.0} s in all",
         s.image_mib,
         s.seq_mib,
         s.slow_seq_mib,
         s.rand_secs,
+        if rounds > 1 {
+            format!("each path's median of {rounds} runs; ")
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     let json = dir.join(format!("{}.json", opts.name));
@@ -492,6 +512,9 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
             crate::bench_io::plot::write_svg(&records, &svg)?;
             println!("plot: {}", svg.display());
         }
+    }
+    if rounds > 1 {
+        print!("{}", repeat::spread_table(&medians, rounds));
     }
     println!("records: {}", json.display());
     if failures.is_empty() {

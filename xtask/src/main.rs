@@ -61,6 +61,10 @@ enum Cmd {
         /// `disk`, `io`: only these paths, comma-separated (ide-pio, ide-dma, ide-dma-mem, pv, qemu-virtio, qemu-ide).
         #[arg(long, value_delimiter = ',', value_name = "PATHS")]
         paths: Vec<String>,
+        /// `disk`, `io`: measure every path this many times (rounds
+        /// interleaved) and keep each path's median run, with the spread.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: u32,
     },
     /// Coverage-guided fuzzing (libFuzzer) of a target, or `all` in turn; `--list` lists them.
     Fuzz(xtask::fuzz::FuzzArgs),
@@ -155,18 +159,25 @@ fn main() -> ExitCode {
             what: BenchKind::Disk,
             quick,
             paths,
-        } => match xtask::bench_disk::command(xtask::bench_disk::Report::Disk, quick, paths) {
-            Ok(()) => 0,
-            Err(e) => fail(&e),
-        },
+            repeat,
+        } => {
+            match xtask::bench_disk::command(xtask::bench_disk::Report::Disk, quick, paths, repeat)
+            {
+                Ok(()) => 0,
+                Err(e) => fail(&e),
+            }
+        }
         Cmd::Bench {
             what: BenchKind::Io,
             quick,
             paths,
-        } => match xtask::bench_disk::command(xtask::bench_disk::Report::Io, quick, paths) {
-            Ok(()) => 0,
-            Err(e) => fail(&e),
-        },
+            repeat,
+        } => {
+            match xtask::bench_disk::command(xtask::bench_disk::Report::Io, quick, paths, repeat) {
+                Ok(()) => 0,
+                Err(e) => fail(&e),
+            }
+        }
         Cmd::MakeLinuxIso { force } => match provision(Toolchain::Target, &[Need::GuestMedia])
             .and_then(|()| xtask::linux_iso::make_linux_iso(force))
         {

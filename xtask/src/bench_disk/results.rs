@@ -135,7 +135,7 @@ pub fn last_complete_counts(log: &str) -> Option<Counts> {
 }
 
 /// One path × workload.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
     pub path: String,
     pub workload: String,
