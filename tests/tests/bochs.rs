@@ -175,11 +175,9 @@ fn linux_iso_boots_to_its_shell_on_vmx_on_a_plain_modern_pc_with_a_known_tsc() {
     // processor's rate differs), so no calibration against the PIT is
     // needed. The clocksource is `tsc`, or `acpi_pm` where the early
     // clocksource watchdog, which compares the TSC with jiffies before the
-    // PM timer registers, found the skew too large: under Bochs the guest
-    // runs with interrupts off for longer than a PIT period early in boot,
-    // and the PIT here delivers one tick for all the periods missed (KVM's
-    // PIT reinjects them, `lost_tick_policy=delay`), so jiffies fall behind
-    // the TSC (README).
+    // PM timer registers, found the skew too large: under Bochs jiffies
+    // fall behind the TSC early in boot, ticks being lost although the PIT
+    // delivers missed periods late (README).
     let session = Session {
         boot: vec![
             literal("vmm-linux: cdrom mounted at /mnt"),
