@@ -26,6 +26,7 @@
 //! line past Linux's 2048 bytes, an initrd or tables that do not fit are
 //! errors the caller reports, never a write outside the guest's memory.
 
+use crate::hvm::guest::put;
 use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
 use xen_abi::hvm::{
@@ -251,12 +252,8 @@ impl PvhPlan {
     }
 }
 
-/// Little-endian field writers at the offsets `xen-abi`'s layouts check.
-fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
-    b[at..at + bytes.len()].copy_from_slice(bytes);
-}
-
-/// `hvm_start_info`'s bytes.
+/// `hvm_start_info`'s bytes, each field at the offset `xen-abi`'s layout
+/// checks.
 fn start_info_bytes(s: &HvmStartInfo) -> [u8; size_of::<HvmStartInfo>()] {
     let mut b = [0u8; size_of::<HvmStartInfo>()];
     put(

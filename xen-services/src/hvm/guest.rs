@@ -55,12 +55,12 @@ pub(super) fn u16_at(b: &[u8], at: usize) -> u16 {
         .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
 }
 
-pub(super) fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-pub(super) fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |s| {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
@@ -69,7 +69,7 @@ pub(super) fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// Writes `value` little-endian at `at` (ignored past the end, see above).
-pub(super) fn put(b: &mut [u8], at: usize, value: &[u8]) {
+pub(crate) fn put(b: &mut [u8], at: usize, value: &[u8]) {
     if let Some(s) = b.get_mut(at..at + value.len()) {
         s.copy_from_slice(value);
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::hvm::guest::{u32_at, u64_at};
 
 /// Debian 12's 6.1 kernel as `xtask::pvh_kernel` reads it from the ISO.
 const DEBIAN_SEGMENTS: [(u64, u64); 4] = [
@@ -17,14 +18,6 @@ fn image<'a>(cmdline: &'a [u8], initrd_len: u64) -> PvhImage<'a> {
         cmdline,
         acpi_len: 0x400,
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
 #[test]
