@@ -62,6 +62,9 @@ pub(crate) struct RunArgs {
     /// is copied into memory and writes are discarded.
     #[arg(long, value_name = "FILE[,ro]")]
     pub(crate) disk: Vec<String>,
+    /// The disks a `--config` file gave, used when no `--disk` was.
+    #[arg(skip)]
+    pub(crate) config_disks: Vec<DiskImage>,
     /// ISO image for the ATAPI CD-ROM (IDE secondary master), read-only.
     #[arg(long, value_name = "FILE")]
     pub(crate) iso: Option<std::path::PathBuf>,
@@ -170,20 +173,7 @@ pub(crate) fn apply_config(
         );
     }
     args.mem = args.mem.or(dom.mem_mib);
-    if args.disk.is_empty() {
-        args.disk = dom
-            .disks
-            .iter()
-            .map(|d| {
-                let file = d.path.display().to_string().replace(',', ",,");
-                if d.read_only {
-                    format!("{file},ro")
-                } else {
-                    file
-                }
-            })
-            .collect();
-    }
+    args.config_disks = dom.disks;
     if args.iso.is_none() {
         args.iso = dom.iso;
     }
@@ -201,7 +191,7 @@ pub(crate) fn apply_config(
     Ok(())
 }
 
-pub(crate) fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
+pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
     let mut expect = Vec::new();
     for e in &args.expect {
         match Regex::new(e) {
@@ -225,9 +215,13 @@ pub(crate) fn run_command(args: RunArgs, send_after: &[usize]) -> i32 {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let disks = match DiskImage::parse_all(&args.disk) {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
+    let disks = if args.disk.is_empty() {
+        std::mem::take(&mut args.config_disks)
+    } else {
+        match DiskImage::parse_all(&args.disk) {
+            Ok(d) => d,
+            Err(e) => return fail(&e),
+        }
     };
     let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some();
     if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
