@@ -111,7 +111,10 @@ impl Domain {
             .map_err(DomainError::SecondLevel)?;
         let exit_request: ExitRequest = Rc::new(Cell::new(None));
         let mut io = PortIoBus::default();
-        let devices = if config.xen {
+        let devices = if config.pvh {
+            // A PVH guest has no emulated devices (notes/xen-abi.md §11).
+            DeviceSet::None
+        } else if config.xen {
             DeviceSet::LegacyPcWithXen
         } else {
             DeviceSet::LegacyPc
@@ -128,7 +131,9 @@ impl Domain {
         register_test_exit(&mut io, &exit_request)?;
         let mut mmio = MmioBus::default();
         let mut cpu = CpuPolicy::default();
-        if config.acpi {
+        // PVH needs the local APIC whatever `acpi` says: without one Linux
+        // never starts the Xen timer (notes/xen-abi.md §11).
+        if config.acpi || config.pvh {
             add_modern_pc(&mut board, &mut io, &mut mmio)?;
         }
         // CPUID offers a local APIC exactly when the board has one.
@@ -176,8 +181,9 @@ impl Domain {
 
 /// Gives `board` the modern PC's devices (issue 15), with the local APIC's
 /// and the I/O APIC's pages on `mmio` at their default addresses (Intel SDM
-/// vol. 3A, 12.4.1; 82093AA). The MMIO bus keeps them across resets: the
-/// board resets the same devices.
+/// vol. 3A, 12.4.1; 82093AA); a board without the PC/AT's devices (PVH)
+/// gets no I/O APIC page, as Xen's PVH guests have none. The MMIO bus keeps
+/// them across resets: the board resets the same devices.
 fn add_modern_pc(
     board: &mut PcBoard,
     io: &mut PortIoBus,
@@ -193,11 +199,13 @@ fn add_modern_pc(
             device_model::lapic::APIC_PAGE_SIZE,
             apic.lapic_mmio(),
         );
-        let _ = mmio.register(
-            pc_layout::memory::IO_APIC,
-            device_model::ioapic::IOAPIC_MMIO_SIZE,
-            apic.ioapic_mmio(),
-        );
+        if board.legacy.is_some() {
+            let _ = mmio.register(
+                pc_layout::memory::IO_APIC,
+                device_model::ioapic::IOAPIC_MMIO_SIZE,
+                apic.ioapic_mmio(),
+            );
+        }
     }
     Ok(())
 }

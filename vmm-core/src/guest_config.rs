@@ -6,7 +6,8 @@
 //! statistics when the guest stops), `log` (error|warn|info|debug|trace),
 //! `firmware` (`bios`: the emulated BIOS boots the guest from its media;
 //! `rom`: the module named by `rom` is the whole firmware, as test guests
-//! are), `boot` (order of boot devices: `cd`, `disk`, `floppy`, comma
+//! are; `pvh`: no firmware, a Xen PVH start of the kernel in the boot
+//! modules [`crate::guest_boot::pvh`] names), `boot` (order of boot devices: `cd`, `disk`, `floppy`, comma
 //! separated), `floppy` (the floppy image, drive A:), `disk` (a hard
 //! disk's image, `SOURCE` or `SOURCE,ro` for a read-only disk; repeated for
 //! each further disk, at most [`MAX_DISKS`], placed in order on the IDE
@@ -167,6 +168,10 @@ pub struct GuestConfig {
     pub acpi: bool,
     /// The emulated BIOS is the firmware (instead of a ROM module).
     pub bios: bool,
+    /// No firmware: a Xen PVH start of the kernel in the boot modules
+    /// `crate::guest_boot::pvh` names (`firmware = pvh`), on a board with
+    /// no emulated devices but the local APIC and the ACPI PM registers.
+    pub pvh: bool,
     /// Boot order for the BIOS.
     pub boot_order: Vec<firmware::bios::BootDevice>,
     /// The floppy image, drive A: (a [`MediumSource`]).
@@ -212,6 +217,7 @@ impl Default for GuestConfig {
             xen: true,
             acpi: true,
             bios: false,
+            pvh: false,
             boot_order: alloc::vec![
                 firmware::bios::BootDevice::Cdrom,
                 firmware::bios::BootDevice::Disk,
@@ -288,10 +294,11 @@ impl GuestConfig {
                     *slot = Some(value.to_string());
                 }
                 "firmware" => match value {
-                    "bios" => cfg.bios = true,
-                    "rom" => cfg.bios = false,
+                    "bios" => (cfg.bios, cfg.pvh) = (true, false),
+                    "rom" => (cfg.bios, cfg.pvh) = (false, false),
+                    "pvh" => (cfg.bios, cfg.pvh) = (false, true),
                     _ => problem(alloc::format!(
-                        "firmware must be bios or rom, got `{value}`"
+                        "firmware must be bios, rom or pvh, got `{value}`"
                     )),
                 },
                 "boot" => {

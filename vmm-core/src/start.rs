@@ -145,6 +145,9 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     let mut memory = GuestMemory::new(ram);
     let rom_image = if config.bios {
         guest_boot::bios::load_bios(&mut memory)?
+    } else if config.pvh {
+        // No firmware: the kernel is loaded once the domain exists.
+        Vec::new()
     } else {
         load_rom(boot, &config, &mut memory)?
     };
@@ -179,6 +182,14 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     if dom.config.xen {
         attach_xen(&mut dom, &host)?;
     }
+    let pvh_entry = if dom.config.pvh {
+        if dom.xen.is_none() {
+            return Err("a PVH guest needs the Xen platform (`xen = on`)".into());
+        }
+        Some(load_pvh(boot, &mut dom)?)
+    } else {
+        None
+    };
     let ext = core::arch::x86_64::__cpuid(0x8000_0000).eax;
     if ext >= 0x8000_0008 {
         dom.max_phys_bits = core::arch::x86_64::__cpuid(0x8000_0008).eax as u8;
@@ -187,10 +198,16 @@ fn run_guest(boot: &BootInfo, phys: &mut PhysAllocator) -> Result<StopReason, St
     match &host {
         Host::Svm(h) => {
             let mut vcpu = SvmBackend::new(h, 1, root);
+            if let Some(state) = &pvh_entry {
+                vcpu.load_initial_state(state);
+            }
             Ok(run_and_report(&mut vcpu, &mut dom, stats))
         }
         Host::Vmx(h) => {
             let mut vcpu = VmxBackend::new(h, 1, root).map_err(|e| alloc::format!("{e}"))?;
+            if let Some(state) = &pvh_entry {
+                vcpu.load_initial_state(state);
+            }
             Ok(run_and_report(&mut vcpu, &mut dom, stats))
         }
     }
@@ -274,8 +291,13 @@ fn run_and_report<V: Vcpu>(vcpu: &mut V, dom: &mut Domain, stats: bool) -> StopR
         );
     }
     log::info!(
-        "dom{}: starting at the reset vector, {} MiB RAM",
+        "dom{}: starting {}, {} MiB RAM",
         dom.id,
+        if dom.config.pvh {
+            "at the PVH kernel's entry"
+        } else {
+            "at the reset vector"
+        },
         dom.memory.ram_size() >> 20
     );
     host_timer::init();
@@ -358,6 +380,20 @@ fn attach_media(boot: &BootInfo, dom: &mut Domain) -> Result<(), String> {
         guest_boot::bios::insert_media(dom);
     }
     Ok(())
+}
+
+/// Loads the PVH kernel, initrd and command line modules
+/// ([`guest_boot::pvh`]); returns the vCPU's state at the kernel's entry.
+fn load_pvh(boot: &BootInfo, dom: &mut Domain) -> Result<vmm_core::vcpu::InitialState, String> {
+    use guest_boot::pvh::{PvhBoot, CMDLINE_MODULE, INITRD_MODULE, KERNEL_MODULE};
+    let kernel = module(boot, KERNEL_MODULE)
+        .ok_or_else(|| alloc::format!("PVH: no `{KERNEL_MODULE}` module"))?;
+    let pvh = PvhBoot {
+        kernel: module_bytes(kernel),
+        initrd: module(boot, INITRD_MODULE).map(module_bytes),
+        cmdline: module(boot, CMDLINE_MODULE).map_or(&[], module_bytes),
+    };
+    guest_boot::pvh::load_pvh(dom, &pvh)
 }
 
 /// Loads the ROM module the configuration names; returns its image, for the

@@ -346,5 +346,7 @@ fn memmap_bytes(e: &HvmMemmapTableEntry) -> [u8; size_of::<HvmMemmapTableEntry>(
     b
 }
 
+pub mod kernel_module;
+
 #[cfg(test)]
 mod tests;

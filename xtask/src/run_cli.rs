@@ -65,6 +65,21 @@ pub(crate) struct RunArgs {
     /// The disks a `--config` file gave, used when no `--disk` was.
     #[arg(skip)]
     pub(crate) config_disks: Vec<DiskImage>,
+    /// Boot this Linux kernel as a Xen PVH guest: a bzImage (`vmlinuz`) or
+    /// an ELF `vmlinux` with the PVH entry note, started at that entry with
+    /// no BIOS and no emulated devices; its console is hvc0, its disks
+    /// (--disk) are xvda, xvdb, ... through the PV block backend.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kernel: Option<std::path::PathBuf>,
+    /// Says the run is a PVH one (--kernel alone says so too).
+    #[arg(long)]
+    pub(crate) pvh: bool,
+    /// The PVH kernel's initrd (its initramfs).
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub(crate) initrd: Option<std::path::PathBuf>,
+    /// The PVH kernel's command line [default: console=hvc0].
+    #[arg(long, value_name = "TEXT", requires = "kernel")]
+    pub(crate) cmdline: Option<String>,
     /// ISO image for the ATAPI CD-ROM (IDE secondary master), read-only.
     #[arg(long, value_name = "FILE")]
     pub(crate) iso: Option<std::path::PathBuf>,
@@ -223,7 +238,19 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
             Err(e) => return fail(&e),
         }
     };
-    let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some();
+    let pvh = match (args.pvh, args.kernel.take()) {
+        (true, None) => return fail("--pvh needs the kernel to boot: give --kernel FILE"),
+        (_, Some(kernel)) => Some(xtask::runner::PvhBoot {
+            kernel,
+            initrd: args.initrd.take(),
+            cmdline: args
+                .cmdline
+                .take()
+                .unwrap_or_else(|| xtask::runner::DEFAULT_PVH_CMDLINE.into()),
+        }),
+        (false, None) => None,
+    };
+    let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some() || pvh.is_some();
     if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
         return fail(&e);
     }
@@ -251,6 +278,7 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
         None => Duration::from_secs(60),
     };
     let opts = RunOptions {
+        pvh,
         guest,
         mem_mib,
         accel: args.accel,

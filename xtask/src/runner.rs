@@ -13,13 +13,15 @@ mod control;
 mod follow;
 mod media;
 mod options;
+mod pvh;
 mod report;
 mod streams;
 mod terminal;
 
 pub use control::{catch_ctrl_c, DEFAULT_SHUTDOWN_GRACE, INTERRUPTED_EXIT_CODE};
 pub use options::{
-    parse_on_off, Console, DiskImage, Emulator, Loader, RunOptions, BIOS_GUEST, MAX_DISKS,
+    parse_on_off, Console, DiskImage, Emulator, Loader, PvhBoot, RunOptions, BIOS_GUEST,
+    DEFAULT_PVH_CMDLINE, MAX_DISKS,
 };
 pub use report::{
     last_heartbeat, last_stats_block, Outcome, RunReport, HEARTBEAT, HEARTBEAT_MS, STATS_BEGIN,
@@ -66,7 +68,18 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             )
         })?)
     };
-    if bios && opts.iso.is_none() && opts.disk.is_none() && opts.floppy.is_none() {
+    if opts.pvh.is_some() && !bios {
+        return Err(format!(
+            "--kernel boots a PVH guest: it cannot be combined with --guest {}",
+            opts.guest
+        ));
+    }
+    if bios
+        && opts.pvh.is_none()
+        && opts.iso.is_none()
+        && opts.disk.is_none()
+        && opts.floppy.is_none()
+    {
         return Err("nothing to boot: give --iso, --disk or --floppy".into());
     }
     tools::require("qemu-system-x86_64")?;
@@ -84,7 +97,12 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         "# written by cargo xtask run\nmem_mib = {}\nstats = {}\nlog = {}\n",
         opts.mem_mib, opts.stats, opts.log_level
     );
-    if bios {
+    let mut pvh_modules = Vec::new();
+    if let Some(pvh) = &opts.pvh {
+        let (lines, modules) = pvh::prepare(pvh, opts, &dir)?;
+        config_text.push_str(&lines);
+        pvh_modules = modules;
+    } else if bios {
         config_text.push_str("firmware = bios\n");
         if let Some(order) = &opts.boot {
             config_text.push_str(&format!("boot = {order}\n"));
@@ -105,6 +123,11 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
         config_text.push_str(&format!("selftest = {t}\n"));
     }
     config_text.push_str(&console_and_xen_config(opts)?);
+    if opts.pvh.is_some() {
+        // Said again after the console lines: the PV console is a PVH
+        // guest's only one.
+        config_text.push_str("console_input = hvc0\n");
+    }
     if opts.no_reboot {
         config_text.push_str("no_reboot = true\n");
     }
@@ -139,6 +162,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, String> {
             name: "rom".into(),
         });
     }
+    modules.append(&mut pvh_modules);
     // Under QEMU the images are virtio-blk devices the hypervisor drives
     // (the guest's writes reach the files); Bochs has no virtio, so there
     // they are boot modules, held in memory, writes discarded (and so is

@@ -8,11 +8,11 @@
 //! - [`media`]: the media in the drives, kept by the domain so a reset can
 //!   boot them again.
 //!
-//! A PVH boot path (`pvh.rs`: kernel ELF, `hvm_start_info`, 32-bit entry
-//! through [`crate::vcpu::Vcpu::load_initial_state`], no legacy devices)
-//! belongs here too.
+//! - [`pvh`]: a Xen PVH kernel started at its 32-bit entry with an
+//!   `hvm_start_info`, no firmware and no emulated devices.
 
 mod acpi;
 pub mod bios;
 pub mod media;
+pub mod pvh;
 pub mod rom;

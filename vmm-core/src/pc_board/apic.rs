@@ -48,10 +48,14 @@ struct GsiLine {
 
 impl GsiLine {
     /// `gsi` as this board wires it: an ISA IRQ (0-15) to its 8259 input
-    /// and its I/O APIC pin ([`isa_irq_pin`]), a higher GSI to its pin only.
-    fn new(pic: &Rc<RefCell<PicPair>>, ioapic: &Rc<RefCell<IoApic>>, gsi: u8) -> Self {
+    /// (when the board has the 8259 pair) and its I/O APIC pin
+    /// ([`isa_irq_pin`]), a higher GSI to its pin only.
+    fn new(pic: Option<&Rc<RefCell<PicPair>>>, ioapic: &Rc<RefCell<IoApic>>, gsi: u8) -> Self {
         let (pic, pin) = if gsi < irqs::ISA_COUNT {
-            (Some(PicIrqLine::new(pic.clone(), gsi)), isa_irq_pin(gsi))
+            (
+                pic.map(|p| PicIrqLine::new(p.clone(), gsi)),
+                isa_irq_pin(gsi),
+            )
         } else {
             (None, gsi)
         };
@@ -85,10 +89,15 @@ pub struct ApicDevices {
 
 impl ApicDevices {
     /// The devices of a freshly powered-on modern PC, wired to `pic` and
-    /// `router` and placed on `bus`.
+    /// `router` and placed on `bus`, with the BIOS's virtual-wire set-up of
+    /// LINT0. Without an 8259 pair (a PVH board, `pic` None) the local APIC
+    /// stays as at power-on, for the guest to set up, and the I/O APIC is
+    /// still built (the SCI is wired to it) but the caller leaves its page
+    /// off the MMIO bus and the MADT does not list it, as Xen's PVH guests
+    /// have none.
     pub fn new(
         clock: &Rc<dyn Clock>,
-        pic: &Rc<RefCell<PicPair>>,
+        pic: Option<&Rc<RefCell<PicPair>>>,
         router: &mut IrqRouter,
         bus: &mut PortIoBus,
     ) -> Result<Self, PortConflict> {
@@ -101,7 +110,9 @@ impl ApicDevices {
             dropped: RateLimit::new(8, 10_000),
         };
         devices.wire(pic, router, bus)?;
-        devices.lapic.borrow_mut().program_virtual_wire();
+        if pic.is_some() {
+            devices.lapic.borrow_mut().program_virtual_wire();
+        }
         Ok(devices)
     }
 
@@ -110,12 +121,14 @@ impl ApicDevices {
     /// virtual-wire set-up again.
     pub fn reset(
         &self,
-        pic: &Rc<RefCell<PicPair>>,
+        pic: Option<&Rc<RefCell<PicPair>>>,
         router: &mut IrqRouter,
         bus: &mut PortIoBus,
     ) -> Result<(), PortConflict> {
         self.lapic.borrow_mut().reset();
-        self.lapic.borrow_mut().program_virtual_wire();
+        if pic.is_some() {
+            self.lapic.borrow_mut().program_virtual_wire();
+        }
         self.ioapic.borrow_mut().reset();
         self.pm.borrow_mut().reset();
         self.wire(pic, router, bus)
@@ -123,7 +136,7 @@ impl ApicDevices {
 
     fn wire(
         &self,
-        pic: &Rc<RefCell<PicPair>>,
+        pic: Option<&Rc<RefCell<PicPair>>>,
         router: &mut IrqRouter,
         bus: &mut PortIoBus,
     ) -> Result<(), PortConflict> {

@@ -144,8 +144,9 @@ impl PcBoard {
             core::mem::swap(&mut *old.rtc.borrow_mut(), &mut *new.rtc.borrow_mut());
             new.rtc.borrow_mut().reset(self.clock.now_ns());
         }
-        if let (Some(apic), Some(d)) = (self.apic.take(), fresh.legacy.as_ref()) {
-            apic.reset(&d.pic, &mut fresh.irqs, bus)?;
+        if let Some(apic) = self.apic.take() {
+            let pic = fresh.legacy.as_ref().map(|d| &d.pic);
+            apic.reset(pic, &mut fresh.irqs, bus)?;
             fresh.apic = Some(apic);
         }
         fresh.console_input = self.console_input;
@@ -156,15 +157,14 @@ impl PcBoard {
     }
 
     /// Makes the board the modern PC: a local APIC, an I/O APIC and the ACPI
-    /// PM registers beside the 8259 pair (see [`apic`]); false on a board
-    /// without the PC/AT's devices. The caller places the APICs' pages on
-    /// the MMIO bus ([`ApicDevices::lapic_mmio`]).
-    pub fn add_apic(&mut self, bus: &mut PortIoBus) -> Result<bool, PortConflict> {
-        let Some(d) = self.legacy.as_ref() else {
-            return Ok(false);
-        };
-        self.apic = Some(ApicDevices::new(&self.clock, &d.pic, &mut self.irqs, bus)?);
-        Ok(true)
+    /// PM registers beside the 8259 pair (see [`apic`]), or on a board
+    /// without the PC/AT's devices (PVH) the local APIC and the PM
+    /// registers alone. The caller places the APICs' pages on the MMIO bus
+    /// ([`ApicDevices::lapic_mmio`]; the I/O APIC's only with the PC/AT).
+    pub fn add_apic(&mut self, bus: &mut PortIoBus) -> Result<(), PortConflict> {
+        let pic = self.legacy.as_ref().map(|d| &d.pic);
+        self.apic = Some(ApicDevices::new(&self.clock, pic, &mut self.irqs, bus)?);
+        Ok(())
     }
 
     /// True when the guest put the machine in ACPI soft-off since the last call.

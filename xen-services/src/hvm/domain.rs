@@ -211,6 +211,12 @@ impl XenDomain {
         d
     }
 
+    /// Sets the memory map `XENMEM_memory_map` returns (a PVH guest's,
+    /// the same as its start info's).
+    pub fn set_memory_map(&mut self, map: Vec<E820Entry>) {
+        self.config.memory_map = map;
+    }
+
     /// The TSC rate in kHz the guest reads from pvclock.
     pub fn pvclock_khz(&self) -> u64 {
         self.scale.guest_khz()

@@ -18,8 +18,9 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The hypervisor's log line that says the guest is about to run.
-const GUEST_STARTED: &str = "starting at the reset vector";
+/// The hypervisor's log line that says the guest is about to run: "dom1:
+/// starting at the reset vector, ..." or "... at the PVH kernel's entry".
+const GUEST_STARTED: &str = ": starting at the ";
 
 fn guest_started(hv_log: &std::path::Path) -> bool {
     std::fs::read_to_string(hv_log)

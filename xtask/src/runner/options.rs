@@ -134,9 +134,28 @@ impl DiskImage {
     }
 }
 
+/// A Xen PVH start of a Linux kernel: no firmware, no emulated devices
+/// (`--kernel`, `--initrd`, `--cmdline`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PvhBoot {
+    /// A bzImage (`vmlinuz`) or an ELF `vmlinux` with the PVH entry note.
+    pub kernel: PathBuf,
+    /// The initrd, handed over as the first module (the guest's initramfs).
+    pub initrd: Option<PathBuf>,
+    /// The kernel command line.
+    pub cmdline: String,
+}
+
+/// The command line a PVH kernel gets when none is given: its console on
+/// the Xen PV console, the only one a PVH domain has.
+pub const DEFAULT_PVH_CMDLINE: &str = "console=hvc0";
+
 /// What to run and how.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// Boot this kernel PVH instead of `guest` (which must then be the
+    /// default, `bios`, with no ISO or floppy).
+    pub pvh: Option<PvhBoot>,
     /// Name of a built-in guest.
     pub guest: String,
     /// Guest RAM in MiB.
@@ -233,6 +252,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
+            pvh: None,
             guest: "hello".into(),
             mem_mib: 16,
             accel: Accel::Auto,
