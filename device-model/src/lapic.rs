@@ -48,7 +48,8 @@
 //! - Messages out: [`LocalApic::take_ipi`] (IPIs for the router, which finds
 //!   their targets with [`Ipi::is_target`]), [`LocalApic::take_eoi_broadcast`]
 //!   (level-triggered vectors to EOI at the I/O APIC).
-//! - Time: [`LocalApic::poll`] when [`LocalApic::next_deadline_ns`] has passed.
+//! - Time: [`LocalApic::poll`] before each guest entry and when
+//!   [`LocalApic::next_deadline_ns`] has passed.
 //!
 //! # Choices where the manual leaves room
 //!
@@ -73,6 +74,10 @@
 //!   Pentium 4 and later (11.6.1) and is dropped. Level-triggered IPIs are
 //!   treated as edge-triggered (11.6.1, note to the table).
 //! - A timer mode field of 11b (reserved) counts as one-shot.
+//! - A periodic timer period that ends while the previous timer interrupt
+//!   still waits in the IRR is not lost, as it is on hardware, but owed and
+//!   delivered later, one per acknowledge, at most one second's worth (Xen's
+//!   "delay for missed ticks" policy, as the PIT's IRQ 0; see `timer`).
 //! - EOI-broadcast suppression (version bit 24, SVR bit 12) is offered only
 //!   once the board says its I/O APIC has an EOI register
 //!   ([`LocalApic::set_eoi_broadcast_suppression_supported`]); otherwise SVR
@@ -106,7 +111,7 @@ use vectors::VectorSet;
 pub use icr::{DeliveryMode, Ipi, Shorthand, MAX_QUEUED_IPIS};
 pub use lvt::{VIRTUAL_WIRE_LINT0, VIRTUAL_WIRE_LINT1};
 pub use registers::*;
-pub use timer::APIC_BUS_HZ;
+pub use timer::{APIC_BUS_HZ, TIMER_BACKLOG_SPAN_NS};
 pub use x2apic::{
     ApicFault, APIC_BASE_ADDRESS_MASK, APIC_BASE_BSP, APIC_BASE_EN, APIC_BASE_EXTD,
     APIC_DEFAULT_BASE, IA32_APIC_BASE, X2APIC_MSR_FIRST, X2APIC_MSR_LAST,

@@ -81,7 +81,8 @@ impl LocalApic {
 
     /// An LVT write: reserved and read-only bits dropped; the mask stays set
     /// while the APIC is software-disabled (11.4.7.2); a timer mode change
-    /// disarms the timer (11.5.4.1).
+    /// disarms the timer (11.5.4.1); a masked timer entry owes no periodic
+    /// interrupts (see `timer`).
     pub(super) fn write_lvt(&mut self, lvt: Lvt, value: u32) {
         if lvt == Lvt::Timer {
             self.poll();
@@ -94,6 +95,9 @@ impl LocalApic {
         self.lvt[lvt as usize] = entry;
         if lvt == Lvt::Timer && (old ^ entry) & LVT_TIMER_MODE != 0 {
             self.timer.disarm();
+        }
+        if lvt == Lvt::Timer && entry & LVT_MASKED != 0 {
+            self.timer.drop_owed();
         }
     }
 

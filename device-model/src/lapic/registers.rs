@@ -263,13 +263,15 @@ impl LocalApic {
         SVR_VECTOR | SVR_APIC_ENABLED | SVR_FOCUS_CHECK_DISABLED | eoi
     }
 
-    /// SVR write (11.4.7.2): clearing bit 8 masks every LVT entry.
+    /// SVR write (11.4.7.2): clearing bit 8 masks every LVT entry (so the
+    /// timer owes no periodic interrupts).
     pub(super) fn write_svr(&mut self, value: u32) {
         self.svr = value & self.svr_writable();
         if !self.is_software_enabled() {
             for entry in &mut self.lvt {
                 *entry |= LVT_MASKED;
             }
+            self.timer.drop_owed();
         }
     }
 

@@ -449,7 +449,7 @@ fn writing_initial_count_restarts_and_zero_stops() {
 }
 
 #[test]
-fn periodic_rearms_and_skips_missed_periods_without_a_storm() {
+fn periodic_rearms_keeps_phase_and_owes_missed_periods() {
     let (mut a, clock) = enabled_apic();
     timer(&mut a, TIMER_MODE_PERIODIC, 0xB);
     wr(&mut a, APIC_TIMER_INITIAL_COUNT, 100);
@@ -462,15 +462,26 @@ fn periodic_rearms_and_skips_missed_periods_without_a_storm() {
     assert_eq!(rd(&mut a, APIC_TIMER_CURRENT_COUNT), 100, "reloaded");
     clock.set(1_050);
     assert_eq!(rd(&mut a, APIC_TIMER_CURRENT_COUNT), 50);
+    // Nine periods ended (200 ... 1000): one goes to the IRR, eight are owed.
     a.poll();
-    assert_eq!(a.acknowledge(), Some(0x40));
-    wr(&mut a, APIC_EOI, 0);
+    assert_eq!(a.timer_backlog(), 8);
     assert_eq!(a.next_deadline_ns(), Some(1_100), "phase kept");
+    assert_eq!(rd(&mut a, APIC_TIMER_CURRENT_COUNT), 50, "count unaffected");
     a.poll();
-    assert!(!a.has_interrupt(), "missed periods fire once");
-    clock.set(1_100);
+    assert_eq!(a.timer_backlog(), 8, "nothing new while the IRR holds one");
+    assert_eq!(a.acknowledge(), Some(0x40));
+    assert_eq!(
+        a.next_deadline_ns(),
+        Some(1_050),
+        "an owed period can go out: poll now"
+    );
     a.poll();
-    assert!(a.has_interrupt());
+    assert_eq!(a.timer_backlog(), 7);
+    assert!(irr_has(&mut a, 0x40), "the next one waits in the IRR");
+    assert!(!a.has_interrupt(), "behind the one in service");
+    assert_eq!(a.next_deadline_ns(), Some(1_100));
+    wr(&mut a, APIC_EOI, 0);
+    assert_eq!(a.acknowledge(), Some(0x40));
 }
 
 #[test]
@@ -981,4 +992,269 @@ fn x2apic_physical_and_cluster_destinations() {
     assert!(!a.matches(0xFF, false) && !a.matches(0x123, false));
     assert!(a.matches(0x2_0008, true) && a.matches(0x2_000C, true) && a.matches(u32::MAX, true));
     assert!(!a.matches(0x1_0008, true) && !a.matches(0x2_0004, true));
+}
+
+// ---- Periodic timer: missed periods are delayed, not lost (see `timer`) ----
+
+/// A periodic timer on vector 40h with divide-by-1 and `period` ns, started
+/// at time 0.
+fn periodic(period: u32) -> (LocalApic, Rc<FakeClock>) {
+    let (mut a, clock) = enabled_apic();
+    timer(&mut a, TIMER_MODE_PERIODIC, 0xB);
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, period);
+    (a, clock)
+}
+
+/// The guest takes and finishes every timer interrupt it can without time
+/// moving (acknowledge, EOI, then the run loop polls before the next entry);
+/// returns how many it took.
+fn drain(a: &mut LocalApic) -> u64 {
+    let mut taken = 0;
+    a.poll();
+    while let Some(vector) = a.acknowledge() {
+        assert_eq!(vector, 0x40);
+        taken += 1;
+        wr(a, APIC_EOI, 0);
+        a.poll();
+        assert!(taken <= 1_000_000, "no end to the interrupts");
+    }
+    taken
+}
+
+#[test]
+fn a_late_poll_delivers_every_elapsed_period_one_per_acknowledge() {
+    // Linux's HZ=1000 tick: 1 ms.
+    let (mut a, clock) = periodic(1_000_000);
+    clock.set(10_500_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 9, "ten periods: one in the IRR");
+    // However often the run loop polls, one waits in the IRR at a time.
+    for _ in 0..5 {
+        a.poll();
+    }
+    assert_eq!(a.timer_backlog(), 9);
+    let mut taken = 0;
+    while let Some(vector) = a.acknowledge() {
+        assert_eq!(vector, 0x40);
+        taken += 1;
+        assert!(!irr_has(&mut a, 0x40), "acknowledged");
+        assert!(a.acknowledge().is_none(), "one at a time");
+        a.poll();
+        wr(&mut a, APIC_EOI, 0);
+    }
+    assert_eq!(taken, 10, "every period delivered");
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(a.next_deadline_ns(), Some(11_000_000), "phase kept");
+    clock.set(11_000_000);
+    assert_eq!(drain(&mut a), 1);
+}
+
+#[test]
+fn periods_ending_while_the_previous_interrupt_waits_in_irr_are_not_lost() {
+    // A guest too slow for its tick: polled at every expiry, it takes an
+    // interrupt only at every third, for 30 periods, then keeps up again.
+    let (mut a, clock) = periodic(4_000_000);
+    let mut taken = 0;
+    for n in 1..=30u64 {
+        clock.set(n * 4_000_000);
+        a.poll();
+        if n % 3 == 0 && a.acknowledge().is_some() {
+            taken += 1;
+            wr(&mut a, APIC_EOI, 0);
+        }
+    }
+    assert_eq!(taken, 10);
+    assert!(a.timer_backlog() > 0);
+    taken += drain(&mut a);
+    assert_eq!(taken, 30, "every period, some late");
+}
+
+#[test]
+fn owed_periods_are_bounded_to_one_second() {
+    // HZ=250 (4 ms): at most 250 owed; a 5 s stall replays only 1 s.
+    let (mut a, clock) = periodic(4_000_000);
+    clock.set(5_000_000_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 249, "250 with the one in the IRR");
+    assert_eq!(drain(&mut a), 250);
+    // The bound is in time: 1 ms periods owe up to 1000.
+    let (mut a, clock) = periodic(1_000_000);
+    clock.set(60_000_000_000);
+    assert_eq!(drain(&mut a), 1_000);
+    // With periods longer than a second only the one in the IRR is left, as
+    // on hardware.
+    let (mut a, clock) = periodic(3_000_000_000);
+    clock.set(30_000_000_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(drain(&mut a), 1);
+}
+
+/// A 1 ms periodic timer 10.5 ms on, polled late once: one interrupt in the
+/// IRR and nine owed.
+fn owing() -> (LocalApic, Rc<FakeClock>) {
+    let (mut a, clock) = periodic(1_000_000);
+    clock.set(10_500_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 9);
+    (a, clock)
+}
+
+#[test]
+fn a_new_initial_count_drops_the_owed_periods() {
+    let (mut a, clock) = owing();
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 1_000_000);
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(drain(&mut a), 1, "only the one already in the IRR");
+    assert_eq!(a.next_deadline_ns(), Some(11_500_000), "restarted");
+    clock.set(11_500_000);
+    assert_eq!(drain(&mut a), 1);
+    // Zero stops the timer, and it owes nothing.
+    let (mut a, _) = owing();
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 0);
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(a.next_deadline_ns(), None);
+    assert_eq!(drain(&mut a), 1);
+}
+
+#[test]
+fn a_mode_change_drops_the_owed_periods() {
+    for mode in [TIMER_MODE_ONE_SHOT, TIMER_MODE_TSC_DEADLINE] {
+        let (mut a, _) = owing();
+        wr(
+            &mut a,
+            APIC_LVT_TIMER,
+            (mode << LVT_TIMER_MODE_SHIFT) | 0x40,
+        );
+        assert_eq!(a.timer_backlog(), 0, "mode {mode}");
+        assert_eq!(drain(&mut a), 1);
+    }
+}
+
+#[test]
+fn a_divide_change_keeps_the_owed_periods_within_the_new_bound() {
+    let (mut a, _) = owing();
+    wr(&mut a, APIC_TIMER_DIVIDE, 0x0);
+    assert_eq!(a.timer_backlog(), 9, "the periods did end");
+    assert_eq!(drain(&mut a), 10);
+    // 1 ms periods owing 999, then divide by 128: 128 ms periods, at most 7.
+    let (mut a, clock) = periodic(1_000_000);
+    clock.set(5_000_000_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 999);
+    wr(&mut a, APIC_TIMER_DIVIDE, 0xA);
+    assert_eq!(a.timer_backlog(), 7);
+}
+
+#[test]
+fn masking_the_timer_drops_the_owed_periods_and_masked_periods_are_not_owed() {
+    let (mut a, clock) = owing();
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | LVT_MASKED | 0x40,
+    );
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(drain(&mut a), 1, "the one already in the IRR stays");
+    clock.set(2_000_000_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 0, "masked periods are not owed");
+    assert!(!irr_has(&mut a, 0x40));
+    assert_eq!(
+        rd(&mut a, APIC_TIMER_CURRENT_COUNT),
+        1_000_000,
+        "still counting"
+    );
+    // Unmasked: no storm, the next period's interrupt only.
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | 0x40,
+    );
+    assert_eq!(drain(&mut a), 0);
+    assert_eq!(a.next_deadline_ns(), Some(2_001_000_000));
+    clock.set(2_001_000_000);
+    assert_eq!(drain(&mut a), 1);
+}
+
+#[test]
+fn software_disabling_the_apic_drops_the_owed_periods() {
+    let (mut a, clock) = owing();
+    wr(&mut a, APIC_SVR, 0xFF);
+    assert_eq!(a.timer_backlog(), 0);
+    wr(&mut a, APIC_SVR, SVR_APIC_ENABLED | 0xFF);
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | 0x40,
+    );
+    clock.set(10_900_000);
+    assert_eq!(drain(&mut a), 1, "the one held in the IRR (11.4.7.2)");
+    assert_eq!(a.timer_backlog(), 0);
+}
+
+#[test]
+fn a_vector_changed_while_owing_carries_the_owed_periods() {
+    let (mut a, _) = owing();
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | 0x50,
+    );
+    a.poll();
+    assert_eq!(a.timer_backlog(), 8, "0x50 is free: one goes out");
+    assert_eq!(a.acknowledge(), Some(0x50));
+    assert!(irr_has(&mut a, 0x40));
+}
+
+#[test]
+fn an_illegal_periodic_vector_owes_nothing() {
+    let (mut a, clock) = enabled_apic();
+    wr(
+        &mut a,
+        APIC_LVT_TIMER,
+        (TIMER_MODE_PERIODIC << LVT_TIMER_MODE_SHIFT) | 0x05,
+    );
+    wr(&mut a, APIC_TIMER_DIVIDE, 0xB);
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 10);
+    clock.set(105);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 0);
+    assert!(!a.has_interrupt());
+    assert_eq!(a.next_deadline_ns(), Some(110));
+    wr(&mut a, APIC_ESR, 0);
+    assert_eq!(rd(&mut a, APIC_ESR), ESR_RECEIVED_ILLEGAL_VECTOR);
+}
+
+#[test]
+fn one_shot_and_tsc_deadline_owe_nothing() {
+    let (mut a, clock) = enabled_apic();
+    timer(&mut a, TIMER_MODE_ONE_SHOT, 0xB);
+    a.deliver(0x40, false);
+    wr(&mut a, APIC_TIMER_INITIAL_COUNT, 100);
+    clock.set(1_000);
+    a.poll();
+    assert_eq!(
+        a.timer_backlog(),
+        0,
+        "expiry behind a pending vector is lost"
+    );
+    assert_eq!(drain(&mut a), 1);
+    assert_eq!(a.next_deadline_ns(), None);
+    timer(&mut a, TIMER_MODE_TSC_DEADLINE, 0xB);
+    a.deliver(0x40, false);
+    a.set_tsc_deadline(2_000, 1_000, 1_000_000_000);
+    clock.set(5_000);
+    a.poll();
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(drain(&mut a), 1);
+    assert_eq!(a.next_deadline_ns(), None);
+}
+
+#[test]
+fn init_drops_the_owed_periods() {
+    let (mut a, _) = owing();
+    a.init();
+    assert_eq!(a.timer_backlog(), 0);
+    assert_eq!(a.next_deadline_ns(), None);
 }
