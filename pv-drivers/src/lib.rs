@@ -1,4 +1,57 @@
-//! Guest-side paravirtual frontends (to come): hypercalls, event channels, grant
-//! tables, a XenStore client, and console and block frontends over the
-//! Xen-compatible guest ABI, as `no_std` code a guest kernel can link.
+//! Guest-side paravirtual frontends over the Xen-compatible guest ABI, as
+//! `no_std` + `alloc` code a guest kernel can link: the hypercall entry,
+//! shared info and pvclock time, 2-level event channels, grant tables v1,
+//! a XenStore client, the PV console and a block frontend (blkfront).
+//!
+//! Layouts and numbers come from `xen-abi` (each citing its header under
+//! `xen/include/public/`); anything `xen-abi` lacks is defined where it is
+//! used, with its header named.
+//!
+//! # Host-testable by construction
+//!
+//! Everything above two edges is plain safe code:
+//!
+//! - [`hypercall::Hypercall`]: `hypercall(op, args) -> i64`. The real
+//!   one, [`arch::NativeHypercall`], issues VMCALL or VMMCALL; the tests
+//!   call the hypervisor's own dispatcher (`xen-services`) in-process.
+//! - [`memory::GuestPages`]: byte and atomic access to a guest frame by
+//!   its number. The real one, [`raw::DirectMap`], reads an identity- (or
+//!   offset-) mapped physical address space; the tests back frames with
+//!   host memory and with the hypervisor's own pages.
+//!
+//! `unsafe` is allowed only in [`arch`] (inline assembly) and [`raw`]
+//! (raw-pointer access to mapped frames); the rest of the crate denies it.
+//!
+//! # Modules
+//!
+//! - [`hypercall`], [`arch`]: the entry and the typed calls the frontends
+//!   make.
+//! - [`memory`], [`raw`], [`bytes`]: guest memory.
+//! - [`shared_info`]: the shared-info page, pvclock and the wallclock.
+//! - [`event_channel`]: 2-level event channels and the upcall.
+//! - [`grant_table`]: grant table v1, granting and revoking.
+//! - [`xenstore`]: the XenStore client (ring, wire format, requests,
+//!   watches, transactions).
+//! - [`console`]: the PV console ring.
+//! - [`blkfront`]: the block frontend (handshake, ring, requests).
 #![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod blkfront;
+pub mod bytes;
+pub mod console;
+pub mod error;
+pub mod event_channel;
+pub mod grant_table;
+pub mod hypercall;
+pub mod memory;
+pub mod raw;
+pub mod shared_info;
+pub mod xenstore;
+
+pub use error::Error;
+pub use hypercall::Hypercall;
+pub use memory::GuestPages;
