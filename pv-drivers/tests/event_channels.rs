@@ -9,7 +9,9 @@ use std::rc::Rc;
 use xen_abi::errno::Errno;
 use xen_abi::event_channel::VIRQ_TIMER;
 
-fn recorder() -> (Rc<RefCell<Vec<u32>>>, Box<dyn FnMut(u32)>) {
+type Seen = Rc<RefCell<Vec<u32>>>;
+
+fn recorder() -> (Seen, pv_drivers::event_channel::Handler) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
     (seen, Box::new(move |p| s.borrow_mut().push(p)))
