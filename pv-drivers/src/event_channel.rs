@@ -24,10 +24,11 @@ use xen_abi::event_channel::{
 };
 use xen_abi::hypercall::{
     EVTCHNOP_ALLOC_UNBOUND, EVTCHNOP_BIND_INTERDOMAIN, EVTCHNOP_BIND_IPI, EVTCHNOP_BIND_VIRQ,
-    EVTCHNOP_CLOSE, EVTCHNOP_SEND, EVTCHNOP_UNMASK,
+    EVTCHNOP_CLOSE, EVTCHNOP_SEND, EVTCHNOP_UNMASK, HYPERVISOR_VCPU_OP, VCPUOP_REGISTER_VCPU_INFO,
 };
 use xen_abi::memory::{DomId, DOMID_SELF};
 use xen_abi::shared_info::{SharedInfo, VcpuInfo};
+use xen_abi::vcpu::VcpuRegisterVcpuInfo;
 
 /// A port's handler, called from [`EventChannels::handle_upcall`].
 pub type Handler = Box<dyn FnMut(EvtchnPort)>;
@@ -107,6 +108,43 @@ impl EventChannels {
         }
         self.registered.insert(vcpu, at);
         Ok(())
+    }
+
+    /// `VCPUOP_register_vcpu_info` (`xen/include/public/vcpu.h`): moves
+    /// vCPU `vcpu`'s `vcpu_info` to `at` (64-byte aligned, inside one
+    /// page); the hypervisor copies the old contents there and delivers
+    /// events there from now on.
+    pub fn register_vcpu_info(
+        &mut self,
+        hc: &mut dyn Hypercall,
+        vcpu: u32,
+        at: VcpuInfoAt,
+    ) -> Result<(), Error> {
+        if !at.offset.is_multiple_of(64)
+            || at.offset + size_of::<VcpuInfo>() > xen_abi::XEN_PAGE_SIZE
+        {
+            return Err(Error::InvalidArgument("vcpu_info misplaced"));
+        }
+        let mut b = [0u8; size_of::<VcpuRegisterVcpuInfo>()];
+        crate::bytes::put_u64(&mut b, offset_of!(VcpuRegisterVcpuInfo, mfn), at.gfn);
+        put_u32(
+            &mut b,
+            offset_of!(VcpuRegisterVcpuInfo, offset),
+            at.offset as u32,
+        );
+        crate::hypercall::check(hc.hypercall_with_arg(
+            u64::from(HYPERVISOR_VCPU_OP),
+            [
+                u64::from(VCPUOP_REGISTER_VCPU_INFO),
+                u64::from(vcpu),
+                0,
+                0,
+                0,
+            ],
+            2,
+            &mut b,
+        ))?;
+        self.set_vcpu_info(vcpu, at)
     }
 
     fn vcpu_info(&self, vcpu: u32) -> Result<VcpuInfoAt, Error> {

@@ -44,7 +44,7 @@ impl MappedPage {
 
     /// Copies bytes out of the page (volatile reads).
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), MemError> {
-        check_range(self.base.as_ptr() as u64, offset, buf.len())?;
+        check_range(0, offset, buf.len())?;
         for (i, b) in buf.iter_mut().enumerate() {
             // SAFETY: inside the page (checked above), valid for reads by
             // `new`'s contract.
@@ -55,7 +55,7 @@ impl MappedPage {
 
     /// Copies bytes into the page (volatile writes).
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), MemError> {
-        check_range(self.base.as_ptr() as u64, offset, data.len())?;
+        check_range(0, offset, data.len())?;
         for (i, &b) in data.iter().enumerate() {
             // SAFETY: inside the page (checked above), valid for writes by
             // `new`'s contract.

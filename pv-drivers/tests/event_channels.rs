@@ -117,3 +117,50 @@ fn the_store_port_is_raised_by_the_store_backend() {
     assert!(g.store.ack_event(&mut g.events, &mut g.mem).unwrap());
     assert!(!g.events.is_pending(&mut g.mem, port).unwrap());
 }
+
+#[test]
+fn a_timer_virq_fired_by_the_hypervisor_reaches_a_registered_vcpu_info() {
+    let mut g = guest();
+    // vcpu_info moved into guest RAM, as Linux does at boot.
+    let at = pv_drivers::event_channel::VcpuInfoAt {
+        gfn: 0x60,
+        offset: 128,
+    };
+    g.events.register_vcpu_info(&mut g.xen, 0, at).unwrap();
+    let t = g.events.bind_virq(&mut g.xen, VIRQ_TIMER, 0).unwrap();
+    let (seen, h) = recorder();
+    g.events.set_handler(t, h).unwrap();
+    // Registration marks everything pending ("nothing lost"): drain it.
+    g.events.handle_upcall(&mut g.mem, 0).unwrap();
+    // A one-shot timer 1 ms ahead (set_timer_op, system time in ns).
+    let now = g.xen.dom.system_time(&g.mem);
+    let r = pv_drivers::Hypercall::hypercall(
+        &mut g.xen,
+        u64::from(xen_abi::hypercall::HYPERVISOR_SET_TIMER_OP),
+        [now + 1_000_000, 0, 0, 0, 0],
+    );
+    assert_eq!(r, 0);
+    g.xen.poll();
+    assert!(seen.borrow().is_empty());
+    g.mem.set_tsc(g.mem.tsc() + TSC_HZ / 100);
+    g.xen.poll();
+    // The upcall flag is in the registered copy, in guest RAM.
+    let mut flag = [0u8];
+    pv_drivers::GuestPages::read(&mut g.mem, 0x60, 128, &mut flag).unwrap();
+    assert_eq!(flag, [1]);
+    assert_eq!(g.events.handle_upcall(&mut g.mem, 0).unwrap(), 1);
+    assert_eq!(*seen.borrow(), [t]);
+    pv_drivers::GuestPages::read(&mut g.mem, 0x60, 128, &mut flag).unwrap();
+    assert_eq!(flag, [0]);
+    assert!(g
+        .events
+        .register_vcpu_info(
+            &mut g.xen,
+            0,
+            pv_drivers::event_channel::VcpuInfoAt {
+                gfn: 0x60,
+                offset: 4090
+            }
+        )
+        .is_err());
+}
