@@ -211,3 +211,31 @@ fn no_backend_means_no_connection() {
         Error::Store(pv_drivers::xenstore::XsError::NotFound)
     );
 }
+
+#[test]
+fn a_backend_that_is_closing_or_never_connects_is_refused() {
+    let mut g = guest();
+    disk_with_vbd(&mut g, false);
+    // Domain 0 marks its end Closing before the frontend starts.
+    let path = format!("{BE}/state\u{0}5");
+    let _ = g.xen.dom.store.request(
+        xen_services::xenstore::DOM0,
+        xen_abi::xenstore::XS_WRITE,
+        0,
+        0,
+        path.as_bytes(),
+    );
+    let free = g.grants.free_count();
+    let r = connect(
+        &mut Bus {
+            hc: &mut g.xen,
+            mem: &mut g.mem,
+            store: &mut g.store,
+            grants: &mut g.grants,
+            events: &mut g.events,
+        },
+        config(1, false),
+    );
+    assert_eq!(r.unwrap_err(), Error::NotConnected);
+    assert_eq!(g.grants.free_count(), free, "nothing granted");
+}
