@@ -1,6 +1,6 @@
 //! Little-endian fields of argument structures built as bytes: the frontends
 //! encode `xen-abi`'s `#[repr(C)]` layouts through `offset_of!` rather than
-//! by reinterpreting memory, which keeps the crate free of `unsafe`.
+//! by reinterpreting memory, which keeps the frontends free of `unsafe`.
 
 /// Writes `v` little-endian at `at` (ignored past the end: the offsets
 /// come from `offset_of!` on the structure the buffer was sized for).

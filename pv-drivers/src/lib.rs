@@ -22,6 +22,21 @@
 //! `unsafe` is allowed only in [`arch`] (inline assembly) and [`raw`]
 //! (raw-pointer access to mapped frames); the rest of the crate denies it.
 //!
+//! # Tests
+//!
+//! Unit tests beside each module run the frontends over [`memory::HostPages`].
+//! `tests/` links them against the hypervisor's own backends in one
+//! process (`tests/common/mod.rs`): a guest whose RAM is a host vector
+//! and whose mapped frames are the hypervisor's pages, and a
+//! [`Hypercall`] that calls `xen-services`' dispatcher and then lets
+//! blkback serve its disk. `tests/hostile.rs` has hand-written lying
+//! backends for the frontends' own parsing.
+//!
+//! # Not yet in `xen-abi`
+//!
+//! [`blkfront::xenbus::XEN_IO_PROTO_ABI_X86_64`] (`io/protocols.h`) is
+//! defined here until it moves there.
+//!
 //! # Modules
 //!
 //! - [`hypercall`], [`arch`]: the entry and the typed calls the frontends
