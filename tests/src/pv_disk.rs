@@ -85,6 +85,13 @@ pub fn steps(sum: &str, flush: bool) -> Vec<Step> {
 /// [`read_only_steps`] after the write, and both vbds unbound, unloaded
 /// and reconnected by the reload.
 pub fn steps_with(sum: &str, flush: bool, read_only_sum: Option<&str>) -> Vec<Step> {
+    steps_on(sum, flush, read_only_sum, true)
+}
+
+/// [`steps_with`] on a machine with (`cdrom`) or without (a PVH guest) the
+/// emulated CD-ROM `sr0` beside the PV disks.
+pub fn steps_on(sum: &str, flush: bool, read_only_sum: Option<&str>, cdrom: bool) -> Vec<Step> {
+    let sr0 = if cdrom { "sr0," } else { "" };
     let (devices, vbds, listing) = match read_only_sum {
         None => (&["xvda"][..], "vbd-51712", "xvda,"),
         Some(_) => (&["xvda", "xvdb"][..], "vbd-51712 vbd-51728", "xvda,xvdb,"),
@@ -110,7 +117,7 @@ pub fn steps_with(sum: &str, flush: bool, read_only_sum: Option<&str>) -> Vec<St
         Step::value(
             "disks",
             &format!("{wait}; ls /sys/block | tr '\\n' ,"),
-            &format!("sr0,{listing}"),
+            &format!("{sr0}{listing}"),
         ),
         Step::new("dmesg | grep 'blkfront: xvda'", vec![literal(features)]),
         Step::value(
@@ -129,7 +136,7 @@ pub fn steps_with(sum: &str, flush: bool, read_only_sum: Option<&str>) -> Vec<St
             ),
             "0",
         ),
-        Step::value("reload", &reload, &format!("sr0,sr0,{listing}")),
+        Step::value("reload", &reload, &format!("{sr0}{sr0}{listing}")),
         Step::value(
             "readback",
             &format!(

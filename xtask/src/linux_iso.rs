@@ -39,7 +39,8 @@
 //! `.modinfo`, load order, decompression), `userland` (dynamically linked
 //! programs and what the loader needs for them), `apt` (the package cache),
 //! `diskbench` (building `/bin/diskbench`), `initrd` (the initramfs and
-//! `/init`), `iso` (the CD and `xorriso`); this file decides when to
+//! `/init`), `iso` (the CD and `xorriso`), `pvh_files` (the ISO's kernel
+//! and initrd as host files, for a PVH start); this file decides when to
 //! rebuild: a changed package, recipe or `diskbench` rebuilds the ISO.
 
 pub(crate) mod apt;
@@ -50,10 +51,12 @@ pub(crate) mod host;
 mod initrd;
 mod iso;
 mod modules;
+mod pvh_files;
 mod testdata;
 mod userland;
 
 pub use initrd::{CD_MOUNT, HVC0_SHELL_STARTED, INIT_STARTED, POWERING_OFF, SHELL_READY};
+pub use pvh_files::{linux_pvh_files, PvhFiles};
 pub use testdata::{testdata_bytes, TESTDATA_PATH};
 
 use crate::tools;

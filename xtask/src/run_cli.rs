@@ -15,7 +15,7 @@ use xtask::runner::{
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
     /// A domain described the way `xl create` takes it (xl.cfg: type =
-    /// "hvm", name, memory, vcpus, disk = [ ... ], boot, acpi,
+    /// "hvm" or "pvh" with kernel, ramdisk, cmdline; name, memory, vcpus, disk = [ ... ], boot, acpi,
     /// xen_platform_pci, on_poweroff/on_reboot/on_crash); keys without
     /// effect here are named. Options given here win over the file's;
     /// relative paths are from the file's folder. See examples/.
@@ -71,14 +71,15 @@ pub(crate) struct RunArgs {
     /// (--disk) are xvda, xvdb, ... through the PV block backend.
     #[arg(long, value_name = "FILE")]
     pub(crate) kernel: Option<std::path::PathBuf>,
-    /// Says the run is a PVH one (--kernel alone says so too).
+    /// Boot as a Xen PVH guest; without --kernel, the default Linux ISO's
+    /// own kernel and initrd (--kernel alone says PVH too).
     #[arg(long)]
     pub(crate) pvh: bool,
     /// The PVH kernel's initrd (its initramfs).
-    #[arg(long, value_name = "FILE", requires = "kernel")]
+    #[arg(long, value_name = "FILE")]
     pub(crate) initrd: Option<std::path::PathBuf>,
     /// The PVH kernel's command line [default: console=hvc0].
-    #[arg(long, value_name = "TEXT", requires = "kernel")]
+    #[arg(long, value_name = "TEXT")]
     pub(crate) cmdline: Option<String>,
     /// ISO image for the ATAPI CD-ROM (IDE secondary master), read-only.
     #[arg(long, value_name = "FILE")]
@@ -203,6 +204,18 @@ pub(crate) fn apply_config(
         args.acpi = on_off(a);
     }
     args.no_reboot |= dom.no_reboot;
+    if dom.pvh {
+        args.pvh = true;
+        if args.kernel.is_none() {
+            args.kernel = dom.kernel;
+        }
+        if args.initrd.is_none() {
+            args.initrd = dom.ramdisk;
+        }
+        if args.cmdline.is_none() {
+            args.cmdline = dom.cmdline;
+        }
+    }
     Ok(())
 }
 
@@ -239,7 +252,18 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
         }
     };
     let pvh = match (args.pvh, args.kernel.take()) {
-        (true, None) => return fail("--pvh needs the kernel to boot: give --kernel FILE"),
+        // The default guest, PVH: the Linux ISO's own kernel and initrd.
+        (true, None) => match xtask::linux_iso::linux_pvh_files() {
+            Ok(f) => Some(xtask::runner::PvhBoot {
+                kernel: f.kernel,
+                initrd: Some(args.initrd.take().unwrap_or(f.initrd)),
+                cmdline: args
+                    .cmdline
+                    .take()
+                    .unwrap_or_else(|| xtask::runner::DEFAULT_PVH_CMDLINE.into()),
+            }),
+            Err(e) => return fail(&format!("cannot build the default Linux guest: {e}")),
+        },
         (_, Some(kernel)) => Some(xtask::runner::PvhBoot {
             kernel,
             initrd: args.initrd.take(),

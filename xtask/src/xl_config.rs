@@ -4,8 +4,11 @@
 //! does not act on is named back to the user, never silently dropped.
 //!
 //! Supported: `type` (or the older `builder`) `"hvm"` — the default here,
-//! since HVM is all this hypervisor boots today (`"pvh"` and `"pv"` are
-//! refused with the reason); `name`; `memory` (MiB); `vcpus` and
+//! as the ISO-and-disks guest most people start from — or `"pvh"` (a Linux
+//! kernel started at its PVH entry, no firmware and no emulated devices:
+//! `kernel`, `ramdisk`, and the command line as xl builds it, `cmdline`,
+//! or else `root` as `root=...` followed by `extra`); `"pv"` (classic PV)
+//! is refused with the reason; `name`; `memory` (MiB); `vcpus` and
 //! `maxvcpus` 1; `disk` (raw images: the CD-ROM as `devtype=cdrom`, up to
 //! three disks ordered by their vdev letter onto the IDE places the
 //! `--disk` option uses, `access=ro` read-only); `boot` (`c` disk, `d`
@@ -39,6 +42,12 @@ pub struct XlDomain {
     pub acpi: Option<bool>,
     /// `on_reboot = "destroy"`.
     pub no_reboot: bool,
+    /// `type = "pvh"`.
+    pub pvh: bool,
+    /// `kernel`, `ramdisk` and the command line, for PVH.
+    pub kernel: Option<PathBuf>,
+    pub ramdisk: Option<PathBuf>,
+    pub cmdline: Option<String>,
     /// The settings without effect here, each with why.
     pub ignored: Vec<String>,
 }
@@ -63,22 +72,20 @@ pub fn from_text(text: &str, base: &Path) -> Result<XlDomain, String> {
     }
     let mut dom = XlDomain::default();
     let mut disks: Vec<(u32, DiskImage)> = Vec::new();
+    // The direct-boot keys, decided once `type` is known (it may come last).
+    let mut direct: Vec<&Setting> = Vec::new();
     for s in &settings {
         let at = |what: String| format!("line {}: {} {what}", s.line, s.key);
         match s.key.as_str() {
             "type" | "builder" => match string(s)?.as_str() {
                 "hvm" => {}
-                "pvh" => {
-                    return Err(at(
-                        "= \"pvh\": PVH guests are not supported yet; type = \"hvm\" is".into(),
-                    ))
-                }
+                "pvh" => dom.pvh = true,
                 "pv" | "generic" => {
                     return Err(at(
                         "= \"pv\": classic PV guests are not supported; type = \"hvm\" is".into(),
                     ))
                 }
-                t => return Err(at(format!("= {t:?}: must be \"hvm\""))),
+                t => return Err(at(format!("= {t:?}: must be \"hvm\" or \"pvh\""))),
             },
             "name" => dom.name = Some(string(s)?),
             "memory" => dom.mem_mib = Some(number(s)?),
@@ -147,14 +154,12 @@ pub fn from_text(text: &str, base: &Path) -> Result<XlDomain, String> {
                     .ignored
                     .push(format!("on_reboot = {a:?} (the guest restarts)")),
             },
-            "kernel" | "ramdisk" | "cmdline" | "extra" | "root" => dom.ignored.push(format!(
-                "{} (direct kernel boot comes with PVH, not supported yet)",
-                s.key
-            )),
+            "kernel" | "ramdisk" | "cmdline" | "extra" | "root" => direct.push(s),
             "vif" => dom.ignored.push("vif (no network devices)".into()),
             other => dom.ignored.push(other.to_string()),
         }
     }
+    direct_boot(&mut dom, &direct, base)?;
     if disks.len() > MAX_DISKS {
         return Err(format!(
             "disk: {} disks; at most {MAX_DISKS} are supported besides the CD-ROM",
@@ -164,6 +169,53 @@ pub fn from_text(text: &str, base: &Path) -> Result<XlDomain, String> {
     disks.sort_by_key(|(i, _)| *i);
     dom.disks = disks.into_iter().map(|(_, d)| d).collect();
     Ok(dom)
+}
+
+/// The direct-boot keys: for PVH the kernel (required), the ramdisk and
+/// the command line xl would build (`cmdline`, else `root=ROOT EXTRA`);
+/// for HVM they are named as without effect (no direct kernel boot of an
+/// HVM guest here: it boots through the BIOS).
+fn direct_boot(dom: &mut XlDomain, direct: &[&Setting], base: &Path) -> Result<(), String> {
+    if !dom.pvh {
+        for s in direct {
+            dom.ignored.push(format!(
+                "{} (an HVM guest boots through the BIOS; type = \"pvh\" takes a kernel)",
+                s.key
+            ));
+        }
+        return Ok(());
+    }
+    let mut root = None;
+    let mut extra = None;
+    for s in direct {
+        let value = string(s)?;
+        match s.key.as_str() {
+            "kernel" => dom.kernel = Some(base.join(value)),
+            "ramdisk" => dom.ramdisk = Some(base.join(value)),
+            "cmdline" => dom.cmdline = Some(value),
+            "root" => root = Some(value),
+            _ => extra = Some(value),
+        }
+    }
+    if dom.kernel.is_none() {
+        return Err("type = \"pvh\" needs kernel = \"...\" (a vmlinuz or vmlinux)".into());
+    }
+    if dom.cmdline.is_some() {
+        if root.is_some() || extra.is_some() {
+            dom.ignored
+                .push("root and extra (cmdline gives the whole command line, as in xl)".into());
+        }
+    } else if root.is_some() || extra.is_some() {
+        let root = root.map(|r| format!("root={r}"));
+        dom.cmdline = Some(
+            [root, extra]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    Ok(())
 }
 
 /// xl's `boot` letters as `--boot` names: `c` disk, `d` CD-ROM, `a`

@@ -1,7 +1,8 @@
 //! `cargo xtask run --config FILE` as a user runs it: the repository's
-//! example domain config (examples/linux-hvm.cfg) boots the Linux ISO with
-//! the Xen platform and ACPI it asks for, and a config this hypervisor
-//! cannot run is refused with one line and exit status 3.
+//! example domain configs boot — examples/linux-hvm.cfg the Linux ISO with
+//! the Xen platform and ACPI it asks for, examples/linux-pvh.cfg the ISO's
+//! kernel and initrd as a PVH guest — and a config or kernel this
+//! hypervisor cannot run is refused with one line and exit status 3.
 
 use std::process::Command;
 
@@ -45,24 +46,88 @@ fn the_example_hvm_config_boots_the_linux_iso_to_its_shell() {
 }
 
 #[test]
-fn a_config_that_cannot_run_here_is_one_line_and_status_3() {
+fn the_example_pvh_config_boots_the_isos_kernel_to_its_shell() {
+    let files = xtask::linux_iso::linux_pvh_files().expect("the Linux ISO's kernel and initrd");
+    assert!(
+        files.kernel.ends_with("target/guests/linux-pvh/vmlinuz"),
+        "{}",
+        files.kernel.display()
+    );
+    let out = xtask()
+        .args([
+            "run",
+            "--config",
+            "examples/linux-pvh.cfg",
+            "--timeout",
+            "300",
+        ])
+        .args(["--expect", "vmm-linux: shell ready"])
+        .args([
+            "--send",
+            "echo hv=$(cat /sys/hypervisor/type) pci=$(ls /sys/bus/pci/devices | wc -l)\\r",
+        ])
+        .args(["--expect", r"hv=xen pci=0"])
+        .args(["--send", "poweroff -f\\r", "--expect", "reboot: Power down"])
+        .output()
+        .expect("xtask runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains("xtask: domain linux-pvh from examples/linux-pvh.cfg"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("without effect here"), "{stderr}");
+}
+
+/// Runs `cargo xtask run` with `args`; returns its exit status and stderr.
+fn run_status(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = xtask().arg("run").args(args).output().expect("xtask runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_config_or_kernel_that_cannot_run_here_is_one_line_and_status_3() {
     let dir = xtask::workspace_root()
         .join("target")
         .join("xl-config-test");
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join(format!("pvh-{}.cfg", std::process::id()));
-    std::fs::write(&cfg, "name = \"p\"\ntype = \"pvh\"\nkernel = \"vmlinux\"\n").unwrap();
-    let out = xtask()
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("xtask runs");
-    let _ = std::fs::remove_file(&cfg);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("line 2: type = \"pvh\": PVH guests are not supported yet"),
-        "{stderr}"
-    );
+    let id = std::process::id();
+    let cfg = dir.join(format!("pv-{id}.cfg"));
+    std::fs::write(&cfg, "name = \"p\"\ntype = \"pv\"\nkernel = \"vmlinux\"\n").unwrap();
+    let missing = dir.join(format!("pvh-missing-{id}.cfg"));
+    std::fs::write(&missing, "type = \"pvh\"\nkernel = \"no-such-vmlinux\"\n").unwrap();
+    // Not a kernel: a text file given as --kernel.
+    let not_kernel = dir.join(format!("not-a-kernel-{id}"));
+    std::fs::write(&not_kernel, "hello\n").unwrap();
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (
+            vec!["--config".as_ref(), cfg.as_os_str()],
+            "line 2: type = \"pv\": classic PV guests are not supported",
+        ),
+        (
+            vec!["--config".as_ref(), missing.as_os_str()],
+            "no-such-vmlinux: cannot read",
+        ),
+        (
+            vec!["--kernel".as_ref(), not_kernel.as_os_str()],
+            "neither an ELF vmlinux",
+        ),
+    ];
+    for (args, want) in cases {
+        let (status, stderr) = run_status(&args);
+        assert_eq!(status, Some(3), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+    for f in [cfg, missing, not_kernel] {
+        let _ = std::fs::remove_file(f);
+    }
 }

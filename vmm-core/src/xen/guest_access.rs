@@ -106,9 +106,16 @@ impl GuestAccess for VcpuGuest<'_> {
 
     fn map_page(&mut self, gfn: u64, host_page: u64) -> Result<(), Errno> {
         let gpa = gfn.checked_mul(PAGE).ok_or(Errno::EINVAL)?;
-        // Only the guest's own physical space: below 4 GiB, never over the
-        // ROM alias at its top.
-        if gpa >= pc_layout::memory::FOUR_GIB - pc_layout::memory::MAX_ROM_SIZE {
+        // Only the guest's own physical space: never over the ROM alias
+        // below 4 GiB, nor past the physical-address width it was given
+        // (CPUID 8000_0008h). Above 4 GiB is allowed: Linux's PVH grant
+        // frames come from unpopulated address space there
+        // (`xen_alloc_unpopulated_pages`), Xen's `guest_physmap_add_page`
+        // takes any GFN.
+        let rom_alias = pc_layout::memory::FOUR_GIB - pc_layout::memory::MAX_ROM_SIZE
+            ..pc_layout::memory::FOUR_GIB;
+        let limit = 1u64 << self.max_phys_bits.clamp(32, 52);
+        if rom_alias.contains(&gpa) || gpa >= limit {
             return Err(Errno::EINVAL);
         }
         // Replacing what was there (RAM, or nothing): unmap first, since the

@@ -81,20 +81,27 @@ echo "vmm-linux: init started"
 echo "vmm-linux: kernel $(uname -r)"
 "#;
 
-/// `/init` after the module loading: mount the CD, start a shell on the Xen
-/// PV console when there is one (`setsid -c` makes it that shell's
-/// controlling terminal), hand over the serial console.
+/// `/init` after the module loading: mount the CD (waiting for its drive
+/// only on a machine with a PCI bus: a PVH guest has none), start a shell on
+/// the Xen PV console when there is one and it is not already the console
+/// (`setsid -c` makes it that shell's controlling terminal; a PVH guest
+/// booted with `console=hvc0` gets one shell there, not two reading the same
+/// terminal), hand over the console.
 pub(super) const INIT_TAIL: &str = r#"i=0
-while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
+if [ -n "$(ls /sys/bus/pci/devices 2>/dev/null)" ]; then
+  while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+fi
 if mount -t iso9660 -o ro /dev/sr0 /mnt; then
   echo "vmm-linux: cdrom mounted at /mnt"
 else
   echo "vmm-linux: cannot mount /dev/sr0 at /mnt"
 fi
-if [ -c /dev/hvc0 ]; then
+if grep -qw hvc0 /sys/class/tty/console/active 2>/dev/null; then
+  echo "vmm-linux: the console is hvc0"
+elif [ -c /dev/hvc0 ]; then
   setsid -c sh </dev/hvc0 >/dev/hvc0 2>&1 &
   echo "vmm-linux: hvc0 shell started"
 fi

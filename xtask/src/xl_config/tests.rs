@@ -43,6 +43,7 @@ fn an_hvm_domain_maps_onto_the_run_s_options() {
             acpi: Some(true),
             no_reboot: true,
             ignored: vec![],
+            ..XlDomain::default()
         }
     );
 }
@@ -60,7 +61,7 @@ fn what_has_no_effect_here_is_named() {
         "vcpus = 4 (one vCPU per domain here)",
         "vif (no network devices)",
         "vnc",
-        "kernel (direct kernel boot comes with PVH",
+        "kernel (an HVM guest boots through the BIOS",
         "boot n (no network boot)",
         "on_crash = \"preserve\"",
         "on_reboot = \"rename-restart\"",
@@ -75,10 +76,8 @@ fn what_has_no_effect_here_is_named() {
 #[test]
 fn what_cannot_run_here_is_refused_with_the_line() {
     for (text, want) in [
-        (
-            "type = \"pvh\"",
-            "line 1: type = \"pvh\": PVH guests are not supported yet",
-        ),
+        ("type = \"pvh\"", "type = \"pvh\" needs kernel"),
+        ("type = \"vmx\"", "must be \"hvm\" or \"pvh\""),
         ("builder = 'generic'", "classic PV guests are not supported"),
         (
             "type = \"hvm\"\ntype = \"hvm\"",
@@ -130,4 +129,29 @@ fn the_repository_s_example_configs_parse() {
         "{hvm:?}"
     );
     assert!(hvm.ignored.is_empty(), "{:?}", hvm.ignored);
+}
+
+#[test]
+fn a_pvh_domain_takes_its_kernel_ramdisk_and_command_line() {
+    let dom = parse(
+        "kernel = \"k/vmlinuz\"\nramdisk = \"initrd.img\"\ntype = \"pvh\"\n\
+         root = \"/dev/xvda1 ro\"\nextra = \"console=hvc0\"\n",
+    )
+    .unwrap();
+    assert!(dom.pvh);
+    assert_eq!(dom.kernel, Some(PathBuf::from("/cfg/k/vmlinuz")));
+    assert_eq!(dom.ramdisk, Some(PathBuf::from("/cfg/initrd.img")));
+    assert_eq!(
+        dom.cmdline.as_deref(),
+        Some("root=/dev/xvda1 ro console=hvc0")
+    );
+    assert!(dom.ignored.is_empty(), "{:?}", dom.ignored);
+    let whole =
+        parse("type = \"pvh\"\nkernel = \"v\"\ncmdline = \"console=hvc0 quiet\"\nextra = \"x\"\n")
+            .unwrap();
+    assert_eq!(whole.cmdline.as_deref(), Some("console=hvc0 quiet"));
+    assert!(whole
+        .ignored
+        .join(";")
+        .contains("root and extra (cmdline gives"));
 }
