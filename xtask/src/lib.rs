@@ -15,6 +15,7 @@ pub mod ipxe;
 pub mod linux_iso;
 pub mod packages;
 pub mod provision;
+pub mod pv_demo;
 pub mod pvh_kernel;
 pub mod qemu;
 pub mod runner;
