@@ -1,5 +1,6 @@
-//! `cargo xtask bench boot` end to end: both guests boot both ways, and the
-//! nested boots report exit counts as of their prompt.
+//! `cargo xtask bench boot` end to end: both guests boot both ways, the
+//! Linux kernel also PVH beside QEMU's direct kernel boot, and the nested
+//! boots report exit counts as of their prompt.
 
 use xtask::bench_boot::{parse_stats, run_bench};
 
@@ -7,6 +8,8 @@ use xtask::bench_boot::{parse_stats, run_bench};
 fn boot_benchmark_measures_both_ways_and_reports_exit_counts() {
     let results = run_bench(Some(&tests::nested_target_dir())).expect("the boot benchmark runs");
     assert!(results.iter().any(|r| r.name == "linux"));
+    // The same kernel PVH, beside QEMU's direct kernel boot of it.
+    assert!(results.iter().any(|r| r.name == "linux-pvh"));
     for r in &results {
         assert!(!r.direct.is_zero() && !r.nested.is_zero(), "{}", r.name);
         let block = r

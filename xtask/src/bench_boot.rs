@@ -11,6 +11,13 @@
 //! an El Torito floppy-emulation CD as the shared ISO is. The nested run also
 //! logs exit-statistics snapshots every 100 ms; the last one before the marker
 //! gives the exit counts at the prompt.
+//!
+//! The Linux ISO's own kernel and initrd are also booted a third way, as a
+//! PVH guest of the hypervisor, beside QEMU's own direct kernel boot of
+//! them (`kernel_boots`): the same kernel to the same shell marker, with no
+//! firmware on either side.
+
+mod kernel_boots;
 
 use crate::qemu::Accel;
 use crate::runner::{self, Outcome, RunOptions, BIOS_GUEST};
@@ -135,13 +142,25 @@ fn output(cmd: &mut Command) -> Result<Vec<u8>, String> {
 /// Boots `iso` directly in QEMU TCG (SeaBIOS, standard VGA) and returns the
 /// time from start to `marker` on COM1.
 pub fn boot_direct(iso: &Path, marker: &str) -> Result<Duration, String> {
+    let mut args: Vec<std::ffi::OsString> = vec!["-cdrom".into(), iso.into()];
+    args.extend(["-boot", "d"].map(Into::into));
+    boot_qemu_until(&args, &iso.display().to_string(), marker)
+}
+
+/// Starts QEMU TCG (the `pc` machine, `qemu64`, [`MEM_MIB`], standard VGA,
+/// COM1 on stdout) with `args` added and returns the time from start to
+/// `marker` on COM1; `what` names the guest in errors.
+pub fn boot_qemu_until(
+    args: &[std::ffi::OsString],
+    what: &str,
+    marker: &str,
+) -> Result<Duration, String> {
     let marker = Regex::new(&regex::escape(marker)).expect("an escaped marker is a valid regex");
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-accel", "tcg", "-cpu", "qemu64", "-machine", "pc", "-m"])
         .arg(MEM_MIB.to_string())
-        .arg("-cdrom")
-        .arg(iso)
-        .args(["-boot", "d", "-display", "none", "-vga", "std"])
+        .args(args)
+        .args(["-display", "none", "-vga", "std"])
         .args(["-monitor", "none", "-parallel", "none", "-net", "none"])
         .args(["-serial", "stdio", "-no-reboot"])
         .stdin(Stdio::null())
@@ -163,15 +182,13 @@ pub fn boot_direct(iso: &Path, marker: &str) -> Result<Duration, String> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 break Err(format!(
-                    "the direct boot of {} did not print {marker} within {} s",
-                    iso.display(),
+                    "the direct boot of {what} did not print {marker} within {} s",
                     BOOT_TIMEOUT.as_secs()
                 ))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 break Err(format!(
-                    "QEMU stopped before the direct boot of {} printed {marker}",
-                    iso.display()
+                    "QEMU stopped before the direct boot of {what} printed {marker}"
                 ))
             }
         }
@@ -189,8 +206,18 @@ pub fn boot_nested(
     target_dir: Option<&PathBuf>,
 ) -> Result<(Duration, Option<String>), String> {
     let opts = RunOptions {
-        guest: BIOS_GUEST.into(),
         iso: Some(iso.to_path_buf()),
+        ..nested_options(marker, target_dir)
+    };
+    boot_nested_until(&opts, &iso.display().to_string(), marker)
+}
+
+/// The options every nested boot shares: the BIOS guest (or, with `pvh`
+/// set, a PVH start) with [`MEM_MIB`], QEMU TCG, statistics snapshots,
+/// waiting for `marker`.
+pub fn nested_options(marker: &str, target_dir: Option<&PathBuf>) -> RunOptions {
+    RunOptions {
+        guest: BIOS_GUEST.into(),
         mem_mib: MEM_MIB,
         accel: Accel::Tcg,
         timeout: BOOT_TIMEOUT,
@@ -201,13 +228,21 @@ pub fn boot_nested(
         log_level: "info".into(),
         target_dir: target_dir.cloned(),
         ..RunOptions::default()
-    };
-    let report = runner::run(&opts)?;
+    }
+}
+
+/// Runs `opts` and returns the time to `marker` and the exit statistics as
+/// of then; `what` names the guest in errors.
+pub fn boot_nested_until(
+    opts: &RunOptions,
+    what: &str,
+    marker: &str,
+) -> Result<(Duration, Option<String>), String> {
+    let report = runner::run(opts)?;
     match (&report.outcome, report.matched_after) {
         (Outcome::ExpectationsMet, Some(t)) => Ok((t, report.stats_at_match())),
         (other, _) => Err(format!(
-            "the nested boot of {} did not print {marker}: {other:?}; last output:\n{}",
-            iso.display(),
+            "the nested boot of {what} did not print {marker}: {other:?}; last output:\n{}",
             report.console_tail(20)
         )),
     }
@@ -314,6 +349,10 @@ pub fn run_bench(target_dir: Option<&PathBuf>) -> Result<Vec<BootResult>, String
             stats,
         });
     }
+    // The Linux ISO's own kernel and initrd: QEMU's direct kernel boot
+    // beside our PVH start (the HVM boot through our BIOS is the `linux`
+    // case above).
+    results.push(kernel_boots::run(target_dir)?);
     print_results(&results);
     Ok(results)
 }
@@ -326,7 +365,9 @@ fn print_results(results: &[BootResult]) {
         "{:<9} {:>18} {:>18} {:>14}",
         "guest", "direct (SeaBIOS)", "nested (vmm)", "nested/direct"
     );
-    for r in results {
+    let (kernel, iso): (Vec<&BootResult>, Vec<&BootResult>) =
+        results.iter().partition(|r| r.name == kernel_boots::NAME);
+    for r in &iso {
         println!(
             "{:<9} {:>16.2} s {:>16.2} s {:>13.2}x",
             r.name,
@@ -335,7 +376,19 @@ fn print_results(results: &[BootResult]) {
             r.ratio()
         );
     }
-    for r in results {
+    let hvm = iso.iter().find(|r| r.name == "linux");
+    for r in &kernel {
+        kernel_boots::print(r, hvm.copied());
+    }
+    for r in iso.iter().chain(&kernel) {
+        if r.name == kernel_boots::NAME {
+            println!("\n{}: exit counts at the prompt (nested):", r.name);
+            match &r.stats {
+                Some(block) => println!("{block}"),
+                None => println!("(no statistics snapshot was logged before the marker)"),
+            }
+            continue;
+        }
         let verdict = if r.ratio() <= TARGET_RATIO {
             "within"
         } else {
