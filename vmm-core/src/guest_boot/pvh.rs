@@ -179,7 +179,173 @@ fn ram_range(dom: &mut Domain, gpa: u64, len: u64) -> Result<&mut [u8], String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guest_config::GuestConfig;
+    use crate::guest_memory::test_memory;
+    use crate::test_support::{FakeClock, FakeTables};
     use crate::vcpu::SegReg;
+    use crate::xen::XenPlatform;
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+    use core::cell::Cell;
+    use device_model::ByteSink;
+    use kernel_module::KernelSegment;
+
+    struct Discard;
+    impl ByteSink for Discard {
+        fn write_byte(&mut self, _: u8) {}
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    /// A PVH domain of `ram_mib` MiB with the Xen platform.
+    fn pvh_domain(ram_mib: u64) -> Domain {
+        let config = GuestConfig {
+            pvh: true,
+            mem_mib: ram_mib,
+            ..GuestConfig::default()
+        };
+        let mut dom = Domain::new(
+            1,
+            config,
+            test_memory((ram_mib * MIB) as usize),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            Rc::new(FakeClock(Rc::new(Cell::new(0)))),
+            0,
+        )
+        .unwrap();
+        dom.xen = Some(XenPlatform::new(
+            xen_services::hvm::HypercallInsn::Vmcall,
+            1,
+            1_000_000_000,
+            0,
+            0,
+            Box::new(Discard),
+        ));
+        dom
+    }
+
+    fn kernel(paddr: u64, data: &[u8], mem_size: u64) -> Vec<u8> {
+        kernel_module::encode(
+            paddr as u32 + 0x10,
+            &[KernelSegment {
+                paddr,
+                mem_size,
+                data,
+            }],
+        )
+    }
+
+    #[test]
+    fn a_pvh_board_has_a_local_apic_and_no_legacy_devices_or_io_apic() {
+        let mut dom = pvh_domain(16);
+        assert!(dom.board.legacy.is_none());
+        assert!(dom.board.apic.is_some());
+        assert!(dom.cpu.local_apic);
+        // Unclaimed ports read all ones (the 8259's IMR, the PIT, CMOS).
+        for port in [0x21u16, 0x40, 0x71, 0x3F8] {
+            assert_eq!(dom.io.read(port, 1), 0xFF, "port {port:#x}");
+        }
+        // The local APIC's page answers; the I/O APIC's is not there.
+        assert_eq!(
+            dom.mmio.read(pc_layout::memory::LOCAL_APIC + 0x30, 4) & 0xFF,
+            0x14
+        );
+        assert!(dom.mmio.claims(pc_layout::memory::LOCAL_APIC));
+        assert!(!dom.mmio.claims(pc_layout::memory::IO_APIC));
+    }
+
+    #[test]
+    fn the_kernel_initrd_tables_and_start_info_land_where_the_plan_says() {
+        let mut dom = pvh_domain(32);
+        let module = kernel(0x100_0000, b"KERNEL", 0x3000);
+        // Dirty the .bss first: it must be zeroed.
+        dom.memory.ram_mut()[0x100_0006..0x100_3000].fill(0xAA);
+        let initrd = [7u8; 5000];
+        let state = load_pvh(
+            &mut dom,
+            &PvhBoot {
+                kernel: &module,
+                initrd: Some(&initrd),
+                cmdline: b"console=hvc0\n",
+            },
+        )
+        .unwrap();
+        let ram = dom.memory.ram_mut();
+        assert_eq!(&ram[0x100_0000..0x100_0006], b"KERNEL");
+        assert!(ram[0x100_0006..0x100_3000].iter().all(|&b| b == 0));
+        assert_eq!(state.rip, 0x100_0010);
+        let info = state.gprs[Gpr::Rbx as usize] as usize;
+        assert_eq!(info as u64, pvh_start::BOOT_INFO_BASE);
+        let u32_at = |a: usize| u32::from_le_bytes(ram[a..a + 4].try_into().unwrap());
+        let u64_at = |a: usize| u64::from_le_bytes(ram[a..a + 8].try_into().unwrap());
+        assert_eq!(u32_at(info), xen_abi::hvm::XEN_HVM_START_MAGIC_VALUE);
+        // One module: the initrd, page aligned at the top of RAM.
+        assert_eq!(u32_at(info + 12), 1);
+        let modlist = u64_at(info + 16) as usize;
+        let initrd_at = u64_at(modlist) as usize;
+        assert_eq!(initrd_at, (32 * MIB - 0x2000) as usize);
+        assert_eq!(u64_at(modlist + 8), 5000);
+        assert_eq!(&ram[initrd_at..initrd_at + 5000], &initrd[..]);
+        // The command line without its line end, NUL-terminated.
+        let cmdline = u64_at(info + 24) as usize;
+        assert_eq!(&ram[cmdline..cmdline + 13], b"console=hvc0\0");
+        // The RSDP where rsdp_paddr says.
+        let rsdp = u64_at(info + 32) as usize;
+        assert_eq!(&ram[rsdp..rsdp + 8], b"RSD PTR ");
+        // The Xen memory map the guest may ask for is the start info's,
+        // with the special pages reserved.
+        let xen = dom.xen.as_ref().unwrap();
+        assert!(xen
+            .domain
+            .memory_map_for_tests()
+            .iter()
+            .any(|e| { e.addr == pc_layout::memory::XEN_SPECIAL_PAGES && e.kind == 2 }));
+    }
+
+    #[test]
+    fn a_bad_kernel_module_or_a_kernel_outside_ram_is_one_line() {
+        let mut dom = pvh_domain(16);
+        fn boot(k: &[u8]) -> PvhBoot<'_> {
+            PvhBoot {
+                kernel: k,
+                initrd: None,
+                cmdline: b"",
+            }
+        }
+        let e = load_pvh(&mut dom, &boot(b"not a module")).unwrap_err();
+        assert!(e.contains("not one the runner wrote"), "{e}");
+        // Linked at 16 MiB with 1 MiB of .bss: past the end of 16 MiB.
+        let outside = kernel(0x100_0000, b"K", MIB);
+        let e = load_pvh(&mut dom, &boot(&outside)).unwrap_err();
+        assert!(e.contains("outside the guest's RAM"), "{e}");
+        let low = kernel(0x1000, b"K", 0x1000);
+        let e = load_pvh(&mut dom, &boot(&low)).unwrap_err();
+        assert!(e.contains("outside the guest's RAM above 1 MiB"), "{e}");
+        let long = alloc::vec![b'x'; 4096];
+        let fine = kernel(0x20_0000, b"K", 0x1000);
+        let e = load_pvh(
+            &mut dom,
+            &PvhBoot {
+                kernel: &fine,
+                initrd: None,
+                cmdline: &long,
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("the command line has 4096 bytes"), "{e}");
+        let huge = alloc::vec![0u8; 15 * MIB as usize];
+        let e = load_pvh(
+            &mut dom,
+            &PvhBoot {
+                kernel: &fine,
+                initrd: Some(&huge),
+                cmdline: b"",
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("the initrd has"), "{e}");
+    }
 
     #[test]
     fn the_entry_state_is_the_one_pvh_specifies() {

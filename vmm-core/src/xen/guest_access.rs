@@ -157,3 +157,65 @@ impl GuestAccess for VcpuGuest<'_> {
         log::info!("xen console_io: {}", text.trim_end());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest_config::GuestConfig;
+    use crate::guest_memory::test_memory;
+    use crate::test_support::{FakeClock, FakeTables};
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+    use core::cell::Cell;
+
+    struct Discard;
+    impl ByteSink for Discard {
+        fn write_byte(&mut self, _: u8) {}
+    }
+
+    fn domain() -> Domain {
+        let mut dom = Domain::new(
+            1,
+            GuestConfig::default(),
+            test_memory(0x20_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            Rc::new(FakeClock(Rc::new(Cell::new(0)))),
+            0,
+        )
+        .unwrap();
+        dom.max_phys_bits = 40;
+        dom.xen = Some(crate::xen::XenPlatform::new(
+            xen_services::hvm::HypercallInsn::Vmcall,
+            1,
+            1_000_000_000,
+            0,
+            0,
+            Box::new(Discard),
+        ));
+        dom
+    }
+
+    #[test]
+    fn a_page_may_be_placed_above_4_gib_within_the_address_width_only() {
+        let mut dom = domain();
+        let (_, mut g) = split(&mut dom, None, 0).unwrap();
+        // Where Linux's PVH grant frames go: above RAM, above 4 GiB.
+        assert_eq!(g.map_page(0x10_7FFF, 0x1234_5000), Ok(()));
+        assert_eq!(
+            g.second_level.translate(0x1_07FF_F000),
+            Some((0x1234_5000, true))
+        );
+        // Over RAM: the RAM page is replaced (and comes back on unmap).
+        assert_eq!(g.map_page(0x10, 0x5555_5000), Ok(()));
+        assert_eq!(
+            g.second_level.translate(0x1_0000),
+            Some((0x5555_5000, true))
+        );
+        // Hostile: the ROM alias below 4 GiB, past the 40-bit width, a GFN
+        // whose address overflows.
+        for gfn in [0xF_FFFF, (1 << 28), u64::MAX] {
+            assert_eq!(g.map_page(gfn, 0x6666_6000), Err(Errno::EINVAL), "{gfn:#x}");
+        }
+    }
+}

@@ -217,6 +217,11 @@ impl XenDomain {
         self.config.memory_map = map;
     }
 
+    /// The memory map `XENMEM_memory_map` returns.
+    pub fn memory_map_for_tests(&self) -> &[E820Entry] {
+        &self.config.memory_map
+    }
+
     /// The TSC rate in kHz the guest reads from pvclock.
     pub fn pvclock_khz(&self) -> u64 {
         self.scale.guest_khz()
