@@ -72,6 +72,29 @@ pub fn load(path: &Path) -> Result<PvhKernel, String> {
     from_bytes(&image).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A quick look at `path` before any work: readable, and starting as an
+/// ELF or a bzImage does (the whole check is [`load`]'s); errors are one
+/// line naming the file.
+pub fn sniff(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if elf::is_elf(&head) || bzimage::is_bzimage(&head) {
+        Ok(())
+    } else {
+        Err(format!("{}: {}", path.display(), not_a_kernel()))
+    }
+}
+
+fn not_a_kernel() -> String {
+    format!(
+        "neither an ELF vmlinux (no \\x7fELF at 0) nor a bzImage (no \"HdrS\" at {:#x})",
+        bzimage::HEADER_MAGIC_AT
+    )
+}
+
 /// Reads a `vmlinux` (ELF64 x86-64) or a bzImage from memory.
 pub fn from_bytes(image: &[u8]) -> Result<PvhKernel, String> {
     if elf::is_elf(image) {
@@ -85,10 +108,7 @@ pub fn from_bytes(image: &[u8]) -> Result<PvhKernel, String> {
         }
         elf::read(&vmlinux)
     } else {
-        Err(format!(
-            "neither an ELF vmlinux (no \\x7fELF at 0) nor a bzImage (no \"HdrS\" at {:#x})",
-            bzimage::HEADER_MAGIC_AT
-        ))
+        Err(not_a_kernel())
     }
 }
 

@@ -274,6 +274,12 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
         }),
         (false, None) => None,
     };
+    // A kernel that cannot be one is said before anything is provisioned.
+    if let Some(p) = &pvh {
+        if let Err(e) = xtask::pvh_kernel::sniff(&p.kernel) {
+            return fail(&e);
+        }
+    }
     let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some() || pvh.is_some();
     if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
         return fail(&e);
