@@ -25,6 +25,10 @@ use std::path::Path;
 /// each with the reason it needs to.
 pub const ALLOWED_UNSAFE_FILES: &[(&str, &str)] = &[
     (
+        "guest-tools/pv-demo/src/arch.rs",
+        "a PVH guest kernel's entry stub, its heap, CPUID, the hypercall entry and its 1:1 direct map",
+    ),
+    (
         "pv-drivers/src/arch.rs",
         "a guest's VMCALL/VMMCALL hypercall entry, CPUID and RDTSC",
     ),
