@@ -194,6 +194,11 @@ fn main() -> ExitCode {
             for g in guests::BUILTIN_GUESTS {
                 println!("{:<14} {}", g.name, g.about);
             }
+            println!(
+                "{:<14} our own Rust PVH guest on the pv-drivers frontends: console, XenStore, \
+                 grants, blkfront on xvda (give --disk), SCHEDOP_shutdown",
+                xtask::pv_demo::PACKAGE
+            );
             0
         }
     };

@@ -23,7 +23,9 @@ pub(crate) struct RunArgs {
     pub(crate) config: Option<std::path::PathBuf>,
     /// Built-in test guest to boot (see `cargo xtask guests`); `bios` boots
     /// --iso/--disk/--floppy through the emulated BIOS, which is the default
-    /// when any of those is given.
+    /// when any of those is given; `pv-demo` is our own Rust PVH guest on
+    /// the pv-drivers frontends (give it a --disk: it reads, writes and
+    /// times xvda).
     #[arg(long)]
     pub(crate) guest: Option<String>,
     /// Guest RAM in MiB, 1 to 3072 [default: 256 for BIOS guests, 16 for built-in guests].
@@ -251,6 +253,18 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
             Err(e) => return fail(&e),
         }
     };
+    // Our own Rust PVH guest (guest-tools/pv-demo): built, then booted as
+    // any PVH kernel.
+    if args.guest.as_deref() == Some(xtask::pv_demo::PACKAGE) {
+        match xtask::pv_demo::build() {
+            Ok(elf) => {
+                args.guest = None;
+                args.kernel = Some(elf);
+                args.cmdline.get_or_insert_with(String::new);
+            }
+            Err(e) => return fail(&e),
+        }
+    }
     let pvh = match (args.pvh, args.kernel.take()) {
         // The default guest, PVH: the Linux ISO's own kernel and initrd.
         (true, None) => match xtask::linux_iso::linux_pvh_files() {
