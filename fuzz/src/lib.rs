@@ -12,6 +12,7 @@ pub mod bios_handle;
 pub mod bios_trap;
 pub mod blkif_ring;
 pub mod eltorito;
+pub mod pvh_start;
 pub mod emulator;
 pub mod hypercall;
 pub mod ide_dma;

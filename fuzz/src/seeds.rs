@@ -46,6 +46,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "hypercall" => hypercall(),
         "blkif_ring" => blkif_ring(),
         "apic_pm" => apic_pm(),
+        "pvh_start" => pvh_start(),
         _ => Vec::new(),
     }
 }
@@ -596,4 +597,42 @@ fn apic_pm() -> Vec<Vec<u8>> {
     pm.extend(pm_write(4, 0x2401)); // SLP_TYP 1 with SLP_EN: no such state
     pm.extend(pm_write(4, 0x2001)); // SLP_TYP 0 (S5): soft off
     vec![xapic, x2apic, pm]
+}
+
+/// A Linux-like kernel (one segment at 16 MiB with .bss) in 256 MiB with an
+/// initrd and a command line, and one whose initrd does not fit.
+fn pvh_start() -> Vec<Vec<u8>> {
+    use xen_services::pvh_start::kernel_module::{encode, KernelSegment};
+    let module = encode(
+        0x100_0850,
+        &[KernelSegment {
+            paddr: 0x100_0000,
+            mem_size: 0x20_0000,
+            data: &[0x90; 64],
+        }],
+    );
+    let mut out = Vec::new();
+    for (ram_choice, initrd_shift) in [(3u8, 12u8), (2, 20)] {
+        // RAM choice; extra RAM (u16 0); initrd 8 << shift; ACPI 4 KiB;
+        // the command line's length and bytes; the module.
+        let mut seed = vec![
+            ram_choice,
+            2,
+            0,
+            0,
+            2,
+            8,
+            0,
+            initrd_shift,
+            2,
+            0,
+            0x10,
+            12,
+            0,
+        ];
+        seed.extend_from_slice(b"console=hvc0");
+        seed.extend_from_slice(&module);
+        out.push(seed);
+    }
+    out
 }

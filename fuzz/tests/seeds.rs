@@ -5,7 +5,7 @@
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 9] = [
+const TARGETS: [Target; 10] = [
     ("emulator", vmm_fuzz::emulator::run),
     ("ide_dma", vmm_fuzz::ide_dma::run),
     ("bios_handle", vmm_fuzz::bios_handle::run),
@@ -15,6 +15,7 @@ const TARGETS: [Target; 9] = [
     ("hypercall", vmm_fuzz::hypercall::run),
     ("blkif_ring", vmm_fuzz::blkif_ring::run),
     ("apic_pm", vmm_fuzz::apic_pm::run),
+    ("pvh_start", vmm_fuzz::pvh_start::run),
 ];
 
 #[test]

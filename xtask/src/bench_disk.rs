@@ -485,6 +485,9 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
     }
     let medians = repeat::medians(&runs);
     let records: Vec<Record> = medians.iter().map(|(r, _, _)| r.clone()).collect();
+    // bench io with the pv path: our own PV guest on the same image.
+    let demo = (opts.report == Report::Io && paths.iter().any(|p| p.name == "pv"))
+        .then(|| crate::bench_io::no_linux::measure(&image, opts.target_dir.as_ref()));
     let _ = std::fs::remove_file(&image);
     let s = &opts.sizes;
     println!(
@@ -508,6 +511,14 @@ pub fn run_bench(opts: &BenchOptions) -> Result<Vec<Record>, String> {
         Report::Disk => print!("{}", results::table(&records)),
         Report::Io => {
             print!("{}", crate::bench_io::table(&records));
+            match &demo {
+                Some(Ok(d)) => {
+                    let linux = results::find(&records, "pv", "seq-read").map(|r| r.mib_per_s);
+                    print!("{}", crate::bench_io::no_linux::line(d, linux));
+                }
+                Some(Err(e)) => failures.push(format!("pv-demo: {e}")),
+                None => {}
+            }
             let svg = dir.join(format!("{}.svg", opts.name));
             crate::bench_io::plot::write_svg(&records, &svg)?;
             println!("plot: {}", svg.display());

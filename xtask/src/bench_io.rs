@@ -7,6 +7,7 @@
 //! targets as met or missed, what the counters say each path spends its
 //! exits on, `target/bench/io.json` and the plot `target/bench/io.svg`.
 
+pub mod no_linux;
 pub mod plot;
 
 use crate::bench_disk::results::{find, ratio, Record, WORKLOADS};

@@ -38,7 +38,7 @@ pub struct Target {
 }
 
 /// Every target, in the order `all` and the smoke step run them.
-pub const TARGETS: [Target; 9] = [
+pub const TARGETS: [Target; 10] = [
     Target {
         name: "emulator",
         about: "the instruction emulator: random instruction bytes and vCPU state, flat memory or the MMIO path through guest paging",
@@ -82,6 +82,11 @@ pub const TARGETS: [Target; 9] = [
     Target {
         name: "apic_pm",
         about: "two local APICs, the I/O APIC and the ACPI PM block wired as the modern PC: xAPIC MMIO at any offset and width, x2APIC/APIC-base/TSC-deadline MSRs, IPIs, acknowledge and EOI, pin levels, PM ports, the power button, time advancing",
+        max_len: 16384,
+    },
+    Target {
+        name: "pvh_start",
+        about: "a PVH start's kernel module decoded and planned in guests of any RAM size with any command line, initrd and ACPI size, and its boot block",
         max_len: 16384,
     },
 ];
