@@ -127,6 +127,22 @@ fn a_config_or_kernel_that_cannot_run_here_is_one_line_and_status_3() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
+    // A kernel that cannot load in the guest's RAM (Linux 6.1's PVH entry
+    // is not relocatable: it loads at 16 MiB) is refused by the runner
+    // before the machine starts; provisioning may have said its line first.
+    let files = xtask::linux_iso::linux_pvh_files().expect("the Linux ISO's kernel");
+    let (status, stderr) = run_status(&[
+        "--kernel".as_ref(),
+        files.kernel.as_os_str(),
+        "--mem".as_ref(),
+        "8".as_ref(),
+    ]);
+    assert_eq!(status, Some(3), "{stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("PVH start of") && last.contains("outside the guest's RAM above 1 MiB"),
+        "{stderr}"
+    );
     for f in [cfg, missing, not_kernel] {
         let _ = std::fs::remove_file(f);
     }

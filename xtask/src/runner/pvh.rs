@@ -13,6 +13,7 @@ use super::options::{PvhBoot, RunOptions};
 use crate::qemu::BootModule;
 use std::path::Path;
 use xen_services::pvh_start::kernel_module::{self, KernelSegment};
+use xen_services::pvh_start::{self, PvhImage};
 
 /// The module names `guest_boot::pvh` looks for.
 const KERNEL_MODULE: &str = "pvh-kernel";
@@ -52,6 +53,27 @@ pub(super) fn prepare(
             data: &s.data,
         })
         .collect();
+    // Whether it fits the guest is checked here too, so a kernel linked
+    // where it cannot load, or an initrd or command line too large, is one
+    // line before the machine starts (the hypervisor checks again, with
+    // its real ACPI tables).
+    let placed: Vec<(u64, u64)> = segments.iter().map(|s| (s.paddr, s.mem_size)).collect();
+    let initrd_len = match &pvh.initrd {
+        Some(p) => std::fs::metadata(p)
+            .map_err(|e| format!("{}: cannot read: {e}", p.display()))?
+            .len(),
+        None => 0,
+    };
+    pvh_start::plan(
+        opts.mem_mib << 20,
+        &PvhImage {
+            segments: &placed,
+            initrd_len,
+            cmdline: pvh.cmdline.as_bytes(),
+            acpi_len: 0,
+        },
+    )
+    .map_err(|e| format!("PVH start of {}: {e}", pvh.kernel.display()))?;
     let module = kernel_module::encode(kernel.entry, &segments);
     let kernel_path = dir.join("pvh-kernel.bin");
     write(&kernel_path, &module)?;
