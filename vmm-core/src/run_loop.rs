@@ -85,6 +85,65 @@ fn prepare_entry(
             board: &mut dom.board,
         },
     );
+    // The guest stops running at the next device deadline, not at the host
+    // tick after it: a Linux whose tick is a one-shot APIC timer loses every
+    // nanosecond its handler runs late while jiffies are its clock.
+    let deadline = near_deadline(dom, now)
+        .map(|deadline| tsc_at(deadline, host.now_ns(), host.tsc(), dom.tsc_hz));
+    vcpu.set_exit_deadline(deadline);
+}
+
+/// The period of the host's timer tick (`arch::host_timer::TICK_HZ`, 1 kHz):
+/// the longest a guest runs, or a halted guest sleeps, before the hypervisor
+/// polls its devices again.
+const HOST_TICK_NS: u64 = 1_000_000;
+
+/// The device deadline (host ns) the next host tick could come too late for,
+/// with the board polled at `now`: the earliest after `now` and less than a
+/// tick away. A later one is left to a later tick, which comes before it is
+/// that close (and the keyboard's pacing deadline, a tick away at every
+/// poll, never ends a run early). One at or before `now` waits on the guest,
+/// not on time (a PIT tick owed behind an unacknowledged IRQ 0 reads as
+/// `now`): an exit for it would come before the guest's next instruction,
+/// every time. Since the legacy devices' `now` would hide the local APIC
+/// timer and the PM timer in the board's minimum, theirs is looked at too.
+fn near_deadline(dom: &Domain, now: u64) -> Option<u64> {
+    let board = dom.board.next_deadline(now);
+    let apic = dom
+        .board
+        .apic
+        .as_ref()
+        .and_then(|apic| apic.next_deadline());
+    [board, apic]
+        .into_iter()
+        .flatten()
+        .filter(|&deadline| deadline > now && deadline - now < HOST_TICK_NS)
+        .min()
+}
+
+/// The host TSC value at host time `deadline_ns`, from a TSC of `now_tsc` at
+/// `now_ns` and the TSC's rate (rounded up: not before the deadline).
+fn tsc_at(deadline_ns: u64, now_ns: u64, now_tsc: u64, tsc_hz: u64) -> u64 {
+    let ns = u128::from(deadline_ns.saturating_sub(now_ns));
+    let ticks = (ns * u128::from(tsc_hz)).div_ceil(1_000_000_000);
+    now_tsc.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
+}
+
+/// Clock reads a halted guest's spin toward a near deadline makes before
+/// the wait looks at the console, the control channel and the board again.
+const DEADLINE_SPIN_PASSES: u32 = 1000;
+
+/// Spins on the host clock toward `deadline_ns` (less than a host tick
+/// away, [`near_deadline`]) for up to [`DEADLINE_SPIN_PASSES`] reads: the
+/// halted guest wakes at its timer's deadline, not at the next host tick
+/// after it.
+fn spin_toward(host: &dyn HostEnv, deadline_ns: u64) {
+    for _ in 0..DEADLINE_SPIN_PASSES {
+        if host.now_ns() >= deadline_ns {
+            return;
+        }
+        core::hint::spin_loop();
+    }
 }
 
 /// With `stats_every_ms`, logs the exit statistics so far once per period.
@@ -136,9 +195,11 @@ fn spin_on_ide_dma(dom: &mut Domain) {
 }
 
 /// A guest halted with interrupts enabled: wait, a host tick at a time, until
-/// a device interrupts it (or the user types). A wait for a device or a key
-/// may last forever; a wait while the controller masks every input cannot
-/// end, and after `halt_watchdog_ms` of it the guest is stopped and reported.
+/// a device interrupts it (or the user types); a device deadline closer than
+/// the next tick is waited for by spinning on the clock. A wait for a device
+/// or a key may last forever; a wait while the controller masks every input
+/// cannot end, and after `halt_watchdog_ms` of it the guest is stopped and
+/// reported.
 fn sleep_until_interrupt(
     dom: &mut Domain,
     host: &dyn HostEnv,
@@ -185,6 +246,8 @@ fn sleep_until_interrupt(
             core::hint::spin_loop();
         } else if dom.board.dma_in_flight() {
             spin_on_ide_dma(dom);
+        } else if let Some(deadline) = near_deadline(dom, now) {
+            spin_toward(host, deadline);
         } else {
             host.wait_for_event();
         }
@@ -197,6 +260,7 @@ mod tests {
     use crate::guest_config::GuestConfig;
     use crate::guest_memory::test_memory;
     use crate::test_support::{FakeClock, FakeHost, FakeTables, FakeVcpu};
+    use crate::vcpu::ExitReason;
     use alloc::boxed::Box;
     use alloc::rc::Rc;
 
@@ -265,6 +329,134 @@ mod tests {
             ..FakeVcpu::default()
         };
         (dom, vcpu)
+    }
+
+    /// A domain on `host`'s clock whose local APIC is software-enabled with
+    /// its timer one-shot (vector 40h, divide by 1: 1 ns a count), armed
+    /// to expire `after_ns` from now when given.
+    fn apic_timer_domain(host: &FakeHost, after_ns: Option<u32>) -> Domain {
+        let clock = Rc::new(FakeClock(host.tsc.clone()));
+        let mut dom = Domain::new(
+            1,
+            GuestConfig::default(),
+            test_memory(0x10_0000),
+            Box::new(FakeTables::default()),
+            Box::new(Discard),
+            clock,
+            0,
+        )
+        .unwrap();
+        dom.memory.write(0x1000, &[0xF4, 0xF4]).unwrap(); // hlt; hlt
+        let apic = dom.board.apic.as_ref().expect("the modern PC's APIC");
+        let mut lapic = apic.lapic.borrow_mut();
+        for (offset, value) in [(0xF0u64, 0x1FFu64), (0x320, 0x40), (0x3E0, 0xB)] {
+            lapic.mmio_write(offset, 4, value);
+        }
+        if let Some(count) = after_ns {
+            lapic.mmio_write(0x380, 4, u64::from(count));
+        }
+        drop(lapic);
+        dom
+    }
+
+    fn halted_vcpu() -> FakeVcpu {
+        FakeVcpu {
+            rip: 0x1000,
+            rflags: 0x2 | crate::vcpu::RFLAGS_IF,
+            exits: alloc::vec![crate::vcpu::VmExit::Hlt],
+            ..FakeVcpu::default()
+        }
+    }
+
+    #[test]
+    fn a_halted_guest_spins_to_a_deadline_closer_than_a_host_tick_instead_of_sleeping_past_it() {
+        let host = FakeHost::default();
+        host.now_step.set(100);
+        host.tsc.set(10_000_000);
+        // 2.345678 ms: two sleeps of a (fake) host tick's 100 us each would
+        // overshoot it by up to 100 us.
+        let deadline = 10_000_000 + 2_345_678;
+        let mut dom = apic_timer_domain(&host, Some(2_345_678));
+        let mut vcpu = halted_vcpu();
+        let reason = run_vcpu(&mut vcpu, &mut dom, &host);
+        assert_eq!(reason, StopReason::TripleFault);
+        assert_eq!(vcpu.interrupts, [0x40], "woken by the APIC timer");
+        assert!(host.waits.get() > 0, "slept while the deadline was far");
+        let late = host.tsc.get() - deadline;
+        assert!(late < 5_000, "woke {late} ns after the deadline");
+    }
+
+    #[test]
+    fn a_halted_guest_sleeps_a_host_tick_at_a_time_while_its_deadline_is_far() {
+        let host = FakeHost::default();
+        host.now_step.set(100);
+        let mut dom = apic_timer_domain(&host, Some(5_000_000));
+        let mut vcpu = halted_vcpu();
+        let reason = run_vcpu(&mut vcpu, &mut dom, &host);
+        assert_eq!(reason, StopReason::TripleFault);
+        assert_eq!(vcpu.interrupts, [0x40]);
+        // 5 ms in 100 us sleeps, then at most a tick's spin.
+        assert!(host.waits.get() >= 40, "{} sleeps", host.waits.get());
+    }
+
+    #[test]
+    fn the_run_loop_asks_the_vcpu_to_exit_at_the_next_device_deadline() {
+        let host = FakeHost::default();
+        host.tsc.set(1_000_000);
+        let deadline = 1_000_000 + 300_000;
+        let mut dom = apic_timer_domain(&host, Some(300_000));
+        let mut vcpu = FakeVcpu::default();
+        vcpu.exits = alloc::vec![crate::vcpu::VmExit::PreemptionTimer];
+        run_vcpu(&mut vcpu, &mut dom, &host);
+        assert_eq!(vcpu.exit_deadlines.len(), 2, "{:?}", vcpu.exit_deadlines);
+        // The TSC runs at the domain's 1 GHz, the fake host's clock.
+        let asked = vcpu.exit_deadlines[0].expect("the APIC timer's deadline");
+        assert!(
+            (deadline..deadline + 1_000).contains(&asked),
+            "{asked} for {deadline}"
+        );
+        assert_eq!(dom.stats.get(ExitReason::PreemptionTimer).count, 1);
+    }
+
+    #[test]
+    fn no_exit_deadline_without_a_timer_or_with_one_beyond_the_host_tick() {
+        for after in [None, Some(1_200_000), Some(3_000_000)] {
+            let host = FakeHost::default();
+            let mut dom = apic_timer_domain(&host, after);
+            let mut vcpu = FakeVcpu::default();
+            vcpu.exits = alloc::vec![crate::vcpu::VmExit::Nmi];
+            run_vcpu(&mut vcpu, &mut dom, &host);
+            assert_eq!(vcpu.exit_deadlines, [None, None], "APIC timer {after:?}");
+        }
+    }
+
+    #[test]
+    fn a_pit_tick_owed_behind_irq0_does_not_hide_the_apic_deadline() {
+        let host = FakeHost::default();
+        let mut dom = apic_timer_domain(&host, None);
+        // PIT channel 0 in mode 2 every 100 us; IRQ 0 raised at 100 us
+        // and never acknowledged, so the ticks after it are owed.
+        let count = 119u32;
+        for (port, value) in [(0x43u16, 0x34u32), (0x40, count & 0xFF), (0x40, count >> 8)] {
+            dom.io.write(port, 1, value);
+        }
+        let now = 1_000_000;
+        host.tsc.set(now);
+        dom.board.poll(now);
+        assert_eq!(dom.board.next_deadline(now), Some(now), "a tick is owed");
+        assert_eq!(near_deadline(&dom, now), None);
+        let lapic = &dom.board.apic.as_ref().unwrap().lapic;
+        lapic.borrow_mut().mmio_write(0x380, 4, 400_000);
+        assert_eq!(near_deadline(&dom, now), Some(now + 400_000));
+    }
+
+    #[test]
+    fn a_deadline_converts_to_the_tsc_at_its_rate_rounded_up() {
+        assert_eq!(tsc_at(1_500, 1_000, 7_000, 1_000_000_000), 7_500);
+        assert_eq!(tsc_at(1_500, 1_000, 7_000, 3_000_000_000), 8_500);
+        assert_eq!(tsc_at(1_001, 1_000, 0, 2_500_000_000), 3);
+        assert_eq!(tsc_at(900, 1_000, 7_000, 3_000_000_000), 7_000);
+        assert_eq!(tsc_at(u64::MAX, 0, 5, 3_000_000_000), u64::MAX);
     }
 
     #[test]

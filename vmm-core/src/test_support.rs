@@ -32,6 +32,8 @@ pub struct FakeVcpu {
     pub flushes: u32,
     /// Times [`Vcpu::reset`] was called.
     pub resets: u32,
+    /// Every [`Vcpu::set_exit_deadline`], in order.
+    pub exit_deadlines: Vec<Option<u64>>,
 }
 
 impl Default for FakeVcpu {
@@ -79,6 +81,7 @@ impl Default for FakeVcpu {
             xmm: [0; 16],
             flushes: 0,
             resets: 0,
+            exit_deadlines: Vec::new(),
         }
     }
 }
@@ -230,6 +233,9 @@ impl Vcpu for FakeVcpu {
     fn set_interrupt_window_exiting(&mut self, on: bool) {
         self.window_exiting = on;
     }
+    fn set_exit_deadline(&mut self, deadline_tsc: Option<u64>) {
+        self.exit_deadlines.push(deadline_tsc);
+    }
     fn xmm(&self, index: u8) -> u128 {
         self.xmm[usize::from(index & 15)]
     }
@@ -242,10 +248,15 @@ impl Vcpu for FakeVcpu {
 }
 
 /// A host with a fixed CPUID and a clock (in ns, also its TSC) that advances
-/// 100 per TSC read and 100 us per wait.
+/// 100 per TSC read, `now_step` per time read (0 unless a test sets it, for
+/// a hypervisor that spins on the clock) and 100 us per wait.
 #[derive(Default)]
 pub struct FakeHost {
     pub tsc: alloc::rc::Rc<Cell<u64>>,
+    /// How far each [`HostEnv::now_ns`] moves the clock.
+    pub now_step: Cell<u64>,
+    /// Calls of [`HostEnv::wait_for_event`] (sleeps until the host's tick).
+    pub waits: Cell<u32>,
     /// Bytes waiting on the control channel.
     pub control: core::cell::RefCell<alloc::collections::VecDeque<u8>>,
 }
@@ -276,6 +287,7 @@ impl HostEnv for FakeHost {
         self.tsc.get()
     }
     fn now_ns(&self) -> u64 {
+        self.tsc.set(self.tsc.get() + self.now_step.get());
         self.tsc.get()
     }
     fn console_input(&self) -> Option<u8> {
@@ -286,6 +298,7 @@ impl HostEnv for FakeHost {
         crate::control::ControlRequest::next(|| bytes.pop_front())
     }
     fn wait_for_event(&self) {
+        self.waits.set(self.waits.get() + 1);
         self.tsc.set(self.tsc.get() + 100_000);
     }
 }

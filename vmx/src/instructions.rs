@@ -286,3 +286,10 @@ pub fn write_cr2(v: u64) {
     // SAFETY: the hypervisor takes no page faults it would need CR2 for.
     unsafe { asm!("mov cr2, {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
 }
+
+/// Reads the time stamp counter (RDTSC, Intel SDM vol. 2B): what the
+/// VMX-preemption timer counts against.
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC only reads a counter; CR4.TSD does not apply at CPL 0.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}

@@ -26,11 +26,13 @@ use crate::world_switch::vmx_world_switch;
 use alloc::boxed::Box;
 
 mod control_registers;
+mod preemption_timer;
 mod protected_mode_entry;
 
 pub use crate::access_rights::{ar_to_packed, packed_to_ar};
 pub use crate::exit::VmxExit;
 pub use control_registers::efer_after_cr0_write;
+pub use preemption_timer::{timer_value, PreemptionTimer};
 
 const RSP: usize = 4;
 /// CS in the guest segment order (ES, CS, SS, DS, FS, GS, LDTR, TR).
@@ -87,6 +89,7 @@ pub struct VmxVcpu {
     /// General-purpose registers in encoding order; RSP lives in the VMCS.
     pub gprs: [u64; 16],
     launched: bool,
+    pin: PinBasedControls,
     primary: PrimaryControls,
     entry: EntryControls,
     cr0_fixed: (u64, u64),
@@ -97,6 +100,10 @@ pub struct VmxVcpu {
     /// The guest's CS RPL while VM entry is given another one (see
     /// `protected_mode_entry`).
     kept_cs_rpl: Option<protected_mode_entry::KeptRpl>,
+    /// The processor's VMX-preemption timer, if it has one, and the TSC at
+    /// which the guest must exit (`preemption_timer`).
+    preemption_timer: Option<PreemptionTimer>,
+    exit_deadline_tsc: Option<u64>,
 }
 
 /// The INVEPT types (Intel SDM vol. 3C, 29.4.3.1; INVEPT in vol. 2B).
@@ -161,12 +168,11 @@ impl VmxVcpu {
             vmptrld(vmcs_pa).map_err(|e| SetupError::Vmx(e, 0))?;
         }
 
-        let pin = caps
-            .pin_based_controls(
-                PinBasedControls::EXTERNAL_INTERRUPT_EXITING | PinBasedControls::NMI_EXITING,
-                PinBasedControls::empty(),
-            )
-            .map_err(SetupError::Controls)?;
+        let (pin, preemption_timer) = preemption_timer::pin_based_controls(
+            caps,
+            PinBasedControls::EXTERNAL_INTERRUPT_EXITING | PinBasedControls::NMI_EXITING,
+        )
+        .map_err(SetupError::Controls)?;
         let primary = caps
             .primary_controls(
                 PrimaryControls::HLT_EXITING
@@ -272,6 +278,7 @@ impl VmxVcpu {
             _msr_bitmap: msr_bitmap,
             gprs: [0; 16],
             launched: false,
+            pin,
             primary,
             entry,
             cr0_fixed: (caps.cr0_fixed0 & !(1 | 1 << 31), caps.cr0_fixed1),
@@ -279,6 +286,8 @@ impl VmxVcpu {
             eptp,
             invept_kind,
             kept_cs_rpl: None,
+            preemption_timer,
+            exit_deadline_tsc: None,
         };
         vcpu.reset()?;
         Ok(vcpu)
@@ -335,6 +344,7 @@ impl VmxVcpu {
         loop {
             let _ = write(n::GUEST_RSP, self.gprs[RSP]);
             let _ = self.prepare_cs_for_entry();
+            let _ = self.arm_preemption_timer(instructions::rdtsc());
             // SAFETY: VMX root operation with this vCPU's VMCS current, its
             // host state describing this processor and EPT confining the
             // guest; the routine saves and restores the callee-saved registers

@@ -278,6 +278,14 @@ impl Vcpu for SvmBackend<'_> {
         self.vcpu.set_interrupt_window_exiting(on);
     }
 
+    /// Nothing to do: AMD SVM has no equivalent of VT-x's VMX-preemption
+    /// timer, no VMCB control that ends VMRUN when the TSC reaches a value
+    /// (AMD APM vol. 2, 15.9 "Instruction Intercepts" and 15.13 "Miscellaneous
+    /// Intercepts" list none), so on SVM the host's timer tick, taken
+    /// through the INTR intercept (15.21.1 "Physical Interrupt Masking"),
+    /// remains what bounds a device deadline's delay while the guest runs.
+    fn set_exit_deadline(&mut self, _deadline_tsc: Option<u64>) {}
+
     fn xmm(&self, index: u8) -> u128 {
         super::xmm::read_xmm(index)
     }

@@ -43,6 +43,15 @@ impl<'h> VmxBackend<'h> {
     /// EPT whose pointer is `eptp` (its domain's [`crate::second_level::GuestPhysicalMap`] root).
     pub fn new(host: &'h VmxHost, vpid: u16, eptp: u64) -> Result<Self, VmxBackendError> {
         let vcpu = VmxVcpu::new(host, vpid, eptp).map_err(VmxBackendError::Setup)?;
+        match vcpu.preemption_timer() {
+            Some(timer) => log::info!(
+                "vmx: VMX-preemption timer at TSC/{} ends the guest's runs at device deadlines",
+                1u64 << timer.shift.min(31)
+            ),
+            None => {
+                log::info!("vmx: no VMX-preemption timer: device deadlines wait for the host tick")
+            }
+        }
         Ok(Self { host, vcpu })
     }
 }
@@ -75,6 +84,7 @@ pub fn neutral_exit(exit: VmxExit) -> VmExit {
         VmxExit::Xsetbv => VmExit::Xsetbv,
         VmxExit::Invd => VmExit::Invd,
         VmxExit::Wbinvd => VmExit::Wbinvd,
+        VmxExit::PreemptionTimer => VmExit::PreemptionTimer,
         VmxExit::EptViolation {
             gpa,
             violation,
@@ -353,6 +363,10 @@ impl Vcpu for VmxBackend<'_> {
         self.vcpu.set_interrupt_window_exiting(on);
     }
 
+    fn set_exit_deadline(&mut self, deadline_tsc: Option<u64>) {
+        self.vcpu.set_exit_deadline(deadline_tsc);
+    }
+
     fn xmm(&self, index: u8) -> u128 {
         super::xmm::read_xmm(index)
     }
@@ -464,6 +478,13 @@ mod tests {
             }),
             VmExit::Unknown { code: 9 }
         );
+    }
+
+    #[test]
+    fn the_preemption_timer_maps_to_its_own_neutral_exit_and_bucket() {
+        let exit = neutral_exit(VmxExit::PreemptionTimer);
+        assert_eq!(exit, VmExit::PreemptionTimer);
+        assert_eq!(exit.reason().name(), "preemption-timer");
     }
 
     #[test]

@@ -52,9 +52,12 @@ pub fn handle_exit(
         VmExit::Shutdown => Flow::Stop(StopReason::TripleFault),
         // Host interrupts, NMIs, INIT and SIPI only needed the guest to stop
         // running (a single-vCPU guest has nobody to send it INIT or SIPI); an
-        // open interrupt window is acted on by the run loop before re-entry.
+        // open interrupt window is acted on by the run loop before re-entry,
+        // and so is the device deadline the preemption timer stopped it for
+        // (the poll before the entry raises the interrupt).
         VmExit::ExternalInterrupt
         | VmExit::Nmi
+        | VmExit::PreemptionTimer
         | VmExit::InterruptWindow
         | VmExit::Init
         | VmExit::Sipi { .. } => Flow::Continue,

@@ -107,6 +107,11 @@ pub enum VmExit {
     InterruptWindow,
     /// A host NMI arrived while the guest ran.
     Nmi,
+    /// The deadline the run loop set with [`super::Vcpu::set_exit_deadline`]
+    /// came while the guest ran (VT-x's VMX-preemption timer, Intel SDM
+    /// vol. 3C, 26.5.1 "VMX-Preemption Timer"): nothing to handle, the run
+    /// loop's poll before the next entry delivers the device's interrupt.
+    PreemptionTimer,
     /// An INIT signal for this vCPU (Intel SDM vol. 3C, 26.2 "Other Causes
     /// of VM Exits"; AMD APM vol. 2, 15.13.3 "INIT Support").
     Init,
@@ -166,6 +171,7 @@ impl VmExit {
             VmExit::ExternalInterrupt => ExitReason::ExternalInterrupt,
             VmExit::InterruptWindow => ExitReason::InterruptWindow,
             VmExit::Nmi => ExitReason::Nmi,
+            VmExit::PreemptionTimer => ExitReason::PreemptionTimer,
             VmExit::Init => ExitReason::Init,
             VmExit::Sipi { .. } => ExitReason::Sipi,
             VmExit::Hypercall => ExitReason::Hypercall,
@@ -217,6 +223,8 @@ exit_reasons! {
     ExternalInterrupt => "intr",
     InterruptWindow => "irq-window",
     Nmi => "nmi",
+    /// The exit deadline of [`super::Vcpu::set_exit_deadline`].
+    PreemptionTimer => "preemption-timer",
     Init => "init",
     Sipi => "sipi",
     Hypercall => "hypercall",

@@ -114,6 +114,15 @@ pub trait Vcpu {
     /// Asks for a [`VmExit::InterruptWindow`] as soon as the guest can take an
     /// interrupt (on) or stops asking (off).
     fn set_interrupt_window_exiting(&mut self, on: bool);
+    /// Asks for a [`VmExit::PreemptionTimer`] once the host TSC reaches
+    /// `deadline_tsc` while the guest runs (None: no such exit), from the
+    /// next entry on; the run loop sets it before every entry from the
+    /// board's next device deadline, so a guest that computes without
+    /// exiting takes its timer interrupt on time rather than at the host's
+    /// next tick. VT-x has the VMX-preemption timer for it (Intel SDM vol.
+    /// 3C, 26.5.1 "VMX-Preemption Timer"); a backend without such a timer
+    /// ignores it and the host tick remains the bound.
+    fn set_exit_deadline(&mut self, _deadline_tsc: Option<u64>) {}
     /// Guest register XMM`index` (0-15).
     fn xmm(&self, index: u8) -> u128;
     /// Sets guest register XMM`index` (0-15).

@@ -37,6 +37,10 @@ pub enum VmxExit {
     Invd,
     /// WBINVD or WBNOINVD, with "WBINVD exiting" set.
     Wbinvd,
+    /// The VMX-preemption timer counted down to 0 (basic reason 52; SDM
+    /// vol. 3C, 26.5.1 "VMX-Preemption Timer"): the deadline the run loop
+    /// set has come. The exit has no qualification.
+    PreemptionTimer,
     EptViolation {
         gpa: u64,
         violation: EptViolation,
@@ -118,6 +122,7 @@ pub(crate) fn decode(raw_reason: u32, qualification: u64, read: impl Fn(u32) -> 
         ExitReason::Xsetbv => VmxExit::Xsetbv,
         ExitReason::Invd => VmxExit::Invd,
         ExitReason::Wbinvd => VmxExit::Wbinvd,
+        ExitReason::PreemptionTimer => VmxExit::PreemptionTimer,
         ExitReason::EptViolation => VmxExit::EptViolation {
             gpa: read(w64::GUEST_PHYSICAL_ADDRESS),
             violation: EptViolation::decode(qualification),
@@ -327,6 +332,12 @@ mod tests {
             decode(u32::from(reason::WBINVD), 0, vmcs),
             Decoded::Exit(VmxExit::Wbinvd)
         );
+    }
+
+    #[test]
+    fn reason_52_is_the_preemption_timer() {
+        assert_eq!(reason::PREEMPTION_TIMER, 52);
+        assert_eq!(decode(52, 0, vmcs), Decoded::Exit(VmxExit::PreemptionTimer));
     }
 
     #[test]
