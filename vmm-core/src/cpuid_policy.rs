@@ -65,6 +65,9 @@ const EXT1_EDX_PASSED: u32 = LEAF1_EDX_PASSED
 /// topology extensions (their MSRs are not emulated).
 const EXT1_ECX_PASSED: u32 = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8);
 
+/// CPUID.06h:EAX.ARAT (bit 2): the APIC timer always runs.
+const LEAF6_EAX_ARAT: u32 = 1 << 2;
+
 /// Highest basic leaf we pass on (leaf 7 and below; XSAVE leaf 0Dh is hidden).
 const MAX_BASIC_LEAF: u32 = 0x7;
 /// CPUID 15h, "Time Stamp Counter and Nominal Core Crystal Clock
@@ -126,6 +129,19 @@ pub fn guest_cpuid(
             }
             r
         }
+        // Leaf 6: thermal and power management, as KVM offers it: ARAT
+        // (EAX bit 2, the APIC timer keeps running in deep C-states) where
+        // the host has it, nothing else (Intel SDM vol. 2A, CPUID leaf 06h).
+        // Passed through, APERFMPERF (ECX bit 0) made Linux read IA32_APERF
+        // and IA32_MPERF on every tick (`arch_scale_freq_tick`): two exits
+        // per tick that, on a slow host, stretch each tick of a periodic
+        // tick emulated on the TSC-deadline timer, so jiffies fall behind
+        // the TSC and the early clocksource watchdog marks it unstable. The
+        // counters would only ever show the ratio 1 anyway (`msr_policy`).
+        6 => CpuidResult {
+            eax: host(6, 0).eax & LEAF6_EAX_ARAT,
+            ..CpuidResult::default()
+        },
         // Leaf 7: structured extended features; report none beyond what plain
         // instructions need (no AVX2/AVX-512 state: XSAVE is hidden).
         7 => CpuidResult::default(),
@@ -249,6 +265,37 @@ mod tests {
                 ..Default::default()
             },
         }
+    }
+
+    #[test]
+    fn leaf_6_offers_arat_alone_as_kvm_does() {
+        let host = |leaf: u32, sub: u32| match leaf {
+            6 => CpuidResult {
+                eax: 0x77,
+                ebx: 2,
+                ecx: 0x9,
+                edx: 1,
+            },
+            _ => fake_host(leaf, sub),
+        };
+        let r = guest_cpuid(&pc(), 6, 0, &host);
+        assert_eq!(
+            r,
+            CpuidResult {
+                eax: 0x4,
+                ..Default::default()
+            }
+        );
+        // No ARAT on the host: none offered.
+        let none = |leaf: u32, sub: u32| match leaf {
+            6 => CpuidResult {
+                eax: 0x3,
+                ecx: 1,
+                ..Default::default()
+            },
+            _ => fake_host(leaf, sub),
+        };
+        assert_eq!(guest_cpuid(&pc(), 6, 0, &none), CpuidResult::default());
     }
 
     #[test]

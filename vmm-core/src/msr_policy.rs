@@ -97,12 +97,11 @@ pub const MSR_MPERF: u32 = 0xE7;
 pub const MSR_APERF: u32 = 0xE8;
 // Both read the guest's TSC: the vCPU's "actual" and "reference" clocks are
 // one constant rate, so APERF/MPERF deltas have the ratio 1 (running at the
-// base frequency) and Linux's `arch_scale_freq_tick`, which reads them
-// unchecked on every tick when CPUID.06h:ECX.APERFMPERF is set (the CPUID
-// policy passes leaf 6 through, and Bochs' Skylake-X sets it), gets
-// counters instead of a #GP per tick. Writes are #GP: the counters are not
-// the guest's to move (KVM hides the CPUID bit instead; Linux never writes
-// them).
+// base frequency). Linux's `arch_scale_freq_tick` reads them unchecked on
+// every tick when CPUID.06h:ECX.APERFMPERF is set; the CPUID policy now
+// offers leaf 6 as KVM does (ARAT alone), so Linux does not, but a guest
+// that reads them anyway gets counters, not a #GP. Writes are #GP: the
+// counters are not the guest's to move (Linux never writes them).
 
 /// EFER bits a guest may set: SCE (0), LME (8; only while CR0.PG = 0), NXE
 /// (11). LMA (10) is the processor's to set; SVME (12) belongs to the

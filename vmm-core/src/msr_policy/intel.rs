@@ -5,7 +5,7 @@
 //! | MSR | read | write | why a guest needs it |
 //! | --- | --- | --- | --- |
 //! | 8Bh IA32_BIOS_SIGN_ID | [`UCODE_REV_VALUE`] | accepted and ignored | `intel_get_microcode_revision` (from `early_init_intel`, family 6 and up) writes 0 to it, executes CPUID and reads it, unchecked both: a #GP prints `unchecked MSR access error: WRMSR to 0x8b` and one for the RDMSR |
-//! | 1B0h IA32_ENERGY_PERF_BIAS | [`ENERGY_PERF_BIAS_VALUE`] (6, "normal") | that value accepted, anything else #GP | with CPUID.06h:ECX.EPB (bit 3; the CPUID policy passes leaf 6 through and Bochs' Skylake-X sets it) `intel_epb_restore` reads it unchecked and writes it back, and warns `ENERGY_PERF_BIAS: Set to 'normal', was 'performance'` when it reads 0 |
+//! | 1B0h IA32_ENERGY_PERF_BIAS | [`ENERGY_PERF_BIAS_VALUE`] (6, "normal") | that value accepted, anything else #GP | with CPUID.06h:ECX.EPB (bit 3; offered while the CPUID policy passed the host's leaf 6 through, no longer) `intel_epb_restore` reads it unchecked and writes it back, and warns `ENERGY_PERF_BIAS: Set to 'normal', was 'performance'` when it reads 0 |
 //! | CEh MSR_PLATFORM_INFO | 0 | #GP (read-only) | with CPUID.06h:ECX.APERFMPERF, intel_pstate on a model it knows (Skylake-X is one) reads it unchecked; 0 (no ratios, no CPUID faulting) makes it say `intel_pstate: Invalid MSRs` and stand down, as under KVM |
 //! | 17h IA32_PLATFORM_ID | 0 | #GP (read-only) | the microcode loader's `intel_cpu_collect_info` reads it unchecked when the loader runs (Linux keeps it off when CPUID.01h:ECX says "hypervisor", but another guest may not) |
 //!
@@ -23,9 +23,10 @@
 //! "normal" 6 and accepts only that, so it needs no state. MSR_PLATFORM_INFO
 //! (vol. 4, the Nehalem-and-later tables, CEh, read-only): KVM reads its
 //! `msr_platform_info`, which has no ratio fields and only the CPUID-faulting
-//! bit, which this hypervisor does not offer. Both matter only while CPUID
-//! leaf 6 is the host's: KVM offers leaf 6 with ARAT alone, and then Linux
-//! reads neither.
+//! bit, which this hypervisor does not offer. Both mattered while CPUID
+//! leaf 6 was the host's; the CPUID policy now offers it as KVM does (ARAT
+//! alone), so Linux reads neither, and the answers stay for guests that
+//! read them without asking.
 //!
 //! Not answered, on purpose: IA32_FEATURE_CONTROL (3Ah; Linux reads it with
 //! `rdmsrl_safe` and, missing, takes VMX as off, which CPUID already says),
