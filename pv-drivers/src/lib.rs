@@ -32,11 +32,6 @@
 //! blkback serve its disk. `tests/hostile.rs` has hand-written lying
 //! backends for the frontends' own parsing.
 //!
-//! # Not yet in `xen-abi`
-//!
-//! [`blkfront::xenbus::XEN_IO_PROTO_ABI_X86_64`] (`io/protocols.h`) is
-//! defined here until it moves there.
-//!
 //! # Modules
 //!
 //! - [`hypercall`], [`arch`]: the entry and the typed calls the frontends

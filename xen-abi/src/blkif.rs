@@ -15,6 +15,11 @@ pub type BlkifSector = u64;
 /// The unit of sector numbers and segment bounds.
 pub const BLKIF_SECTOR_SIZE: usize = 512;
 
+/// The frontend's `protocol` node for the native x86-64 ring layout
+/// (`XEN_IO_PROTO_ABI_X86_64`, `io/protocols.h`), the one these entries
+/// have.
+pub const XEN_IO_PROTO_ABI_X86_64: &str = "x86_64-abi";
+
 // Request operations (`BLKIF_OP_*`).
 
 /// Read into the segments.

@@ -24,9 +24,7 @@ use xen_abi::blkif::BLKIF_SECTOR_SIZE;
 use xen_abi::memory::DomId;
 use xen_abi::xenbus::XenbusState;
 
-/// `protocol` for the native x86-64 ring layout (`XEN_IO_PROTO_ABI_X86_64`,
-/// `xen/include/public/io/protocols.h`; not in `xen-abi` yet).
-pub const XEN_IO_PROTO_ABI_X86_64: &str = "x86_64-abi";
+pub use xen_abi::blkif::XEN_IO_PROTO_ABI_X86_64;
 
 /// Everything a handshake needs of the guest's other frontends.
 pub struct Bus<'a> {

@@ -268,7 +268,7 @@ pub fn read_ring(s: &mut Dom0Store, domid: DomId, cfg: &VbdConfig) -> Result<Fro
         let proto = core::str::from_utf8(&proto).unwrap_or("?");
         // Only the native 64-bit layout: 32-bit frontends pack requests
         // differently (`blkif_x86_32_request`).
-        if proto.trim_end_matches('\0') != "x86_64-abi" {
+        if proto.trim_end_matches('\0') != xen_abi::blkif::XEN_IO_PROTO_ABI_X86_64 {
             return Err(format!("unsupported protocol {proto:?}"));
         }
     }
