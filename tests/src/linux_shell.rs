@@ -33,12 +33,28 @@ impl Backend {
     /// Options booting `iso` through the emulated BIOS on this backend,
     /// with a time limit fitting a Linux boot there plus `extra_secs`.
     pub fn options(self, iso: PathBuf, extra_secs: u64) -> RunOptions {
-        let base = RunOptions {
+        self.on(
+            RunOptions {
+                iso: Some(iso),
+                ..self.linux_base()
+            },
+            extra_secs,
+        )
+    }
+
+    /// The options every Linux run starts from: the BIOS guest (or, with
+    /// `pvh` set, a PVH start) with [`LINUX_MEM_MIB`].
+    pub fn linux_base(self) -> RunOptions {
+        RunOptions {
             guest: BIOS_GUEST.into(),
-            iso: Some(iso),
             mem_mib: LINUX_MEM_MIB,
             ..options(BIOS_GUEST)
-        };
+        }
+    }
+
+    /// `base` on this backend, with a time limit fitting a Linux boot
+    /// there plus `extra_secs`.
+    pub fn on(self, base: RunOptions, extra_secs: u64) -> RunOptions {
         match self {
             Backend::Svm => RunOptions {
                 timeout: Duration::from_secs(300 + extra_secs),

@@ -16,41 +16,28 @@
 //! other upcall), `Switched to clocksource xen` (time.c's clocksource).
 
 use regex::Regex;
-use std::time::Duration;
 use tests::linux_shell::{Backend, Session, Step};
 use tests::literal;
-use xtask::bochs::BochsCpu;
 use xtask::linux_iso::SHELL_READY;
-use xtask::runner::{DiskImage, Emulator, PvhBoot, RunOptions, BIOS_GUEST};
+use xtask::runner::{DiskImage, PvhBoot, RunOptions};
 
 /// The PVH start of the Linux ISO's kernel and initrd on `backend`, with
 /// a time limit fitting a boot there plus `extra_secs`.
 fn pvh_options(backend: Backend, extra_secs: u64) -> RunOptions {
     let files = xtask::linux_iso::linux_pvh_files()
         .unwrap_or_else(|e| panic!("the Linux ISO's kernel and initrd: {e}"));
-    let base = RunOptions {
-        pvh: Some(PvhBoot {
-            kernel: files.kernel,
-            initrd: Some(files.initrd),
-            cmdline: "console=hvc0 loglevel=4".into(),
-        }),
-        guest: BIOS_GUEST.into(),
-        mem_mib: tests::linux_shell::LINUX_MEM_MIB,
-        stats: true,
-        ..tests::options(BIOS_GUEST)
-    };
-    match backend {
-        Backend::Svm => RunOptions {
-            timeout: Duration::from_secs(240 + extra_secs),
-            ..base
+    backend.on(
+        RunOptions {
+            pvh: Some(PvhBoot {
+                kernel: files.kernel,
+                initrd: Some(files.initrd),
+                cmdline: "console=hvc0 loglevel=4".into(),
+            }),
+            stats: true,
+            ..backend.linux_base()
         },
-        Backend::Vmx => RunOptions {
-            emulator: Emulator::Bochs,
-            bochs_cpu: BochsCpu::Intel,
-            timeout: Duration::from_secs(480 + 2 * extra_secs),
-            ..base
-        },
-    }
+        extra_secs,
+    )
 }
 
 fn pvh_session(disk_sum: &str, flush: bool) -> Session {
