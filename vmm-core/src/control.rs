@@ -115,16 +115,8 @@ pub fn act(dom: &mut Domain, request: ControlRequest, tsc: u64) -> Acted {
 pub(crate) mod tests {
     use super::*;
     use crate::guest_config::GuestConfig;
-    use crate::guest_memory::test_memory;
-    use crate::test_support::{FakeClock, FakeHost, FakeTables};
-    use alloc::boxed::Box;
-    use alloc::rc::Rc;
+    use crate::test_support::FakeHost;
     use alloc::vec::Vec;
-
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
 
     pub(crate) fn domain(xen: bool) -> Domain {
         domain_with(GuestConfig::default(), xen)
@@ -132,29 +124,7 @@ pub(crate) mod tests {
 
     /// A 1 MiB domain with `config`, and the Xen platform when `xen`.
     fn domain_with(config: GuestConfig, xen: bool) -> Domain {
-        let clock = Rc::new(FakeClock(Rc::new(core::cell::Cell::new(0))));
-        let mut dom = Domain::new(
-            1,
-            config,
-            test_memory(0x10_0000),
-            Box::new(FakeTables::default()),
-            Box::new(Discard),
-            clock,
-            0,
-        )
-        .unwrap();
-        if xen {
-            let platform = crate::xen::XenPlatform::new(
-                xen_services::hvm::HypercallInsn::Vmmcall,
-                1,
-                1_000_000_000,
-                0,
-                0,
-                Box::new(Discard),
-            );
-            crate::xen::attach(&mut dom, platform).unwrap();
-        }
-        dom
+        crate::test_support::test_domain(config, 0x10_0000, xen)
     }
 
     pub(crate) fn shutdown_node(dom: &Domain) -> Option<Vec<u8>> {

@@ -350,3 +350,45 @@ impl crate::second_level::SecondLevelTables for FakeTables {
             .map(|m| (m.1 + (gpa - m.0), m.3))
     }
 }
+
+/// A console that drops what it is given.
+pub struct Discard;
+
+impl device_model::ByteSink for Discard {
+    fn write_byte(&mut self, _: u8) {}
+}
+
+/// A domain with `config` and `ram_bytes` of RAM on [`FakeTables`], a clock
+/// standing at 0 and a discarding console, and with `xen` the Xen platform
+/// attached as the hypervisor attaches it (a 1 GHz TSC, VMMCALL).
+#[cfg(test)]
+pub fn test_domain(
+    config: crate::guest_config::GuestConfig,
+    ram_bytes: usize,
+    xen: bool,
+) -> crate::domain::Domain {
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+    let mut dom = crate::domain::Domain::new(
+        1,
+        config,
+        crate::guest_memory::test_memory(ram_bytes),
+        Box::new(FakeTables::default()),
+        Box::new(Discard),
+        Rc::new(FakeClock(Rc::new(Cell::new(0)))),
+        0,
+    )
+    .expect("a test domain builds");
+    if xen {
+        let platform = crate::xen::XenPlatform::new(
+            xen_services::hvm::HypercallInsn::Vmmcall,
+            1,
+            1_000_000_000,
+            0,
+            0,
+            Box::new(Discard),
+        );
+        crate::xen::attach(&mut dom, platform).expect("the Xen rings map");
+    }
+    dom
+}

@@ -180,20 +180,9 @@ fn ram_range(dom: &mut Domain, gpa: u64, len: u64) -> Result<&mut [u8], String> 
 mod tests {
     use super::*;
     use crate::guest_config::GuestConfig;
-    use crate::guest_memory::test_memory;
-    use crate::test_support::{FakeClock, FakeTables};
+    use crate::test_support::test_domain;
     use crate::vcpu::SegReg;
-    use crate::xen::XenPlatform;
-    use alloc::boxed::Box;
-    use alloc::rc::Rc;
-    use core::cell::Cell;
-    use device_model::ByteSink;
     use kernel_module::KernelSegment;
-
-    struct Discard;
-    impl ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
 
     const MIB: u64 = 1 << 20;
 
@@ -204,25 +193,7 @@ mod tests {
             mem_mib: ram_mib,
             ..GuestConfig::default()
         };
-        let mut dom = Domain::new(
-            1,
-            config,
-            test_memory((ram_mib * MIB) as usize),
-            Box::new(FakeTables::default()),
-            Box::new(Discard),
-            Rc::new(FakeClock(Rc::new(Cell::new(0)))),
-            0,
-        )
-        .unwrap();
-        dom.xen = Some(XenPlatform::new(
-            xen_services::hvm::HypercallInsn::Vmcall,
-            1,
-            1_000_000_000,
-            0,
-            0,
-            Box::new(Discard),
-        ));
-        dom
+        test_domain(config, (ram_mib * MIB) as usize, true)
     }
 
     fn kernel(paddr: u64, data: &[u8], mem_size: u64) -> Vec<u8> {

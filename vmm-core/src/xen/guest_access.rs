@@ -162,37 +162,11 @@ impl GuestAccess for VcpuGuest<'_> {
 mod tests {
     use super::*;
     use crate::guest_config::GuestConfig;
-    use crate::guest_memory::test_memory;
-    use crate::test_support::{FakeClock, FakeTables};
-    use alloc::boxed::Box;
-    use alloc::rc::Rc;
-    use core::cell::Cell;
-
-    struct Discard;
-    impl ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::test_domain;
 
     fn domain() -> Domain {
-        let mut dom = Domain::new(
-            1,
-            GuestConfig::default(),
-            test_memory(0x20_0000),
-            Box::new(FakeTables::default()),
-            Box::new(Discard),
-            Rc::new(FakeClock(Rc::new(Cell::new(0)))),
-            0,
-        )
-        .unwrap();
+        let mut dom = test_domain(GuestConfig::default(), 0x20_0000, true);
         dom.max_phys_bits = 40;
-        dom.xen = Some(crate::xen::XenPlatform::new(
-            xen_services::hvm::HypercallInsn::Vmcall,
-            1,
-            1_000_000_000,
-            0,
-            0,
-            Box::new(Discard),
-        ));
         dom
     }
 
