@@ -264,10 +264,7 @@ mod tests {
     use alloc::boxed::Box;
     use alloc::rc::Rc;
 
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::Discard;
 
     #[test]
     fn a_second_level_change_is_flushed_before_the_next_entry_once() {

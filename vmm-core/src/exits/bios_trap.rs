@@ -217,10 +217,7 @@ mod tests {
     use alloc::rc::Rc;
     use core::cell::Cell;
 
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::Discard;
 
     fn bios_domain() -> Domain {
         let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));

@@ -43,10 +43,7 @@ mod tests {
     use core::cell::Cell;
 
     /// A console that drops what it is sent.
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::Discard;
 
     /// A domain with 1 MiB of RAM and no console.
     fn domain() -> Domain {

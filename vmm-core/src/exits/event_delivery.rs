@@ -85,10 +85,7 @@ mod tests {
     const IDT_BASE: u64 = 0xC000_0000;
 
     /// A console that drops what it is sent.
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::Discard;
 
     /// A device that reads zeros and drops writes.
     struct Zeros;

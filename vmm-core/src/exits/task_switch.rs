@@ -140,10 +140,7 @@ mod tests {
     use core::cell::Cell;
 
     /// A console that drops what it is sent.
-    struct Discard;
-    impl device_model::ByteSink for Discard {
-        fn write_byte(&mut self, _: u8) {}
-    }
+    use crate::test_support::Discard;
 
     /// A domain with 1 MiB of RAM holding the task-switch fixture: the
     /// running task's TSS at selector 18h, an available one at 20h, a

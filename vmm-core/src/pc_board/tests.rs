@@ -4,10 +4,7 @@ use block_backend::MemoryBlock;
 use core::cell::Cell;
 use device_model::pci::ResetKind;
 
-struct Discard;
-impl ByteSink for Discard {
-    fn write_byte(&mut self, _: u8) {}
-}
+use crate::test_support::Discard;
 
 fn board(devices: DeviceSet, bus: &mut PortIoBus) -> PcBoard {
     let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));

@@ -16,13 +16,9 @@ use alloc::vec::Vec;
 use block_backend::{BlockBackend, MemoryBlock, SharedBlock};
 use core::cell::Cell;
 use device_model::pci::ResetKind;
-use device_model::ByteSink;
 use firmware::bios::BootProblem;
 
-struct Discard;
-impl ByteSink for Discard {
-    fn write_byte(&mut self, _: u8) {}
-}
+use crate::test_support::Discard;
 
 /// The test ROM: 4 KiB of HLT with a far jump at the reset vector.
 fn rom() -> Vec<u8> {

@@ -6,12 +6,8 @@ use crate::pc_board::{ConsoleInput, DeviceSet};
 use crate::test_support::FakeClock;
 use block_backend::MemoryBlock;
 use core::cell::Cell;
-use device_model::ByteSink;
 
-struct Discard;
-impl ByteSink for Discard {
-    fn write_byte(&mut self, _: u8) {}
-}
+use crate::test_support::Discard;
 
 fn board(devices: DeviceSet, bus: &mut PortIoBus) -> PcBoard {
     let clock = Rc::new(FakeClock(Rc::new(Cell::new(0))));
