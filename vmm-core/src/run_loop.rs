@@ -93,10 +93,10 @@ fn prepare_entry(
     vcpu.set_exit_deadline(deadline);
 }
 
-/// The period of the host's timer tick (`arch::host_timer::TICK_HZ`, 1 kHz):
-/// the longest a guest runs, or a halted guest sleeps, before the hypervisor
-/// polls its devices again.
-const HOST_TICK_NS: u64 = 1_000_000;
+/// The period of the host's timer tick (1 kHz; `arch::host_timer::TICK_HZ`
+/// is derived from it): the longest a guest runs, or a halted guest sleeps,
+/// before the hypervisor polls its devices again.
+pub const HOST_TICK_NS: u64 = 1_000_000;
 
 /// The device deadline (host ns) the next host tick could come too late for,
 /// with the board polled at `now`: the earliest after `now` and less than a
@@ -105,16 +105,12 @@ const HOST_TICK_NS: u64 = 1_000_000;
 /// poll, never ends a run early). One at or before `now` waits on the guest,
 /// not on time (a PIT tick owed behind an unacknowledged IRQ 0 reads as
 /// `now`): an exit for it would come before the guest's next instruction,
-/// every time. Since the legacy devices' `now` would hide the local APIC
-/// timer and the PM timer in the board's minimum, theirs is looked at too.
+/// every time. Each device group's deadline is looked at on its own
+/// ([`crate::pc_board::PcBoard::deadlines`]), so one standing at `now`
+/// does not hide the other's.
 fn near_deadline(dom: &Domain, now: u64) -> Option<u64> {
-    let board = dom.board.next_deadline(now);
-    let apic = dom
-        .board
-        .apic
-        .as_ref()
-        .and_then(|apic| apic.next_deadline());
-    [board, apic]
+    dom.board
+        .deadlines(now)
         .into_iter()
         .flatten()
         .filter(|&deadline| deadline > now && deadline - now < HOST_TICK_NS)

@@ -11,8 +11,9 @@
 
 use super::port::outb;
 
-/// Host tick rate.
-pub const TICK_HZ: u32 = 1000;
+/// Host tick rate: one tick per [`crate::run_loop::HOST_TICK_NS`], which
+/// the run loop's deadline checks reckon with.
+pub const TICK_HZ: u32 = (1_000_000_000 / crate::run_loop::HOST_TICK_NS) as u32;
 /// First vector of the host master PIC.
 pub const HOST_PIC_BASE: u8 = 0x20;
 

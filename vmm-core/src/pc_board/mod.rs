@@ -252,9 +252,18 @@ impl PcBoard {
 
     /// The earliest time a device will want to interrupt, for a halted guest.
     pub fn next_deadline(&self, now_ns: u64) -> Option<u64> {
-        let legacy = self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns));
-        let apic = self.apic.as_ref().and_then(ApicDevices::next_deadline);
-        [legacy, apic].into_iter().flatten().min()
+        self.deadlines(now_ns).into_iter().flatten().min()
+    }
+
+    /// The next deadline of each group of devices: the PC/AT's, then the
+    /// APICs' and PM timer's. Apart, so a deadline that stands at `now`
+    /// (the PIT's tick owed behind an unacknowledged IRQ 0) does not hide
+    /// the other group's from a caller that looks only ahead.
+    pub fn deadlines(&self, now_ns: u64) -> [Option<u64>; 2] {
+        [
+            self.legacy.as_ref().and_then(|d| d.next_deadline(now_ns)),
+            self.apic.as_ref().and_then(ApicDevices::next_deadline),
+        ]
     }
 
     /// True while an IDE DMA transfer waits for the host disk.
