@@ -253,51 +253,56 @@ pub(crate) fn run_command(mut args: RunArgs, send_after: &[usize]) -> i32 {
             Err(e) => return fail(&e),
         }
     };
-    // Our own Rust PVH guest (guest-tools/pv-demo): built, then booted as
-    // any PVH kernel.
-    if args.guest.as_deref() == Some(xtask::pv_demo::PACKAGE) {
-        match xtask::pv_demo::build() {
-            Ok(elf) => {
-                args.guest = None;
-                args.kernel = Some(elf);
-                args.cmdline.get_or_insert_with(String::new);
-            }
-            Err(e) => return fail(&e),
-        }
+    // Our own Rust PVH guest (guest-tools/pv-demo) is booted as any PVH
+    // kernel, built once the toolchain's target is provisioned.
+    let demo = args.guest.as_deref() == Some(xtask::pv_demo::PACKAGE);
+    if demo {
+        args.guest = None;
+        args.cmdline.get_or_insert_with(String::new);
     }
-    let pvh = match (args.pvh, args.kernel.take()) {
-        // The default guest, PVH: the Linux ISO's own kernel and initrd.
-        (true, None) => match xtask::linux_iso::linux_pvh_files() {
-            Ok(f) => Some(xtask::runner::PvhBoot {
-                kernel: f.kernel,
-                initrd: Some(args.initrd.take().unwrap_or(f.initrd)),
-                cmdline: args
-                    .cmdline
-                    .take()
-                    .unwrap_or_else(|| xtask::runner::DEFAULT_PVH_CMDLINE.into()),
-            }),
-            Err(e) => return fail(&format!("cannot build the default Linux guest: {e}")),
-        },
-        (_, Some(kernel)) => Some(xtask::runner::PvhBoot {
-            kernel,
-            initrd: args.initrd.take(),
-            cmdline: args
-                .cmdline
-                .take()
-                .unwrap_or_else(|| xtask::runner::DEFAULT_PVH_CMDLINE.into()),
-        }),
-        (false, None) => None,
-    };
-    // A kernel that cannot be one is said before anything is provisioned.
-    if let Some(p) = &pvh {
-        if let Err(e) = xtask::pvh_kernel::sniff(&p.kernel) {
+    // `--pvh` without `--kernel` boots the Linux ISO's own kernel and
+    // initrd, made once the guest media are provisioned; a kernel given
+    // that cannot be one is said before anything is provisioned.
+    let given_kernel = args.kernel.take();
+    let default_pvh = args.pvh && !demo && given_kernel.is_none();
+    if let Some(k) = &given_kernel {
+        if let Err(e) = xtask::pvh_kernel::sniff(k) {
             return fail(&e);
         }
     }
-    let media = args.iso.is_some() || !disks.is_empty() || args.floppy.is_some() || pvh.is_some();
-    if let Err(e) = provision(Toolchain::Target, &run_needs(&args, media)) {
+    let media = args.iso.is_some()
+        || !disks.is_empty()
+        || args.floppy.is_some()
+        || args.pvh
+        || demo
+        || given_kernel.is_some();
+    let mut needs = run_needs(&args, media);
+    if default_pvh {
+        needs.push(Need::GuestMedia);
+    }
+    if let Err(e) = provision(Toolchain::Target, &needs) {
         return fail(&e);
     }
+    let kernel_and_initrd = match given_kernel {
+        Some(kernel) => Some((kernel, None)),
+        None if demo => match xtask::pv_demo::build() {
+            Ok(elf) => Some((elf, None)),
+            Err(e) => return fail(&e),
+        },
+        None if default_pvh => match xtask::linux_iso::linux_pvh_files() {
+            Ok(f) => Some((f.kernel, Some(f.initrd))),
+            Err(e) => return fail(&format!("cannot build the default Linux guest: {e}")),
+        },
+        None => None,
+    };
+    let pvh = kernel_and_initrd.map(|(kernel, default_initrd)| xtask::runner::PvhBoot {
+        kernel,
+        initrd: args.initrd.take().or(default_initrd),
+        cmdline: args
+            .cmdline
+            .take()
+            .unwrap_or_else(|| xtask::runner::DEFAULT_PVH_CMDLINE.into()),
+    });
     let mut iso = args.iso;
     let guest = match args.guest {
         Some(g) => g,
