@@ -269,7 +269,7 @@ mod tests {
         let xen = dom.xen.as_ref().unwrap();
         assert!(xen
             .domain
-            .memory_map_for_tests()
+            .memory_map_entries()
             .iter()
             .any(|e| { e.addr == pc_layout::memory::XEN_SPECIAL_PAGES && e.kind == 2 }));
     }

@@ -218,7 +218,7 @@ impl XenDomain {
     }
 
     /// The memory map `XENMEM_memory_map` returns.
-    pub fn memory_map_for_tests(&self) -> &[E820Entry] {
+    pub fn memory_map_entries(&self) -> &[E820Entry] {
         &self.config.memory_map
     }
 
